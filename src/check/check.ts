@@ -1,0 +1,489 @@
+import { diagnostic, type Diagnostic } from '../diagnostics/diagnostic.ts';
+import type { Span } from '../diagnostics/span.ts';
+import {
+  addSize, broadcast, real, sameShape, sameSize, showShape, showSize, showType, sizeOf, SCALAR,
+  type SizePoly, type ValueType,
+} from '../ir/shape.ts';
+import { binaryPrimitive, callable, callableNames, primitive, unaryPrimitive } from '../primitives/registry.ts';
+import type { ShapeResult } from '../primitives/types.ts';
+import type { Decl, Equation, Expr, Model, Program, TypeExpr } from '../syntax/ast.ts';
+import { closest } from './suggest.ts';
+import type { ModelSymbol, SymbolKind } from './symbols.ts';
+
+/** A model whose names, dims and shapes are consistent. Later stages consume only this. */
+export interface CheckedModel {
+  model: Model;
+  symbols: Map<string, ModelSymbol>;
+  /** The type of every expression node of the model. */
+  types: Map<Expr, ValueType>;
+  /** Declaration order of inputs and unknowns. */
+  dims: ModelSymbol[];
+  data: ModelSymbol[];
+  params: ModelSymbol[];
+  unknowns: ModelSymbol[];
+  lets: ModelSymbol[];
+  outputs: ModelSymbol[];
+  fixpoints: Map<string, Extract<Decl, { kind: 'fixpoint' }>>;
+  equations: Equation[];
+  requires: Extract<Decl, { kind: 'require' }>[];
+}
+
+export interface CheckResult {
+  /** Models without errors; a model with an error is not passed on. */
+  models: CheckedModel[];
+  diagnostics: Diagnostic[];
+}
+
+const KIND_TEXT: Record<SymbolKind, string> = {
+  dim: 'dimension',
+  data: 'data input',
+  param: 'parameter',
+  let: 'let binding',
+  unknown: 'unknown',
+  output: 'output',
+};
+
+/** Check every model of a program; report every error, not only the first. */
+export function check(program: Program, recoveredNames: ReadonlySet<string> = new Set()): CheckResult {
+  const diagnostics: Diagnostic[] = [];
+  const models: CheckedModel[] = [];
+  const seen = new Map<string, Span>();
+  for (const model of program.models) {
+    const previous = seen.get(model.name.name);
+    if (previous) {
+      diagnostics.push(
+        diagnostic('E0108', model.name.span, `model \`${model.name.name}\` is defined twice`, {
+          label: 'second definition',
+          related: [{ span: previous, message: 'first defined here' }],
+        }),
+      );
+    } else {
+      seen.set(model.name.name, model.name.span);
+    }
+    const checker = new ModelChecker(model, recoveredNames);
+    const checked = checker.run();
+    diagnostics.push(...checker.diagnostics);
+    if (!checker.diagnostics.some((d) => d.severity === 'error')) models.push(checked);
+  }
+  return { models, diagnostics };
+}
+
+class ModelChecker {
+  readonly diagnostics: Diagnostic[] = [];
+  private readonly symbols = new Map<string, ModelSymbol>();
+  private readonly types = new Map<Expr, ValueType>();
+  /** Every name declared anywhere in the model, for "declared later" messages. */
+  private readonly laterDecls = new Map<string, Span>();
+  private order = 0;
+
+  constructor(
+    private readonly model: Model,
+    private readonly recoveredNames: ReadonlySet<string>,
+  ) {
+    for (const d of model.decls) {
+      for (const id of declaredNames(d)) if (!this.laterDecls.has(id.name)) this.laterDecls.set(id.name, id.span);
+    }
+  }
+
+  run(): CheckedModel {
+    const fixpoints = new Map<string, Extract<Decl, { kind: 'fixpoint' }>>();
+    const equations: Equation[] = [];
+    const requires: Extract<Decl, { kind: 'require' }>[] = [];
+    const solveDecls: Extract<Decl, { kind: 'solve' }>[] = [];
+    for (const decl of this.model.decls) {
+      this.order++;
+      switch (decl.kind) {
+        case 'dim':
+          for (const n of decl.names) this.declare(n.name, n.span, 'dim', decl, real(SCALAR));
+          break;
+        case 'data':
+        case 'param':
+          this.declare(decl.name.name, decl.name.span, decl.kind, decl, this.typeOf(decl.type));
+          break;
+        case 'let': {
+          const t = this.expr(decl.value);
+          this.declare(decl.name.name, decl.name.span, 'let', decl, t ?? real(SCALAR), decl.value);
+          break;
+        }
+        case 'unknown': {
+          const type = this.typeOf(decl.type);
+          if (decl.init) {
+            const t = this.expectReal(decl.init);
+            if (t && !(t.shape.length === 0 || sameShape(t.shape, type.shape))) {
+              this.error('E0209', decl.init.span, `initial value is ${showType(t)}, but \`${decl.name.name}\` is ${showType(type)}`, {
+                label: `this is ${showType(t)}`,
+                help: 'give a scalar (used for every entry) or a value of the unknown\'s shape',
+              });
+            }
+          }
+          this.declare(decl.name.name, decl.name.span, 'unknown', decl, type);
+          break;
+        }
+        case 'fixpoint':
+          this.fixpoint(decl, fixpoints);
+          break;
+        case 'solve':
+          solveDecls.push(decl);
+          for (const eq of decl.equations) {
+            const l = this.expectReal(eq.lhs);
+            const r = this.expectReal(eq.rhs);
+            if (l && r && !broadcast([l.shape, r.shape])) {
+              this.error('E0201', eq.span, `the two sides of the equation have different shapes: ${showType(l)} and ${showType(r)}`, {
+                label: 'sides differ in shape',
+              });
+            }
+            equations.push(eq);
+          }
+          break;
+        case 'output': {
+          const t = this.expectReal(decl.value);
+          if (t && t.shape.length !== 0 && !t.shape.every((d) => d === 1)) {
+            this.error('E0205', decl.value.span, `output \`${decl.name.name}\` is ${showType(t)}; outputs must be scalars`, {
+              label: `this is ${showType(t)}`,
+              help: 'reduce it to a scalar, e.g. with `sum`, `sumsq` or `dot`',
+            });
+          }
+          this.declare(decl.name.name, decl.name.span, 'output', decl, real(SCALAR), decl.value);
+          break;
+        }
+        case 'require': {
+          const t = this.expr(decl.cond);
+          if (t && t.kind !== 'bool') {
+            this.error('E0206', decl.cond.span, `\`require\` needs a condition, found ${showType(t)}`, {
+              label: 'not a condition',
+              help: 'state an assumption with a comparison, e.g. `require opnorm(W) < 1`',
+            });
+          }
+          requires.push(decl);
+          break;
+        }
+      }
+    }
+    const all = [...this.symbols.values()];
+    const of = (k: SymbolKind) => all.filter((s) => s.kind === k);
+    const unknowns = of('unknown');
+    this.systemSize(unknowns, fixpoints, equations, solveDecls);
+    this.unused(all);
+    return {
+      model: this.model,
+      symbols: this.symbols,
+      types: this.types,
+      dims: of('dim'),
+      data: of('data'),
+      params: of('param'),
+      unknowns,
+      lets: of('let'),
+      outputs: of('output'),
+      fixpoints,
+      equations,
+      requires,
+    };
+  }
+
+  private fixpoint(decl: Extract<Decl, { kind: 'fixpoint' }>, fixpoints: Map<string, Extract<Decl, { kind: 'fixpoint' }>>): void {
+    const target = this.symbols.get(decl.name.name);
+    const t = this.expectReal(decl.value);
+    if (!target) {
+      this.undeclared(decl.name.name, decl.name.span);
+      return;
+    }
+    target.used = true;
+    if (target.kind !== 'unknown') {
+      this.error('E0107', decl.name.span, `\`${decl.name.name}\` is a ${KIND_TEXT[target.kind]}, not an unknown`, {
+        label: 'only unknowns have fixpoints',
+        related: [{ span: target.span, message: `declared as a ${KIND_TEXT[target.kind]} here` }],
+        help: `declare it with \`unknown ${decl.name.name}: ...\``,
+      });
+      return;
+    }
+    const previous = fixpoints.get(decl.name.name);
+    if (previous) {
+      this.error('E0302', decl.name.span, `\`${decl.name.name}\` already has a fixpoint`, {
+        label: 'second fixpoint',
+        related: [{ span: previous.name.span, message: 'first fixpoint here' }],
+        help: 'an unknown is defined by exactly one fixpoint; use `solve` for systems of equations',
+      });
+    } else {
+      fixpoints.set(decl.name.name, decl);
+    }
+    if (t && !sameShape(t.shape, target.type.shape)) {
+      this.error('E0204', decl.value.span, `right side is ${showType(t)}, but \`${decl.name.name}\` is ${showType(target.type)}`, {
+        label: `this is ${showType(t)}`,
+        related: [{ span: target.span, message: `declared as ${showType(target.type)} here` }],
+      });
+    }
+  }
+
+  /** MATH.md section 1: as many equations as unknowns, counted symbolically in the dims. */
+  private systemSize(
+    unknowns: ModelSymbol[],
+    fixpoints: Map<string, unknown>,
+    equations: Equation[],
+    solveDecls: Extract<Decl, { kind: 'solve' }>[],
+  ): void {
+    if (unknowns.length === 0) {
+      if (!this.recoveredAny(['unknown'])) {
+        this.error('E0304', this.model.name.span, `model \`${this.model.name.name}\` has no unknown`, {
+          label: 'nothing to solve for',
+          help: 'declare what the model defines implicitly, e.g. `unknown y: real`',
+        });
+      }
+      return;
+    }
+    const free = unknowns.filter((u) => !fixpoints.has(u.name));
+    if (solveDecls.length === 0) {
+      for (const u of free) {
+        if (this.recoveredNames.has(u.name)) continue;
+        this.error('E0301', u.span, `unknown \`${u.name}\` has no defining equation`, {
+          label: 'never defined',
+          help: `add \`fixpoint ${u.name} = ...\` or a \`solve\` equation`,
+        });
+      }
+      return;
+    }
+    let eqSize: SizePoly = new Map();
+    for (const eq of equations) {
+      const l = this.types.get(eq.lhs);
+      const r = this.types.get(eq.rhs);
+      if (!l || !r) return; // an error was reported already
+      const shape = broadcast([l.shape, r.shape]);
+      if (!shape) return;
+      eqSize = addSize(eqSize, sizeOf(shape));
+    }
+    if (free.length === 0) {
+      this.error('E0305', solveDecls[0].span, 'every unknown already has a fixpoint; these equations have nothing to determine', {
+        label: 'extra equations',
+      });
+      return;
+    }
+    let unknownSize: SizePoly = new Map();
+    for (const u of free) unknownSize = addSize(unknownSize, sizeOf(u.type.shape));
+    if (!sameSize(eqSize, unknownSize) && !this.recoveredAny(['solve', 'unknown'])) {
+      const first = solveDecls[0].span;
+      const last = solveDecls[solveDecls.length - 1].span;
+      this.error('E0303', { file: first.file, start: first.start, end: last.end }, `${showSize(eqSize)} equations for ${showSize(unknownSize)} unknowns`, {
+        label: `equations have total size ${showSize(eqSize)}`,
+        notes: [`unknowns without a fixpoint: ${free.map((u) => `\`${u.name}\`: ${showShape(u.type.shape)}`).join(', ')}`],
+        related: free.map((u) => ({ span: u.span, message: `size ${showSize(sizeOf(u.type.shape))}` })),
+      });
+    }
+  }
+
+  private recoveredAny(words: string[]): boolean {
+    return words.some((w) => this.recoveredNames.has(w));
+  }
+
+  private unused(all: ModelSymbol[]): void {
+    for (const s of all) {
+      if (s.used || s.kind === 'output' || s.kind === 'unknown' || s.kind === 'dim') continue;
+      this.diagnostics.push(
+        diagnostic('W0110', s.span, `${KIND_TEXT[s.kind]} \`${s.name}\` is never used`, {
+          label: 'unused',
+          help: s.kind === 'let' ? 'remove it' : 'remove it, or use it in an equation or output',
+        }),
+      );
+    }
+  }
+
+  private declare(name: string, span: Span, kind: SymbolKind, decl: Decl, type: ValueType, value?: Expr): void {
+    const previous = this.symbols.get(name);
+    if (previous) {
+      this.error('E0102', span, `\`${name}\` is already declared`, {
+        label: 'declared again',
+        related: [{ span: previous.span, message: `first declared here as a ${KIND_TEXT[previous.kind]}` }],
+      });
+      return;
+    }
+    this.symbols.set(name, { name, kind, span, decl, order: this.order, type, value, used: false });
+  }
+
+  private typeOf(t: TypeExpr): ValueType {
+    const shape = t.dims.map((d) => {
+      if (d.kind === 'size') return d.value;
+      const s = this.symbols.get(d.name);
+      if (s && s.kind === 'dim') {
+        s.used = true;
+        return d.name;
+      }
+      if (s) {
+        this.error('E0105', d.span, `\`${d.name}\` is a ${KIND_TEXT[s.kind]}, not a dimension`, {
+          label: 'not a dimension',
+          related: [{ span: s.span, message: 'declared here' }],
+        });
+      } else if (!this.recoveredNames.has(d.name)) {
+        const dims = [...this.symbols.values()].filter((x) => x.kind === 'dim').map((x) => x.name);
+        const guess = closest(d.name, dims);
+        this.error('E0105', d.span, `dimension \`${d.name}\` is not declared`, {
+          label: 'undeclared dimension',
+          help: guess ? `did you mean \`${guess}\`?` : `declare it first: \`dim ${d.name}\``,
+        });
+      }
+      return d.name;
+    });
+    return real(shape);
+  }
+
+  private error(code: Parameters<typeof diagnostic>[0], span: Span, message: string, options: Parameters<typeof diagnostic>[3] = {}): void {
+    this.diagnostics.push(diagnostic(code, span, message, options));
+  }
+
+  private undeclared(name: string, span: Span): void {
+    if (this.recoveredNames.has(name)) return;
+    const later = this.laterDecls.get(name);
+    if (later) {
+      this.error('E0106', span, `\`${name}\` is used before its declaration`, {
+        label: 'used here',
+        related: [{ span: later, message: 'declared later here' }],
+        help: 'move the declaration above its first use',
+      });
+      return;
+    }
+    const guess = closest(name, [...this.symbols.keys()]);
+    this.error('E0101', span, `\`${name}\` is not declared`, {
+      label: 'not declared',
+      help: guess ? `did you mean \`${guess}\`?` : undefined,
+    });
+  }
+
+  private expectReal(e: Expr): ValueType | null {
+    const t = this.expr(e);
+    if (t && t.kind !== 'real') {
+      this.error('E0206', e.span, 'a condition is used as a value', {
+        label: 'this is a condition',
+        help: 'use `if c then a else b` to choose between values',
+      });
+      return null;
+    }
+    return t;
+  }
+
+  /** The type of `e`, or null after reporting an error (callers do not cascade on null). */
+  private expr(e: Expr): ValueType | null {
+    const t = this.exprInner(e);
+    if (t) this.types.set(e, t);
+    return t;
+  }
+
+  private exprInner(e: Expr): ValueType | null {
+    switch (e.kind) {
+      case 'number':
+        return real(SCALAR);
+      case 'name': {
+        const s = this.symbols.get(e.name);
+        if (!s) {
+          if (callable(e.name)) {
+            this.error('E0103', e.span, `\`${e.name}\` is a function; call it with arguments`, {
+              label: 'function used as a value',
+              help: `write \`${e.name}(${primitive(e.name).params.join(', ')})\``,
+            });
+          } else {
+            this.undeclared(e.name, e.span);
+          }
+          return null;
+        }
+        s.used = true;
+        return s.type;
+      }
+      case 'unary': {
+        const arg = this.expr(e.arg);
+        if (!arg) return null;
+        const p = unaryPrimitive(e.op);
+        if (!p) return arg.kind === 'real' ? arg : this.apply(e, primitive('neg').shape([arg]), [e.arg]);
+        return this.apply(e, p.shape([arg]), [e.arg]);
+      }
+      case 'binary': {
+        const l = this.expr(e.left);
+        const r = this.expr(e.right);
+        if (!l || !r) return null;
+        const p = binaryPrimitive(e.op, l, r);
+        const result = p.shape([l, r]);
+        if (!result.ok && result.arg !== undefined && (result.code === 'E0201' || result.code === 'E0202' || result.code === 'E0207')) {
+          // A mismatch between the operands: point at the operator, show both sides.
+          this.error(result.code, e.opSpan, result.message, {
+            label: `\`${e.op}\` of ${showType(l)} and ${showType(r)}`,
+            related: [
+              { span: e.left.span, message: `this is ${showType(l)}` },
+              { span: e.right.span, message: `this is ${showType(r)}` },
+            ],
+            help: result.help,
+          });
+          return null;
+        }
+        return this.apply(e, result, [e.left, e.right]);
+      }
+      case 'transpose': {
+        const arg = this.expr(e.arg);
+        return arg ? this.apply(e, primitive('transpose').shape([arg]), [e.arg]) : null;
+      }
+      case 'if': {
+        const c = this.expr(e.cond);
+        const a = this.expr(e.then);
+        const b = this.expr(e.else);
+        if (!c || !a || !b) return null;
+        return this.apply(e, primitive('select').shape([c, a, b]), [e.cond, e.then, e.else]);
+      }
+      case 'call':
+        return this.call(e);
+    }
+  }
+
+  private call(e: Extract<Expr, { kind: 'call' }>): ValueType | null {
+    const name = e.callee.name;
+    const args = e.args.map((a) => this.expr(a));
+    const p = callable(name);
+    if (!p) {
+      const s = this.symbols.get(name);
+      if (s) {
+        s.used = true;
+        this.error('E0103', e.callee.span, `\`${name}\` is a ${KIND_TEXT[s.kind]}, not a function`, {
+          label: 'called here',
+          related: [{ span: s.span, message: 'declared here' }],
+          help: 'there is no indexing or call syntax for values; use `*` for products',
+        });
+      } else {
+        const guess = closest(name, callableNames());
+        this.error('E0103', e.callee.span, `unknown function \`${name}\``, {
+          label: 'not a built-in function',
+          help: guess ? `did you mean \`${guess}\`?` : 'see the list of primitives in LANGUAGE.md',
+        });
+      }
+      return null;
+    }
+    if (args.length !== p.params.length) {
+      this.error('E0104', e.span, `\`${name}\` takes ${p.params.length} argument${p.params.length === 1 ? '' : 's'}, but ${args.length} ${args.length === 1 ? 'was' : 'were'} given`, {
+        label: `expected ${name}(${p.params.join(', ')})`,
+        notes: [`${name}: ${p.summary}`],
+      });
+      return null;
+    }
+    if (args.some((a) => a === null)) return null;
+    return this.apply(e, p.shape(args as ValueType[]), e.args, name);
+  }
+
+  /** Turn a shape rule's verdict into a type or a diagnostic on the right argument. */
+  private apply(e: Expr, result: ShapeResult, args: Expr[], callee?: string): ValueType | null {
+    if (result.ok) return result.type;
+    const at = result.arg !== undefined && args[result.arg] ? args[result.arg] : e;
+    const argType = this.types.get(at);
+    this.error(result.code, at.span, callee ? `in \`${callee}\`: ${result.message}` : result.message, {
+      label: argType ? `this is ${showType(argType)}` : undefined,
+      help: result.help,
+    });
+    return null;
+  }
+}
+
+function declaredNames(d: Decl) {
+  switch (d.kind) {
+    case 'dim':
+      return d.names;
+    case 'data':
+    case 'param':
+    case 'let':
+    case 'unknown':
+    case 'output':
+      return [d.name];
+    default:
+      return [];
+  }
+}

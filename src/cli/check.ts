@@ -1,0 +1,32 @@
+import type { Diagnostic } from '../diagnostics/diagnostic.ts';
+import type { SourceFile } from '../diagnostics/span.ts';
+import { frontEnd } from '../compile.ts';
+import { readModelFile } from './files.ts';
+import { diagnosticsJson, EXIT, printDiagnostics, type Format } from './output.ts';
+
+export interface CheckOptions {
+  format: Format;
+  denyWarnings: boolean;
+}
+
+/** `implc check FILE...`: diagnostics only. */
+export function runCheck(files: string[], options: CheckOptions): number {
+  const diagnostics: Diagnostic[] = [];
+  const sources = new Map<string, SourceFile>();
+  let unreadable = false;
+  for (const file of files) {
+    const text = readModelFile(file);
+    if (text === null) {
+      unreadable = true;
+      continue;
+    }
+    const result = frontEnd(file, text);
+    sources.set(file, result.source);
+    diagnostics.push(...result.diagnostics);
+  }
+  if (options.format === 'json') process.stdout.write(`${JSON.stringify(diagnosticsJson(diagnostics), null, 2)}\n`);
+  else printDiagnostics(diagnostics, sources);
+  if (unreadable) return EXIT.usage;
+  const failing = diagnostics.some((d) => d.severity === 'error' || (options.denyWarnings && d.severity === 'warning'));
+  return failing ? EXIT.errors : EXIT.ok;
+}

@@ -1,0 +1,63 @@
+import { isScalar, type ValueType } from '../ir/shape.ts';
+import type { BinaryOp, UnaryOp } from '../syntax/ast.ts';
+import { arithmetic } from './arithmetic.ts';
+import { elementwisePrimitives } from './elementwise.ts';
+import { internal } from './internal.ts';
+import { logic } from './logic.ts';
+import { projections } from './projections.ts';
+import { reductions } from './reductions.ts';
+import type { Primitive } from './types.ts';
+
+/** Every primitive, by name. Adding a primitive means adding a record to one family file. */
+export const REGISTRY: ReadonlyMap<string, Primitive> = new Map(
+  [...arithmetic, ...logic, ...elementwisePrimitives, ...reductions, ...projections, ...internal].map((p) => [p.name, p]),
+);
+
+export function primitive(name: string): Primitive {
+  const p = REGISTRY.get(name);
+  if (!p) throw new Error(`internal error: no primitive named ${name}`);
+  return p;
+}
+
+/** Primitives users may call by name in .impl files. */
+export function callable(name: string): Primitive | undefined {
+  const p = REGISTRY.get(name);
+  return p && p.surface === 'function' ? p : undefined;
+}
+
+export function callableNames(): string[] {
+  return [...REGISTRY.values()].filter((p) => p.surface === 'function').map((p) => p.name);
+}
+
+const BINARY: Record<Exclude<BinaryOp, '*'>, string> = {
+  '+': 'add',
+  '-': 'sub',
+  '/': 'div',
+  '.*': 'mul',
+  './': 'div_elementwise',
+  '^': 'pow',
+  '<': 'lt',
+  '<=': 'le',
+  '>': 'gt',
+  '>=': 'ge',
+  '==': 'eq',
+  '!=': 'ne',
+  '&&': 'and',
+  '||': 'or',
+};
+
+/**
+ * The primitive a surface operator means for these operand types (LANGUAGE.md: `*` is the
+ * matrix product when both sides are arrays and scaling otherwise).
+ */
+export function binaryPrimitive(op: BinaryOp, left: ValueType, right: ValueType): Primitive {
+  if (op === '*') return primitive(isScalar(left.shape) || isScalar(right.shape) ? 'mul' : 'matmul');
+  return primitive(BINARY[op]);
+}
+
+export function unaryPrimitive(op: UnaryOp): Primitive | null {
+  return op === '+' ? null : primitive(op === '-' ? 'neg' : 'not');
+}
+
+export const TRANSPOSE = 'transpose';
+export const SELECT = 'select';

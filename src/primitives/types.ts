@@ -1,0 +1,116 @@
+import type { Shape, ValueType } from '../ir/shape.ts';
+
+/** Definability class (MATH.md section 2), ordered from most to least tame. */
+export type Definability = 'semialgebraic' | 'R_exp' | 'R_an' | 'not definable';
+/** Lipschitz class (MATH.md section 2), ordered from best to worst. */
+export type Lipschitz = 'globally' | 'locally' | 'not Lipschitz' | 'discontinuous';
+
+/** A dense f64 array value: row-major data with a concrete shape. */
+export interface Tensor {
+  shape: number[];
+  data: Float64Array;
+}
+
+/** What a shape rule returns: the result type, or which argument is wrong and why. */
+export type ShapeResult =
+  | { ok: true; type: ValueType }
+  | { ok: false; code: 'E0201' | 'E0202' | 'E0203' | 'E0206' | 'E0207' | 'E0208'; message: string; arg?: number; help?: string };
+
+/** Node handle in an IR graph. */
+export type NodeId = number;
+
+/**
+ * The IR builder that derivative rules use (JAX's `ad.primitive_jvps` style): rules build
+ * new IR nodes from old ones, so derivatives of whole models are derived, never hand-written.
+ */
+export interface Builder {
+  /** Apply a primitive (shape inferred through its rule) to existing nodes. */
+  apply(primitive: string, args: readonly NodeId[], attrs?: Attrs): NodeId;
+  /** A scalar constant. */
+  constant(value: number): NodeId;
+  /** `x` broadcast to the shape of `like` (a no-op when the shapes already agree). */
+  broadcastTo(x: NodeId, like: NodeId): NodeId;
+  /** Sum `x` down to the shape of `like` (the transpose of broadcastTo). */
+  reduceTo(x: NodeId, like: NodeId): NodeId;
+  shape(id: NodeId): Shape;
+}
+
+/** Static attributes of a node (e.g. a constant's value). */
+export type Attrs = Readonly<Record<string, number | string | boolean>>;
+
+/** A primal node as derivative rules see it. */
+export interface PrimalNode {
+  id: NodeId;
+  args: readonly NodeId[];
+  attrs: Attrs;
+}
+
+/**
+ * The conservative-Jacobian factor a nonsmooth primitive contributes (MATH.md section 3):
+ * which internal primitive computes the element used at a kink, and the full set there.
+ */
+export interface KinkDescription {
+  /** Switching condition, as math text (e.g. `a = 0`). */
+  condition: string;
+  /** Element of the conservative Jacobian used at a tie (e.g. `0` for relu'(0)). */
+  used: string;
+  /** Full range at a tie, as an interval of the diagonal factor, when diagonal. */
+  range: readonly [number, number] | null;
+  /** Human text for the range (`[0, 1]`, `hull of face projections`). */
+  rangeText: string;
+  /**
+   * The internal primitive whose value is the selected derivative factor (diagonal kinks),
+   * and how far the argument of a tie may be from the switching surface, as a function
+   * of the arguments' values: `kinkGap(args)[i] = 0` exactly at a tie of element i.
+   */
+  factor: string | null;
+  kinkGap: (args: readonly Tensor[]) => Float64Array;
+  /** The diagonal factor's values at the ends of its range for element i (for vertex tests). */
+}
+
+/** Facts the certifier uses (MATH.md section 5). */
+export interface StructureFacts {
+  /** Acts elementwise: its Jacobian in each argument is diagonal. */
+  elementwise?: boolean;
+  /** Linear in its unknown-dependent arguments. */
+  linear?: boolean;
+  /** Every element of its conservative Jacobian (w.r.t. argument 0) has operator 2-norm <= 1. */
+  nonexpansive?: boolean;
+  /** Monotone (Jacobian elements have positive semidefinite symmetric part). */
+  monotone?: boolean;
+  /** Projection onto a closed convex set: Jacobian elements are symmetric PSD with norm <= 1. */
+  projection?: 'nonneg' | 'box' | 'simplex' | 'l1ball' | 'soc';
+  /** A diagonal kink factor: values lie in `range` (used by structured Jacobians). */
+  kinkFactor?: { of: string; range: readonly [number, number] };
+  /** A comparison or logic op: its value is a condition. */
+  predicate?: boolean;
+}
+
+/**
+ * One primitive, completely described (DESIGN.md "The primitive registry"). Nothing outside
+ * src/primitives names a primitive; every pass looks its rules up here.
+ */
+export interface Primitive {
+  name: string;
+  /** `function`: users call it by name; `operator`: reached through surface syntax;
+   *  `internal`: made by the compiler (derivative factors, broadcasts). */
+  surface: 'function' | 'operator' | 'internal';
+  /** Argument names, for arity errors and documentation. */
+  params: readonly string[];
+  summary: string;
+  definability: Definability;
+  lipschitz: Lipschitz;
+  /** Where it is not Lipschitz or not continuous, in words (for diagnostics). */
+  irregularity?: string;
+  shape(args: readonly ValueType[]): ShapeResult;
+  /** f64 value rule; also the kernel that generated code calls (through implc/runtime). */
+  evaluate(args: readonly Tensor[], attrs: Attrs): Tensor;
+  /** Forward rule: the tangent of the output from the tangents of the arguments (null = 0). */
+  jvp?(g: Builder, node: PrimalNode, tangents: readonly (NodeId | null)[]): NodeId | null;
+  /** Reverse rule: the cotangent of each argument (null = 0). */
+  vjp?(g: Builder, node: PrimalNode, cotangent: NodeId): (NodeId | null)[];
+  kink?: KinkDescription;
+  structure: StructureFacts;
+  /** Elementwise primitives: the scalar expression for batched (gpu.js) kernels. */
+  scalarExpr?: (args: readonly string[]) => string;
+}

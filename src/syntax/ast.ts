@@ -1,0 +1,60 @@
+import type { Span } from '../diagnostics/span.ts';
+
+/** A name as written, with where it was written. */
+export interface Ident {
+  name: string;
+  span: Span;
+}
+
+export type BinaryOp =
+  | '+' | '-' | '*' | '/' | '.*' | './' | '^'
+  | '<' | '<=' | '>' | '>=' | '==' | '!='
+  | '&&' | '||';
+
+export type UnaryOp = '-' | '+' | '!';
+
+export type Expr =
+  | { kind: 'number'; value: number; text: string; span: Span }
+  | { kind: 'name'; name: string; span: Span }
+  | { kind: 'unary'; op: UnaryOp; arg: Expr; span: Span }
+  | { kind: 'binary'; op: BinaryOp; left: Expr; right: Expr; opSpan: Span; span: Span }
+  | { kind: 'transpose'; arg: Expr; span: Span }
+  | { kind: 'call'; callee: Ident; args: Expr[]; span: Span }
+  | { kind: 'if'; cond: Expr; then: Expr; else: Expr; span: Span };
+
+/** A dimension in a type: a declared size symbol or a literal size. */
+export type DimRef = { kind: 'dim'; name: string; span: Span } | { kind: 'size'; value: number; span: Span };
+
+export interface TypeExpr {
+  base: 'real';
+  dims: DimRef[];
+  span: Span;
+}
+
+export interface Equation {
+  lhs: Expr;
+  rhs: Expr;
+  span: Span;
+}
+
+export type Decl =
+  | { kind: 'dim'; names: Ident[]; span: Span }
+  | { kind: 'data' | 'param'; name: Ident; type: TypeExpr; span: Span }
+  | { kind: 'let'; name: Ident; value: Expr; span: Span }
+  | { kind: 'unknown'; name: Ident; type: TypeExpr; init: Expr | null; span: Span }
+  | { kind: 'fixpoint'; name: Ident; value: Expr; span: Span }
+  | { kind: 'solve'; equations: Equation[]; span: Span }
+  | { kind: 'output'; name: Ident; value: Expr; span: Span }
+  | { kind: 'require'; cond: Expr; span: Span };
+
+export interface Model {
+  name: Ident;
+  decls: Decl[];
+  span: Span;
+}
+
+export interface Program {
+  file: string;
+  models: Model[];
+  span: Span;
+}

@@ -1,0 +1,363 @@
+import type * as ohm from 'ohm-js';
+import { diagnostic, type Diagnostic } from '../diagnostics/diagnostic.ts';
+import { SourceFile, type Span } from '../diagnostics/span.ts';
+import type { BinaryOp, Decl, DimRef, Equation, Expr, Ident, Model, Program, TypeExpr, UnaryOp } from './ast.ts';
+import { grammar } from './grammar.ts';
+
+export interface ParseResult {
+  /** The AST of what could be parsed; declarations with syntax errors are left out. */
+  program: Program | null;
+  diagnostics: Diagnostic[];
+  /**
+   * Names written inside declarations dropped by error recovery. Later stages do not report
+   * them as undeclared: the syntax error already explains them.
+   */
+  recoveredNames: Set<string>;
+}
+
+const DECL_KEYWORD = /\b(model|dim|data|param|let|unknown|fixpoint|solve|output|require)\b/g;
+const MAX_RECOVERIES = 25;
+
+/** Parse one file; report every syntax error that recovery can reach, not only the first. */
+export function parse(source: SourceFile): ParseResult {
+  const diagnostics: Diagnostic[] = [];
+  const recoveredNames = new Set<string>();
+  let text = blankUnterminatedComment(source, diagnostics);
+  let lastFailure = -1;
+  for (let attempt = 0; attempt <= MAX_RECOVERIES; attempt++) {
+    const match = grammar.match(text);
+    if (match.succeeded()) {
+      const program = buildAst(match, source);
+      diagnostics.push(...numberChecks(program, source));
+      return { program, diagnostics, recoveredNames };
+    }
+    const pos = match.getRightmostFailurePosition();
+    if (pos <= lastFailure && diagnostics.length > 0) break;
+    lastFailure = pos;
+    diagnostics.push(syntaxError(source, text, pos, match));
+    const region = recoveryRegion(text, pos);
+    if (!region) break;
+    const removed = text.slice(region[0], region[1]);
+    for (const m of removed.matchAll(/[A-Za-z_][A-Za-z0-9_]*/g)) recoveredNames.add(m[0]);
+    text = text.slice(0, region[0]) + removed.replace(/[^\n]/g, ' ') + text.slice(region[1]);
+  }
+  return { program: null, diagnostics, recoveredNames };
+}
+
+/** The declaration around `pos`, from its keyword to the next declaration's keyword. */
+function recoveryRegion(text: string, pos: number): [number, number] | null {
+  let start = -1;
+  let startWord = '';
+  for (const m of text.slice(0, pos + 1).matchAll(DECL_KEYWORD)) {
+    if (m.index <= pos) {
+      start = m.index;
+      startWord = m[1];
+    }
+  }
+  if (start < 0 || startWord === 'model') return null;
+  DECL_KEYWORD.lastIndex = 0;
+  const after = /\b(model|dim|data|param|let|unknown|fixpoint|solve|output|require)\b|\}\s*$/m;
+  // Failing right at a declaration keyword means the declaration before it is incomplete.
+  const atKeyword = /^(dim|data|param|let|unknown|fixpoint|solve|output|require)\b/.test(text.slice(pos)) && start < pos;
+  const rest = text.slice(pos + 1);
+  const next = after.exec(rest);
+  let end = atKeyword ? pos : next ? pos + 1 + next.index : text.length;
+  // A closing brace of the model just before the next declaration stays.
+  const region = text.slice(start, end);
+  const closing = region.lastIndexOf('}');
+  const opens = (region.match(/\{/g) ?? []).length;
+  const closes = (region.match(/\}/g) ?? []).length;
+  if (closes > opens && closing >= 0) end = start + closing;
+  if (end <= start) return null;
+  const kept = text.slice(start, end);
+  if ((kept.match(/\{/g) ?? []).length !== (kept.match(/\}/g) ?? []).length) return null;
+  return [start, end];
+}
+
+function syntaxError(source: SourceFile, text: string, pos: number, match: ohm.MatchResult): Diagnostic {
+  let end = pos;
+  if (/[A-Za-z0-9_]/.test(text[pos] ?? '')) {
+    while (end < text.length && /[A-Za-z0-9_.]/.test(text[end])) end++;
+  } else if (pos < text.length && text[pos] !== '\n') {
+    end = pos + 1;
+  }
+  const found = pos >= text.length ? 'end of file' : end > pos ? `\`${text.slice(pos, end)}\`` : 'end of line';
+  const expected = expectedList(match);
+  return diagnostic('E0001', source.span(pos, end), `unexpected ${found}`, {
+    label: expected ? `expected ${expected}` : 'not expected here',
+  });
+}
+
+/** Ohm's expected set, made readable: literal tokens quoted, rule descriptions plain. */
+function expectedList(match: ohm.MatchResult): string {
+  let raw: string;
+  try {
+    raw = match.getExpectedText();
+  } catch {
+    return '';
+  }
+  const items = raw
+    .split(/, or |, | or /)
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0)
+    .map((s) => (s.startsWith('"') ? `\`${JSON.parse(s)}\`` : describeRule(s)))
+    .filter((s) => s.length > 0);
+  let unique = [...new Set(items)];
+  // The tokens that can start an expression collapse to one phrase.
+  const starters = new Set(['`(`', '`!`', '`+`', '`-`', '`.`', 'a number', 'a name', '`if`']);
+  if (unique.includes('`(`') && (unique.includes('a number') || unique.includes('a name'))) {
+    unique = ['an expression', ...unique.filter((s) => !starters.has(s))];
+  }
+  // So do the binary operators that could continue an expression.
+  const operators = new Set(['`||`', '`&&`', '`<`', '`<=`', '`>`', '`>=`', '`==`', '`!=`', '`+`', '`-`', '`*`', '`/`', '`.*`', '`./`', '`^`', "`'`"]);
+  if (unique.filter((s) => operators.has(s)).length >= 3) {
+    unique = [...unique.filter((s) => !operators.has(s)), 'an operator'];
+  }
+  unique = unique.slice(0, 10);
+  if (unique.length <= 1) return unique.join('');
+  return `${unique.slice(0, -1).join(', ')} or ${unique[unique.length - 1]}`;
+}
+
+function describeRule(s: string): string {
+  switch (s) {
+    case 'ident':
+      return 'a name';
+    case 'number':
+    case 'a digit':
+      return 'a number';
+    case 'intLit':
+      return 'a size';
+    case 'end of input':
+      return 'end of file';
+    case 'a letter':
+      return 'a name';
+    case 'an alpha-numeric character':
+    case 'not a keyword':
+      return 'a name';
+    default:
+      return s;
+  }
+}
+
+function blankUnterminatedComment(source: SourceFile, diagnostics: Diagnostic[]): string {
+  const text = source.text;
+  let i = 0;
+  while (i < text.length) {
+    if (text.startsWith('//', i)) {
+      const nl = text.indexOf('\n', i);
+      i = nl < 0 ? text.length : nl + 1;
+    } else if (text.startsWith('/*', i)) {
+      const close = text.indexOf('*/', i + 2);
+      if (close < 0) {
+        diagnostics.push(
+          diagnostic('E0002', source.span(i, i + 2), 'block comment is never closed', {
+            label: 'comment starts here',
+            help: 'close it with `*/`',
+          }),
+        );
+        return text.slice(0, i) + text.slice(i).replace(/[^\n]/g, ' ');
+      }
+      i = close + 2;
+    } else {
+      i++;
+    }
+  }
+  return text;
+}
+
+function numberChecks(program: Program, source: SourceFile): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  const visit = (e: Expr): void => {
+    switch (e.kind) {
+      case 'number':
+        if (!Number.isFinite(e.value)) out.push(diagnostic('E0001', e.span, `number \`${e.text}\` is out of range`, { label: 'not a finite f64' }));
+        return;
+      case 'name':
+        return;
+      case 'unary':
+      case 'transpose':
+        return visit(e.arg);
+      case 'binary':
+        visit(e.left);
+        return visit(e.right);
+      case 'call':
+        return e.args.forEach(visit);
+      case 'if':
+        visit(e.cond);
+        visit(e.then);
+        return visit(e.else);
+    }
+  };
+  for (const m of program.models) {
+    for (const d of m.decls) {
+      if (d.kind === 'let' || d.kind === 'fixpoint' || d.kind === 'output') visit(d.value);
+      else if (d.kind === 'unknown' && d.init) visit(d.init);
+      else if (d.kind === 'require') visit(d.cond);
+      else if (d.kind === 'solve') d.equations.forEach((q) => (visit(q.lhs), visit(q.rhs)));
+    }
+  }
+  void source;
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------
+// AST construction: one Ohm operation whose only job is building nodes with spans.
+
+const semantics = grammar.createSemantics();
+let currentSource: SourceFile | null = null;
+
+function spanOf(node: ohm.Node): Span {
+  return currentSource!.span(node.source.startIdx, node.source.endIdx);
+}
+
+function ident(node: ohm.Node): Ident {
+  return { name: node.sourceString, span: spanOf(node) };
+}
+
+function foldLeft(first: ohm.Node, ops: ohm.Node, rests: ohm.Node): Expr {
+  let acc: Expr = first.ast();
+  const opNodes = ops.children;
+  const restNodes = rests.children;
+  for (let i = 0; i < opNodes.length; i++) {
+    const right: Expr = restNodes[i].ast();
+    acc = {
+      kind: 'binary',
+      op: opNodes[i].sourceString as BinaryOp,
+      left: acc,
+      right,
+      opSpan: spanOf(opNodes[i]),
+      span: { file: acc.span.file, start: acc.span.start, end: right.span.end },
+    };
+  }
+  return acc;
+}
+
+semantics.addOperation('ast', {
+  Program(models) {
+    return { file: currentSource!.name, models: models.children.map((m) => m.ast()), span: spanOf(this) } satisfies Program;
+  },
+  Model(_kw, name, _open, decls, _close) {
+    const list: Decl[] = decls.children.map((d) => d.ast()).filter((d: Decl | null) => d !== null);
+    return { name: ident(name), decls: list, span: spanOf(this) } satisfies Model;
+  },
+  Decl(d) {
+    return d.ast();
+  },
+  Semicolon(_) {
+    return null;
+  },
+  DimDecl(_kw, names) {
+    return { kind: 'dim', names: names.asIteration().children.map(ident), span: spanOf(this) } satisfies Decl;
+  },
+  InputDecl(kw, name, _colon, type) {
+    return { kind: kw.sourceString as 'data' | 'param', name: ident(name), type: type.ast(), span: spanOf(this) } satisfies Decl;
+  },
+  LetDecl(_kw, name, _eq, value) {
+    return { kind: 'let', name: ident(name), value: value.ast(), span: spanOf(this) } satisfies Decl;
+  },
+  UnknownDecl(_kw, name, _colon, type, _eq, init) {
+    const initNodes = init.children;
+    return {
+      kind: 'unknown',
+      name: ident(name),
+      type: type.ast(),
+      init: initNodes.length ? initNodes[0].ast() : null,
+      span: spanOf(this),
+    } satisfies Decl;
+  },
+  FixpointDecl(_kw, name, _eq, value) {
+    return { kind: 'fixpoint', name: ident(name), value: value.ast(), span: spanOf(this) } satisfies Decl;
+  },
+  SolveDecl_block(_kw, _open, first, _semis, rest, _semi, _close) {
+    const equations: Equation[] = [first.ast(), ...rest.children.map((e) => e.ast())];
+    return { kind: 'solve', equations, span: spanOf(this) } satisfies Decl;
+  },
+  SolveDecl_single(_kw, eq) {
+    return { kind: 'solve', equations: [eq.ast()], span: spanOf(this) } satisfies Decl;
+  },
+  Equation(lhs, _eq, rhs) {
+    return { lhs: lhs.ast(), rhs: rhs.ast(), span: spanOf(this) } satisfies Equation;
+  },
+  OutputDecl(_kw, name, _eq, value) {
+    return { kind: 'output', name: ident(name), value: value.ast(), span: spanOf(this) } satisfies Decl;
+  },
+  RequireDecl(_kw, cond) {
+    return { kind: 'require', cond: cond.ast(), span: spanOf(this) } satisfies Decl;
+  },
+  Type(_real, _open, dims, _close) {
+    const list = dims.children.length ? dims.children[0].asIteration().children.map((d) => d.ast()) : [];
+    return { base: 'real', dims: list, span: spanOf(this) } satisfies TypeExpr;
+  },
+  DimRef(d) {
+    if (d.ctorName === 'intLit') return { kind: 'size', value: Number(d.sourceString), span: spanOf(this) } satisfies DimRef;
+    return { kind: 'dim', name: d.sourceString, span: spanOf(this) } satisfies DimRef;
+  },
+  Expr(e) {
+    return e.ast();
+  },
+  IfExpr(_if, cond, _then, a, _else, b) {
+    return { kind: 'if', cond: cond.ast(), then: a.ast(), else: b.ast(), span: spanOf(this) } satisfies Expr;
+  },
+  OrExpr(first, ops, rests) {
+    return foldLeft(first, ops, rests);
+  },
+  AndExpr(first, ops, rests) {
+    return foldLeft(first, ops, rests);
+  },
+  CmpExpr(left, op, right) {
+    if (!op.children.length) return left.ast();
+    const l: Expr = left.ast();
+    const r: Expr = right.children[0].ast();
+    return { kind: 'binary', op: op.children[0].sourceString as BinaryOp, left: l, right: r, opSpan: spanOf(op.children[0]), span: spanOf(this) } satisfies Expr;
+  },
+  AddExpr(first, ops, rests) {
+    return foldLeft(first, ops, rests);
+  },
+  MulExpr(first, ops, rests) {
+    return foldLeft(first, ops, rests);
+  },
+  Unary_neg(op, arg) {
+    return unary('-', op, arg, this);
+  },
+  Unary_pos(op, arg) {
+    return unary('+', op, arg, this);
+  },
+  Unary_not(op, arg) {
+    return unary('!', op, arg, this);
+  },
+  Power_pow(base, op, exp) {
+    return { kind: 'binary', op: '^', left: base.ast(), right: exp.ast(), opSpan: spanOf(op), span: spanOf(this) } satisfies Expr;
+  },
+  Postfix(primary, quotes) {
+    let e: Expr = primary.ast();
+    for (const q of quotes.children) {
+      e = { kind: 'transpose', arg: e, span: { file: e.span.file, start: e.span.start, end: spanOf(q).end } };
+    }
+    return e;
+  },
+  Primary_paren(_open, e, _close) {
+    return e.ast();
+  },
+  Primary_call(name, _open, args, _close) {
+    return { kind: 'call', callee: ident(name), args: args.asIteration().children.map((a) => a.ast()), span: spanOf(this) } satisfies Expr;
+  },
+  Primary_number(n) {
+    return { kind: 'number', value: Number(n.sourceString), text: n.sourceString, span: spanOf(this) } satisfies Expr;
+  },
+  Primary_name(n) {
+    return { kind: 'name', name: n.sourceString, span: spanOf(this) } satisfies Expr;
+  },
+});
+
+function unary(op: UnaryOp, _opNode: ohm.Node, arg: ohm.Node, self: ohm.Node): Expr {
+  return { kind: 'unary', op, arg: arg.ast(), span: spanOf(self) };
+}
+
+function buildAst(match: ohm.MatchResult, source: SourceFile): Program {
+  currentSource = source;
+  try {
+    return semantics(match).ast();
+  } finally {
+    currentSource = null;
+  }
+}
