@@ -1,6 +1,6 @@
 import type { Diagnostic } from '../diagnostics/diagnostic.ts';
 import type { SourceFile } from '../diagnostics/span.ts';
-import { frontEnd } from '../compile.ts';
+import { analyzeFile } from '../pipeline.ts';
 import { readModelFile } from './files.ts';
 import { diagnosticsJson, EXIT, printDiagnostics, type Format } from './output.ts';
 
@@ -20,7 +20,7 @@ export function runCheck(files: string[], options: CheckOptions): number {
       unreadable = true;
       continue;
     }
-    const result = frontEnd(file, text);
+    const result = analyzeFile(file, text);
     sources.set(file, result.source);
     diagnostics.push(...result.diagnostics);
   }

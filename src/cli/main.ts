@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { runCheck } from './check.ts';
+import { runExplain } from './explain.ts';
 import { EXIT } from './output.ts';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -22,6 +23,16 @@ export function buildProgram(): Command {
     .option('--deny-warnings', 'exit 1 when there are warnings', false)
     .action((files: string[], opts: { format: 'text' | 'json'; denyWarnings: boolean }) => {
       process.exitCode = runCheck(files, opts);
+    });
+
+  program
+    .command('explain')
+    .description('explain a model: classes, kinks, Jacobian structure, invertibility verdict')
+    .argument('<file>', '.impl model file')
+    .option('--model <name>', 'only this model of the file')
+    .addOption(new Option('--format <format>', 'output format').choices(['text', 'json', 'tex']).default('text'))
+    .action((file: string, opts: { format: 'text' | 'json' | 'tex'; model?: string }) => {
+      process.exitCode = runExplain(file, opts);
     });
 
   return program;

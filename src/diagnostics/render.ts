@@ -80,13 +80,16 @@ function renderLine(out: string[], source: SourceFile, line: number, labels: Lab
   if (hanging.length) {
     const connectors = (upTo: number) => {
       let row = '';
-      for (const l of hanging.slice(0, upTo)) row += ' '.repeat(from(l) - row.length) + paint(l, '|');
+      for (const l of hanging.slice(0, upTo)) {
+        const gap = from(l) - stripAnsi(row).length;
+        if (gap >= 0) row += ' '.repeat(gap) + paint(l, '|');
+      }
       return row;
     };
     out.push(`${pad} ${bar} ${connectors(hanging.length)}`);
     for (let i = hanging.length - 1; i >= 0; i--) {
       const row = connectors(i);
-      out.push(`${pad} ${bar} ${row}${' '.repeat(from(hanging[i]) - stripAnsi(row).length)}${paint(hanging[i], hanging[i].text)}`);
+      out.push(`${pad} ${bar} ${row}${' '.repeat(Math.max(0, from(hanging[i]) - stripAnsi(row).length))}${paint(hanging[i], hanging[i].text)}`);
     }
   }
   // A multi-line primary span: show up to two more lines, marked to their ends.

@@ -106,8 +106,13 @@ export function concreteShape(shape: Shape, dims: Record<string, number>): numbe
  * Reference interpreter: evaluates `roots` with the registry's f64 value rules. Used by
  * tests and by the analysis (counterexample checks); generated code uses the same rules.
  */
-export function evaluate(graph: Graph, roots: readonly NodeId[], bindings: Bindings): Tensor[] {
-  const memo = new Map<NodeId, Tensor>();
+export function evaluate(
+  graph: Graph,
+  roots: readonly NodeId[],
+  bindings: Bindings,
+  overrides: ReadonlyMap<NodeId, Tensor> = new Map(),
+): Tensor[] {
+  const memo = new Map<NodeId, Tensor>(overrides);
   const visit = (id: NodeId): Tensor => {
     const hit = memo.get(id);
     if (hit) return hit;

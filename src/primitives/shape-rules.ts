@@ -1,9 +1,11 @@
-import { broadcast, isScalar, real, sameShape, showType, SCALAR, type Dim, type Shape, type ValueType } from '../ir/shape.ts';
+import { broadcast, isScalar, real, sameShape, sameSize, showType, sizeOf, SCALAR, type Dim, type Shape, type ValueType } from '../ir/shape.ts';
 import type { ShapeResult } from './types.ts';
 
 // Reusable shape rules. Each primitive record picks one; the checker only calls `shape`.
 
-function requireReal(args: readonly ValueType[]): ShapeResult | null {
+type ShapeError = Extract<ShapeResult, { ok: false }>;
+
+function requireReal(args: readonly ValueType[]): ShapeError | null {
   const i = args.findIndex((a) => a.kind !== 'real');
   if (i < 0) return null;
   return { ok: false, code: 'E0206', arg: i, message: `argument ${i + 1} is a condition, expected a value` };
@@ -164,4 +166,35 @@ export function matrixNorm(args: readonly ValueType[]): ShapeResult {
   if (bad) return bad;
   if (args[0].shape.length === 0) return { ok: false, code: 'E0203', arg: 0, message: 'expected a matrix or vector, found real' };
   return { ok: true, type: real(SCALAR) };
+}
+
+/** A value with the shape of its first argument (gradients of norms). */
+export function likeFirst(args: readonly ValueType[]): ShapeResult {
+  return requireReal(args) ?? { ok: true, type: real(args[0].shape) };
+}
+
+/** `broadcast(x, like)`: a scalar x laid out with the shape of `like`. */
+export function broadcastLike(args: readonly ValueType[]): ShapeResult {
+  if (!isScalar(args[0].shape)) return { ok: false, code: 'E0208', arg: 0, message: `expected a scalar, found ${showType(args[0])}` };
+  return { ok: true, type: real(args[1].shape) };
+}
+
+/** `reshape(x, like)`: x's entries laid out with the shape of `like`, of the same size. */
+export function reshapeLike(args: readonly ValueType[]): ShapeResult {
+  if (!sameSize(sizeOf(args[0].shape), sizeOf(args[1].shape))) {
+    return { ok: false, code: 'E0201', arg: 0, message: `cannot lay out ${showType(args[0])} as ${showType(args[1])}` };
+  }
+  return { ok: true, type: real(args[1].shape) };
+}
+
+/**
+ * Jacobian-vector product of a vector map: `(v, scalars..., t)` with t shaped like the
+ * vector v, giving a vector of that shape.
+ */
+export function vectorJvp(args: readonly ValueType[]): ShapeResult {
+  const t = args[args.length - 1];
+  if (!sameShape(t.shape, args[0].shape)) {
+    return { ok: false, code: 'E0201', arg: args.length - 1, message: `tangent ${showType(t)} does not match ${showType(args[0])}` };
+  }
+  return vectorMap(args.slice(0, -1));
 }

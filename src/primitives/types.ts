@@ -46,26 +46,37 @@ export interface PrimalNode {
 }
 
 /**
- * The conservative-Jacobian factor a nonsmooth primitive contributes (MATH.md section 3):
- * which internal primitive computes the element used at a kink, and the full set there.
+ * The conservative-Jacobian element a nonsmooth primitive contributes (MATH.md section 3):
+ * where it switches, which element the generated code uses at a tie, and the full set there
+ * (the set the certifier must check, MATH.md section 5).
  */
 export interface KinkDescription {
   /** Switching condition, as math text (e.g. `a = 0`). */
   condition: string;
   /** Element of the conservative Jacobian used at a tie (e.g. `0` for relu'(0)). */
   used: string;
-  /** Full range at a tie, as an interval of the diagonal factor, when diagonal. */
+  /** Full range at a tie, as an interval of the diagonal factor, when diagonal; else null. */
   range: readonly [number, number] | null;
   /** Human text for the range (`[0, 1]`, `hull of face projections`). */
   rangeText: string;
   /**
-   * The internal primitive whose value is the selected derivative factor (diagonal kinks),
-   * and how far the argument of a tie may be from the switching surface, as a function
-   * of the arguments' values: `kinkGap(args)[i] = 0` exactly at a tie of element i.
+   * Diagonal kinks: the internal primitive, applied to the same arguments, whose value is
+   * the diagonal factor (one kink variable per element, in `range`). Null when the kink is
+   * not diagonal (projections onto the simplex, l1 ball and cone; norm2 and norminf).
    */
   factor: string | null;
+  /**
+   * The internal primitive the derivative rules use for the selected element: `factor`
+   * when diagonal, otherwise the dedicated Jacobian-vector product or gradient primitive.
+   */
+  selection: string;
+  /**
+   * Distance of each kink variable from its switching surface, from the arguments' values:
+   * one entry per element of the factor (per output element for elementwise primitives and
+   * projections; per argument element for norm1; one entry for norm2 and norminf), and
+   * exactly 0 at a tie.
+   */
   kinkGap: (args: readonly Tensor[]) => Float64Array;
-  /** The diagonal factor's values at the ends of its range for element i (for vertex tests). */
 }
 
 /** Facts the certifier uses (MATH.md section 5). */
@@ -113,4 +124,6 @@ export interface Primitive {
   structure: StructureFacts;
   /** Elementwise primitives: the scalar expression for batched (gpu.js) kernels. */
   scalarExpr?: (args: readonly string[]) => string;
+  /** How printed math writes it (`a + b`, `-a`); otherwise `name(args)`. */
+  notation?: { infix?: string; prefix?: string };
 }

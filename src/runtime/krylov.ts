@@ -75,26 +75,28 @@ function result(x: Float64Array, status: KrylovStatus, iterations: number, resid
  *
  * Status 'breakdown' is reported when no further progress is possible while
  * the true residual is above tolerance: the Krylov space became invariant
- * (restarting would regenerate a subspace of it), or a full restart cycle did
- * not reduce the residual (a restarted cycle is a deterministic function of
- * the residual, so it would repeat forever). Both happen for singular,
- * inconsistent systems.
+ * (restarting would regenerate a subspace of it), or a restart cycle did not
+ * reduce the true residual (a cycle is a deterministic function of its
+ * starting residual, so it would repeat forever). Both happen for singular,
+ * inconsistent systems. The returned x is the best iterate found.
  */
 export function gmres(apply: LinearOperator, b: Float64Array, options: GmresOptions = {}): KrylovResult {
-  const { n, target, maxIter, x: x0 } = setup('gmres', b, options);
-  let x = x0;
+  const { n, target, maxIter, x: start } = setup('gmres', b, options);
+  let x = start;
   const m = Math.min(requireInteger('gmres: restart', options.restart ?? 30, 1), Math.max(n, 1));
   const r = new Float64Array(n);
   let beta = trueResidual(apply, b, x, r);
   if (!Number.isFinite(beta)) return result(x, 'non-finite', 0, Infinity);
 
-  const V = new Float64Array((m + 1) * n); // Arnoldi basis, one vector per row
+  // Arnoldi basis v_0..v_m as views into one buffer, created once.
+  const storage = new Float64Array((m + 1) * n);
+  const V = Array.from({ length: m + 1 }, (_, i) => storage.subarray(i * n, (i + 1) * n));
   const R = new Float64Array(m * m); // rotated Hessenberg = upper triangular R, R[i * m + j]
   const cs = new Float64Array(m);
   const sn = new Float64Array(m);
   const g = new Float64Array(m + 1); // rotated right-hand side beta * e_1
   const y = new Float64Array(m);
-  let xNext = new Float64Array(n);
+  let xNext: Float64Array = new Float64Array(n);
   // A column whose rotated diagonal is below this fraction of ||A v_j|| is
   // numerically dependent on the previous ones: A restricted to the Krylov
   // space is singular there.
@@ -105,21 +107,20 @@ export function gmres(apply: LinearOperator, b: Float64Array, options: GmresOpti
     if (beta <= target) return result(x, 'converged', iterations, beta);
     if (iterations >= maxIter) return result(x, 'max-iterations', iterations, beta);
 
-    for (let i = 0; i < n; i++) V[i] = r[i] / beta;
+    for (let i = 0; i < n; i++) V[0][i] = r[i] / beta;
     g.fill(0);
     g[0] = beta;
     let k = 0; // columns of R in use
     let invariant = false;
     for (let j = 0; j < m && iterations < maxIter; j++) {
-      const vj = V.subarray(j * n, (j + 1) * n);
-      const w = V.subarray((j + 1) * n, (j + 2) * n);
-      apply(vj, w);
+      const w = V[j + 1];
+      apply(V[j], w);
       iterations++;
       const wNorm = norm2(w);
       if (!Number.isFinite(wNorm)) return result(x, 'non-finite', iterations, beta);
       // Modified Gram-Schmidt against v_0..v_j; column j of H goes into R.
       for (let i = 0; i <= j; i++) {
-        const vi = V.subarray(i * n, (i + 1) * n);
+        const vi = V[i];
         const h = dot(w, vi);
         R[i * m + j] = h;
         for (let l = 0; l < n; l++) w[l] -= h * vi[l];
@@ -161,17 +162,24 @@ export function gmres(apply: LinearOperator, b: Float64Array, options: GmresOpti
     xNext.set(x);
     for (let i = 0; i < k; i++) {
       const yi = y[i];
-      const vi = V.subarray(i * n, (i + 1) * n);
+      const vi = V[i];
       for (let l = 0; l < n; l++) xNext[l] += yi * vi[l];
     }
     if (!isFiniteVector(xNext)) return result(x, 'non-finite', iterations, beta);
     const betaNext = trueResidual(apply, b, xNext, r);
     if (!Number.isFinite(betaNext)) return result(x, 'non-finite', iterations, beta);
-    [x, xNext] = [xNext, x];
-    const fullCycle = k === m;
-    const stagnated = fullCycle && betaNext >= beta * (1 - 4 * UNIT_ROUNDOFF * n);
-    beta = betaNext;
-    if (beta > target && (invariant || stagnated)) return result(x, 'breakdown', iterations, beta);
+    const progressed = betaNext < beta * (1 - 4 * UNIT_ROUNDOFF * n);
+    // In exact arithmetic a cycle cannot increase the residual; in floating
+    // point it can, when the least-squares solution lost accuracy (R nearly
+    // singular, typical of singular A). Keep the better iterate.
+    if (betaNext < beta) {
+      [x, xNext] = [xNext, x];
+      beta = betaNext;
+    }
+    if (beta <= target) return result(x, 'converged', iterations, beta);
+    if (invariant || !progressed) {
+      return result(x, iterations >= maxIter ? 'max-iterations' : 'breakdown', iterations, beta);
+    }
   }
 }
 
@@ -179,15 +187,15 @@ export function gmres(apply: LinearOperator, b: Float64Array, options: GmresOpti
  * BiCGStab (van der Vorst, SIAM J. Sci. Stat. Comput. 13 (1992); Templates
  * for the Solution of Linear Systems, sec. 2.3.8), unpreconditioned.
  *
- * On a (near) breakdown — r_hat . r or r_hat . A p vanishing, or omega = 0 —
+ * On a (near) breakdown (r_hat . r or r_hat . A p vanishing, or omega = 0),
  * and when the recurrence residual meets the tolerance but the true residual
  * does not, the method restarts from the true residual with r_hat = r. A
- * breakdown immediately after such a restart is reported as 'breakdown'.
+ * breakdown in the first step after such a restart is reported as 'breakdown'.
  */
 export function bicgstab(apply: LinearOperator, b: Float64Array, options: KrylovOptions = {}): KrylovResult {
-  const { n, target, maxIter, x: x0 } = setup('bicgstab', b, options);
-  let x = x0;
-  let xNext = new Float64Array(n);
+  const { n, target, maxIter, x: start } = setup('bicgstab', b, options);
+  let x = start;
+  let xNext: Float64Array = new Float64Array(n);
   const r = new Float64Array(n);
   const rHat = new Float64Array(n);
   const p = new Float64Array(n);
@@ -199,7 +207,9 @@ export function bicgstab(apply: LinearOperator, b: Float64Array, options: Krylov
   let rho = 1;
   let alpha = 1;
   let omega = 1;
-  let fresh = true;
+  let fresh = true; // no successful step since the last (re)start
+  let iterations = 0;
+
   const restart = (): void => {
     rHat.set(r);
     p.fill(0);
@@ -209,65 +219,68 @@ export function bicgstab(apply: LinearOperator, b: Float64Array, options: Krylov
     omega = 1;
     fresh = true;
   };
-  restart();
-  let iterations = 0;
+  /** Replaces r by the true residual and restarts; returns a final result when there is nothing left to do. */
+  const recover = (): KrylovResult | null => {
+    rNorm = trueResidual(apply, b, x, r);
+    if (!Number.isFinite(rNorm)) return result(x, 'non-finite', iterations, Infinity);
+    if (rNorm <= target) return result(x, 'converged', iterations, rNorm);
+    if (fresh) return result(x, 'breakdown', iterations, rNorm);
+    restart();
+    return null;
+  };
 
-  while (rNorm > target) {
-    if (iterations >= maxIter) return result(x, 'max-iterations', iterations, rNorm);
-    const rhoNew = dot(rHat, r);
-    // |r_hat . r| tiny relative to the norms: the shadow residual lost its grip.
-    const rhoBroken = Math.abs(rhoNew) <= UNIT_ROUNDOFF * norm2(rHat) * rNorm;
-    let broken = rhoBroken;
-    if (!broken) {
-      const beta = (rhoNew / rho) * (alpha / omega);
-      for (let i = 0; i < n; i++) p[i] = r[i] + beta * (p[i] - omega * v[i]);
-      apply(p, v);
-      iterations++;
-      const rv = dot(rHat, v);
-      if (!Number.isFinite(rv)) return result(x, 'non-finite', iterations, rNorm);
-      broken = rv === 0;
-      if (!broken) {
-        alpha = rhoNew / rv;
-        for (let i = 0; i < n; i++) s[i] = r[i] - alpha * v[i];
-        const sNorm = norm2(s);
-        if (!Number.isFinite(sNorm)) return result(x, 'non-finite', iterations, rNorm);
-        if (sNorm <= target) {
-          omega = 0;
-        } else {
-          apply(s, t);
-          const tt = dot(t, t);
-          if (!Number.isFinite(tt)) return result(x, 'non-finite', iterations, rNorm);
-          // t = A s = 0 with s != 0: s is a null vector of A, no progress along it.
-          omega = tt === 0 ? 0 : dot(t, s) / tt;
-        }
-        for (let i = 0; i < n; i++) xNext[i] = x[i] + alpha * p[i] + omega * s[i];
-        if (!isFiniteVector(xNext)) return result(x, 'non-finite', iterations, rNorm);
-        [x, xNext] = [xNext, x];
-        if (sNorm <= target) {
-          for (let i = 0; i < n; i++) r[i] = s[i];
-        } else {
-          for (let i = 0; i < n; i++) r[i] = s[i] - omega * t[i];
-        }
-        rNorm = norm2(r);
-        rho = rhoNew;
-        if (rNorm <= target) {
-          rNorm = trueResidual(apply, b, x, r);
-          if (!Number.isFinite(rNorm)) return result(x, 'non-finite', iterations, Infinity);
-          if (rNorm > target) restart();
-          continue;
-        }
-        // omega = 0 would make the next beta infinite.
-        broken = omega === 0;
-        if (!broken) fresh = false;
-      }
+  restart();
+  for (;;) {
+    if (rNorm <= target) return result(x, 'converged', iterations, rNorm);
+    if (iterations >= maxIter) {
+      const res = trueResidual(apply, b, x, r);
+      return Number.isFinite(res)
+        ? result(x, 'max-iterations', iterations, res)
+        : result(x, 'non-finite', iterations, rNorm);
     }
-    if (broken) {
-      rNorm = trueResidual(apply, b, x, r);
-      if (!Number.isFinite(rNorm)) return result(x, 'non-finite', iterations, Infinity);
-      if (rNorm <= target) break;
-      if (fresh) return result(x, 'breakdown', iterations, rNorm);
-      restart();
+    const rhoNew = dot(rHat, r);
+    // r_hat nearly orthogonal to r: the bi-orthogonality recurrence has lost its grip.
+    if (Math.abs(rhoNew) <= UNIT_ROUNDOFF * norm2(rHat) * rNorm) {
+      const done = recover();
+      if (done) return done;
+      continue;
+    }
+    const beta = (rhoNew / rho) * (alpha / omega);
+    for (let i = 0; i < n; i++) p[i] = r[i] + beta * (p[i] - omega * v[i]);
+    apply(p, v);
+    iterations++;
+    const rv = dot(rHat, v);
+    if (!Number.isFinite(rv)) return result(x, 'non-finite', iterations, rNorm);
+    if (rv === 0) {
+      const done = recover();
+      if (done) return done;
+      continue;
+    }
+    alpha = rhoNew / rv;
+    for (let i = 0; i < n; i++) s[i] = r[i] - alpha * v[i];
+    const sNorm = norm2(s);
+    if (!Number.isFinite(sNorm)) return result(x, 'non-finite', iterations, rNorm);
+    if (sNorm <= target) {
+      // Half step already converged (Templates' early exit): x += alpha p.
+      omega = 0;
+    } else {
+      apply(s, t);
+      const tt = dot(t, t);
+      if (!Number.isFinite(tt)) return result(x, 'non-finite', iterations, rNorm);
+      // t = A s = 0 with s != 0: s is a null vector of A, no progress along it.
+      omega = tt === 0 ? 0 : dot(t, s) / tt;
+    }
+    for (let i = 0; i < n; i++) xNext[i] = x[i] + alpha * p[i] + omega * s[i];
+    if (!isFiniteVector(xNext)) return result(x, 'non-finite', iterations, rNorm);
+    [x, xNext] = [xNext, x];
+    for (let i = 0; i < n; i++) r[i] = s[i] - omega * t[i];
+    rNorm = norm2(r);
+    rho = rhoNew;
+    if (omega !== 0) fresh = false;
+    // Confirm apparent convergence on the true residual; omega = 0 would make the next beta infinite.
+    if (rNorm <= target || omega === 0) {
+      const done = recover();
+      if (done) return done;
     }
   }
-  return result(x, 'converged', iterations, rNorm);
 }

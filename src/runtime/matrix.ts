@@ -306,7 +306,7 @@ export function opnorm2Upper(A: Matrix, options: OpNorm2UpperOptions = {}): numb
   let G = gram(scaled, m, n);
   // log2 of the factor by which the stored G must be multiplied to give the true power.
   let log2Scale = 0;
-  let S = new Float64Array(k * k);
+  let S: Float64Array = new Float64Array(k * k);
   for (let s = 0; s < p; s++) {
     const gmax = normInf(G);
     if (gmax === 0) return 0;

@@ -51,7 +51,11 @@ export interface KrylovResult {
   status: KrylovStatus;
   /** Matrix-vector products spent in the iteration proper. */
   iterations: number;
-  /** True residual ||b - A x||_2, recomputed from x (not a recurrence estimate). */
+  /**
+   * True residual ||b - A x||_2, recomputed from x (not a recurrence
+   * estimate). Exception: with status 'non-finite' the operator may no longer
+   * be evaluable, and the last residual available is reported.
+   */
   residual: number;
 }
 

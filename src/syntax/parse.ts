@@ -26,7 +26,7 @@ export function parse(source: SourceFile): ParseResult {
   let lastFailure = -1;
   for (let attempt = 0; attempt <= MAX_RECOVERIES; attempt++) {
     const match = grammar.match(text);
-    if (match.succeeded()) {
+    if (!match.failed()) {
       const program = buildAst(match, source);
       diagnostics.push(...numberChecks(program, source));
       return { program, diagnostics, recoveredNames };
@@ -74,7 +74,7 @@ function recoveryRegion(text: string, pos: number): [number, number] | null {
   return [start, end];
 }
 
-function syntaxError(source: SourceFile, text: string, pos: number, match: ohm.MatchResult): Diagnostic {
+function syntaxError(source: SourceFile, text: string, pos: number, match: ohm.FailedMatchResult): Diagnostic {
   let end = pos;
   if (/[A-Za-z0-9_]/.test(text[pos] ?? '')) {
     while (end < text.length && /[A-Za-z0-9_.]/.test(text[end])) end++;
@@ -89,7 +89,7 @@ function syntaxError(source: SourceFile, text: string, pos: number, match: ohm.M
 }
 
 /** Ohm's expected set, made readable: literal tokens quoted, rule descriptions plain. */
-function expectedList(match: ohm.MatchResult): string {
+function expectedList(match: ohm.FailedMatchResult): string {
   let raw: string;
   try {
     raw = match.getExpectedText();

@@ -1,0 +1,115 @@
+import type { CheckedModel } from '../check/check.ts';
+import { diagnostic, type Diagnostic } from '../diagnostics/diagnostic.ts';
+import type { Span } from '../diagnostics/span.ts';
+import { lower } from '../ir/lower.ts';
+import type { IrModel } from '../ir/model.ts';
+import { showSize, sizeOf } from '../ir/shape.ts';
+import { primitive } from '../primitives/registry.ts';
+import type { Definability, Lipschitz } from '../primitives/types.ts';
+import { Bounds } from './bounds.ts';
+import { certify, jacobians, type Certificate, type Jacobians } from './certify.ts';
+import { classify, equationNodes, type ClassResult } from './classes.ts';
+import { Namer, showLinOp } from './linop.ts';
+
+/** One kink site of F: a nonsmooth primitive applied to something that moves. */
+export interface KinkSite {
+  primitive: string;
+  span: Span | null;
+  /** Number of kink variables, symbolic in the dims. */
+  size: string;
+  used: string;
+  range: string;
+  condition: string;
+}
+
+/** Everything `implc explain` reports for a model, and what codegen consumes. */
+export interface Analysis {
+  model: IrModel;
+  classes: ClassResult;
+  kinks: KinkSite[];
+  /** The count of smooth pieces F is made of, symbolic in the dims. */
+  pieces: string;
+  jacobians: Jacobians;
+  /** `B` and `A` printed: `I - D_relu * W`. */
+  B: string;
+  A: string;
+  certificate: Certificate;
+  diagnostics: Diagnostic[];
+}
+
+export function analyze(checked: CheckedModel, sourceText: string): Analysis {
+  const model = lower(checked, sourceText);
+  const bounds = new Bounds(model, sourceText);
+  const namer = new Namer(model, sourceText);
+  const classes = classify(model, bounds);
+  const kinks = kinkSites(model);
+  const jac = jacobians(model);
+  const identity = model.unknowns.length > 1 ? (v: string) => `I_${v}` : () => 'I';
+  const B = jac.B.map((b) => showLinOp(b, namer, identity)).join('; ');
+  const A = jac.A.map((a) => showLinOp(a, namer, (v) => `d${v}`)).join('; ');
+  const certificate =
+    classes.lipschitz === 'discontinuous'
+      ? { verdict: 'unverified' as const, test: 'none' as const, guard: null, guardBound: null, rowwise: false, counterexample: null, reason: 'F is discontinuous: the implicit function theorem does not apply' }
+      : certify(model, jac, bounds, namer);
+  const diagnostics = [...classes.diagnostics, ...certificationDiagnostics(model, certificate, kinks)];
+  return { model, classes, kinks, pieces: pieceCount(kinks, model), jacobians: jac, B, A, certificate, diagnostics };
+}
+
+function kinkSites(model: IrModel): KinkSite[] {
+  const sites: KinkSite[] = [];
+  for (const n of equationNodes(model)) {
+    const p = primitive(n.op);
+    if (!p.kink) continue;
+    const shape = p.structure.elementwise || p.kink.factor === null ? model.graph.shape(p.structure.elementwise ? n.id : n.args[0]) : model.graph.shape(n.id);
+    sites.push({
+      primitive: n.op,
+      span: n.span,
+      size: showSize(sizeOf(shape)),
+      used: p.kink.used,
+      range: p.kink.rangeText,
+      condition: p.kink.condition,
+    });
+  }
+  return sites;
+}
+
+/** Each kink variable splits F into pieces: 2 per variable (both sides of its switch). */
+function pieceCount(kinks: KinkSite[], model: IrModel): string {
+  void model;
+  if (kinks.length === 0) return '1';
+  const exponents = kinks.map((k) => (k.size === '1' ? '1' : k.size));
+  const ones = exponents.filter((e) => e === '1').length;
+  const symbolic = exponents.filter((e) => e !== '1');
+  const parts = [...(ones ? [String(ones)] : []), ...symbolic];
+  const exponent = parts.length === 1 ? parts[0] : parts.join(' + ');
+  if (symbolic.length === 0) return String(2 ** ones);
+  return `at most 2^(${exponent})`;
+}
+
+function certificationDiagnostics(model: IrModel, c: Certificate, kinks: KinkSite[]): Diagnostic[] {
+  const related = kinks.filter((k) => k.span).map((k) => ({ span: k.span!, message: `kink of \`${k.primitive}\`: ${k.condition}, range ${k.range}` }));
+  const at = model.residual[0]?.span ?? model.span;
+  if (c.verdict === 'violated') {
+    return [
+      diagnostic('W0501', at, `implicit differentiation of \`${model.name}\` is not justified`, {
+        label: 'a singular B is reachable here',
+        notes: [c.reason, 'MATH.md 4: every B in the conservative Jacobian must be invertible; generated code returns no gradient at such solutions'],
+        related,
+        help: 'change the model so that B stays invertible (e.g. a contraction: scale the map by a factor below 1)',
+      }),
+    ];
+  }
+  if (c.verdict === 'unverified') {
+    return [
+      diagnostic('W0502', at, `invertibility of B for \`${model.name}\` could not be certified`, {
+        label: 'no sound test applies',
+        notes: [c.reason],
+        related,
+        help: 'state a contraction assumption with `require`, or restructure the kinks so that each scales one row',
+      }),
+    ];
+  }
+  return [];
+}
+
+export type { Definability, Lipschitz };

@@ -1,0 +1,142 @@
+import { diagnostic, type Diagnostic } from '../diagnostics/diagnostic.ts';
+import type { Span } from '../diagnostics/span.ts';
+import { cone } from '../ir/ad.ts';
+import type { Graph, IrNode } from '../ir/graph.ts';
+import type { IrModel } from '../ir/model.ts';
+import { primitive } from '../primitives/registry.ts';
+import type { Definability, Lipschitz, NodeId } from '../primitives/types.ts';
+import { Bounds } from './bounds.ts';
+
+const DEFINABILITY: Definability[] = ['semialgebraic', 'R_exp', 'R_an', 'not definable'];
+const LIPSCHITZ: Lipschitz[] = ['globally', 'locally', 'not Lipschitz', 'discontinuous'];
+
+export interface ClassResult {
+  definability: Definability;
+  lipschitz: Lipschitz;
+  /** The primitives that set each class, with their spans (MATH.md 2: say which and where). */
+  definabilityCause: { primitive: string; span: Span | null }[];
+  lipschitzCause: { primitive: string; span: Span | null; why: string }[];
+  diagnostics: Diagnostic[];
+}
+
+/** The nodes of F that move with the parameters or the unknowns: "inside the equations". */
+export function equationNodes(model: IrModel): IrNode[] {
+  const g = model.graph;
+  return cone(g, model.residual.map((r) => r.node))
+    .map((id) => g.node(id))
+    .filter((n) => (n.dep === 'param' || n.dep === 'unknown') && n.op !== 'input' && n.op !== 'const');
+}
+
+/** Definability and Lipschitz classes of F (MATH.md section 2), with errors and warnings. */
+export function classify(model: IrModel, bounds: Bounds): ClassResult {
+  const g = model.graph;
+  const diagnostics: Diagnostic[] = [];
+  let definability: Definability = 'semialgebraic';
+  let lipschitz: Lipschitz = 'globally';
+  const definabilityCause: ClassResult['definabilityCause'] = [];
+  const lipschitzCause: ClassResult['lipschitzCause'] = [];
+  const raiseDefinability = (d: Definability, n: IrNode) => {
+    const rank = DEFINABILITY.indexOf(d);
+    if (rank > DEFINABILITY.indexOf(definability)) {
+      definability = d;
+      definabilityCause.length = 0;
+    }
+    if (rank === DEFINABILITY.indexOf(definability) && rank > 0) definabilityCause.push({ primitive: n.op, span: n.span });
+  };
+  const raiseLipschitz = (l: Lipschitz, n: IrNode, why: string) => {
+    const rank = LIPSCHITZ.indexOf(l);
+    if (rank > LIPSCHITZ.indexOf(lipschitz)) {
+      lipschitz = l;
+      lipschitzCause.length = 0;
+    }
+    if (rank === LIPSCHITZ.indexOf(lipschitz) && rank > 0) lipschitzCause.push({ primitive: n.op, span: n.span, why });
+  };
+  const moving = (id: NodeId) => {
+    const d = g.node(id).dep;
+    return d === 'param' || d === 'unknown';
+  };
+  const anchor = (n: IrNode) => n.span ?? model.span;
+
+  for (const n of equationNodes(model)) {
+    const p = primitive(n.op);
+    if (p.structure.predicate) continue; // a condition only matters through `select`, below
+    if (p.lipschitz === 'discontinuous') {
+      raiseLipschitz('discontinuous', n, p.irregularity ?? 'discontinuous');
+      diagnostics.push(
+        diagnostic('E0401', anchor(n), `\`${n.op}\` is discontinuous, and here it depends on the ${n.dep === 'unknown' ? 'unknowns' : 'parameters'}`, {
+          label: p.irregularity ?? 'discontinuous',
+          notes: ['MATH.md 2: F must be locally Lipschitz in (params, unknowns) for implicit differentiation to apply'],
+          help: 'a discontinuous primitive is fine in a `let` that depends on data only',
+        }),
+      );
+      continue;
+    }
+    let d = p.definability;
+    if (n.op === 'sin' || n.op === 'cos') {
+      if (bounds.bounded(n.args[0])) {
+        d = 'R_an';
+      } else {
+        d = 'not definable';
+        diagnostics.push(
+          diagnostic('W0403', anchor(n), `\`${n.op}\` of an unbounded argument is not definable`, {
+            label: 'argument has no stated bound',
+            notes: ['MATH.md 2: sin and cos are definable (in R_an) only on a bounded domain'],
+            help: `state a bound, e.g. \`require abs(${bounds.text(n.args[0])}) <= 10\``,
+          }),
+        );
+      }
+    }
+    raiseDefinability(d, n);
+
+    if (n.op === 'sqrt' && !bounds.positive(n.args[0])) {
+      raiseLipschitz('not Lipschitz', n, 'sqrt is not Lipschitz at 0');
+      diagnostics.push(
+        diagnostic('W0402', anchor(n), '`sqrt` of an argument that may reach 0', {
+          label: 'not Lipschitz where this is 0',
+          notes: ['MATH.md 2: sqrt is not Lipschitz at 0, so the implicit function theorem may fail there'],
+          help: `if the argument stays positive, say so: \`require ${bounds.text(n.args[0])} > 0\`; or smooth it: \`sqrt(a + eps)\``,
+        }),
+      );
+      continue;
+    }
+    if (n.op === 'select' && moving(n.args[0])) {
+      diagnostics.push(
+        diagnostic('W0404', anchor(n), 'a piecewise definition switches on the unknowns or parameters', {
+          label: 'continuity across the switch is assumed, not proven',
+          notes: ['LANGUAGE.md: both branches must agree where the condition switches for the model to stay Lipschitz'],
+          help: 'prefer a primitive with a known kink (max, min, relu, clip, abs), which the analysis understands',
+        }),
+      );
+    }
+    if (n.op === 'pow') {
+      const k = constantValue(g, n.args[1]);
+      if (k === null || (k < 1 && k !== 0 && !bounds.positive(n.args[0]))) {
+        raiseLipschitz('not Lipschitz', n, 'a power below 1 is not Lipschitz at 0');
+        continue;
+      }
+    }
+    if (p.lipschitz === 'locally' || p.lipschitz === 'not Lipschitz') {
+      // Products are only locally Lipschitz when both sides move; scaling by data is global.
+      const bilinear = n.op === 'mul' || n.op === 'matmul' || n.op === 'dot';
+      if (!bilinear || n.args.every(moving)) {
+        const divisorMoves = (n.op === 'div' || n.op === 'div_elementwise') && moving(n.args[1]);
+        if (n.op === 'div' || n.op === 'div_elementwise') {
+          if (divisorMoves) raiseLipschitz('locally', n, 'division is Lipschitz only away from a zero divisor');
+        } else {
+          raiseLipschitz('locally', n, bilinear ? 'a product of two moving quantities' : `${n.op} is Lipschitz only on bounded sets`);
+        }
+      }
+    }
+  }
+  return { definability, lipschitz, definabilityCause, lipschitzCause, diagnostics };
+}
+
+export function constantValue(g: Graph, id: NodeId): number | null {
+  const n = g.node(id);
+  if (n.op === 'const') return (n as { value: number }).value;
+  if (n.op === 'neg') {
+    const v = constantValue(g, n.args[0]);
+    return v === null ? null : -v;
+  }
+  return null;
+}

@@ -1,0 +1,221 @@
+import type { Graph } from '../ir/graph.ts';
+import type { IrModel } from '../ir/model.ts';
+import { isScalar } from '../ir/shape.ts';
+import { primitive, REGISTRY } from '../primitives/registry.ts';
+import type { NodeId } from '../primitives/types.ts';
+
+/**
+ * A structured Jacobian (DESIGN.md "Certification"): the tangent graph of F read back as a
+ * linear operator built from identities, scalings, data/param matrices and diagonal factors,
+ * some of them kink factors whose entries range over intervals at ties.
+ */
+export type LinOp =
+  | { kind: 'identity'; variable: string }
+  | { kind: 'scale'; factor: NodeId; inverse: boolean; of: LinOp }
+  | { kind: 'diag'; factor: NodeId; kinks: NodeId[]; of: LinOp }
+  | { kind: 'matmul'; matrix: NodeId; of: LinOp }
+  /** `of * matrix`: the seed on the left of a product, as in d/dW (W * z) = dW * z. */
+  | { kind: 'rmatmul'; matrix: NodeId; of: LinOp }
+  | { kind: 'sum'; terms: { sign: 1 | -1; op: LinOp }[] }
+  | { kind: 'block'; node: NodeId; primitive: string; of: LinOp }
+  | { kind: 'opaque'; node: NodeId };
+
+/** Kink-factor nodes (and unknown-dependent conditions) that `id` depends on. */
+export function kinkFactorsOf(g: Graph, id: NodeId, memo = new Map<NodeId, NodeId[]>()): NodeId[] {
+  const hit = memo.get(id);
+  if (hit) return hit;
+  const n = g.node(id);
+  let out: NodeId[] = [];
+  if (n.op !== 'input' && n.op !== 'const') {
+    const s = primitive(n.op).structure;
+    if (s.kinkFactor || (s.predicate && (n.dep === 'unknown' || n.dep === 'param'))) out = [id];
+    else out = [...new Set(n.args.flatMap((a) => kinkFactorsOf(g, a, memo)))];
+  }
+  memo.set(id, out);
+  return out;
+}
+
+/** Read a tangent node (linear in the seeds) as a LinOp. */
+export function toLinOp(g: Graph, tangent: NodeId, seeds: ReadonlyMap<NodeId, string>): LinOp {
+  const memo = new Map<NodeId, boolean>();
+  const dependsOnSeed = (id: NodeId): boolean => {
+    const hit = memo.get(id);
+    if (hit !== undefined) return hit;
+    const r = seeds.has(id) || g.node(id).args.some(dependsOnSeed);
+    memo.set(id, r);
+    return r;
+  };
+  const kinkMemo = new Map<NodeId, NodeId[]>();
+  const read = (id: NodeId): LinOp => {
+    const seed = seeds.get(id);
+    if (seed !== undefined) return { kind: 'identity', variable: seed };
+    const n = g.node(id);
+    const [a, b] = n.args;
+    switch (n.op) {
+      case 'add':
+      case 'sub': {
+        const terms: { sign: 1 | -1; op: LinOp }[] = [];
+        if (dependsOnSeed(a)) terms.push({ sign: 1, op: read(a) });
+        if (dependsOnSeed(b)) terms.push({ sign: n.op === 'add' ? 1 : -1, op: read(b) });
+        return terms.length === 1 && terms[0].sign === 1 ? terms[0].op : { kind: 'sum', terms };
+      }
+      case 'neg':
+        return { kind: 'sum', terms: [{ sign: -1, op: read(a) }] };
+      case 'mul': {
+        const [factor, t] = dependsOnSeed(a) ? [b, a] : [a, b];
+        if (dependsOnSeed(factor)) return { kind: 'opaque', node: id };
+        if (isScalar(g.shape(factor)) && kinkFactorsOf(g, factor, kinkMemo).length === 0) {
+          return { kind: 'scale', factor, inverse: false, of: read(t) };
+        }
+        return { kind: 'diag', factor, kinks: kinkFactorsOf(g, factor, kinkMemo), of: read(t) };
+      }
+      case 'div':
+        if (dependsOnSeed(b)) return { kind: 'opaque', node: id };
+        return { kind: 'scale', factor: b, inverse: true, of: read(a) };
+      case 'matmul':
+        if (dependsOnSeed(a) && dependsOnSeed(b)) return { kind: 'opaque', node: id };
+        return dependsOnSeed(a) ? { kind: 'rmatmul', matrix: b, of: read(a) } : { kind: 'matmul', matrix: a, of: read(b) };
+      default: {
+        // A dedicated derivative primitive (e.g. a projection's JVP): its last argument is
+        // the tangent and its facts describe the operator.
+        const owner = jacobianOwner(n.op);
+        const last = n.args[n.args.length - 1];
+        if (owner?.structure.nonexpansive && n.args.slice(0, -1).every((x) => !dependsOnSeed(x)) && dependsOnSeed(last)) {
+          return { kind: 'block', node: id, primitive: owner.name, of: read(last) };
+        }
+        return { kind: 'opaque', node: id };
+      }
+    }
+  };
+  return normalize(read(tangent));
+}
+
+/** The nonsmooth primitive whose non-diagonal Jacobian product `op` computes, if any. */
+function jacobianOwner(op: string) {
+  for (const p of REGISTRY.values()) if (p.kink && p.kink.factor === null && p.kink.selection === op) return p;
+  return undefined;
+}
+
+/**
+ * Signs moved outward and nested sums flattened, so `I + -(D * -W)` reads `I + D * W`
+ * with the sign on the term: products are linear in their operand.
+ */
+export function normalize(op: LinOp): LinOp {
+  const asTerms = (o: LinOp): { sign: 1 | -1; op: LinOp }[] => {
+    const n = normalize(o);
+    return n.kind === 'sum' ? n.terms : [{ sign: 1, op: n }];
+  };
+  switch (op.kind) {
+    case 'sum': {
+      const terms = op.terms.flatMap((t) => asTerms(t.op).map((u) => ({ sign: (t.sign * u.sign) as 1 | -1, op: u.op })));
+      return terms.length === 1 && terms[0].sign === 1 ? terms[0].op : { kind: 'sum', terms };
+    }
+    case 'scale':
+    case 'diag':
+    case 'matmul':
+    case 'rmatmul':
+    case 'block': {
+      const inner = asTerms(op.of);
+      if (inner.length === 1) {
+        const rebuilt = { ...op, of: inner[0].op } as LinOp;
+        return inner[0].sign === 1 ? rebuilt : { kind: 'sum', terms: [{ sign: -1, op: rebuilt }] };
+      }
+      return { ...op, of: { kind: 'sum', terms: inner } } as LinOp;
+    }
+    default:
+      return op;
+  }
+}
+
+/** Readable names for nodes: declared names where they exist, else the source text. */
+export class Namer {
+  private readonly names = new Map<NodeId, string>();
+  private readonly primalCount: number;
+
+  constructor(
+    private readonly model: IrModel,
+    private readonly sourceText: string,
+  ) {
+    this.primalCount = model.primalCount;
+    for (const v of [...model.dims, ...model.data, ...model.params, ...model.unknowns]) this.names.set(v.node, v.name);
+    for (const [name, node] of model.lets) if (!this.names.has(node)) this.names.set(node, name);
+  }
+
+  name(id: NodeId): string {
+    const known = this.names.get(id);
+    if (known) return known;
+    const n = this.model.graph.node(id);
+    if (n.op === 'const') return String((n as { value: number }).value);
+    if (n.op === 'input') return (n as { name: string }).name;
+    if (n.op === 'transpose') return `${this.atom(n.args[0])}'`;
+    // Nodes made by differentiation carry their primal's span, not their own text.
+    if (n.span && id < this.primalCount) return this.sourceText.slice(n.span.start.offset, n.span.end.offset).replace(/\s+/g, ' ');
+    const p = primitive(n.op);
+    const args = n.args.map((a) => this.atom(a));
+    if (p.notation?.infix && args.length === 2) return `${args[0]} ${p.notation.infix} ${args[1]}`;
+    if (p.notation?.prefix && args.length === 1) return `${p.notation.prefix}${args[0]}`;
+    return `${n.op}(${n.args.map((a) => this.name(a)).join(', ')})`;
+  }
+
+  /** The name, parenthesized when it is compound. */
+  atom(id: NodeId): string {
+    const s = this.name(id);
+    return /^[\w.']+$/.test(s) ? s : `(${s})`;
+  }
+
+  /** The symbol of a diagonal factor: `D_relu` for kink factors, `diag(f)` otherwise. */
+  diag(factor: NodeId, kinks: readonly NodeId[]): string {
+    const n = this.model.graph.node(factor);
+    const own = n.op !== 'input' && n.op !== 'const' ? primitive(n.op).structure.kinkFactor : undefined;
+    if (own) return `D_${own.of}`;
+    if (kinks.length === 1) {
+      const k = this.model.graph.node(kinks[0]);
+      const of = primitive(k.op).structure.kinkFactor?.of ?? 'if';
+      // An affine function of one kink factor, e.g. 1 - D_max for the second argument of max.
+      return `D_${of}'`;
+    }
+    return `diag(${this.name(factor)})`;
+  }
+}
+
+/** Print a LinOp as math text: `I - D_relu * W`. */
+export function showLinOp(op: LinOp, namer: Namer, identity: (variable: string) => string = () => 'I'): string {
+  const show = (o: LinOp, inProduct: boolean): string => {
+    switch (o.kind) {
+      case 'identity':
+        return identity(o.variable);
+      case 'scale': {
+        const rest = show(o.of, true);
+        const f = namer.atom(o.factor);
+        return o.inverse ? `${rest} / ${f}` : chain(f, rest);
+      }
+      case 'rmatmul': {
+        const left = show(o.of, true);
+        return `${left === 'I' ? '' : `${left} * `}${namer.atom(o.matrix)}`;
+      }
+      case 'diag':
+        return chain(namer.diag(o.factor, o.kinks), show(o.of, true));
+      case 'matmul':
+        return chain(namer.atom(o.matrix), show(o.of, true));
+      case 'block':
+        return chain(`J_${o.primitive.replace(/_jvp$/, '')}`, show(o.of, true));
+      case 'opaque':
+        return `[d ${namer.name(o.node)}]`;
+      case 'sum': {
+        const parts = o.terms.map((t, i) => {
+          const body = show(t.op, false);
+          if (i === 0) return t.sign === 1 ? body : `-${body}`;
+          return `${t.sign === 1 ? '+' : '-'} ${body}`;
+        });
+        const s = parts.join(' ');
+        return inProduct && o.terms.length > 1 ? `(${s})` : s;
+      }
+    }
+  };
+  return show(op, false);
+}
+
+/** `a * b`, dropping a trailing identity: `W * I` is `W`. */
+function chain(left: string, right: string): string {
+  return right === 'I' ? left : `${left} * ${right}`;
+}

@@ -1,0 +1,182 @@
+import { describe, it, expect } from 'vitest';
+import {
+  dot,
+  fromRows,
+  frobenius,
+  identity,
+  matmul,
+  matNorm1,
+  matNormInf,
+  matTvec,
+  matvec,
+  norm2,
+  normInf,
+  opnorm2,
+  opnorm2Upper,
+  SolverError,
+  toRows,
+  transpose,
+  vecNorm,
+  zeros,
+} from '../../src/runtime/index.ts';
+import type { Matrix } from '../../src/runtime/index.ts';
+import { mulberry32, randomMatrix } from './rng.ts';
+
+const v = (...xs: number[]) => Float64Array.from(xs);
+
+/** Largest singular value of [[a, b], [c, d]] in closed form: the larger root of s^4 - ||A||_F^2 s^2 + det^2. */
+function sigmaMax2x2(a: number, b: number, c: number, d: number): number {
+  const f2 = a * a + b * b + c * c + d * d;
+  const det = a * d - b * c;
+  return Math.sqrt((f2 + Math.sqrt(Math.max(0, f2 * f2 - 4 * det * det))) / 2);
+}
+
+describe('matrix helpers', () => {
+  it('builds, converts and rejects ragged rows', () => {
+    const A = fromRows([
+      [1, 2, 3],
+      [4, 5, 6],
+    ]);
+    expect(A.rows).toBe(2);
+    expect(A.cols).toBe(3);
+    expect(Array.from(A.data)).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(toRows(A)).toEqual([
+      [1, 2, 3],
+      [4, 5, 6],
+    ]);
+    expect(toRows(identity(2))).toEqual([
+      [1, 0],
+      [0, 1],
+    ]);
+    expect(Array.from(zeros(2, 2).data)).toEqual([0, 0, 0, 0]);
+    expect(() => fromRows([[1, 2], [3]])).toThrow(SolverError);
+  });
+
+  it('multiplies', () => {
+    const A = fromRows([
+      [1, 2, 3],
+      [4, 5, 6],
+    ]);
+    expect(Array.from(matvec(A, v(1, 0, -1)))).toEqual([-2, -2]);
+    expect(Array.from(matTvec(A, v(1, -1)))).toEqual([-3, -3, -3]);
+    expect(toRows(transpose(A))).toEqual([
+      [1, 4],
+      [2, 5],
+      [3, 6],
+    ]);
+    expect(toRows(matmul(A, transpose(A)))).toEqual([
+      [14, 32],
+      [32, 77],
+    ]);
+    expect(dot(v(1, 2, 3), v(4, 5, 6))).toBe(32);
+    try {
+      matmul(A, A);
+      expect.unreachable();
+    } catch (e) {
+      expect((e as SolverError).code).toBe('dimension-mismatch');
+    }
+    expect(() => matvec(A, v(1, 2))).toThrow(SolverError);
+  });
+
+  it('computes vector and matrix norms, without overflow or underflow', () => {
+    expect(norm2(v(3, -4))).toBe(5);
+    expect(normInf(v(3, -4, 1))).toBe(4);
+    expect(vecNorm(v(3, -4), '2')).toBe(5);
+    expect(vecNorm(v(3, -4), 'inf')).toBe(4);
+    expect(norm2(v(3e200, 4e200))).toBeCloseTo(5e200, -188);
+    expect(norm2(v(3e-200, 4e-200)) / 5e-200).toBeCloseTo(1, 14);
+    expect(norm2(new Float64Array(0))).toBe(0);
+    expect(normInf(v(1, NaN, 0))).toBeNaN();
+    expect(norm2(v(1, NaN))).toBeNaN();
+    expect(norm2(v(1, Infinity))).toBe(Infinity);
+    const A = fromRows([
+      [1, -2],
+      [-3, 4],
+    ]);
+    expect(frobenius(A)).toBeCloseTo(Math.sqrt(30), 14);
+    expect(matNorm1(A)).toBe(6);
+    expect(matNormInf(A)).toBe(7);
+  });
+});
+
+describe('opnorm2 / opnorm2Upper', () => {
+  it('matches the closed-form largest singular value of 2x2 matrices', () => {
+    const rng = mulberry32(7);
+    const cases = [
+      [1, 2, 3, 4],
+      [2, 0, 0, 1],
+      [1, 1, 0, 1],
+      [0, 0, 0, 1e-3],
+    ];
+    for (let k = 0; k < 20; k++) cases.push([rng() - 0.5, rng() - 0.5, rng() - 0.5, rng() - 0.5].map((x) => 10 * x));
+    for (const [a, b, c, d] of cases) {
+      const A = fromRows([
+        [a, b],
+        [c, d],
+      ]);
+      const exact = sigmaMax2x2(a, b, c, d);
+      expect(Math.abs(opnorm2(A) - exact) / exact).toBeLessThan(1e-10);
+      const upper = opnorm2Upper(A);
+      expect(upper).toBeGreaterThanOrEqual(exact);
+      // k^(1/2^(p+2)) with k = 2, p = 5, plus the rounding margin.
+      expect(upper / exact).toBeLessThan(2 ** (1 / 128) + 1e-12);
+    }
+  });
+
+  it('is exact on diagonal matrices', () => {
+    const A = fromRows([
+      [1, 0, 0, 0, 0],
+      [0, -5, 0, 0, 0],
+      [0, 0, 3, 0, 0],
+      [0, 0, 0, 4.5, 0],
+      [0, 0, 0, 0, 0],
+    ]);
+    expect(opnorm2(A)).toBeCloseTo(5, 9);
+    expect(opnorm2Upper(A)).toBeGreaterThanOrEqual(5);
+    expect(opnorm2Upper(A)).toBeLessThan(5 * (1 + 1e-12));
+    expect(opnorm2(zeros(3, 4))).toBe(0);
+    expect(opnorm2Upper(zeros(3, 4))).toBe(0);
+    expect(opnorm2(zeros(0, 0))).toBe(0);
+  });
+
+  it('brackets the spectral norm of random square and rectangular matrices', () => {
+    const rng = mulberry32(42);
+    const shapes: [number, number][] = [
+      [10, 10],
+      [30, 30],
+      [40, 12],
+      [12, 40],
+      [1, 25],
+      [60, 60],
+    ];
+    for (const [m, n] of shapes) {
+      for (const scale of [1, 1e-150, 1e150]) {
+        const A: Matrix = randomMatrix(rng, m, n);
+        for (let i = 0; i < A.data.length; i++) A.data[i] *= scale;
+        const est = opnorm2(A);
+        const upper = opnorm2Upper(A);
+        expect(upper).toBeGreaterThanOrEqual(est);
+        expect(upper / est).toBeLessThan(Math.min(m, n) ** (1 / 128) * (1 + 1e-9));
+        expect(Math.abs(opnorm2(transpose(A)) - est) / est).toBeLessThan(1e-9);
+        // sigma_max >= ||A x|| / ||x|| for any x: the estimate beats every column.
+        expect(est).toBeGreaterThanOrEqual(norm2(matvec(A, Float64Array.from({ length: n }, (_, j) => (j === 0 ? 1 : 0)))) * (1 - 1e-12));
+      }
+    }
+  });
+
+  it('recovers when the deterministic start vector is in the null space', () => {
+    // The start vector is u_j = +-(0.5 + frac((j + 1) * golden)); [u_1, -u_0] annihilates it.
+    const golden = 0.6180339887498949;
+    const u = [0, 1].map((j) => {
+      const f = ((j + 1) * golden) % 1;
+      return f < 0.5 ? -(0.5 + f) : 0.5 + f;
+    });
+    const A = fromRows([[u[1], -u[0]]]);
+    expect(opnorm2(A)).toBeCloseTo(Math.hypot(u[0], u[1]), 12);
+  });
+
+  it('rejects non-finite matrices', () => {
+    expect(() => opnorm2Upper(fromRows([[NaN]]))).toThrow(SolverError);
+    expect(() => opnorm2(fromRows([[Infinity]]))).toThrow(SolverError);
+  });
+});
