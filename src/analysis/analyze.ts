@@ -93,7 +93,7 @@ function certificationDiagnostics(model: IrModel, c: Certificate, kinks: KinkSit
     return [
       diagnostic('W0501', at, `implicit differentiation of \`${model.name}\` is not justified`, {
         label: 'a singular B is reachable here',
-        notes: [c.reason, 'MATH.md 4: every B in the conservative Jacobian must be invertible; generated code returns no gradient at such solutions'],
+        notes: [c.reason, 'MATH.md 4: every B in the conservative Jacobian must be invertible; no derivative is justified at such a solution'],
         related,
         help: 'change the model so that B stays invertible (e.g. a contraction: scale the map by a factor below 1)',
       }),

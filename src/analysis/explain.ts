@@ -1,4 +1,3 @@
-import { parse as parseMath } from 'mathjs';
 import { spanJson, type SpanJson } from '../diagnostics/render.ts';
 import type { Span } from '../diagnostics/span.ts';
 import type { Analysis } from './analyze.ts';
@@ -61,11 +60,17 @@ export function explainText(a: Analysis): string {
   return lines.join('\n');
 }
 
-/** LaTeX through mathjs: the symbolic pieces typeset, names with underscores as subscripts. */
-export function explainTex(a: Analysis): string {
+/**
+ * LaTeX through mathjs: the symbolic pieces typeset, names with underscores as subscripts.
+ * mathjs is loaded only here: importing it costs seconds, which `check` must not pay.
+ */
+export async function explainTex(a: Analysis): Promise<string> {
+  const { parse: parseMath } = await import('mathjs');
   const tex = (s: string) => {
     try {
-      return parseMath(s.replace(/\[d ([^\]]*)\]/g, 'd($1)')).toTex({ parenthesis: 'auto', implicit: 'hide' });
+      const t = parseMath(s.replace(/\[d ([^\]]*)\]/g, 'd($1)')).toTex({ parenthesis: 'auto', implicit: 'hide' });
+      // D_relu: a subscript, not an escaped underscore.
+      return t.replace(/([A-Za-z])\\_([A-Za-z_]+)/g, (_m, head: string, sub: string) => `${head}_{\\mathrm{${sub.replace(/_/g, '\\_')}}}`);
     } catch {
       return `\\text{${s.replace(/[\\{}_^%$#&]/g, (ch) => `\\${ch}`)}}`;
     }

@@ -274,6 +274,8 @@ class ModelChecker {
   }
 
   private unused(all: ModelSymbol[]): void {
+    // After syntax recovery a use may sit in a dropped declaration: say nothing then.
+    if (this.recoveredNames.size > 0) return;
     for (const s of all) {
       if (s.used || s.kind === 'output' || s.kind === 'unknown' || s.kind === 'dim') continue;
       this.diagnostics.push(
@@ -371,6 +373,7 @@ class ModelChecker {
       case 'name': {
         const s = this.symbols.get(e.name);
         if (!s) {
+          if (this.recoveredNames.has(e.name)) return null;
           if (callable(e.name)) {
             this.error('E0103', e.span, `\`${e.name}\` is a function; call it with arguments`, {
               label: 'function used as a value',

@@ -24,8 +24,9 @@ export function closest(name: string, candidates: Iterable<string>): string | un
   let bestDistance = Infinity;
   for (const c of candidates) {
     if (c === name) continue;
-    const d = editDistance(name.toLowerCase(), c.toLowerCase());
-    if (d <= limit && d < bestDistance) {
+    // Case-insensitive distance, with an exact-case edit count as the tie-breaker.
+    const d = editDistance(name.toLowerCase(), c.toLowerCase()) + editDistance(name, c) / 100;
+    if (d <= limit + 0.5 && d < bestDistance) {
       best = c;
       bestDistance = d;
     }

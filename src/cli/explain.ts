@@ -9,8 +9,22 @@ export interface ExplainOptions {
   model?: string;
 }
 
-/** `implc explain FILE`: classes, pieces, Jacobian structure, verdict and certificate. */
-export function runExplain(file: string, options: ExplainOptions): number {
+/** `implc explain FILE...`: classes, pieces, Jacobian structure, verdict and certificate. */
+export async function runExplain(files: string[], options: ExplainOptions): Promise<number> {
+  if (files.length > 1 && options.model) {
+    usageError('--model needs a single file');
+    return EXIT.usage;
+  }
+  let code: number = EXIT.ok;
+  const json: ReturnType<typeof explainJson>[] = [];
+  for (const file of files) code = Math.max(code, await explainOne(file, options, files.length > 1, json));
+  if (options.format === 'json' && code !== EXIT.errors) {
+    process.stdout.write(`${JSON.stringify(options.model ? json[0] : json, null, 2)}\n`);
+  }
+  return code;
+}
+
+async function explainOne(file: string, options: ExplainOptions, several: boolean, json: ReturnType<typeof explainJson>[]): Promise<number> {
   const text = readModelFile(file);
   if (text === null) return EXIT.usage;
   const result = analyzeFile(file, text);
@@ -26,12 +40,12 @@ export function runExplain(file: string, options: ExplainOptions): number {
     return EXIT.usage;
   }
   if (options.format === 'json') {
-    const models = analyses.map(explainJson);
-    process.stdout.write(`${JSON.stringify(options.model ? models[0] : models, null, 2)}\n`);
+    json.push(...analyses.map(explainJson));
   } else if (options.format === 'tex') {
-    process.stdout.write(`${analyses.map(explainTex).join('\n\n')}\n`);
+    process.stdout.write(`${(await Promise.all(analyses.map(explainTex))).join('\n\n')}\n`);
   } else {
-    process.stdout.write(`${analyses.map(explainText).join('\n\n')}\n`);
+    if (several) process.stdout.write(`== ${file}\n`);
+    process.stdout.write(`${analyses.map(explainText).join('\n\n')}\n\n`);
     const warnings = result.diagnostics.filter((d) => d.severity === 'warning');
     if (warnings.length) {
       process.stdout.write('\n');

@@ -28,20 +28,20 @@ export function buildProgram(): Command {
   program
     .command('explain')
     .description('explain a model: classes, kinks, Jacobian structure, invertibility verdict')
-    .argument('<file>', '.impl model file')
+    .argument('<files...>', '.impl model files')
     .option('--model <name>', 'only this model of the file')
     .addOption(new Option('--format <format>', 'output format').choices(['text', 'json', 'tex']).default('text'))
-    .action((file: string, opts: { format: 'text' | 'json' | 'tex'; model?: string }) => {
-      process.exitCode = runExplain(file, opts);
+    .action(async (files: string[], opts: { format: 'text' | 'json' | 'tex'; model?: string }) => {
+      process.exitCode = await runExplain(files, opts);
     });
 
   return program;
 }
 
-export function main(argv: string[]): void {
+export async function main(argv: string[]): Promise<void> {
   const program = buildProgram();
   try {
-    program.parse(argv);
+    await program.parseAsync(argv);
   } catch (e) {
     if (e instanceof CommanderError) {
       // Help and version exit 0; any other parse failure is a usage error.
@@ -52,4 +52,4 @@ export function main(argv: string[]): void {
   }
 }
 
-main(process.argv);
+await main(process.argv);

@@ -60,7 +60,7 @@ export const arithmetic: Primitive[] = [
     },
   },
   {
-    name: 'div', notation: { infix: '/' }, surface: 'operator', params: ['a', 'b'], summary: 'a / b with b a scalar', definability: 'semialgebraic', lipschitz: 'locally', irregularity: 'not Lipschitz (not even defined) where the divisor is 0', shape: rules.scalarRight('division'), structure: {},
+    name: 'div', notation: { infix: '/' }, surface: 'operator', params: ['a', 'b'], summary: 'a / b with b a scalar', definability: 'semialgebraic', lipschitz: 'locally', irregularity: 'not Lipschitz (not even defined) where the divisor is 0', shape: rules.scalarRight('division'), structure: { elementwise: true },
     evaluate: pointwise((a, b) => a / b),
     // (adot - (a / b) bdot) / b
     jvp: (g, node, [da, db]) => {
@@ -72,6 +72,7 @@ export const arithmetic: Primitive[] = [
       const q = op(g, 'div', ct, b);
       return [unbroadcast(g, q, a), unbroadcast(g, op(g, 'neg', op(g, 'mul', q, node.id)), b)];
     },
+    scalarExpr: expression((a, b) => `${a} / ${b}`),
   },
   {
     name: 'div_elementwise', notation: { infix: './' }, surface: 'operator', params: ['a', 'b'], summary: 'a ./ b elementwise', definability: 'semialgebraic', lipschitz: 'locally', irregularity: 'not Lipschitz (not even defined) where a divisor is 0', shape: rules.elementwise, structure: { elementwise: true },
@@ -105,7 +106,7 @@ export const arithmetic: Primitive[] = [
   {
     name: 'transpose', surface: 'operator', params: ['A'], summary: "A'", definability: 'semialgebraic', lipschitz: 'globally', shape: rules.transpose, structure: { linear: true },
     evaluate: ([a]) => transpose(a),
-    jvp: (g, node, [dA]) => (dA === null ? null : op(g, 'transpose', dA)),
+    jvp: (g, _node, [dA]) => (dA === null ? null : op(g, 'transpose', dA)),
     vjp: (g, node, ct) => [reshapeTo(g, op(g, 'transpose', ct), node.args[0])],
   },
 ];

@@ -5,11 +5,11 @@ import * as rules from './shape-rules.ts';
 import type { Builder, NodeId, Primitive } from './types.ts';
 
 // Elementwise functions of LANGUAGE.md "Primitives". Scalars broadcast against arrays.
-// Nonsmooth ones differentiate through a diagonal kink factor (kinks.ts), smooth ones
+// Nonsmooth ones differentiate through a diagonal kink factor (kink-factors.ts), smooth ones
 // through ordinary derivative nodes.
 
 /** Derivative rules of `max` / `min`: convex weights d on a and 1 - d on b, d = factor(a, b). */
-function selectionRules(factor: string): Pick<Primitive, 'jvp' | 'vjp'> {
+function convexWeightRules(factor: string): Pick<Primitive, 'jvp' | 'vjp'> {
   return {
     jvp: (g, node, [da, db]) => {
       const d = op(g, factor, ...node.args);
@@ -42,12 +42,12 @@ export const elementwisePrimitives: Primitive[] = [
   },
   {
     name: 'max', surface: 'function', params: ['a', 'b'], summary: 'elementwise maximum', definability: 'semialgebraic', lipschitz: 'globally', shape: rules.elementwise, structure: { elementwise: true },
-    evaluate: pointwise(Math.max), ...selectionRules('max_d'), scalarExpr: expression((a, b) => `Math.max(${a}, ${b})`),
+    evaluate: pointwise(Math.max), ...convexWeightRules('max_d'), scalarExpr: expression((a, b) => `Math.max(${a}, ${b})`),
     kink: diagonalKink({ condition: 'a = b', used: 'weight 1 on the first argument (d = 1)', range: [0, 1], rangeText: 'convex weights: d on a, 1 - d on b, d in [0, 1]', factor: 'max_d' }, (a, b) => Math.abs(a - b)),
   },
   {
     name: 'min', surface: 'function', params: ['a', 'b'], summary: 'elementwise minimum', definability: 'semialgebraic', lipschitz: 'globally', shape: rules.elementwise, structure: { elementwise: true },
-    evaluate: pointwise(Math.min), ...selectionRules('min_d'), scalarExpr: expression((a, b) => `Math.min(${a}, ${b})`),
+    evaluate: pointwise(Math.min), ...convexWeightRules('min_d'), scalarExpr: expression((a, b) => `Math.min(${a}, ${b})`),
     kink: diagonalKink({ condition: 'a = b', used: 'weight 1 on the first argument (d = 1)', range: [0, 1], rangeText: 'convex weights: d on a, 1 - d on b, d in [0, 1]', factor: 'min_d' }, (a, b) => Math.abs(a - b)),
   },
   {

@@ -1,6 +1,7 @@
 import { reshapeTo } from './build.ts';
 import { kinkFactors } from './kink-factors.ts';
 import * as rules from './shape-rules.ts';
+import { full } from './tensor.ts';
 import type { Primitive } from './types.ts';
 
 // Primitives the compiler creates itself (shape plumbing for derivative rules, and the
@@ -9,7 +10,7 @@ import type { Primitive } from './types.ts';
 export const internal: Primitive[] = [
   {
     name: 'broadcast', surface: 'internal', params: ['x', 'like'], summary: 'the scalar x repeated to the shape of like (Graph.broadcastTo)', definability: 'semialgebraic', lipschitz: 'globally', shape: rules.broadcastLike, structure: { linear: true },
-    evaluate: ([x, like]) => ({ shape: [...like.shape], data: new Float64Array(like.data.length).fill(x.data[0]) }),
+    evaluate: ([x, like]) => full(like.shape, x.data[0]),
     jvp: (g, node, [dx]) => (dx === null ? null : g.broadcastTo(dx, node.args[1])),
     vjp: (g, node, ct) => [g.reduceTo(ct, node.args[0]), null],
   },

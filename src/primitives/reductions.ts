@@ -1,6 +1,7 @@
 import { flat, op, sumTerms, unbroadcast } from './build.ts';
 import * as rules from './shape-rules.ts';
-import { dot, scalar, spectralNorm, sum } from './tensor.ts';
+import { opnorm2 } from '../runtime/matrix.ts';
+import { dot, scalar, sum } from './tensor.ts';
 import type { Builder, NodeId, PrimalNode, Primitive } from './types.ts';
 
 // Reductions to a scalar, and norms. A norm's derivative is `<gradient, adot>` with a
@@ -100,7 +101,9 @@ export const reductions: Primitive[] = [
   },
   {
     name: 'opnorm', surface: 'function', params: ['A'], summary: 'spectral norm (largest singular value); data-only in v1 (no derivative rules)', definability: 'semialgebraic', lipschitz: 'globally', shape: rules.matrixNorm, structure: {},
-    evaluate: ([a]) => scalar(spectralNorm(a)),
+    // The runtime's power iteration (relative accuracy 1e-10 on sigma^2, approached from below;
+    // src/runtime/matrix.ts has opnorm2Upper for certified bounds). A vector is a column.
+    evaluate: ([a]) => scalar(opnorm2({ rows: a.shape[0], cols: a.shape[1] ?? 1, data: a.data })),
   },
   {
     name: 'norm2_grad', surface: 'internal', params: ['a'], summary: 'selected gradient of norm2: a / |a|_2, and 0 at a = 0 (the tie)', definability: 'semialgebraic', lipschitz: 'discontinuous', irregularity: 'jumps at a = 0', shape: rules.likeFirst, structure: {},

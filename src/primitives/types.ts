@@ -122,7 +122,11 @@ export interface Primitive {
   vjp?(g: Builder, node: PrimalNode, cotangent: NodeId): (NodeId | null)[];
   kink?: KinkDescription;
   structure: StructureFacts;
-  /** Elementwise primitives: the scalar expression for batched (gpu.js) kernels. */
+  /**
+   * Elementwise primitives: the scalar expression for batched (gpu.js) kernels, over argument
+   * expressions (which it parenthesizes, so expressions compose by substitution). Only
+   * Math.abs/exp/log/sqrt/sin/cos/max/min/pow/floor, comparisons, ternaries and float literals.
+   */
   scalarExpr?: (args: readonly string[]) => string;
   /** How printed math writes it (`a + b`, `-a`); otherwise `name(args)`. */
   notation?: { infix?: string; prefix?: string };

@@ -25,7 +25,15 @@ export function parse(source: SourceFile): ParseResult {
   let text = blankUnterminatedComment(source, diagnostics);
   let lastFailure = -1;
   for (let attempt = 0; attempt <= MAX_RECOVERIES; attempt++) {
-    const match = grammar.match(text);
+    let match: ohm.MatchResult;
+    try {
+      match = grammar.match(text);
+    } catch (e) {
+      // Ohm recurses once per nesting level: absurd nesting exhausts the stack.
+      if (!(e instanceof RangeError)) throw e;
+      diagnostics.push(tooDeep(source, text));
+      return { program: null, diagnostics, recoveredNames };
+    }
     if (!match.failed()) {
       const program = buildAst(match, source);
       diagnostics.push(...numberChecks(program, source));
@@ -74,6 +82,25 @@ function recoveryRegion(text: string, pos: number): [number, number] | null {
   return [start, end];
 }
 
+const MAX_DEPTH = 64;
+
+function tooDeep(source: SourceFile, text: string): Diagnostic {
+  let depth = 0;
+  let at = 0;
+  for (let i = 0; i < text.length; i++) {
+    if (text[i] === '(') depth++;
+    else if (text[i] === ')') depth--;
+    if (depth > MAX_DEPTH) {
+      at = i;
+      break;
+    }
+  }
+  return diagnostic('E0001', source.span(at, at + 1), 'expression is nested too deeply', {
+    label: `more than ${MAX_DEPTH} levels of parentheses`,
+    help: 'name intermediate results with `let`',
+  });
+}
+
 function syntaxError(source: SourceFile, text: string, pos: number, match: ohm.FailedMatchResult): Diagnostic {
   let end = pos;
   if (/[A-Za-z0-9_]/.test(text[pos] ?? '')) {
@@ -100,7 +127,7 @@ function expectedList(match: ohm.FailedMatchResult): string {
     .split(/, or |, | or /)
     .map((s) => s.trim())
     .filter((s) => s.length > 0)
-    .map((s) => (s.startsWith('"') ? `\`${JSON.parse(s)}\`` : describeRule(s)))
+    .map((s) => (s === '"_"' ? 'a name' : s.startsWith('"') ? `\`${JSON.parse(s)}\`` : describeRule(s)))
     .filter((s) => s.length > 0);
   let unique = [...new Set(items)];
   // The tokens that can start an expression collapse to one phrase.
@@ -133,6 +160,7 @@ function describeRule(s: string): string {
       return 'a name';
     case 'an alpha-numeric character':
     case 'not a keyword':
+    case '"_"':
       return 'a name';
     default:
       return s;

@@ -1,10 +1,12 @@
 // The `implc` command line, run as a subprocess exactly as users run it.
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { frontEnd } from '../../src/compile.ts';
+import { CATALOG } from '../../src/diagnostics/catalog.ts';
 import { toJson } from '../../src/diagnostics/render.ts';
 import { assertCheckJson, validateCheckJson, validateDiagnosticJson } from '../helpers/diagnostic-json.ts';
 import { spanProblems } from '../helpers/spans.ts';
@@ -13,12 +15,15 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const bin = join(root, 'bin/implc.js');
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string };
 
-const samples = ['samples', 'samples/pathological'].flatMap((dir) =>
+const implFiles = (dir: string) =>
   readdirSync(join(root, dir))
     .filter((f) => f.endsWith('.impl'))
     .sort()
-    .map((f) => `${dir}/${f}`),
-);
+    .map((f) => `${dir}/${f}`);
+const SAMPLES = implFiles('samples');
+const PATHOLOGICAL = implFiles('samples/pathological');
+const LANGUAGE_EXAMPLES = 'test/fixtures/language-examples.impl';
+const GOLDEN = 'multi_lasso_errors';
 const ERRORS = 'test/fixtures/cli/errors.impl';
 const WARNING_ONLY = 'test/fixtures/cli/unused-param.impl';
 const MISSING = 'test/fixtures/cli/no-such-file.impl';
@@ -31,7 +36,7 @@ interface Run {
 
 function implc(args: string[], cwd = root): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const env = { ...process.env, NO_COLOR: '1' };
+    const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1' };
     delete env.FORCE_COLOR;
     const child = spawn(process.execPath, [bin, ...args], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
@@ -51,124 +56,125 @@ const parseJson = (run: Run): unknown => {
   }
 };
 
-describe.concurrent('implc (subprocess)', () => {
+/**
+ * Every invocation the tests below need. Starting the CLI costs seconds (tsx compiles the
+ * sources and loads the analysis libraries), so the runs are made once, a few at a time,
+ * before the tests, and each test asserts on its run.
+ */
+const RUNS = {
+  help: { args: ['--help'] },
+  version: { args: ['--version'] },
+  noArgs: { args: [] },
+  checkNoFiles: { args: ['check'] },
+  badFormat: { args: ['check', '--format', 'xml', WARNING_ONLY] },
+  missing: { args: ['check', MISSING] },
+  samplesDenyWarnings: { args: ['check', '--deny-warnings', ...SAMPLES, LANGUAGE_EXAMPLES] },
+  pathological: { args: ['check', ...PATHOLOGICAL] },
+  errorsText: { args: ['check', ERRORS] },
+  golden: { args: ['check', `cases/${GOLDEN}.impl`], cwd: join(root, 'test/golden') },
+  errorsJson: { args: ['check', '--format', 'json', ERRORS] },
+  jsonWithMissing: { args: ['check', '--format', 'json', WARNING_ONLY, MISSING, SAMPLES[0]] },
+  warning: { args: ['check', WARNING_ONLY] },
+  warningDenied: { args: ['check', '--deny-warnings', WARNING_ONLY] },
+  warningDeniedJson: { args: ['check', '--format', 'json', '--deny-warnings', WARNING_ONLY] },
+} satisfies Record<string, { args: string[]; cwd?: string }>;
+
+let runs: Record<keyof typeof RUNS, Run>;
+
+beforeAll(async () => {
+  const entries = Object.entries(RUNS) as [keyof typeof RUNS, { args: string[]; cwd?: string }][];
+  const out: Partial<Record<keyof typeof RUNS, Run>> = {};
+  let next = 0;
+  const worker = async () => {
+    while (next < entries.length) {
+      const [name, { args, cwd }] = entries[next++];
+      out[name] = await implc(args, cwd);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(2, Math.min(4, availableParallelism())) }, worker));
+  runs = out as Record<keyof typeof RUNS, Run>;
+}, 600_000);
+
+const lastLine = (s: string) => s.trimEnd().split('\n').at(-1);
+
+describe('implc (subprocess)', () => {
   describe('help and version', () => {
-    it.each([['--help'], ['-h']])('%s exits 0 with usage', async (flag) => {
-      const r = await implc([flag]);
-      expect(r.code).toBe(0);
-      expect(r.stdout).toContain('Usage: implc');
-      expect(r.stdout).toContain('check');
+    it('--help exits 0 with usage', () => {
+      expect(runs.help.code).toBe(0);
+      expect(runs.help.stdout).toContain('Usage: implc');
+      expect(runs.help.stdout).toMatch(/^\s+check\b/m);
     });
 
-    it('check --help describes the check options', async () => {
-      const r = await implc(['check', '--help']);
-      expect(r.code).toBe(0);
-      expect(r.stdout).toContain('--format');
-      expect(r.stdout).toContain('--deny-warnings');
-    });
-
-    it.each([['--version'], ['-V']])('%s exits 0 and prints the package version', async (flag) => {
-      const r = await implc([flag]);
-      expect(r.code).toBe(0);
-      expect(r.stdout.trim()).toBe(pkg.version);
+    it('--version exits 0 and prints the package version', () => {
+      expect(runs.version.code).toBe(0);
+      expect(runs.version.stdout.trim()).toBe(pkg.version);
     });
   });
 
   describe('usage errors exit 2', () => {
-    it('no arguments', async () => {
-      const r = await implc([]);
-      expect(r.code).toBe(2);
-      expect(r.stderr).toContain('Usage');
+    it('no arguments', () => {
+      expect(runs.noArgs.code).toBe(2);
+      expect(runs.noArgs.stderr).toContain('Usage');
     });
 
-    it('check without files', async () => {
-      const r = await implc(['check']);
-      expect(r.code).toBe(2);
-      expect(r.stderr).toMatch(/missing required argument/);
+    it('check without files', () => {
+      expect(runs.checkNoFiles.code).toBe(2);
+      expect(runs.checkNoFiles.stderr).toMatch(/missing required argument/);
     });
 
-    it('an unknown option', async () => {
-      const r = await implc(['check', '--no-such-option', samples[0]]);
-      expect(r.code).toBe(2);
-      expect(r.stderr).toContain('--no-such-option');
+    it('an invalid --format', () => {
+      expect(runs.badFormat.code).toBe(2);
+      expect(runs.badFormat.stderr).toContain('xml');
     });
 
-    it('an unknown command', async () => {
-      const r = await implc(['frobnicate']);
-      expect(r.code).toBe(2);
-    });
-
-    it('an invalid --format', async () => {
-      const r = await implc(['check', '--format', 'xml', samples[0]]);
-      expect(r.code).toBe(2);
-      expect(r.stderr).toContain('xml');
-    });
-
-    it('a missing file: a message on stderr naming it', async () => {
-      const r = await implc(['check', MISSING]);
-      expect(r.code).toBe(2);
-      expect(r.stderr).toContain(MISSING);
-      expect(r.stderr).toMatch(/no such file/);
-      expect(r.stdout.trim()).toBe('');
-    });
-
-    it('a missing file among good ones still exits 2', async () => {
-      const r = await implc(['check', samples[0], MISSING, samples[1]]);
-      expect(r.code).toBe(2);
-      expect(r.stderr).toContain(MISSING);
-    });
-
-    it('a directory is unreadable as a model file', async () => {
-      const r = await implc(['check', 'samples']);
-      expect(r.code).toBe(2);
-      expect(r.stderr).toContain('samples');
+    it('a missing file: a message on stderr naming it, nothing on stdout', () => {
+      expect(runs.missing.code).toBe(2);
+      expect(runs.missing.stderr).toContain(MISSING);
+      expect(runs.missing.stderr).toMatch(/no such file/);
+      expect(runs.missing.stdout.trim()).toBe('');
     });
   });
 
   describe('check, text output', () => {
-    it('all samples: exit 0 and no output', async () => {
-      const r = await implc(['check', ...samples]);
+    it('the samples and the LANGUAGE.md examples: exit 0 and no output, even with --deny-warnings', () => {
+      const r = runs.samplesDenyWarnings;
       expect(r.stderr).toBe('');
       expect(r.stdout.trim()).toBe('');
       expect(r.code).toBe(0);
     });
 
-    it('the LANGUAGE.md examples: exit 0', async () => {
-      const r = await implc(['check', 'test/fixtures/language-examples.impl']);
-      expect(r.stdout.trim()).toBe('');
+    it('the pathological samples: exit 0, no error (only analysis warnings)', () => {
+      const r = runs.pathological;
+      expect(r.stderr).toBe('');
       expect(r.code).toBe(0);
+      expect(r.stdout).not.toMatch(/^error\[/m);
+      // These models are meant to fail certification, which `check` reports as warnings of the
+      // analysis; the front end itself has nothing to say about them.
+      for (const m of r.stdout.matchAll(/^warning\[(\w+)\]/gm)) {
+        expect(['classes', 'certification']).toContain(CATALOG[m[1] as keyof typeof CATALOG].group);
+      }
     });
 
-    it('a file with errors: exit 1, every diagnostic and a summary', async () => {
-      const r = await implc(['check', ERRORS]);
+    it('a file with errors: exit 1, every diagnostic and a summary', () => {
+      const r = runs.errorsText;
       expect(r.code).toBe(1);
       expect(r.stderr).toBe('');
       const headers = [...r.stdout.matchAll(/^(error|warning)\[(\w+)\]/gm)].map((m) => m[2]);
       expect(headers).toEqual(['W0110', 'W0110', 'E0103', 'E0202', 'E0101', 'E0104']);
       expect(r.stdout).toContain(` --> ${ERRORS}:9:19`);
       expect(r.stdout).not.toMatch(/\x1b\[/); // no color when not on a terminal
-      expect(r.stdout.trimEnd().split('\n').at(-1)).toBe('4 errors, 2 warnings');
+      expect(lastLine(r.stdout)).toBe('4 errors, 2 warnings');
     });
 
-    it('prints exactly what the golden files hold', async () => {
-      const name = 'multi_lasso_errors';
-      const r = await implc(['check', `cases/${name}.impl`], join(root, 'test/golden'));
-      expect(r.code).toBe(1);
-      expect(r.stdout).toBe(readFileSync(join(root, `test/golden/cases/${name}.expected.txt`), 'utf8'));
-    });
-
-    it('diagnostics of several files are all printed, each with its file', async () => {
-      const r = await implc(['check', ERRORS, samples[0], WARNING_ONLY]);
-      expect(r.code).toBe(1);
-      expect(r.stdout).toContain(` --> ${ERRORS}:`);
-      expect(r.stdout).toContain(` --> ${WARNING_ONLY}:`);
-      expect(r.stdout.trimEnd().split('\n').at(-1)).toBe('4 errors, 3 warnings');
+    it('prints exactly what the golden files hold', () => {
+      expect(runs.golden.code).toBe(1);
+      expect(runs.golden.stdout).toBe(readFileSync(join(root, `test/golden/cases/${GOLDEN}.expected.txt`), 'utf8'));
     });
   });
 
   describe('check --format json', () => {
-    it('validates against DiagnosticJson and matches the front end', async () => {
-      const r = await implc(['check', '--format', 'json', ERRORS]);
+    it('validates against DiagnosticJson and matches the front end', () => {
+      const r = runs.errorsJson;
       expect(r.code).toBe(1);
       expect(r.stderr).toBe('');
       const json = parseJson(r);
@@ -190,14 +196,8 @@ describe.concurrent('implc (subprocess)', () => {
       expect(json.diagnostics.find((d) => d.code === 'E0104')!.notes).toHaveLength(1);
     });
 
-    it('clean samples: an empty list and exit 0', async () => {
-      const r = await implc(['check', '--format', 'json', ...samples]);
-      expect(r.code).toBe(0);
-      expect(parseJson(r)).toEqual({ diagnostics: [], errors: 0, warnings: 0 });
-    });
-
-    it('several files, one of them missing: valid JSON for the others, exit 2', async () => {
-      const r = await implc(['check', '--format', 'json', WARNING_ONLY, MISSING]);
+    it('several files, one of them missing: valid JSON for the others, exit 2', () => {
+      const r = runs.jsonWithMissing;
       expect(r.code).toBe(2);
       expect(r.stderr).toContain(MISSING);
       const json = parseJson(r);
@@ -207,33 +207,25 @@ describe.concurrent('implc (subprocess)', () => {
   });
 
   describe('--deny-warnings', () => {
-    it('a warning-only file exits 0 without it', async () => {
-      const r = await implc(['check', WARNING_ONLY]);
+    it('a warning-only file exits 0 without it', () => {
+      const r = runs.warning;
       expect(r.code).toBe(0);
       expect(r.stdout).toContain('warning[W0110]');
-      expect(r.stdout.trimEnd().split('\n').at(-1)).toBe('1 warning');
+      expect(lastLine(r.stdout)).toBe('1 warning');
     });
 
-    it('and exits 1 with it', async () => {
-      const r = await implc(['check', '--deny-warnings', WARNING_ONLY]);
+    it('and exits 1 with it, printing the same', () => {
+      expect(runs.warningDenied.code).toBe(1);
+      expect(runs.warningDenied.stdout).toBe(runs.warning.stdout);
+    });
+
+    it('also with --format json', () => {
+      const r = runs.warningDeniedJson;
       expect(r.code).toBe(1);
-      expect(r.stdout).toContain('warning[W0110]');
-    });
-
-    it('also with --format json', async () => {
-      const plain = await implc(['check', '--format', 'json', WARNING_ONLY]);
-      const denied = await implc(['check', '--format', 'json', '--deny-warnings', WARNING_ONLY]);
-      expect(plain.code).toBe(0);
-      expect(denied.code).toBe(1);
-      const json = parseJson(denied);
+      const json = parseJson(r);
       assertCheckJson(json);
       expect(json).toMatchObject({ errors: 0, warnings: 1 });
-      expect(parseJson(plain)).toEqual(json);
-    });
-
-    it('clean files still exit 0', async () => {
-      const r = await implc(['check', '--deny-warnings', ...samples]);
-      expect(r.code).toBe(0);
+      expect(json.diagnostics[0]).toMatchObject({ code: 'W0110', severity: 'warning', file: WARNING_ONLY });
     });
   });
 });

@@ -116,7 +116,6 @@ describe('fixedPoint', () => {
       for (let i = 0; i < y.length; i++) out[i] = 2 * y[i] + 1;
     };
     const r = fixedPoint(T, new Float64Array(3), { maxIter: 10000 });
-    expect(['diverged', 'max-iterations']).toContain(r.status);
     expect(r.status).toBe('diverged');
     expectFinite(r);
     const capped = fixedPoint(T, new Float64Array(3), { maxIter: 5 });

@@ -1,0 +1,45 @@
+// The compiler's own speed: check and explain per sample, in process (median of repeated
+// runs after a warm-up), and the cold `implc check` command over every sample.
+// Run: npm run bench
+import { spawnSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import os from 'node:os';
+import { frontEnd } from '../src/compile.ts';
+import { analyzeFile } from '../src/pipeline.ts';
+
+const files = [
+  ...readdirSync('samples').filter((f) => f.endsWith('.impl')).map((f) => `samples/${f}`),
+  ...readdirSync('samples/pathological').filter((f) => f.endsWith('.impl')).map((f) => `samples/pathological/${f}`),
+];
+
+function median(run: () => void, repeats = 15): number {
+  for (let i = 0; i < 3; i++) run();
+  const times: number[] = [];
+  for (let i = 0; i < repeats; i++) {
+    const t0 = performance.now();
+    run();
+    times.push(performance.now() - t0);
+  }
+  times.sort((a, b) => a - b);
+  return times[Math.floor(times.length / 2)];
+}
+
+console.log(`machine: ${os.cpus()[0]?.model ?? 'unknown'} x${os.cpus().length}, node ${process.version}`);
+console.log('| sample | check (ms) | explain (ms) |');
+console.log('| --- | ---: | ---: |');
+for (const f of files) {
+  const text = readFileSync(f, 'utf8');
+  const check = median(() => frontEnd(f, text));
+  const explain = median(() => analyzeFile(f, text));
+  console.log(`| ${f} | ${check.toFixed(2)} | ${explain.toFixed(2)} |`);
+}
+
+const cold: number[] = [];
+for (let i = 0; i < 5; i++) {
+  const t0 = performance.now();
+  const r = spawnSync(process.execPath, ['bin/implc.js', 'check', ...files], { encoding: 'utf8' });
+  cold.push(performance.now() - t0);
+  if (r.status !== 0) throw new Error(`implc check failed: ${r.stdout}${r.stderr}`);
+}
+cold.sort((a, b) => a - b);
+console.log(`\ncold \`implc check\` over all ${files.length} samples (process start included), median of 5: ${cold[2].toFixed(0)} ms`);
