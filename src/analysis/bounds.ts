@@ -3,9 +3,9 @@ import { primitive } from '../primitives/registry.ts';
 import type { NodeId } from '../primitives/types.ts';
 import { Namer } from './linop.ts';
 
-/** A closed interval [lo, hi]; infinite ends mean "no bound known". */
-export type Interval = readonly [number, number];
-const ALL: Interval = [-Infinity, Infinity];
+import { ANY as ALL, type Interval } from '../primitives/interval.ts';
+
+export type { Interval };
 
 /**
  * Sound interval bounds on every entry of an IR node, from constants, the ranges of kink
@@ -82,67 +82,7 @@ export class Bounds {
     if (p.structure.kinkFactor) return p.structure.kinkFactor.range;
     if (p.structure.predicate) return [0, 1];
     const iv = n.args.map((a) => this.interval(a));
-    const [a, b] = iv;
-    switch (n.op) {
-      case 'add':
-        return [a[0] + b[0], a[1] + b[1]];
-      case 'sub':
-        return [a[0] - b[1], a[1] - b[0]];
-      case 'neg':
-        return [-a[1], -a[0]];
-      case 'mul':
-        return mul(a, b);
-      case 'div':
-      case 'div_elementwise':
-        return b[0] > 0 || b[1] < 0 ? mul(a, [1 / b[1], 1 / b[0]]) : ALL;
-      case 'abs':
-        return a[0] >= 0 ? a : a[1] <= 0 ? [-a[1], -a[0]] : [0, Math.max(-a[0], a[1])];
-      case 'relu':
-      case 'pos':
-      case 'proj_nonneg':
-        return [Math.max(a[0], 0), Math.max(a[1], 0)];
-      case 'exp':
-        return [Math.exp(a[0]), Math.exp(a[1])];
-      case 'sqrt':
-        return [Math.sqrt(Math.max(a[0], 0)), Math.sqrt(Math.max(a[1], 0))];
-      case 'sigmoid':
-        return [0, 1];
-      case 'tanh':
-      case 'sin':
-      case 'cos':
-        return [-1, 1];
-      case 'softplus':
-        return [Math.log1p(Math.exp(a[0])), Math.log1p(Math.exp(a[1]))];
-      case 'sumsq':
-      case 'norm1':
-      case 'norm2':
-      case 'norminf':
-      case 'opnorm':
-        return [0, Infinity];
-      case 'max':
-        return [Math.max(a[0], b[0]), Math.max(a[1], b[1])];
-      case 'min':
-        return [Math.min(a[0], b[0]), Math.min(a[1], b[1])];
-      case 'clip':
-      case 'proj_box':
-        return [iv[1][0], iv[2][1]];
-      case 'proj_simplex':
-        return [0, 1];
-      case 'pow': {
-        const k = constant(this.model, n.args[1]);
-        if (k !== null && Number.isInteger(k) && k % 2 === 0 && k > 0) {
-          const m = a[0] >= 0 ? a[0] : a[1] <= 0 ? -a[1] : 0;
-          return [m ** k, Math.max(Math.abs(a[0]), Math.abs(a[1])) ** k];
-        }
-        if (k !== null && a[0] > 0) return k >= 0 ? [a[0] ** k, a[1] ** k] : [a[1] ** k, a[0] ** k];
-        return ALL;
-      }
-      case 'broadcast':
-      case 'transpose':
-        return a;
-      default:
-        return ALL;
-    }
+    return p.interval?.(iv, n.args.map((a) => constant(this.model, a))) ?? ALL;
   }
 }
 
@@ -158,9 +98,4 @@ function constant(model: IrModel, id: NodeId): number | null {
 
 function intersect(a: Interval, b: Interval): Interval {
   return [Math.max(a[0], b[0]), Math.min(a[1], b[1])];
-}
-
-function mul(a: Interval, b: Interval): Interval {
-  const products = [a[0] * b[0], a[0] * b[1], a[1] * b[0], a[1] * b[1]].map((x) => (Number.isNaN(x) ? 0 : x));
-  return [Math.min(...products), Math.max(...products)];
 }

@@ -72,7 +72,7 @@ export function classify(model: IrModel, bounds: Bounds): ClassResult {
       continue;
     }
     let d = p.definability;
-    if (n.op === 'sin' || n.op === 'cos') {
+    if (p.structure.boundedDomain) {
       if (bounds.bounded(n.args[0])) {
         d = 'R_an';
       } else {
@@ -88,18 +88,18 @@ export function classify(model: IrModel, bounds: Bounds): ClassResult {
     }
     raiseDefinability(d, n);
 
-    if (n.op === 'sqrt' && !bounds.positive(n.args[0])) {
-      raiseLipschitz('not Lipschitz', n, 'sqrt is not Lipschitz at 0');
+    if (p.structure.singularAtZero && !bounds.positive(n.args[0])) {
+      raiseLipschitz('not Lipschitz', n, `${n.op} is not Lipschitz at 0`);
       diagnostics.push(
-        diagnostic('W0402', anchor(n), '`sqrt` of an argument that may reach 0', {
+        diagnostic('W0402', anchor(n), `\`${n.op}\` of an argument that may reach 0`, {
           label: 'not Lipschitz where this is 0',
-          notes: ['MATH.md 2: sqrt is not Lipschitz at 0, so the implicit function theorem may fail there'],
+          notes: [`MATH.md 2: ${n.op} is not Lipschitz at 0, so the implicit function theorem may fail there`],
           help: `if the argument stays positive, say so: \`require ${bounds.text(n.args[0])} > 0\`; or smooth it: \`sqrt(a + eps)\``,
         }),
       );
       continue;
     }
-    if (n.op === 'select' && moving(n.args[0])) {
+    if (p.structure.piecewise && moving(n.args[0])) {
       diagnostics.push(
         diagnostic('W0404', anchor(n), 'a piecewise definition switches on the unknowns or parameters', {
           label: 'continuity across the switch is assumed, not proven',
@@ -108,7 +108,7 @@ export function classify(model: IrModel, bounds: Bounds): ClassResult {
         }),
       );
     }
-    if (n.op === 'pow') {
+    if (p.structure.power) {
       const k = constantValue(g, n.args[1]);
       if (k === null || (k < 1 && k !== 0 && !bounds.positive(n.args[0]))) {
         raiseLipschitz('not Lipschitz', n, 'a power below 1 is not Lipschitz at 0');
@@ -117,11 +117,11 @@ export function classify(model: IrModel, bounds: Bounds): ClassResult {
     }
     if (p.lipschitz === 'locally' || p.lipschitz === 'not Lipschitz') {
       // Products are only locally Lipschitz when both sides move; scaling by data is global.
-      const bilinear = n.op === 'mul' || n.op === 'matmul' || n.op === 'dot';
+      const bilinear = p.structure.bilinear === true;
       if (!bilinear || n.args.every(moving)) {
-        const divisorMoves = (n.op === 'div' || n.op === 'div_elementwise') && moving(n.args[1]);
-        if (n.op === 'div' || n.op === 'div_elementwise') {
-          if (divisorMoves) raiseLipschitz('locally', n, 'division is Lipschitz only away from a zero divisor');
+        const divisor = p.structure.divisor;
+        if (divisor !== undefined) {
+          if (moving(n.args[divisor])) raiseLipschitz('locally', n, 'division is Lipschitz only away from a zero divisor');
         } else {
           raiseLipschitz('locally', n, bilinear ? 'a product of two moving quantities' : `${n.op} is Lipschitz only on bounded sets`);
         }

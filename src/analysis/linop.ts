@@ -51,17 +51,18 @@ export function toLinOp(g: Graph, tangent: NodeId, seeds: ReadonlyMap<NodeId, st
     if (seed !== undefined) return { kind: 'identity', variable: seed };
     const n = g.node(id);
     const [a, b] = n.args;
-    switch (n.op) {
-      case 'add':
-      case 'sub': {
+    const form = n.op === 'input' || n.op === 'const' ? undefined : primitive(n.op).structure.linearForm;
+    switch (form) {
+      case 'sum':
+      case 'difference': {
         const terms: { sign: 1 | -1; op: LinOp }[] = [];
         if (dependsOnSeed(a)) terms.push({ sign: 1, op: read(a) });
-        if (dependsOnSeed(b)) terms.push({ sign: n.op === 'add' ? 1 : -1, op: read(b) });
+        if (dependsOnSeed(b)) terms.push({ sign: form === 'sum' ? 1 : -1, op: read(b) });
         return terms.length === 1 && terms[0].sign === 1 ? terms[0].op : { kind: 'sum', terms };
       }
-      case 'neg':
+      case 'negation':
         return { kind: 'sum', terms: [{ sign: -1, op: read(a) }] };
-      case 'mul': {
+      case 'product': {
         const [factor, t] = dependsOnSeed(a) ? [b, a] : [a, b];
         if (dependsOnSeed(factor)) return { kind: 'opaque', node: id };
         if (isScalar(g.shape(factor)) && kinkFactorsOf(g, factor, kinkMemo).length === 0) {
@@ -69,10 +70,10 @@ export function toLinOp(g: Graph, tangent: NodeId, seeds: ReadonlyMap<NodeId, st
         }
         return { kind: 'diag', factor, kinks: kinkFactorsOf(g, factor, kinkMemo), of: read(t) };
       }
-      case 'div':
+      case 'quotient':
         if (dependsOnSeed(b)) return { kind: 'opaque', node: id };
         return { kind: 'scale', factor: b, inverse: true, of: read(a) };
-      case 'matmul':
+      case 'matrix product':
         if (dependsOnSeed(a) && dependsOnSeed(b)) return { kind: 'opaque', node: id };
         return dependsOnSeed(a) ? { kind: 'rmatmul', matrix: b, of: read(a) } : { kind: 'matmul', matrix: a, of: read(b) };
       default: {

@@ -1,3 +1,4 @@
+import { addInterval, invInterval, mulInterval, negInterval, powInterval } from './interval.ts';
 import { op, product, reshapeTo, scale, sumTerms, unbroadcast } from './build.ts';
 import { expression, pointwise } from './elementwise-rules.ts';
 import * as rules from './shape-rules.ts';
@@ -13,28 +14,28 @@ function powExpr(a: string, k: string): string {
 // The surface operators + - * / .* ./ ^ ' and unary minus.
 export const arithmetic: Primitive[] = [
   {
-    name: 'add', notation: { infix: '+' }, surface: 'operator', params: ['a', 'b'], summary: 'a + b (scalars broadcast)', definability: 'semialgebraic', lipschitz: 'globally', shape: rules.elementwise, structure: { elementwise: true, linear: true },
+    name: 'add', interval: ([a, b]) => addInterval(a, b), notation: { infix: '+' }, surface: 'operator', params: ['a', 'b'], summary: 'a + b (scalars broadcast)', definability: 'semialgebraic', lipschitz: 'globally', shape: rules.elementwise, structure: { linearForm: 'sum', elementwise: true, linear: true },
     evaluate: pointwise((a, b) => a + b),
     jvp: (g, node, [da, db]) => sumTerms(g, node.id, [da, db]),
     vjp: (g, node, ct) => [unbroadcast(g, ct, node.args[0]), unbroadcast(g, ct, node.args[1])],
     scalarExpr: expression((a, b) => `${a} + ${b}`),
   },
   {
-    name: 'sub', notation: { infix: '-' }, surface: 'operator', params: ['a', 'b'], summary: 'a - b (scalars broadcast)', definability: 'semialgebraic', lipschitz: 'globally', shape: rules.elementwise, structure: { elementwise: true, linear: true },
+    name: 'sub', interval: ([a, b]) => addInterval(a, negInterval(b)), notation: { infix: '-' }, surface: 'operator', params: ['a', 'b'], summary: 'a - b (scalars broadcast)', definability: 'semialgebraic', lipschitz: 'globally', shape: rules.elementwise, structure: { linearForm: 'difference', elementwise: true, linear: true },
     evaluate: pointwise((a, b) => a - b),
     jvp: (g, node, [da, db]) => sumTerms(g, node.id, [da, db === null ? null : op(g, 'neg', db)]),
     vjp: (g, node, ct) => [unbroadcast(g, ct, node.args[0]), unbroadcast(g, op(g, 'neg', ct), node.args[1])],
     scalarExpr: expression((a, b) => `${a} - ${b}`),
   },
   {
-    name: 'neg', notation: { prefix: '-' }, surface: 'operator', params: ['a'], summary: '-a', definability: 'semialgebraic', lipschitz: 'globally', shape: rules.elementwise, structure: { elementwise: true, linear: true },
+    name: 'neg', interval: ([a]) => negInterval(a), notation: { prefix: '-' }, surface: 'operator', params: ['a'], summary: '-a', definability: 'semialgebraic', lipschitz: 'globally', shape: rules.elementwise, structure: { linearForm: 'negation', elementwise: true, linear: true },
     evaluate: pointwise((a) => -a),
     jvp: (g, node, [da]) => sumTerms(g, node.id, [da === null ? null : op(g, 'neg', da)]),
     vjp: (g, node, ct) => [unbroadcast(g, op(g, 'neg', ct), node.args[0])],
     scalarExpr: expression((a) => `-${a}`),
   },
   {
-    name: 'mul', notation: { infix: '.*' }, surface: 'operator', params: ['a', 'b'], summary: 'a .* b, or scaling when one side is a scalar', definability: 'semialgebraic', lipschitz: 'locally', shape: rules.elementwise, structure: { elementwise: true },
+    name: 'mul', interval: ([a, b]) => mulInterval(a, b), notation: { infix: '.*' }, surface: 'operator', params: ['a', 'b'], summary: 'a .* b, or scaling when one side is a scalar', definability: 'semialgebraic', lipschitz: 'locally', shape: rules.elementwise, structure: { linearForm: 'product', bilinear: true, elementwise: true },
     evaluate: pointwise((a, b) => a * b),
     jvp: (g, node, [da, db]) => {
       const [a, b] = node.args;
@@ -47,7 +48,7 @@ export const arithmetic: Primitive[] = [
     scalarExpr: expression((a, b) => `${a} * ${b}`),
   },
   {
-    name: 'matmul', notation: { infix: '*' }, surface: 'operator', params: ['A', 'B'], summary: 'matrix product A * B', definability: 'semialgebraic', lipschitz: 'locally', shape: rules.matmul, structure: {},
+    name: 'matmul', notation: { infix: '*' }, surface: 'operator', params: ['A', 'B'], summary: 'matrix product A * B', definability: 'semialgebraic', lipschitz: 'locally', shape: rules.matmul, structure: { linearForm: 'matrix product', bilinear: true,},
     evaluate: ([a, b]) => matmul(a, b),
     jvp: (g, node, [dA, dB]) => {
       const [A, B] = node.args;
@@ -60,7 +61,7 @@ export const arithmetic: Primitive[] = [
     },
   },
   {
-    name: 'div', notation: { infix: '/' }, surface: 'operator', params: ['a', 'b'], summary: 'a / b with b a scalar', definability: 'semialgebraic', lipschitz: 'locally', irregularity: 'not Lipschitz (not even defined) where the divisor is 0', shape: rules.scalarRight('division'), structure: { elementwise: true },
+    name: 'div', interval: ([a, b]) => mulInterval(a, invInterval(b)), notation: { infix: '/' }, surface: 'operator', params: ['a', 'b'], summary: 'a / b with b a scalar', definability: 'semialgebraic', lipschitz: 'locally', irregularity: 'not Lipschitz (not even defined) where the divisor is 0', shape: rules.scalarRight('division'), structure: { linearForm: 'quotient', divisor: 1, elementwise: true },
     evaluate: pointwise((a, b) => a / b),
     // (adot - (a / b) bdot) / b
     jvp: (g, node, [da, db]) => {
@@ -75,7 +76,7 @@ export const arithmetic: Primitive[] = [
     scalarExpr: expression((a, b) => `${a} / ${b}`),
   },
   {
-    name: 'div_elementwise', notation: { infix: './' }, surface: 'operator', params: ['a', 'b'], summary: 'a ./ b elementwise', definability: 'semialgebraic', lipschitz: 'locally', irregularity: 'not Lipschitz (not even defined) where a divisor is 0', shape: rules.elementwise, structure: { elementwise: true },
+    name: 'div_elementwise', interval: ([a, b]) => mulInterval(a, invInterval(b)), notation: { infix: './' }, surface: 'operator', params: ['a', 'b'], summary: 'a ./ b elementwise', definability: 'semialgebraic', lipschitz: 'locally', irregularity: 'not Lipschitz (not even defined) where a divisor is 0', shape: rules.elementwise, structure: { divisor: 1, elementwise: true },
     evaluate: pointwise((a, b) => a / b),
     jvp: (g, node, [da, db]) => {
       const numerator = sumTerms(g, node.id, [da, db === null ? null : op(g, 'neg', op(g, 'mul', node.id, db))]);
@@ -89,7 +90,7 @@ export const arithmetic: Primitive[] = [
     scalarExpr: expression((a, b) => `${a} / ${b}`),
   },
   {
-    name: 'pow', notation: { infix: '^' }, surface: 'operator', params: ['a', 'k'], summary: 'a ^ k elementwise, k a scalar', definability: 'semialgebraic', lipschitz: 'locally', irregularity: 'a non-integer or negative exponent is not Lipschitz at 0', shape: rules.scalarRight('power'), structure: { elementwise: true },
+    name: 'pow', interval: ([a], [, k]) => powInterval(a, k), notation: { infix: '^' }, surface: 'operator', params: ['a', 'k'], summary: 'a ^ k elementwise, k a scalar', definability: 'semialgebraic', lipschitz: 'locally', irregularity: 'a non-integer or negative exponent is not Lipschitz at 0', shape: rules.scalarRight('power'), structure: { power: true, elementwise: true },
     evaluate: pointwise(Math.pow),
     // d/da = k a^(k-1); d/dk = a^k log(a) (only where a > 0, the only place k may vary).
     jvp: (g, node, [da, dk]) => {
@@ -104,7 +105,7 @@ export const arithmetic: Primitive[] = [
     scalarExpr: expression(powExpr),
   },
   {
-    name: 'transpose', surface: 'operator', params: ['A'], summary: "A'", definability: 'semialgebraic', lipschitz: 'globally', shape: rules.transpose, structure: { linear: true },
+    name: 'transpose', interval: ([a]) => a, surface: 'operator', params: ['A'], summary: "A'", definability: 'semialgebraic', lipschitz: 'globally', shape: rules.transpose, structure: { linear: true },
     evaluate: ([a]) => transpose(a),
     jvp: (g, _node, [dA]) => (dA === null ? null : op(g, 'transpose', dA)),
     vjp: (g, node, ct) => [reshapeTo(g, op(g, 'transpose', ct), node.args[0])],

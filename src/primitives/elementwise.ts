@@ -1,3 +1,4 @@
+import { monotoneInterval, negInterval } from './interval.ts';
 import { complement, op, scale, sumTerms, unbroadcast } from './build.ts';
 import { diagonalKink, expression, piecewiseConstant, pointwise, unary } from './elementwise-rules.ts';
 import { boxRules, reluKink, reluRules } from './kink-factors.ts';
@@ -28,30 +29,30 @@ const call = (name: string) => (g: Builder, a: NodeId) => op(g, name, a);
 
 export const elementwisePrimitives: Primitive[] = [
   {
-    name: 'abs', surface: 'function', params: ['a'], summary: '|a|', definability: 'semialgebraic', lipschitz: 'globally', shape: rules.elementwise, structure: { elementwise: true },
+    name: 'abs', interval: ([a]) => (a[0] >= 0 ? a : a[1] <= 0 ? negInterval(a) : [0, Math.max(-a[0], a[1])]), surface: 'function', params: ['a'], summary: '|a|', definability: 'semialgebraic', lipschitz: 'globally', shape: rules.elementwise, structure: { elementwise: true },
     ...unary(Math.abs, (a) => `Math.abs(${a})`, call('abs_d')),
     kink: diagonalKink({ condition: 'a = 0', used: "0 (abs'(0) = 0)", range: [-1, 1], rangeText: '[-1, 1]', factor: 'abs_d' }, Math.abs),
   },
   {
-    name: 'relu', surface: 'function', params: ['a'], summary: 'max(a, 0)', definability: 'semialgebraic', lipschitz: 'globally', shape: rules.elementwise, structure: { elementwise: true, nonexpansive: true, monotone: true },
+    name: 'relu', interval: ([a]) => [Math.max(a[0], 0), Math.max(a[1], 0)], surface: 'function', params: ['a'], summary: 'max(a, 0)', definability: 'semialgebraic', lipschitz: 'globally', shape: rules.elementwise, structure: { elementwise: true, nonexpansive: true, monotone: true },
     ...reluRules, kink: reluKink,
   },
   {
-    name: 'pos', surface: 'function', params: ['a'], summary: 'max(a, 0) (positive part)', definability: 'semialgebraic', lipschitz: 'globally', shape: rules.elementwise, structure: { elementwise: true, nonexpansive: true, monotone: true },
+    name: 'pos', interval: ([a]) => [Math.max(a[0], 0), Math.max(a[1], 0)], surface: 'function', params: ['a'], summary: 'max(a, 0) (positive part)', definability: 'semialgebraic', lipschitz: 'globally', shape: rules.elementwise, structure: { elementwise: true, nonexpansive: true, monotone: true },
     ...reluRules, kink: reluKink,
   },
   {
-    name: 'max', surface: 'function', params: ['a', 'b'], summary: 'elementwise maximum', definability: 'semialgebraic', lipschitz: 'globally', shape: rules.elementwise, structure: { elementwise: true },
+    name: 'max', interval: ([a, b]) => [Math.max(a[0], b[0]), Math.max(a[1], b[1])], surface: 'function', params: ['a', 'b'], summary: 'elementwise maximum', definability: 'semialgebraic', lipschitz: 'globally', shape: rules.elementwise, structure: { elementwise: true },
     evaluate: pointwise(Math.max), ...convexWeightRules('max_d'), scalarExpr: expression((a, b) => `Math.max(${a}, ${b})`),
     kink: diagonalKink({ condition: 'a = b', used: 'weight 1 on the first argument (d = 1)', range: [0, 1], rangeText: 'convex weights: d on a, 1 - d on b, d in [0, 1]', factor: 'max_d' }, (a, b) => Math.abs(a - b)),
   },
   {
-    name: 'min', surface: 'function', params: ['a', 'b'], summary: 'elementwise minimum', definability: 'semialgebraic', lipschitz: 'globally', shape: rules.elementwise, structure: { elementwise: true },
+    name: 'min', interval: ([a, b]) => [Math.min(a[0], b[0]), Math.min(a[1], b[1])], surface: 'function', params: ['a', 'b'], summary: 'elementwise minimum', definability: 'semialgebraic', lipschitz: 'globally', shape: rules.elementwise, structure: { elementwise: true },
     evaluate: pointwise(Math.min), ...convexWeightRules('min_d'), scalarExpr: expression((a, b) => `Math.min(${a}, ${b})`),
     kink: diagonalKink({ condition: 'a = b', used: 'weight 1 on the first argument (d = 1)', range: [0, 1], rangeText: 'convex weights: d on a, 1 - d on b, d in [0, 1]', factor: 'min_d' }, (a, b) => Math.abs(a - b)),
   },
   {
-    name: 'clip', surface: 'function', params: ['a', 'lo', 'hi'], summary: 'min(max(a, lo), hi)', definability: 'semialgebraic', lipschitz: 'globally', shape: rules.elementwise, structure: { elementwise: true, nonexpansive: true, monotone: true },
+    name: 'clip', interval: ([, lo, hi]) => [lo[0], hi[1]], surface: 'function', params: ['a', 'lo', 'hi'], summary: 'min(max(a, lo), hi)', definability: 'semialgebraic', lipschitz: 'globally', shape: rules.elementwise, structure: { elementwise: true, nonexpansive: true, monotone: true },
     ...boxRules,
   },
   {
@@ -86,11 +87,11 @@ export const elementwisePrimitives: Primitive[] = [
     scalarExpr: expression((a, delta) => `(Math.abs(${a}) <= ${delta} ? 0.5 * ${a} * ${a} : ${delta} * (Math.abs(${a}) - 0.5 * ${delta}))`),
   },
   {
-    name: 'sqrt', surface: 'function', params: ['a'], summary: 'square root', definability: 'semialgebraic', lipschitz: 'locally', irregularity: 'not Lipschitz at 0', shape: rules.elementwise, structure: { elementwise: true, monotone: true },
+    name: 'sqrt', interval: ([a]) => [Math.sqrt(Math.max(a[0], 0)), Math.sqrt(Math.max(a[1], 0))], surface: 'function', params: ['a'], summary: 'square root', definability: 'semialgebraic', lipschitz: 'locally', irregularity: 'not Lipschitz at 0', shape: rules.elementwise, structure: { singularAtZero: true, elementwise: true, monotone: true },
     ...unary(Math.sqrt, (a) => `Math.sqrt(${a})`, (g, _a, node) => op(g, 'div_elementwise', g.constant(0.5), node)),
   },
   {
-    name: 'exp', surface: 'function', params: ['a'], summary: 'e^a', definability: 'R_exp', lipschitz: 'locally', shape: rules.elementwise, structure: { elementwise: true, monotone: true },
+    name: 'exp', interval: monotoneInterval(Math.exp), surface: 'function', params: ['a'], summary: 'e^a', definability: 'R_exp', lipschitz: 'locally', shape: rules.elementwise, structure: { elementwise: true, monotone: true },
     ...unary(Math.exp, (a) => `Math.exp(${a})`, (_g, _a, node) => node),
   },
   {
@@ -98,24 +99,24 @@ export const elementwisePrimitives: Primitive[] = [
     ...unary(Math.log, (a) => `Math.log(${a})`, (g, a) => op(g, 'div_elementwise', g.constant(1), a)),
   },
   {
-    name: 'softplus', surface: 'function', params: ['a'], summary: 'log(1 + e^a)', definability: 'R_exp', lipschitz: 'globally', shape: rules.elementwise, structure: { elementwise: true, nonexpansive: true, monotone: true },
+    name: 'softplus', interval: monotoneInterval((x) => Math.log1p(Math.exp(x))), surface: 'function', params: ['a'], summary: 'log(1 + e^a)', definability: 'R_exp', lipschitz: 'globally', shape: rules.elementwise, structure: { elementwise: true, nonexpansive: true, monotone: true },
     ...unary((x) => Math.max(x, 0) + Math.log1p(Math.exp(-Math.abs(x))), (a) => `Math.max(${a}, 0.0) + Math.log(1.0 + Math.exp(-Math.abs(${a})))`, call('sigmoid')),
   },
   {
-    name: 'sigmoid', surface: 'function', params: ['a'], summary: '1 / (1 + e^-a)', definability: 'R_exp', lipschitz: 'globally', shape: rules.elementwise, structure: { elementwise: true, nonexpansive: true, monotone: true },
+    name: 'sigmoid', interval: () => [0, 1], surface: 'function', params: ['a'], summary: '1 / (1 + e^-a)', definability: 'R_exp', lipschitz: 'globally', shape: rules.elementwise, structure: { elementwise: true, nonexpansive: true, monotone: true },
     ...unary(sigmoid, (a) => `(${a} >= 0.0 ? 1.0 / (1.0 + Math.exp(-${a})) : Math.exp(${a}) / (1.0 + Math.exp(${a})))`, (g, _a, node) => op(g, 'mul', node, complement(g, node))),
   },
   {
-    name: 'tanh', surface: 'function', params: ['a'], summary: 'hyperbolic tangent', definability: 'R_exp', lipschitz: 'globally', shape: rules.elementwise, structure: { elementwise: true, nonexpansive: true, monotone: true },
+    name: 'tanh', interval: () => [-1, 1], surface: 'function', params: ['a'], summary: 'hyperbolic tangent', definability: 'R_exp', lipschitz: 'globally', shape: rules.elementwise, structure: { elementwise: true, nonexpansive: true, monotone: true },
     // gpu.js has no tanh on every backend: 1 - 2 / (e^{2a} + 1) saturates cleanly in f32.
     ...unary(Math.tanh, (a) => `(1.0 - 2.0 / (Math.exp(2.0 * ${a}) + 1.0))`, (g, _a, node) => complement(g, op(g, 'mul', node, node))),
   },
   {
-    name: 'sin', surface: 'function', params: ['a'], summary: 'sine (definable only on a bounded domain)', definability: 'R_an', lipschitz: 'globally', irregularity: 'not definable on an unbounded domain', shape: rules.elementwise, structure: { elementwise: true, nonexpansive: true },
+    name: 'sin', interval: () => [-1, 1], surface: 'function', params: ['a'], summary: 'sine (definable only on a bounded domain)', definability: 'R_an', lipschitz: 'globally', irregularity: 'not definable on an unbounded domain', shape: rules.elementwise, structure: { boundedDomain: true, elementwise: true, nonexpansive: true },
     ...unary(Math.sin, (a) => `Math.sin(${a})`, call('cos')),
   },
   {
-    name: 'cos', surface: 'function', params: ['a'], summary: 'cosine (definable only on a bounded domain)', definability: 'R_an', lipschitz: 'globally', irregularity: 'not definable on an unbounded domain', shape: rules.elementwise, structure: { elementwise: true, nonexpansive: true },
+    name: 'cos', interval: () => [-1, 1], surface: 'function', params: ['a'], summary: 'cosine (definable only on a bounded domain)', definability: 'R_an', lipschitz: 'globally', irregularity: 'not definable on an unbounded domain', shape: rules.elementwise, structure: { boundedDomain: true, elementwise: true, nonexpansive: true },
     ...unary(Math.cos, (a) => `Math.cos(${a})`, (g, a) => op(g, 'neg', op(g, 'sin', a))),
   },
   {

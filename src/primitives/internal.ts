@@ -9,7 +9,7 @@ import type { Primitive } from './types.ts';
 // projections and norms sit with their families.
 export const internal: Primitive[] = [
   {
-    name: 'broadcast', surface: 'internal', params: ['x', 'like'], summary: 'the scalar x repeated to the shape of like (Graph.broadcastTo)', definability: 'semialgebraic', lipschitz: 'globally', shape: rules.broadcastLike, structure: { linear: true },
+    name: 'broadcast', interval: ([a]) => a, surface: 'internal', params: ['x', 'like'], summary: 'the scalar x repeated to the shape of like (Graph.broadcastTo)', definability: 'semialgebraic', lipschitz: 'globally', shape: rules.broadcastLike, structure: { linear: true },
     evaluate: ([x, like]) => full(like.shape, x.data[0]),
     jvp: (g, node, [dx]) => (dx === null ? null : g.broadcastTo(dx, node.args[1])),
     vjp: (g, node, ct) => [g.reduceTo(ct, node.args[0]), null],

@@ -38,10 +38,10 @@ export const logic: Primitive[] = [
     scalarExpr: expression((p) => `(${p} == 0.0 ? 1.0 : 0.0)`),
   },
   {
-    name: 'select', surface: 'operator', params: ['cond', 'then', 'else'], summary: 'if cond then a else b (elementwise)',
+    name: 'select', interval: ([, a, b]) => [Math.min(a[0], b[0]), Math.max(a[1], b[1])], surface: 'operator', params: ['cond', 'then', 'else'], summary: 'if cond then a else b (elementwise)',
     definability: 'semialgebraic', lipschitz: 'locally',
     irregularity: 'continuous only when both branches agree where the condition switches',
-    shape: rules.select, structure: { elementwise: true },
+    shape: rules.select, structure: { piecewise: true, elementwise: true },
     evaluate: pointwise((c, a, b) => (c !== 0 ? a : b)),
     // The condition is piecewise constant: the tangent takes the selected branch's tangent.
     jvp: (g, node, [, da, db]) => {

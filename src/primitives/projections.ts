@@ -34,15 +34,15 @@ const l1BallJvp = (g: Builder, v: NodeId, r: NodeId, t: NodeId) => op(g, 'proj_l
 
 export const projections: Primitive[] = [
   {
-    name: 'proj_nonneg', surface: 'function', params: ['v'], summary: 'projection onto the nonnegative orthant', definability: 'semialgebraic', lipschitz: 'globally', shape: rules.elementwise, structure: { elementwise: true, nonexpansive: true, monotone: true, projection: 'nonneg' },
+    name: 'proj_nonneg', interval: ([a]) => [Math.max(a[0], 0), Math.max(a[1], 0)], surface: 'function', params: ['v'], summary: 'projection onto the nonnegative orthant', definability: 'semialgebraic', lipschitz: 'globally', shape: rules.elementwise, structure: { elementwise: true, nonexpansive: true, monotone: true, projection: 'nonneg' },
     ...reluRules, kink: reluKink,
   },
   {
-    name: 'proj_box', surface: 'function', params: ['v', 'lo', 'hi'], summary: 'projection onto the box [lo, hi]', definability: 'semialgebraic', lipschitz: 'globally', shape: rules.elementwise, structure: { elementwise: true, nonexpansive: true, monotone: true, projection: 'box' },
+    name: 'proj_box', interval: ([, lo, hi]) => [lo[0], hi[1]], surface: 'function', params: ['v', 'lo', 'hi'], summary: 'projection onto the box [lo, hi]', definability: 'semialgebraic', lipschitz: 'globally', shape: rules.elementwise, structure: { elementwise: true, nonexpansive: true, monotone: true, projection: 'box' },
     ...boxRules,
   },
   {
-    name: 'proj_simplex', surface: 'function', params: ['v'], summary: 'projection onto the probability simplex (sparsemax)', definability: 'semialgebraic', lipschitz: 'globally', shape: rules.vectorMap, structure: { nonexpansive: true, monotone: true, projection: 'simplex' },
+    name: 'proj_simplex', interval: () => [0, 1], surface: 'function', params: ['v'], summary: 'projection onto the probability simplex (sparsemax)', definability: 'semialgebraic', lipschitz: 'globally', shape: rules.vectorMap, structure: { nonexpansive: true, monotone: true, projection: 'simplex' },
     evaluate: ([v]) => projSimplex(v),
     ...symmetricJacobian('proj_simplex_jvp'),
     kink: {

@@ -49,7 +49,7 @@ export const reductions: Primitive[] = [
     vjp: (g, node, ct) => [g.broadcastTo(op(g, 'div', ct, count(g, node)), node.args[0])],
   },
   {
-    name: 'dot', surface: 'function', params: ['a', 'b'], summary: 'sum of a .* b', definability: 'semialgebraic', lipschitz: 'locally', shape: rules.pairReduction, structure: {},
+    name: 'dot', surface: 'function', params: ['a', 'b'], summary: 'sum of a .* b', definability: 'semialgebraic', lipschitz: 'locally', shape: rules.pairReduction, structure: { bilinear: true,},
     evaluate: ([a, b]) => scalar(dot(a.data, b.data)),
     jvp: (g, node, [da, db]) => {
       const [a, b] = node.args;
@@ -61,12 +61,12 @@ export const reductions: Primitive[] = [
     },
   },
   {
-    name: 'sumsq', surface: 'function', params: ['a'], summary: 'sum of squares of all entries', definability: 'semialgebraic', lipschitz: 'locally', shape: rules.reduction, structure: {},
+    name: 'sumsq', interval: () => [0, Infinity], surface: 'function', params: ['a'], summary: 'sum of squares of all entries', definability: 'semialgebraic', lipschitz: 'locally', shape: rules.reduction, structure: {},
     evaluate: ([a]) => scalar(dot(a.data, a.data)),
     ...gradientRules((g, a) => op(g, 'mul', g.constant(2), a)),
   },
   {
-    name: 'norm1', surface: 'function', params: ['a'], summary: 'sum of |entries|', definability: 'semialgebraic', lipschitz: 'globally', shape: rules.reduction, structure: {},
+    name: 'norm1', interval: () => [0, Infinity], surface: 'function', params: ['a'], summary: 'sum of |entries|', definability: 'semialgebraic', lipschitz: 'globally', shape: rules.reduction, structure: {},
     evaluate: ([a]) => scalar(a.data.reduce((s, x) => s + Math.abs(x), 0)),
     ...gradientRules((g, a) => op(g, 'abs_d', a)),
     kink: {
@@ -75,7 +75,7 @@ export const reductions: Primitive[] = [
     },
   },
   {
-    name: 'norm2', surface: 'function', params: ['a'], summary: 'Euclidean (Frobenius) norm', definability: 'semialgebraic', lipschitz: 'globally', shape: rules.reduction, structure: {},
+    name: 'norm2', interval: () => [0, Infinity], surface: 'function', params: ['a'], summary: 'Euclidean (Frobenius) norm', definability: 'semialgebraic', lipschitz: 'globally', shape: rules.reduction, structure: {},
     evaluate: ([a]) => scalar(euclidean(a.data)),
     ...gradientRules((g, a) => op(g, 'norm2_grad', a)),
     kink: {
@@ -84,7 +84,7 @@ export const reductions: Primitive[] = [
     },
   },
   {
-    name: 'norminf', surface: 'function', params: ['a'], summary: 'largest |entry|', definability: 'semialgebraic', lipschitz: 'globally', shape: rules.reduction, structure: {},
+    name: 'norminf', interval: () => [0, Infinity], surface: 'function', params: ['a'], summary: 'largest |entry|', definability: 'semialgebraic', lipschitz: 'globally', shape: rules.reduction, structure: {},
     evaluate: ([a]) => scalar(a.data.reduce((m, x) => Math.max(m, Math.abs(x)), 0)),
     ...gradientRules((g, a) => op(g, 'norminf_grad', a)),
     kink: {
@@ -100,7 +100,7 @@ export const reductions: Primitive[] = [
     },
   },
   {
-    name: 'opnorm', surface: 'function', params: ['A'], summary: 'spectral norm (largest singular value); data-only in v1 (no derivative rules)', definability: 'semialgebraic', lipschitz: 'globally', shape: rules.matrixNorm, structure: {},
+    name: 'opnorm', interval: () => [0, Infinity], surface: 'function', params: ['A'], summary: 'spectral norm (largest singular value); data-only in v1 (no derivative rules)', definability: 'semialgebraic', lipschitz: 'globally', shape: rules.matrixNorm, structure: {},
     // The runtime's power iteration (relative accuracy 1e-10 on sigma^2, approached from below;
     // src/runtime/matrix.ts has opnorm2Upper for certified bounds). A vector is a column.
     evaluate: ([a]) => scalar(opnorm2({ rows: a.shape[0], cols: a.shape[1] ?? 1, data: a.data })),

@@ -1,4 +1,5 @@
 import type { Shape, ValueType } from '../ir/shape.ts';
+import type { Interval } from './interval.ts';
 
 /** Definability class (MATH.md section 2), ordered from most to least tame. */
 export type Definability = 'semialgebraic' | 'R_exp' | 'R_an' | 'not definable';
@@ -95,6 +96,24 @@ export interface StructureFacts {
   kinkFactor?: { of: string; range: readonly [number, number] };
   /** A comparison or logic op: its value is a condition. */
   predicate?: boolean;
+  /** A product: only locally Lipschitz when both factors move. */
+  bilinear?: boolean;
+  /** This argument divides: Lipschitz only away from its zeros. */
+  divisor?: number;
+  /** Definable (in R_an) only on a bounded domain of argument 0 (sin, cos). */
+  boundedDomain?: boolean;
+  /** Not Lipschitz where argument 0 reaches 0 (sqrt). */
+  singularAtZero?: boolean;
+  /** A piecewise definition switching on argument 0 (`if then else`). */
+  piecewise?: boolean;
+  /** A power whose exponent (argument 1) decides its regularity at 0. */
+  power?: boolean;
+  /**
+   * How a tangent through this op reads as a linear operator (structured Jacobians):
+   * the tangent passes through sums, negations, products by a fixed factor, quotients by a
+   * fixed divisor and matrix products.
+   */
+  linearForm?: 'sum' | 'difference' | 'negation' | 'product' | 'quotient' | 'matrix product';
 }
 
 /**
@@ -128,6 +147,12 @@ export interface Primitive {
    * Math.abs/exp/log/sqrt/sin/cos/max/min/pow/floor, comparisons, ternaries and float literals.
    */
   scalarExpr?: (args: readonly string[]) => string;
+  /**
+   * Sound bounds on every entry of the value, from bounds on the arguments' entries and the
+   * values of constant arguments (used by the class analysis and the scalar interval test).
+   * Absent: no bound is known.
+   */
+  interval?(args: readonly Interval[], constants: readonly (number | null)[]): Interval;
   /** How printed math writes it (`a + b`, `-a`); otherwise `name(args)`. */
   notation?: { infix?: string; prefix?: string };
 }
