@@ -1,6 +1,7 @@
 import { jvp } from '../ir/ad.ts';
 import type { IrModel } from '../ir/model.ts';
 import { isScalar, sameShape } from '../ir/shape.ts';
+import { ANY, invInterval, mulInterval } from '../primitives/interval.ts';
 import type { NodeId } from '../primitives/types.ts';
 import type { Bounds, Interval } from './bounds.ts';
 import { searchCounterexample, type Counterexample } from './counterexample.ts';
@@ -153,18 +154,14 @@ function unverifiedReason(jac: Jacobians, model: IrModel): string {
 
 /** Interval of a scalar (or diagonal) LinOp over the conservative set. */
 export function linOpInterval(op: LinOp, bounds: Bounds): Interval {
-  const ALL: Interval = [-Infinity, Infinity];
-  const mul = (a: Interval, b: Interval): Interval => {
-    const p = [a[0] * b[0], a[0] * b[1], a[1] * b[0], a[1] * b[1]].map((x) => (Number.isNaN(x) ? 0 : x));
-    return [Math.min(...p), Math.max(...p)];
-  };
+  const mul = mulInterval;
   const visit = (o: LinOp): Interval => {
     switch (o.kind) {
       case 'identity':
         return [1, 1];
       case 'scale': {
         const f = bounds.interval(o.factor);
-        const inv: Interval = o.inverse ? (f[0] > 0 || f[1] < 0 ? [1 / f[1], 1 / f[0]] : ALL) : f;
+        const inv: Interval = o.inverse ? invInterval(f) : f;
         return mul(inv, visit(o.of));
       }
       case 'diag':
@@ -180,7 +177,7 @@ export function linOpInterval(op: LinOp, bounds: Bounds): Interval {
       case 'block':
         return mul([0, 1], visit(o.of));
       case 'opaque':
-        return ALL;
+        return ANY;
     }
   };
   return visit(op);

@@ -1,20 +1,9 @@
 /** Deterministic test data: mulberry32 PRNG (Tommy Ettinger's 32-bit generator) and random matrices. */
 import type { Matrix } from '../../src/runtime/index.ts';
 
-export type Rng = () => number;
+import { mulberry32, type Rng } from '../helpers/rng.ts';
 
-/** Uniform in [0, 1), reproducible from `seed`. */
-export function mulberry32(seed: number): Rng {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
+export { mulberry32, type Rng };
 /** Entries uniform in [-1, 1). */
 export function randomVector(rng: Rng, n: number): Float64Array {
   const x = new Float64Array(n);
