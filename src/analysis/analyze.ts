@@ -52,7 +52,7 @@ export function analyze(checked: CheckedModel, sourceText: string): Analysis {
       ? { verdict: 'unverified' as const, test: 'none' as const, guard: null, guardBound: null, rowwise: false, counterexample: null, reason: 'F is discontinuous: the implicit function theorem does not apply' }
       : certify(model, jac, bounds, namer);
   const diagnostics = [...classes.diagnostics, ...certificationDiagnostics(model, certificate, kinks)];
-  return { model, classes, kinks, pieces: pieceCount(kinks, model), jacobians: jac, B, A, certificate, diagnostics };
+  return { model, classes, kinks, pieces: pieceCount(kinks), jacobians: jac, B, A, certificate, diagnostics };
 }
 
 function kinkSites(model: IrModel): KinkSite[] {
@@ -74,8 +74,7 @@ function kinkSites(model: IrModel): KinkSite[] {
 }
 
 /** Each kink variable splits F into pieces: 2 per variable (both sides of its switch). */
-function pieceCount(kinks: KinkSite[], model: IrModel): string {
-  void model;
+function pieceCount(kinks: KinkSite[]): string {
   if (kinks.length === 0) return '1';
   const exponents = kinks.map((k) => (k.size === '1' ? '1' : k.size));
   const ones = exponents.filter((e) => e === '1').length;

@@ -5,7 +5,7 @@ import { ANY, invInterval, mulInterval } from '../primitives/interval.ts';
 import type { NodeId } from '../primitives/types.ts';
 import type { Bounds, Interval } from './bounds.ts';
 import { searchCounterexample, type Counterexample } from './counterexample.ts';
-import { showLinOp, toLinOp, type LinOp, type Namer } from './linop.ts';
+import { kinkFree, showLinOp, toLinOp, type LinOp, type Namer } from './linop.ts';
 import { boundValue, isParamGuard, normBound, showBound, type NormBound } from './norm-bound.ts';
 
 export type Verdict = 'certified' | 'guarded' | 'runtime' | 'unverified' | 'violated';
@@ -74,7 +74,7 @@ export function certify(model: IrModel, jac: Jacobians, bounds: Bounds, namer: N
   const g = model.graph;
   const single = model.unknowns.length === 1 && model.residual.length === 1;
   const scalarUnknown = single && model.unknowns[0].shape.length === 0;
-  const rowwise = single && isRowwise(jac.B[0], model, bounds);
+  const rowwise = single && isRowwise(jac.B[0], model);
   const base = { guard: null, guardBound: null, rowwise, counterexample: null };
 
   // 5.1: a scalar unknown: B ranges over an interval, which must exclude 0.
@@ -117,7 +117,7 @@ export function certify(model: IrModel, jac: Jacobians, bounds: Bounds, namer: N
     }
   }
   // A reachable singular element refutes the condition (MATH.md 4, the pathologies).
-  const counterexample = searchCounterexample(model, jac, bounds);
+  const counterexample = searchCounterexample(model, jac);
   if (counterexample) {
     return { ...base, verdict: 'violated', test: 'counterexample', reason: counterexample.why, counterexample };
   }
@@ -203,8 +203,7 @@ function isDiagonal(op: LinOp): boolean {
  * by all rows, as in B(d) = (1 - 2d) I, is not row-wise: its vertices can all be invertible
  * while the hull is not).
  */
-function isRowwise(op: LinOp, model: IrModel, bounds: Bounds): boolean {
-  void bounds;
+function isRowwise(op: LinOp, model: IrModel): boolean {
   const g = model.graph;
   const rowShape = model.unknowns[0].shape;
   let sawKink = false;
@@ -219,29 +218,13 @@ function isRowwise(op: LinOp, model: IrModel, bounds: Bounds): boolean {
         if (o.kinks.length === 0) return visit(o.of, false);
         sawKink = true;
         if (!left || !sameShape(g.shape(o.factor), rowShape) || isScalar(g.shape(o.factor))) return false;
-        return kinkFreeBelow(o.of);
+        return kinkFree(o.of);
       }
       case 'matmul':
       case 'rmatmul':
         return visit(o.of, false);
       case 'sum':
         return o.terms.every((t) => visit(t.op, left));
-      default:
-        return false;
-    }
-  };
-  const kinkFreeBelow = (o: LinOp): boolean => {
-    switch (o.kind) {
-      case 'identity':
-        return true;
-      case 'diag':
-        return o.kinks.length === 0 && kinkFreeBelow(o.of);
-      case 'scale':
-      case 'matmul':
-      case 'rmatmul':
-        return kinkFreeBelow(o.of);
-      case 'sum':
-        return o.terms.every((t) => kinkFreeBelow(t.op));
       default:
         return false;
     }

@@ -3,7 +3,6 @@ import { evaluate, type Bindings } from '../ir/graph.ts';
 import type { IrModel } from '../ir/model.ts';
 import { primitive } from '../primitives/registry.ts';
 import type { NodeId, Tensor } from '../primitives/types.ts';
-import type { Bounds } from './bounds.ts';
 import type { Jacobians } from './certify.ts';
 
 /** A reachable point where the conservative Jacobian in the unknowns holds a singular B. */
@@ -27,8 +26,7 @@ const MAX_TIES = 8;
  * Only models whose inputs are all scalar parameters are searched: with data, the point
  * would depend on values the compiler does not have, and the run-time test decides.
  */
-export function searchCounterexample(model: IrModel, jac: Jacobians, bounds: Bounds): Counterexample | null {
-  void bounds;
+export function searchCounterexample(model: IrModel, jac: Jacobians): Counterexample | null {
   const g = model.graph;
   if (model.unknowns.length !== 1 || model.residual.length !== 1 || model.data.length > 0 || model.dims.length > 0) return null;
   if (model.unknowns[0].shape.length !== 0 || model.params.some((p) => p.shape.length !== 0)) return null;

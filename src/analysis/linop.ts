@@ -91,6 +91,42 @@ export function toLinOp(g: Graph, tangent: NodeId, seeds: ReadonlyMap<NodeId, st
   return normalize(read(tangent));
 }
 
+/** The IR nodes an operator multiplies by: scalings, diagonal factors and matrices. */
+export function factorsOf(op: LinOp): NodeId[] {
+  switch (op.kind) {
+    case 'scale':
+    case 'diag':
+      return [op.factor, ...factorsOf(op.of)];
+    case 'matmul':
+    case 'rmatmul':
+      return [op.matrix, ...factorsOf(op.of)];
+    case 'block':
+      return factorsOf(op.of);
+    case 'sum':
+      return op.terms.flatMap((t) => factorsOf(t.op));
+    default:
+      return [];
+  }
+}
+
+/** No kink factor, projection block or unreadable part: a fixed linear map at each point. */
+export function kinkFree(op: LinOp): boolean {
+  switch (op.kind) {
+    case 'identity':
+      return true;
+    case 'diag':
+      return op.kinks.length === 0 && kinkFree(op.of);
+    case 'scale':
+    case 'matmul':
+    case 'rmatmul':
+      return kinkFree(op.of);
+    case 'sum':
+      return op.terms.every((t) => kinkFree(t.op));
+    default:
+      return false;
+  }
+}
+
 /** The nonsmooth primitive whose non-diagonal Jacobian product `op` computes, if any. */
 function jacobianOwner(op: string) {
   for (const p of REGISTRY.values()) if (p.kink && p.kink.factor === null && p.kink.selection === op) return p;

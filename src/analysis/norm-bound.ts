@@ -1,7 +1,6 @@
 import type { Graph } from '../ir/graph.ts';
-import type { NodeId } from '../primitives/types.ts';
 import type { Bounds } from './bounds.ts';
-import { showLinOp, type LinOp, type Namer } from './linop.ts';
+import { factorsOf, kinkFree, showLinOp, type LinOp, type Namer } from './linop.ts';
 
 /**
  * An upper bound on the operator 2-norm of a LinOp over the whole conservative set
@@ -65,86 +64,60 @@ export function isParamGuard(b: NormBound): boolean {
  * factor depends on the unknowns or has no known structure.
  */
 export function normBound(op: LinOp, g: Graph, bounds: Bounds, namer: Namer): NormBound | null {
-  const dependency = (id: NodeId): 'const' | 'data' | 'param' | 'unknown' => g.node(id).dep;
-  const kinkFree = (o: LinOp): boolean => {
+  const dependency = (o: LinOp): NormFactor['dep'] | 'unknown' => {
+    const deps = factorsOf(o).map((id) => g.node(id).dep);
+    for (const d of ['unknown', 'param', 'data'] as const) if (deps.includes(d)) return d;
+    return 'const';
+  };
+  const single = (f: NormFactor): NormBound => ({ terms: [[f]] });
+  const product = (a: NormBound, b: NormBound): NormBound => ({ terms: a.terms.flatMap((x) => b.terms.map((y) => [...x, ...y])) });
+  /** The exact norm of a fixed operator of data and params, evaluated at run time. */
+  const whole = (o: LinOp): NormBound | null => {
+    const dep = dependency(o);
+    return dep === 'unknown' ? null : single({ value: null, text: `opnorm(${showLinOp(o, namer)})`, op: o, dep });
+  };
+  const visit = (o: LinOp): NormBound | null => {
     switch (o.kind) {
       case 'identity':
-        return true;
-      case 'scale':
-      case 'matmul':
-      case 'rmatmul':
-        return o.kind === 'scale' ? dependency(o.factor) !== 'unknown' && kinkFree(o.of) : dependency(o.matrix) !== 'unknown' && kinkFree(o.of);
-      case 'diag':
-        return o.kinks.length === 0 && dependency(o.factor) !== 'unknown' && kinkFree(o.of);
-      case 'sum':
-        return o.terms.every((t) => kinkFree(t.op));
-      default:
-        return false;
-    }
-  };
-  const depOf = (o: LinOp): 'const' | 'data' | 'param' => {
-    const ids: NodeId[] = [];
-    const walk = (x: LinOp): void => {
-      if (x.kind === 'scale' || x.kind === 'diag') ids.push(x.factor);
-      if (x.kind === 'matmul' || x.kind === 'rmatmul') ids.push(x.matrix);
-      if ('of' in x) walk(x.of);
-      if (x.kind === 'sum') x.terms.forEach((t) => walk(t.op));
-    };
-    walk(o);
-    const deps = ids.map(dependency);
-    return deps.includes('param') ? 'param' : deps.includes('data') ? 'data' : 'const';
-  };
-  const one: NormBound = { terms: [[]] };
-  const product = (a: NormBound, b: NormBound): NormBound => ({ terms: a.terms.flatMap((x) => b.terms.map((y) => [...x, ...y])) });
-  const visit = (o: LinOp): NormBound | null => {
-    if (o.kind === 'identity') return one;
-    if (o.kind === 'scale' && o.of.kind === 'identity' || (o.kind === 'scale' && kinkFree(o.of))) {
-      const inner = visit(o.of);
-      if (!inner) return null;
-      const [lo, hi] = bounds.interval(o.factor);
-      const known = o.factor !== undefined && lo === hi ? Math.abs(o.inverse ? 1 / lo : lo) : null;
-      const dep = dependency(o.factor);
-      if (dep === 'unknown') return null;
-      const text = o.inverse ? `1 / abs(${namer.name(o.factor)})` : `abs(${namer.name(o.factor)})`;
-      return product({ terms: [[{ value: known, text, op: { ...o, of: { kind: 'identity', variable: '' } }, dep }]] }, inner);
-    }
-    if (o.kind !== 'sum' && kinkFree(o)) {
-      // A whole kink-free operator of data and params: its exact norm, at run time.
-      return { terms: [[{ value: null, text: `opnorm(${showLinOp(o, namer)})`, op: o, dep: depOf(o) }]] };
-    }
-    switch (o.kind) {
-      case 'sum': {
-        if (kinkFree(o)) return { terms: [[{ value: null, text: `opnorm(${showLinOp(o, namer)})`, op: o, dep: depOf(o) }]] };
-        const parts = o.terms.map((t) => visit(t.op));
-        if (parts.some((p) => p === null)) return null;
-        return { terms: parts.flatMap((p) => p!.terms) };
+        return { terms: [[]] };
+      case 'scale': {
+        // A scalar stays a factor of its own, so that guards read `abs(w) < 1`.
+        const inner = visit(o.of);
+        const dep = dependency({ ...o, of: IDENTITY });
+        if (!inner || dep === 'unknown') return null;
+        const [lo, hi] = bounds.interval(o.factor);
+        const value = lo === hi ? Math.abs(o.inverse ? 1 / lo : lo) : null;
+        const name = namer.name(o.factor);
+        return product(single({ value, text: o.inverse ? `1 / abs(${name})` : `abs(${name})`, op: { ...o, of: IDENTITY }, dep }), inner);
       }
       case 'diag': {
-        if (o.kinks.length === 0) return null;
+        if (o.kinks.length === 0) return whole(o);
         const inner = visit(o.of);
-        if (!inner) return null;
         const [lo, hi] = bounds.interval(o.factor);
         const m = Math.max(Math.abs(lo), Math.abs(hi));
-        if (!Number.isFinite(m)) return null;
-        return product({ terms: [[{ value: m, text: String(m), op: null, dep: 'const' }]] }, inner);
+        return inner && Number.isFinite(m) ? product(single({ value: m, text: String(m), op: null, dep: 'const' }), inner) : null;
       }
       case 'block': {
         const inner = visit(o.of);
-        return inner && product({ terms: [[{ value: 1, text: '1', op: null, dep: 'const' }]] }, inner);
+        return inner && product(single({ value: 1, text: '1', op: null, dep: 'const' }), inner);
       }
-      case 'scale':
       case 'matmul':
       case 'rmatmul': {
+        if (kinkFree(o)) return whole(o);
         const inner = visit(o.of);
-        if (!inner) return null;
-        const id = o.kind === 'scale' ? o.factor : o.matrix;
-        if (dependency(id) === 'unknown') return null;
-        const text = o.kind !== 'scale' ? `opnorm(${namer.name(id)})` : o.inverse ? `1 / abs(${namer.name(id)})` : `abs(${namer.name(id)})`;
-        return product({ terms: [[{ value: null, text, op: { ...o, of: { kind: 'identity', variable: '' } }, dep: depOf({ ...o, of: { kind: 'identity', variable: '' } }) }]] }, inner);
+        const matrix = whole({ ...o, of: IDENTITY });
+        return inner && matrix && product(matrix, inner);
       }
-      default:
+      case 'sum': {
+        if (kinkFree(o)) return whole(o);
+        const parts = o.terms.map((t) => visit(t.op));
+        return parts.every((p) => p !== null) ? { terms: parts.flatMap((p) => p!.terms) } : null;
+      }
+      case 'opaque':
         return null;
     }
   };
   return visit(op);
 }
+
+const IDENTITY: LinOp = { kind: 'identity', variable: '' };
