@@ -1,7 +1,9 @@
 import { readFileSync } from 'node:fs';
-import { Command, CommanderError, Option } from 'commander';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { runCheck } from './check.ts';
+import { runBuild } from './build.ts';
 import { runExplain } from './explain.ts';
+import { runSolve, type SolveOptions } from './solve.ts';
 import { EXIT } from './output.ts';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -35,7 +37,37 @@ export function buildProgram(): Command {
       process.exitCode = await runExplain(files, opts);
     });
 
+  program
+    .command('build')
+    .description('write one TypeScript module per model (they import implc/runtime)')
+    .argument('<file>', '.impl model file')
+    .requiredOption('-o, --out <dir>', 'output folder')
+    .action((file: string, opts: { out: string }) => {
+      process.exitCode = runBuild(file, opts);
+    });
+
+  program
+    .command('solve')
+    .description('solve a model on JSON inputs, certify the solution, print derivatives as JSON')
+    .argument('<file>', '.impl model file')
+    .requiredOption('--input <file>', 'JSON object of inputs keyed by declared names')
+    .option('--model <name>', 'the model to solve, when the file has several')
+    .option('--jacobian', 'also print the full Jacobian of every unknown in every param', false)
+    .addOption(new Option('--method <method>', 'forward solver').choices(['auto', 'fixed-point', 'anderson', 'newton']).default('auto'))
+    .addOption(new Option('--tol <tol>', 'tolerance on the residual (max norm)').argParser(positiveNumber))
+    .addOption(new Option('--max-iter <n>', 'iteration limit').argParser(positiveNumber))
+    .addOption(new Option('--format <format>', 'output format').choices(['json']).default('json'))
+    .action(async (file: string, opts: SolveOptions) => {
+      process.exitCode = await runSolve(file, opts);
+    });
+
   return program;
+}
+
+function positiveNumber(value: string): number {
+  const x = Number(value);
+  if (!Number.isFinite(x) || x <= 0) throw new InvalidArgumentError('expected a positive number');
+  return x;
 }
 
 export async function main(argv: string[]): Promise<void> {

@@ -58,14 +58,17 @@ export function jvp(g: Graph, roots: readonly NodeId[], seeds: ReadonlyMap<NodeI
 }
 
 /**
- * Reverse mode: the cotangent of each node in `wrt` given the cotangent of `root`
+ * Reverse mode: the cotangent of each node in `wrt` given the cotangents of `roots`
  * (the transpose of jvp). Null means zero.
  */
-export function vjp(g: Graph, root: NodeId, cotangent: NodeId, wrt: readonly NodeId[]): (NodeId | null)[] {
-  const order = cone(g, [root]);
+export function vjp(g: Graph, roots: readonly NodeId[], cotangents: readonly NodeId[], wrt: readonly NodeId[]): (NodeId | null)[] {
+  const order = cone(g, roots);
   const live = dependents(g, order, new Set(wrt));
   const acc = new Map<NodeId, NodeId>();
-  acc.set(root, cotangent);
+  roots.forEach((root, i) => {
+    const prev = acc.get(root);
+    acc.set(root, prev === undefined ? cotangents[i] : g.apply('add', [prev, cotangents[i]]));
+  });
   const saved = g.currentSpan;
   for (let i = order.length - 1; i >= 0; i--) {
     const id = order[i];

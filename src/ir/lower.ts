@@ -86,7 +86,8 @@ export function lower(checked: CheckedModel, sourceText: string): IrModel {
       case 'unknown': {
         const v = variable(checked.symbols.get(decl.name.name)!, 'unknown');
         const init = decl.init ? expr(decl.init) : graph.constant(0);
-        unknowns.push({ ...v, init: graph.broadcastTo(init, v.node) });
+        // A scalar start fills the whole unknown (runtime `put`); no node ties it to the unknown.
+        unknowns.push({ ...v, init });
         break;
       }
       case 'fixpoint': {

@@ -63,3 +63,37 @@ export type {
   ResidualFunction,
 } from './newton.ts';
 export { semismoothNewton } from './newton.ts';
+
+export type { ImplicitSystemOptions } from './implicit-system.ts';
+export { assembleB, DENSE_LIMIT, ImplicitSystem, reducedRows } from './implicit-system.ts';
+
+export type {
+  InstanceStatus,
+  SolveInstanceOptions,
+  SolveInstanceResult,
+  SolveMethod,
+  UsedMethod,
+} from './solve.ts';
+export { solveInstance } from './solve.ts';
+
+export type {
+  CertificatePoint,
+  CertifyOptions,
+  RuntimeCertificate,
+  RuntimeVerdict,
+  TiedKink,
+} from './certificate.ts';
+export { certifyAt, findTies, MAX_TIES } from './certificate.ts';
+
+export type { DerivativeOptions } from './derivatives.ts';
+export { ImplicitDerivatives, jacobian, jvp, outputGradients, vjp } from './derivatives.ts';
+
+export type { Nested, RunOptions, RunResult } from './run.ts';
+export { runModel, unflatten } from './run.ts';
+
+// What generated modules call: the registry's kernels, layouts, input binding.
+export { K, kinkGap, layout, operatorNormUpper, put, scalar, totalSize, view, views } from './kernels.ts';
+export type { Tensor } from './kernels.ts';
+export { bindInputs, InputError } from './inputs.ts';
+export type { BoundInputs, InputSpec, InputValue } from './inputs.ts';
+export type { CompiledAnalysis, CompiledVerdict, KinkSite, ModelInstance, VariableLayout } from './model.ts';

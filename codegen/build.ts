@@ -1,0 +1,31 @@
+import { createHash } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import type { Analysis } from '../src/analysis/analyze.ts';
+import type { ModelInstance } from '../src/runtime/model.ts';
+import { emitModule, type EmittedModule } from './emit-module.ts';
+
+/** One module per model of an analyzed file. */
+export function emitAll(analyses: readonly Analysis[], sourceFile: string): EmittedModule[] {
+  return analyses.map((a) => emitModule(a, sourceFile));
+}
+
+/**
+ * Where `implc solve` puts the modules it loads: inside this package, so that their
+ * `implc/runtime` import resolves to this very runtime (package self-reference).
+ */
+const CACHE = fileURLToPath(new URL('../.build/cache/', import.meta.url));
+
+/** The generated class of a module, loaded through the running TypeScript loader. */
+export type ModelClass = new (inputs: Record<string, unknown>) => ModelInstance & { solve(options: object): unknown };
+
+export async function loadModule(module: EmittedModule): Promise<ModelClass> {
+  mkdirSync(CACHE, { recursive: true });
+  // Named by content: the same model gives the same file, and a changed model a new one.
+  const hash = createHash('sha256').update(module.text).digest('hex').slice(0, 16);
+  const path = join(CACHE, `${module.model}-${hash}.ts`);
+  writeFileSync(path, module.text);
+  const loaded = (await import(pathToFileURL(path).href)) as Record<string, unknown>;
+  return loaded[module.model] as ModelClass;
+}

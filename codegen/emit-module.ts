@@ -1,0 +1,374 @@
+import { Project, Scope, type ClassDeclarationStructure, type MethodDeclarationStructure, type OptionalKind, StructureKind } from 'ts-morph';
+import type { Analysis } from '../src/analysis/analyze.ts';
+import { factorsOf, type LinOp } from '../src/analysis/linop.ts';
+import type { NormBound } from '../src/analysis/norm-bound.ts';
+import { cone, jvp, vjp } from '../src/ir/ad.ts';
+import type { Graph } from '../src/ir/graph.ts';
+import type { IrModel } from '../src/ir/model.ts';
+import type { Shape } from '../src/ir/shape.ts';
+import { primitive } from '../src/primitives/registry.ts';
+import type { NodeId } from '../src/primitives/types.ts';
+import { KernelWriter, shapeExpr } from './kernel-writer.ts';
+
+/** Where generated modules import the runtime from: the package, never a copy. */
+export const RUNTIME_IMPORT = 'implc/runtime';
+
+/** Everything the kernels of one model are made of: the IR roots of each method. */
+interface KernelPlan {
+  residual: NodeId[];
+  maps: NodeId[] | null;
+  unknownSeeds: NodeId[];
+  paramSeeds: NodeId[];
+  cotangentSeeds: NodeId[];
+  bTangents: (NodeId | null)[];
+  aTangents: (NodeId | null)[];
+  vjpY: (NodeId | null)[];
+  vjpX: (NodeId | null)[];
+  outputPartials: { y: (NodeId | null)[]; x: (NodeId | null)[] }[];
+  /** Kink-factor nodes used by the derivative kernels, in a fixed order (the sites). */
+  factors: NodeId[];
+}
+
+/** Differentiate once, with the generic passes, everything the module needs. */
+function plan(a: Analysis): KernelPlan {
+  const m = a.model;
+  const g = m.graph;
+  const residual = m.residual.map((r) => r.node);
+  const unknownNodes = m.unknowns.map((u) => u.node);
+  const paramNodes = m.params.map((p) => p.node);
+  // The same seeds the analysis made (inputs are interned by name).
+  const unknownSeeds = m.unknowns.map((u) => g.input(`d${u.name}`, 'seed', { kind: 'real', shape: u.shape }));
+  const paramSeeds = m.params.map((p) => g.input(`d${p.name}`, 'seed', { kind: 'real', shape: p.shape }));
+  const cotangentSeeds = residual.map((r, i) => g.input(`w${i}`, 'seed', g.node(r).type));
+  const bTangents = jvp(g, residual, new Map(unknownNodes.map((u, i) => [u, unknownSeeds[i]])));
+  const aTangents = jvp(g, residual, new Map(paramNodes.map((p, i) => [p, paramSeeds[i]])));
+  const vjpY = vjp(g, residual, cotangentSeeds, unknownNodes);
+  const vjpX = vjp(g, residual, cotangentSeeds, paramNodes);
+  const one = g.constant(1);
+  const outputPartials = m.outputs.map((o) => ({ y: vjp(g, [o.node], [one], unknownNodes), x: vjp(g, [o.node], [one], paramNodes) }));
+  const maps = m.residual.every((r) => r.fixpoint) && m.residual.length === m.unknowns.length
+    ? m.unknowns.map((u) => m.residual.find((r) => r.fixpoint!.unknown === u.name)!.fixpoint!.map)
+    : null;
+  const derivativeRoots = [...bTangents, ...aTangents, ...vjpY, ...vjpX, ...outputPartials.flatMap((p) => [...p.y, ...p.x])].filter(
+    (r): r is NodeId => r !== null,
+  );
+  const factors = cone(g, derivativeRoots).filter((id) => {
+    const n = g.node(id);
+    return n.op !== 'input' && n.op !== 'const' && primitive(n.op).structure.kinkFactor !== undefined;
+  });
+  return { residual, maps, unknownSeeds, paramSeeds, cotangentSeeds, bTangents, aTangents, vjpY, vjpX, outputPartials, factors };
+}
+
+/**
+ * B = I - (scalars) D M with one kink factor D scaling the rows (prox and projection
+ * fixpoints): the site of D, so that implicit solves can drop the rows where D is 0.
+ */
+function identityRowsSite(a: Analysis, factors: NodeId[]): number | null {
+  if (a.jacobians.B.length !== 1 || a.model.unknowns.length !== 1) return null;
+  const B = a.jacobians.B[0];
+  if (B.kind !== 'sum' || B.terms.length !== 2) return null;
+  const [first, second] = B.terms;
+  if (first.sign !== 1 || first.op.kind !== 'identity' || second.sign !== -1) return null;
+  let op: LinOp = second.op;
+  while (op.kind === 'scale') op = op.of;
+  if (op.kind !== 'diag' || op.kinks.length !== 1 || op.kinks[0] !== op.factor) return null;
+  const site = factors.indexOf(op.factor);
+  return site >= 0 ? site : null;
+}
+
+export interface EmittedModule {
+  model: string;
+  fileName: string;
+  text: string;
+}
+
+/** One TypeScript module for one analyzed model (DESIGN.md "Generated modules"). */
+export function emitModule(a: Analysis, sourceFile: string): EmittedModule {
+  const m = a.model;
+  const g = m.graph;
+  const p = plan(a);
+  const names = new Map<NodeId, string>();
+  for (const v of [...m.dims, ...m.data, ...m.params]) names.set(v.node, v.name);
+  for (const [name, node] of m.lets) if (!names.has(node)) names.set(node, name);
+  const writer = new KernelWriter(g, names);
+
+  // Locals for the unknowns, seeds and cotangents of each kernel.
+  const unknownEnv = new Map<NodeId, string>(m.unknowns.map((u) => [u.node, `u_${u.name}`]));
+  const unknownViews = `const [${m.unknowns.map((u) => `u_${u.name}`).join(', ')}] = views(y, this.unknowns);`;
+  const factorEnv = new Map<NodeId, string>(p.factors.map((f, i) => [f, `f[${i}]`]));
+  const factorWrap = 'const f = this.wrapFactors(factors);';
+  const derivative = (extra: [NodeId, string][]) => new Map([...unknownEnv, ...factorEnv, ...extra]);
+
+  const kernel = (roots: (NodeId | null)[], env: Map<NodeId, string>, prologue: string[], target: string, layout: string) => {
+    const { lines, results } = writer.body(roots, env);
+    return [
+      'const c = this.c;',
+      ...prologue,
+      ...lines,
+      ...results.map((r, i) => `put(${r ?? 'null'}, ${target}, ${layout}[${i}].offset, ${layout}[${i}].size);`),
+    ];
+  };
+
+  const methods: OptionalKind<MethodDeclarationStructure>[] = [];
+  const method = (name: string, params: [string, string][], returnType: string, statements: string[], doc: string) =>
+    methods.push({ name, parameters: params.map(([n, t]) => ({ name: n, type: t })), returnType, statements, docs: [doc] });
+
+  method('initial', [], 'Float64Array', [
+    'const c = this.c;',
+    'const out = new Float64Array(this.n);',
+    ...m.unknowns.map((u, i) => `put(c.${writer.hoistedName(u.init)}, out, this.unknowns[${i}].offset, this.unknowns[${i}].size);`),
+    'return out;',
+  ], 'The declared starting point of the unknowns.');
+  method('residual', [['y', 'Float64Array'], ['out', 'Float64Array']], 'void', kernel(p.residual, unknownEnv, [unknownViews], 'out', 'this.blocks'),
+    `F(x, y): ${m.residual.map((r) => (r.fixpoint ? `${r.fixpoint.unknown} - T` : 'lhs - rhs')).join('; ')}.`);
+  method('map', [['y', 'Float64Array'], ['out', 'Float64Array']], 'void',
+    p.maps ? kernel(p.maps, unknownEnv, [unknownViews], 'out', 'this.unknowns') : ["throw new Error('this model is not in fixed-point form');"],
+    'The fixed-point map T(x, y).');
+  method('kinkFactors', [['y', 'Float64Array']], 'Float64Array[]', [
+    ...(() => {
+      const { lines, results } = writer.body(p.factors, unknownEnv);
+      return ['const c = this.c;', unknownViews, ...lines, `return [${results.map((r) => `${r}.data.slice()`).join(', ')}];`];
+    })(),
+  ], 'The element of each kink factor that backprop selects at y.');
+  method('kinkGaps', [['y', 'Float64Array']], 'Float64Array[]', [
+    ...(() => {
+      const args = p.factors.flatMap((f) => g.node(f).args);
+      const { lines, results } = writer.body(args, unknownEnv);
+      let k = 0;
+      const gaps = p.factors.map((f) => {
+        const n = g.node(f);
+        const own = results.slice(k, k + n.args.length);
+        k += n.args.length;
+        return `kinkGap('${primitive(n.op).structure.kinkFactor!.of}', [${own.join(', ')}])`;
+      });
+      return ['const c = this.c;', unknownViews, ...lines, `return [${gaps.join(', ')}];`];
+    })(),
+  ], 'Per kink factor and element, the distance to its switching surface (0 at a tie).');
+  const fParams: [string, string][] = [['y', 'Float64Array'], ['factors', 'readonly Float64Array[]']];
+  method('jvpY', [...fParams, ['ydot', 'Float64Array'], ['out', 'Float64Array']], 'void',
+    kernel(p.bTangents, derivative(m.unknowns.map((u, i) => [p.unknownSeeds[i], `dot_${u.name}`])),
+      [unknownViews, factorWrap, `const [${m.unknowns.map((u) => `dot_${u.name}`).join(', ')}] = views(ydot, this.unknowns);`], 'out', 'this.blocks'),
+    `B ydot, with B = dF/dy = ${a.B}.`);
+  method('vjpY', [...fParams, ['w', 'Float64Array'], ['out', 'Float64Array']], 'void',
+    kernel(p.vjpY, derivative(p.cotangentSeeds.map((s, i) => [s, `bar_${i}`])),
+      [unknownViews, factorWrap, `const [${p.cotangentSeeds.map((_, i) => `bar_${i}`).join(', ')}] = views(w, this.blocks);`], 'out', 'this.unknowns'),
+    'B^T w.');
+  method('jvpX', [...fParams, ['xdot', 'Float64Array'], ['out', 'Float64Array']], 'void',
+    kernel(p.aTangents, derivative(m.params.map((q, i) => [p.paramSeeds[i], `dot_${q.name}`])),
+      [unknownViews, factorWrap, m.params.length ? `const [${m.params.map((q) => `dot_${q.name}`).join(', ')}] = views(xdot, this.params);` : 'void xdot;'], 'out', 'this.blocks'),
+    `A xdot, with A = dF/dx = ${a.A}.`);
+  method('vjpX', [...fParams, ['w', 'Float64Array'], ['out', 'Float64Array']], 'void',
+    kernel(p.vjpX, derivative(p.cotangentSeeds.map((s, i) => [s, `bar_${i}`])),
+      [unknownViews, factorWrap, `const [${p.cotangentSeeds.map((_, i) => `bar_${i}`).join(', ')}] = views(w, this.blocks);`], 'out', 'this.params'),
+    'A^T w.');
+  method('outputs', [['y', 'Float64Array']], 'Float64Array', (() => {
+    const { lines, results } = writer.body(m.outputs.map((o) => o.node), unknownEnv);
+    return ['const c = this.c;', unknownViews, ...lines, `return Float64Array.of(${results.map((r) => `${r}.data[0]`).join(', ')});`];
+  })(), `The outputs: ${m.outputs.map((o) => o.name).join(', ') || 'none'}.`);
+  method('outputPartials', [['k', 'number'], ...fParams], '{ y: Float64Array; x: Float64Array }', [
+    'const y_ = new Float64Array(this.n);',
+    'const x_ = new Float64Array(this.m);',
+    'switch (k) {',
+    ...p.outputPartials.flatMap((op, k) => {
+      const { lines, results } = writer.body([...op.y, ...op.x], derivative([]));
+      return [
+        `  case ${k}: {`,
+        '    const c = this.c;',
+        `    ${unknownViews}`,
+        `    ${factorWrap}`,
+        ...lines.map((l) => `    ${l}`),
+        ...results.slice(0, m.unknowns.length).map((r, i) => `    put(${r ?? 'null'}, y_, this.unknowns[${i}].offset, this.unknowns[${i}].size);`),
+        ...results.slice(m.unknowns.length).map((r, i) => `    put(${r ?? 'null'}, x_, this.params[${i}].offset, this.params[${i}].size);`),
+        '    break;',
+        '  }',
+      ];
+    }),
+    "  default: throw new RangeError(`no output ${k}`);",
+    '}',
+    'return { y: y_, x: x_ };',
+  ], 'Explicit partial derivatives of output k in the unknowns and the params.');
+  const guard = a.certificate.verdict === 'guarded' ? a.certificate.guardBound : null;
+  method('guardBound', [], 'number | null', guard ? guardStatements(guard, g, writer, m) : ['return null;'],
+    guard ? `A sound upper bound on ${a.certificate.guard?.replace(/ < 1$/, '')}, evaluated on the actual values.` : 'No guard.');
+
+  // Everything that does not move with the unknowns is computed once, in the constructor.
+  const hoistRoots = [
+    ...m.unknowns.map((u) => u.init),
+    ...p.residual, ...(p.maps ?? []), ...p.factors.flatMap((f) => [f, ...g.node(f).args]),
+    ...[...p.bTangents, ...p.aTangents, ...p.vjpY, ...p.vjpX, ...p.outputPartials.flatMap((o) => [...o.y, ...o.x])].filter((r): r is NodeId => r !== null),
+    ...m.outputs.map((o) => o.node),
+    ...(guard ? guard.terms.flat().flatMap((f) => (f.op ? factorsOf(f.op) : [])) : []),
+  ];
+  const hoisted = writer.hoist(hoistRoots, new Set());
+
+  const className = m.name;
+  const spec = {
+    model: m.name,
+    dims: m.dims.map((d) => d.name),
+    inputs: [...m.data.map((v) => ({ name: v.name, role: 'data' })), ...m.params.map((v) => ({ name: v.name, role: 'param' }))]
+      .sort((x, y) => declOrder(m, x.name) - declOrder(m, y.name))
+      .map((v) => ({ ...v, dims: [...(m.data.find((d) => d.name === v.name) ?? m.params.find((q) => q.name === v.name))!.shape] })),
+  };
+  const analysis = {
+    verdict: a.certificate.verdict,
+    test: a.certificate.test,
+    guard: a.certificate.guard,
+    rowwise: a.certificate.rowwise,
+    identityRowsWhereFactorZero: identityRowsSite(a, p.factors),
+    reason: a.certificate.reason,
+  };
+  const sites = p.factors.map((f) => {
+    const n = g.node(f);
+    const k = primitive(n.op).structure.kinkFactor!;
+    return { primitive: k.of, range: k.range, at: n.span ? `${n.span.start.line}:${n.span.start.column}` : '?' };
+  });
+
+  const cls: OptionalKind<ClassDeclarationStructure> = {
+    name: className,
+    isExported: true,
+    implements: ['ModelInstance'],
+    docs: [
+      [
+        `Model \`${m.name}\` of ${sourceFile}, generated by implc: do not edit.`,
+        '',
+        `Verdict: ${a.certificate.verdict} (${a.certificate.test})${a.certificate.guard ? `, guard \`${a.certificate.guard}\`` : ''}.`,
+        `${a.certificate.reason}.`,
+        '',
+        `B = dF/dy = ${a.B}`,
+        `A = dF/dx = ${a.A}`,
+        `Definability: ${a.classes.definability}; Lipschitz: ${a.classes.lipschitz}.`,
+      ].join('\n'),
+    ],
+    properties: [
+      { name: 'spec', isStatic: true, isReadonly: true, type: 'InputSpec', initializer: JSON.stringify(spec) },
+      { name: 'name', isReadonly: true, initializer: JSON.stringify(m.name) },
+      { name: 'analysis', isReadonly: true, type: 'CompiledAnalysis', initializer: JSON.stringify(analysis) },
+      { name: 'kinkSites', isReadonly: true, type: 'readonly KinkSite[]', initializer: JSON.stringify(sites) },
+      { name: 'hasMap', isReadonly: true, initializer: String(p.maps !== null) },
+      { name: 'outputNames', isReadonly: true, type: 'readonly string[]', initializer: JSON.stringify(m.outputs.map((o) => o.name)) },
+      { name: 'dims', isReadonly: true, type: 'Readonly<Record<string, number>>' },
+      { name: 'unknowns', isReadonly: true, type: 'VariableLayout[]' },
+      { name: 'params', isReadonly: true, type: 'VariableLayout[]' },
+      { name: 'blocks', isReadonly: true, type: 'VariableLayout[]', scope: Scope.Private },
+      { name: 'n', isReadonly: true, type: 'number' },
+      { name: 'm', isReadonly: true, type: 'number' },
+      { name: 'c', isReadonly: true, type: 'Record<string, Tensor>', initializer: '{}', scope: Scope.Private, docs: ['Values fixed by the inputs: data, params, dims and everything computed from them alone.'] },
+      { name: 'factorShapes', isReadonly: true, type: 'number[][]', scope: Scope.Private },
+    ],
+    ctors: [
+      {
+        parameters: [{ name: 'inputs', type: `${className}Inputs` }],
+        statements: [
+          `const bound = bindInputs(${className}.spec, inputs as unknown as Record<string, unknown>);`,
+          'const d = bound.dims;',
+          'this.dims = d;',
+          'const c = this.c;',
+          ...m.dims.map((v) => `c.${v.name} = scalar(d.${v.name});`),
+          ...[...m.data, ...m.params].map((v) => `c.${v.name} = bound.tensors.${v.name};`),
+          `this.unknowns = layout([${m.unknowns.map((u) => `{ name: '${u.name}', shape: ${shapeExpr(u.shape)} }`).join(', ')}]);`,
+          `this.params = layout([${m.params.map((q) => `{ name: '${q.name}', shape: ${shapeExpr(q.shape)} }`).join(', ')}]);`,
+          `this.blocks = layout([${p.residual.map((r, i) => `{ name: 'F${i}', shape: ${shapeExpr(g.shape(r))} }`).join(', ')}]);`,
+          'this.n = totalSize(this.unknowns);',
+          'this.m = totalSize(this.params);',
+          `this.factorShapes = [${p.factors.map((f) => shapeExpr(g.shape(f))).join(', ')}];`,
+          ...hoisted,
+        ],
+      },
+    ],
+    methods: [
+      ...methods,
+      {
+        name: 'wrapFactors',
+        scope: Scope.Private,
+        parameters: [{ name: 'factors', type: 'readonly Float64Array[]' }],
+        returnType: 'Tensor[]',
+        statements: ['return factors.map((data, i) => ({ shape: this.factorShapes[i], data }));'],
+      },
+      {
+        name: 'solve',
+        parameters: [{ name: 'options', type: 'RunOptions', initializer: '{}' }],
+        returnType: 'RunResult',
+        statements: ['return runModel(this, options);'],
+        docs: ['Solve, certify at the solution, and differentiate (LANGUAGE.md `implc solve`).'],
+      },
+    ],
+  };
+
+  const project = new Project({ useInMemoryFileSystem: true });
+  const file = project.createSourceFile(`${className}.ts`, '', { overwrite: true });
+  file.addImportDeclaration({
+    moduleSpecifier: RUNTIME_IMPORT,
+    namedImports: ['bindInputs', 'K', 'kinkGap', 'layout', ...(guard ? ['operatorNormUpper'] : []), 'put', 'runModel', 'scalar', 'totalSize', 'views'],
+  });
+  file.addImportDeclaration({
+    moduleSpecifier: RUNTIME_IMPORT,
+    isTypeOnly: true,
+    namedImports: ['CompiledAnalysis', 'InputSpec', 'KinkSite', 'ModelInstance', 'RunOptions', 'RunResult', 'Tensor', 'VariableLayout'],
+  });
+  file.addInterface({
+    name: `${className}Inputs`,
+    isExported: true,
+    docs: [`Inputs of \`${m.name}\`: scalars as numbers, vectors as arrays, matrices as arrays of rows.`],
+    properties: [...m.data, ...m.params]
+      .sort((x, y) => declOrder(m, x.name) - declOrder(m, y.name))
+      .map((v) => ({ name: v.name, type: jsonType(v.shape), isReadonly: true, docs: [`${m.data.includes(v) ? 'data' : 'param'} ${v.name}: ${showDeclType(v.shape)}`] })),
+  });
+  file.addClass({ ...cls, kind: StructureKind.Class });
+  const header = `// Generated by implc from ${sourceFile}, model ${m.name}. Do not edit: rebuild with \`implc build\`.\n`;
+  return { model: m.name, fileName: `${className}.ts`, text: header + file.getFullText() };
+}
+
+function guardStatements(bound: NormBound, g: Graph, writer: KernelWriter, m: IrModel): string[] {
+  const shape = m.unknowns[0].shape;
+  const factor = (f: NormBound['terms'][number][number]): string => {
+    if (f.value !== null) return String(f.value);
+    const op = f.op!;
+    if (op.kind === 'scale' && op.of.kind === 'identity') {
+      const v = `Math.abs(c.${writer.hoistedName(op.factor)}.data[0])`;
+      return op.inverse ? `1 / ${v}` : v;
+    }
+    return `operatorNormUpper((v) => ${applyLinOp(op, 'v', writer)}, ${shapeExpr(shape)})`;
+  };
+  void g;
+  const terms = bound.terms.map((t) => (t.length ? t.map(factor).join(' * ') : '1'));
+  return ['const c = this.c;', 'const d = this.dims;', `return ${terms.join(' + ')};`];
+}
+
+/** A kink-free LinOp applied to a tensor expression, as kernel calls. */
+function applyLinOp(op: LinOp, v: string, writer: KernelWriter): string {
+  const c = (id: NodeId) => `c.${writer.hoistedName(id)}`;
+  switch (op.kind) {
+    case 'identity':
+      return v;
+    case 'scale':
+      return op.inverse ? `K.div(${applyLinOp(op.of, v, writer)}, ${c(op.factor)})` : `K.mul(${c(op.factor)}, ${applyLinOp(op.of, v, writer)})`;
+    case 'diag':
+      return `K.mul(${c(op.factor)}, ${applyLinOp(op.of, v, writer)})`;
+    case 'matmul':
+      return `K.matmul(${c(op.matrix)}, ${applyLinOp(op.of, v, writer)})`;
+    case 'rmatmul':
+      return `K.matmul(${applyLinOp(op.of, v, writer)}, ${c(op.matrix)})`;
+    case 'sum':
+      return op.terms.reduce<string>((acc, t, i) => {
+        const term = applyLinOp(t.op, v, writer);
+        if (i === 0) return t.sign === 1 ? term : `K.neg(${term})`;
+        return `K.${t.sign === 1 ? 'add' : 'sub'}(${acc}, ${term})`;
+      }, '');
+    default:
+      throw new Error(`internal error: a guard over a ${op.kind} operator`);
+  }
+}
+
+function declOrder(m: IrModel, name: string): number {
+  return [...m.data, ...m.params].find((v) => v.name === name)!.span.start.offset;
+}
+
+function jsonType(shape: Shape): string {
+  if (shape.length === 0) return 'number';
+  if (shape.length === 1) return 'readonly number[] | Float64Array';
+  return 'readonly (readonly number[])[]';
+}
+
+function showDeclType(shape: Shape): string {
+  return shape.length === 0 ? 'real' : `real[${shape.join(', ')}]`;
+}

@@ -1,0 +1,111 @@
+import { cone } from '../src/ir/ad.ts';
+import type { Graph, IrNode } from '../src/ir/graph.ts';
+import type { Shape } from '../src/ir/shape.ts';
+import type { NodeId } from '../src/primitives/types.ts';
+
+/**
+ * Writes kernel bodies: straight-line TypeScript over tensors, one `K.<primitive>(...)` call
+ * per IR node (the registry's value rules, through implc/runtime). Nodes that do not move
+ * with the unknowns or the seeds were computed once, in the constructor, and are read from
+ * `c` by name; the rest are locals `t<id>`.
+ */
+export class KernelWriter {
+  /** Names of the hoisted values (`c.<name>`), by node. */
+  readonly hoistedNames = new Map<NodeId, string>();
+  private readonly dynamicMemo = new Map<NodeId, boolean>();
+
+  constructor(
+    private readonly graph: Graph,
+    names: ReadonlyMap<NodeId, string>,
+  ) {
+    for (const [id, name] of names) this.hoistedNames.set(id, name);
+  }
+
+  /** A node moves when it depends on an unknown or on a seed (tangent, cotangent). */
+  dynamic(id: NodeId): boolean {
+    const hit = this.dynamicMemo.get(id);
+    if (hit !== undefined) return hit;
+    const n = this.graph.node(id);
+    const role = n.op === 'input' ? (n as { role: string }).role : null;
+    const r = role === 'unknown' || role === 'seed' || n.args.some((a) => this.dynamic(a));
+    this.dynamicMemo.set(id, r);
+    return r;
+  }
+
+  /** The name of a hoisted node, inventing one when it has none. */
+  hoistedName(id: NodeId): string {
+    let name = this.hoistedNames.get(id);
+    if (name === undefined) {
+      const n = this.graph.node(id);
+      name = n.op === 'const' ? constName((n as { value: number }).value) : `t${id}`;
+      this.hoistedNames.set(id, name);
+    }
+    return name;
+  }
+
+  /**
+   * Statements computing the hoisted nodes among the cones of `roots`, in dependency order,
+   * assigning `c.<name>`; inputs and dims must already be in `c`.
+   */
+  hoist(roots: readonly NodeId[], done: Set<NodeId>): string[] {
+    const lines: string[] = [];
+    for (const id of cone(this.graph, roots)) {
+      if (done.has(id) || this.dynamic(id)) continue;
+      done.add(id);
+      const n = this.graph.node(id);
+      if (n.op === 'input') continue; // bound from the inputs
+      const name = this.hoistedName(id);
+      if (n.op === 'const') lines.push(`c.${name} = scalar(${(n as { value: number }).value});`);
+      else lines.push(`c.${name} = ${this.call(n, (a) => `c.${this.hoistedName(a)}`)};`);
+    }
+    return lines;
+  }
+
+  /**
+   * Statements computing `roots` from `env` (node -> expression for unknowns, seeds and
+   * kink factors). Returns the statements and an expression per root (null: zero).
+   */
+  body(roots: readonly (NodeId | null)[], env: ReadonlyMap<NodeId, string>): { lines: string[]; results: (string | null)[] } {
+    const lines: string[] = [];
+    const ref = (id: NodeId): string => env.get(id) ?? (this.dynamic(id) ? `t${id}` : `c.${this.hoistedName(id)}`);
+    const live = roots.filter((r): r is NodeId => r !== null);
+    const stop = new Set(env.keys());
+    for (const id of this.dynamicCone(live, stop)) {
+      const n = this.graph.node(id);
+      if (n.op === 'input') throw new Error(`internal error: kernel input ${(n as { name: string }).name} is not bound`);
+      lines.push(`const t${id} = ${this.call(n, ref)};`);
+    }
+    return { lines, results: roots.map((r) => (r === null ? null : ref(r))) };
+  }
+
+  /** Dynamic nodes needed for `roots`, not descending below bound nodes. */
+  private dynamicCone(roots: readonly NodeId[], stop: ReadonlySet<NodeId>): NodeId[] {
+    const seen = new Set<NodeId>();
+    const stack = [...roots];
+    while (stack.length) {
+      const id = stack.pop()!;
+      if (seen.has(id) || stop.has(id) || !this.dynamic(id)) continue;
+      seen.add(id);
+      stack.push(...this.graph.node(id).args);
+    }
+    return [...seen].sort((a, b) => a - b);
+  }
+
+  private call(n: IrNode, ref: (id: NodeId) => string): string {
+    return `K.${n.op}(${n.args.map(ref).join(', ')})`;
+  }
+}
+
+function constName(v: number): string {
+  return `num_${String(v).replace('-', 'neg').replace(/[.+]/g, '_')}`;
+}
+
+/** A shape as a TypeScript expression over the bound dims: `[d.n, 3]`. */
+export function shapeExpr(shape: Shape): string {
+  return `[${shape.map((d) => (typeof d === 'number' ? String(d) : `d.${d}`)).join(', ')}]`;
+}
+
+/** The size of a shape as a TypeScript expression. */
+export function sizeExpr(shape: Shape): string {
+  return shape.length === 0 ? '1' : shape.map((d) => (typeof d === 'number' ? String(d) : `d.${d}`)).join(' * ');
+}

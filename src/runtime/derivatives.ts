@@ -1,0 +1,132 @@
+/**
+ * Implicit derivatives at a solution (MATH.md 4): with [A B] the selected
+ * element of the conservative Jacobian of F (kink factors from
+ * model.kinkFactors(y), what backprop would use), the solution map y(x) has
+ * the conservative Jacobian element -B^{-1} A, so
+ *
+ *   VJP: B^T w = ybar,  xbar = -A^T w;
+ *   JVP: B ydot = -A xdot;
+ *   output gradients: d o_k/dx = (d o_k/dx)_explicit - A^T w, B^T w = d o_k/dy.
+ *
+ * These are only justified when every B in the set is invertible: callers
+ * check the certificate (certificate.ts) first; a `violated` solution must not
+ * yield numbers (MATH.md 5). One factorization serves all right-hand sides.
+ */
+import { ImplicitSystem } from './implicit-system.ts';
+import type { ImplicitSystemOptions } from './implicit-system.ts';
+import type { Matrix } from './matrix.ts';
+import type { ModelInstance } from './model.ts';
+import { SolverError } from './status.ts';
+import { requireFiniteVector } from './validate.ts';
+
+export type DerivativeOptions = ImplicitSystemOptions;
+
+/**
+ * The implicit derivatives of one model at one solution, B factored once.
+ * Construction throws SolverError('singular') when B is singular.
+ */
+export class ImplicitDerivatives {
+  readonly system: ImplicitSystem;
+  private readonly factors: readonly Float64Array[];
+
+  constructor(
+    private readonly model: ModelInstance,
+    private readonly y: Float64Array,
+    options: DerivativeOptions = {},
+  ) {
+    requireFiniteVector(`derivatives(${model.name}): y`, y, model.n);
+    this.factors = model.kinkFactors(y);
+    this.system = new ImplicitSystem(model, y, this.factors, options);
+  }
+
+  /** xbar = -A^T w with B^T w = ybar. */
+  vjp(ybar: Float64Array): Float64Array {
+    requireFiniteVector('vjp: ybar', ybar, this.model.n);
+    return this.pullback(ybar);
+  }
+
+  /** ydot = -B^{-1} A xdot. */
+  jvp(xdot: Float64Array): Float64Array {
+    const { model } = this;
+    requireFiniteVector('jvp: xdot', xdot, model.m);
+    const Ax = new Float64Array(model.n);
+    model.jvpX(this.y, this.factors, xdot, Ax);
+    for (let i = 0; i < Ax.length; i++) Ax[i] = -Ax[i];
+    return this.checked(this.system.solve(Ax), 'jvp');
+  }
+
+  /**
+   * Dense dy/dx (n x m, row-major): forward mode, one solve per parameter,
+   * when m <= n; reverse mode, one transposed solve per unknown, otherwise.
+   */
+  jacobian(): Matrix {
+    const { n, m } = this.model;
+    const J: Matrix = { rows: n, cols: m, data: new Float64Array(n * m) };
+    if (m <= n) {
+      const e = new Float64Array(m);
+      for (let j = 0; j < m; j++) {
+        e[j] = 1;
+        const col = this.jvp(e);
+        e[j] = 0;
+        for (let i = 0; i < n; i++) J.data[i * m + j] = col[i];
+      }
+    } else {
+      const e = new Float64Array(n);
+      for (let i = 0; i < n; i++) {
+        e[i] = 1;
+        J.data.set(this.pullback(e), i * m);
+        e[i] = 0;
+      }
+    }
+    return J;
+  }
+
+  /** For each output k, d o_k/dx = explicit x-partial - A^T w with B^T w = d o_k/dy. */
+  outputGradients(): Float64Array[] {
+    const { model } = this;
+    return model.outputNames.map((name, k) => {
+      const partials = model.outputPartials(k, this.y, this.factors);
+      if (partials.y.length !== model.n || partials.x.length !== model.m) {
+        throw new SolverError('dimension-mismatch', `outputPartials(${name}): lengths ${partials.y.length}, ${partials.x.length}; expected ${model.n}, ${model.m}`);
+      }
+      const g = this.pullback(partials.y);
+      for (let j = 0; j < g.length; j++) g[j] += partials.x[j];
+      return g;
+    });
+  }
+
+  private pullback(ybar: Float64Array): Float64Array {
+    const w = this.system.solveTranspose(ybar);
+    const xbar = new Float64Array(this.model.m);
+    this.model.vjpX(this.y, this.factors, w, xbar);
+    for (let j = 0; j < xbar.length; j++) xbar[j] = -xbar[j];
+    return this.checked(xbar, 'vjp');
+  }
+
+  private checked(v: Float64Array, what: string): Float64Array {
+    for (let i = 0; i < v.length; i++) {
+      if (!Number.isFinite(v[i])) throw new SolverError('non-finite', `${what} of ${this.model.name}: non-finite result`);
+    }
+    return v;
+  }
+}
+
+/** xbar = -A^T w where B^T w = ybar. */
+export function vjp(model: ModelInstance, y: Float64Array, ybar: Float64Array, options?: DerivativeOptions): Float64Array {
+  return new ImplicitDerivatives(model, y, options).vjp(ybar);
+}
+
+/** ydot = -B^{-1} A xdot. */
+export function jvp(model: ModelInstance, y: Float64Array, xdot: Float64Array, options?: DerivativeOptions): Float64Array {
+  return new ImplicitDerivatives(model, y, options).jvp(xdot);
+}
+
+/** Dense dy/dx, n x m. */
+export function jacobian(model: ModelInstance, y: Float64Array, options?: DerivativeOptions): Matrix {
+  return new ImplicitDerivatives(model, y, options).jacobian();
+}
+
+/** d o_k/dx for every output k (each of length m). */
+export function outputGradients(model: ModelInstance, y: Float64Array, options?: DerivativeOptions): Float64Array[] {
+  return new ImplicitDerivatives(model, y, options).outputGradients();
+}

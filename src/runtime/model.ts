@@ -1,0 +1,83 @@
+/**
+ * The contract between a generated module and the runtime (DESIGN.md "Generated modules").
+ * A generated class binds one model to concrete inputs (dims, data, params) and exposes its
+ * kernels over flat f64 vectors: y concatenates the unknowns, x the params, in declaration
+ * order. Everything generic (solvers, certificates, implicit derivatives) lives in the
+ * runtime and works on this interface only.
+ */
+
+/** A declared variable's place in a flat vector. */
+export interface VariableLayout {
+  name: string;
+  /** Concrete shape (dims bound): [] scalar, [n] vector, [m, n] matrix (row-major). */
+  shape: number[];
+  size: number;
+  offset: number;
+}
+
+export type CompiledVerdict = 'certified' | 'guarded' | 'runtime' | 'unverified' | 'violated';
+
+/** What the compile-time analysis decided (src/analysis/certify.ts), carried into the module. */
+export interface CompiledAnalysis {
+  verdict: CompiledVerdict;
+  test: string;
+  guard: string | null;
+  /** Each kink factor scales one row of B: the exact vertex test applies at run time. */
+  rowwise: boolean;
+  /**
+   * B = I - D M with one diagonal kink factor D (prox and projection fixpoints): rows where
+   * D is 0 are rows of the identity, so implicit solves reduce to the other rows.
+   */
+  identityRowsWhereFactorZero: number | null;
+  reason: string;
+}
+
+/** One kink-factor site of the derivative kernels: a diagonal factor whose entries range over an interval at a tie. */
+export interface KinkSite {
+  primitive: string;
+  range: readonly [number, number];
+  /** Source location, `line:column`, for messages. */
+  at: string;
+}
+
+export interface ModelInstance {
+  readonly name: string;
+  readonly unknowns: readonly VariableLayout[];
+  readonly params: readonly VariableLayout[];
+  readonly outputNames: readonly string[];
+  /** Total size of the unknowns (n) and the params (m). */
+  readonly n: number;
+  readonly m: number;
+  readonly analysis: CompiledAnalysis;
+  readonly kinkSites: readonly KinkSite[];
+  /** Whether every unknown has a fixpoint, so that F(y) = y - T(y) and `map` exists. */
+  readonly hasMap: boolean;
+
+  /** The declared initial value of the unknowns. */
+  initial(): Float64Array;
+  /** out = F(x, y). */
+  residual(y: Float64Array, out: Float64Array): void;
+  /** out = T(x, y); only when `hasMap`. */
+  map(y: Float64Array, out: Float64Array): void;
+  /** The selected element of each kink factor at y (what backprop would use). */
+  kinkFactors(y: Float64Array): Float64Array[];
+  /** Per site and element, the distance to the switching surface (0 exactly at a tie). */
+  kinkGaps(y: Float64Array): Float64Array[];
+  /** out = B ydot, with B = dF/dy built from the given kink factor values. */
+  jvpY(y: Float64Array, factors: readonly Float64Array[], ydot: Float64Array, out: Float64Array): void;
+  /** out = B^T w. */
+  vjpY(y: Float64Array, factors: readonly Float64Array[], w: Float64Array, out: Float64Array): void;
+  /** out = A xdot, with A = dF/dx. */
+  jvpX(y: Float64Array, factors: readonly Float64Array[], xdot: Float64Array, out: Float64Array): void;
+  /** out = A^T w. */
+  vjpX(y: Float64Array, factors: readonly Float64Array[], w: Float64Array, out: Float64Array): void;
+  /** The outputs' values at y. */
+  outputs(y: Float64Array): Float64Array;
+  /** Explicit partial derivatives of output k: d o_k / dy and d o_k / dx at y. */
+  outputPartials(k: number, y: Float64Array, factors: readonly Float64Array[]): { y: Float64Array; x: Float64Array };
+  /**
+   * A sound upper bound on the guard quantity on the actual values (the guard holds when
+   * it is below 1); null when the model has no guard.
+   */
+  guardBound(): number | null;
+}

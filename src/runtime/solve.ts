@@ -1,0 +1,138 @@
+/**
+ * The forward solve of a generated model (MATH.md 7; DESIGN.md "Generated
+ * modules", Forward solvers): fixed-point iteration, Anderson acceleration and
+ * semismooth Newton over the ModelInstance kernels, with one typed status and
+ * a finite solution whatever happens.
+ *
+ * `auto`: with a fixed-point map, Anderson-accelerated iteration on T (the DEQ
+ * habit, cheap per step), finished by semismooth Newton when it does not reach
+ * the tolerance (non-contractive T, slow linear rate); without one, semismooth
+ * Newton directly. Newton uses the same B kernels as the backward pass: B is
+ * the selected element of the conservative Jacobian (`model.kinkFactors`),
+ * which for definable Lipschitz F gives local superlinear convergence under
+ * the invertibility condition of MATH.md 4.
+ */
+import { fixedPoint } from './fixed-point.ts';
+import { gmres } from './krylov.ts';
+import { norm2, normInf } from './matrix.ts';
+import type { Matrix } from './matrix.ts';
+import type { ModelInstance } from './model.ts';
+import { semismoothNewton } from './newton.ts';
+import type { NewtonProblem } from './newton.ts';
+import { assembleB } from './implicit-system.ts';
+import { SolverError } from './status.ts';
+import { isFiniteVector, requireFiniteVector, requireInRange, requireInteger } from './validate.ts';
+
+export type SolveMethod = 'auto' | 'fixed-point' | 'anderson' | 'newton';
+/** The method that produced the returned solution. */
+export type UsedMethod = 'fixed-point' | 'anderson' | 'newton' | 'anderson+newton';
+export type InstanceStatus = 'converged' | 'max-iterations' | 'diverged' | 'non-finite' | 'singular' | 'line-search-failed';
+
+export interface SolveInstanceOptions {
+  method?: SolveMethod;
+  /** Convergence when ||F(y)||_inf <= tol (default 1e-10). */
+  tol?: number;
+  /**
+   * Iteration cap of each phase (defaults: 1000 for plain or Anderson
+   * fixed-point iteration, 200 for the Anderson phase of 'auto', 100 for Newton).
+   */
+  maxIter?: number;
+  /** Start (default model.initial()); not modified. */
+  y0?: Float64Array;
+  /** Largest n for which Newton assembles B densely and uses LU (default 500); beyond, GMRES with jvpY. */
+  denseNewtonLimit?: number;
+}
+
+export interface SolveInstanceResult {
+  /** Always finite. */
+  y: Float64Array;
+  status: InstanceStatus;
+  /** Iterations of all phases together. */
+  iterations: number;
+  /** ||F(y)||_inf recomputed at the returned y (Infinity only if F is not finite there). */
+  residual: number;
+  method: UsedMethod;
+}
+
+const ANDERSON_MEMORY = 5;
+
+function residualInf(model: ModelInstance, y: Float64Array): number {
+  const F = new Float64Array(model.n);
+  model.residual(y, F);
+  const r = normInf(F);
+  return Number.isFinite(r) ? r : Infinity;
+}
+
+/** Semismooth Newton on F with B from the model's kernels: dense LU for small n, GMRES beyond. */
+function newtonProblem(model: ModelInstance, denseLimit: number): NewtonProblem {
+  const residual = (y: Float64Array, out: Float64Array): void => model.residual(y, out);
+  if (model.n <= denseLimit) {
+    return { residual, jacobian: (y: Float64Array): Matrix => assembleB(model, y, model.kinkFactors(y), null) };
+  }
+  return {
+    residual,
+    solveStep: (y: Float64Array, rhs: Float64Array): Float64Array | null => {
+      const factors = model.kinkFactors(y);
+      const r = gmres((v, out) => model.jvpY(y, factors, v, out), rhs, {
+        tol: 1e-12,
+        maxIter: Math.max(200, model.n),
+        restart: 50,
+      });
+      // An inexact step is still a descent direction for ||F||^2 while ||B d + F|| < ||F||
+      // (inexact Newton, Dembo-Eisenstat-Steihaug 1982); the line search does the rest.
+      if (!isFiniteVector(r.x) || !(r.residual <= 0.1 * norm2(rhs))) return null;
+      return r.x;
+    },
+  };
+}
+
+/**
+ * Solves F(x, y) = 0 for the model's unknowns at its bound inputs. Misuse (a
+ * wrong y0, bad options, 'fixed-point' without a map) throws a SolverError;
+ * numerical failure is a status, and the returned y is always finite.
+ */
+export function solveInstance(model: ModelInstance, options: SolveInstanceOptions = {}): SolveInstanceResult {
+  const method = options.method ?? 'auto';
+  const tol = requireInRange('solveInstance: tol', options.tol ?? 1e-10, 0, Infinity);
+  if (options.maxIter !== undefined) requireInteger('solveInstance: maxIter', options.maxIter, 0);
+  const denseLimit = options.denseNewtonLimit ?? 500;
+  const y0 = options.y0 ? options.y0.slice() : model.initial();
+  requireFiniteVector(`solveInstance(${model.name}): y0`, y0, model.n);
+  if ((method === 'fixed-point' || method === 'anderson') && !model.hasMap) {
+    throw new SolverError('invalid-option', `solveInstance(${model.name}): method '${method}' needs a fixpoint map, and the model has none`);
+  }
+
+  const finish = (y: Float64Array, status: InstanceStatus, iterations: number, used: UsedMethod): SolveInstanceResult => {
+    const residual = residualInf(model, y);
+    // The contract is on ||F||_inf at the returned point, whatever the phase measured.
+    const final: InstanceStatus = status === 'converged' && !(residual <= tol) ? (Number.isFinite(residual) ? 'max-iterations' : 'non-finite') : status;
+    return { y, status: final, iterations, residual, method: used };
+  };
+  const newton = (start: Float64Array) =>
+    semismoothNewton(newtonProblem(model, denseLimit), start, { tol, maxIter: options.maxIter ?? 100 });
+  const iterateMap = (memory: number, maxIter: number) =>
+    fixedPoint((y, out) => model.map(y, out), y0, { tol, maxIter, anderson: memory });
+
+  if (method === 'newton' || (method === 'auto' && !model.hasMap)) {
+    const r = newton(y0);
+    return finish(r.y, r.status, r.iterations, 'newton');
+  }
+  if (method === 'fixed-point' || method === 'anderson') {
+    const r = iterateMap(method === 'anderson' ? ANDERSON_MEMORY : 0, options.maxIter ?? 1000);
+    return finish(r.y, r.status, r.iterations, method);
+  }
+
+  // auto with a map: Anderson first, Newton to finish.
+  const fp = iterateMap(ANDERSON_MEMORY, options.maxIter ?? 200);
+  const fpResidual = residualInf(model, fp.y);
+  if (fp.status === 'converged' && fpResidual <= tol) return finish(fp.y, 'converged', fp.iterations, 'anderson');
+  // A diverged or blown-up iteration is a bad start: fall back to y0 unless Anderson improved on it.
+  const start = fpResidual < residualInf(model, y0) ? fp.y : y0;
+  const nt = newton(start);
+  const ntResidual = residualInf(model, nt.y);
+  if (nt.status === 'converged' || !(fpResidual < ntResidual)) {
+    return finish(nt.y, nt.status, fp.iterations + nt.iterations, 'anderson+newton');
+  }
+  // Newton failed from there and the Anderson iterate is the better answer.
+  return finish(fp.y, fp.status, fp.iterations + nt.iterations, 'anderson');
+}

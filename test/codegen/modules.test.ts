@@ -1,0 +1,66 @@
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { emitAll } from '../../codegen/build.ts';
+import { analyzeFile } from '../../src/pipeline.ts';
+
+const sampleFiles = [
+  ...readdirSync('samples').filter((f) => f.endsWith('.impl')).map((f) => `samples/${f}`),
+  ...readdirSync('samples/pathological').filter((f) => f.endsWith('.impl')).map((f) => `samples/pathological/${f}`),
+];
+const emit = (file: string) => emitAll(analyzeFile(file, readFileSync(file, 'utf8')).analyses, file);
+
+describe('generated modules', () => {
+  it('type-check under strict TypeScript, importing implc/runtime by package name', () => {
+    // Inside the package, so that `implc/runtime` resolves by self-reference.
+    mkdirSync('.build', { recursive: true });
+    const dir = mkdtempSync('.build/typecheck-');
+    try {
+      const names: string[] = [];
+      for (const file of sampleFiles) {
+        for (const m of emit(file)) {
+          expect(m.text).toContain("from \"implc/runtime\"");
+          writeFileSync(join(dir, m.fileName), m.text);
+          names.push(m.fileName);
+        }
+      }
+      expect(names.length).toBeGreaterThanOrEqual(sampleFiles.length);
+      writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify({ extends: '../../tsconfig.json', include: ['./*.ts'] }));
+      const r = spawnSync(process.execPath, ['node_modules/typescript/bin/tsc', '--noEmit', '-p', dir], { encoding: 'utf8' });
+      expect(r.stdout + r.stderr).toBe('');
+      expect(r.status).toBe(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('are deterministic: the same model gives the same bytes', () => {
+    for (const file of sampleFiles) {
+      const first = emit(file).map((m) => m.text);
+      const second = emit(file).map((m) => m.text);
+      expect(second).toEqual(first);
+    }
+  });
+
+  it('show F, B and the solver by name, with the verdict in the doc comment', () => {
+    const [deq] = emit('samples/deq.impl');
+    expect(deq.text).toContain('Verdict: guarded (contraction), guard `opnorm(W) < 1`');
+    for (const name of ['residual(', 'jvpY(', 'vjpY(', 'jvpX(', 'vjpX(', 'kinkFactors(', 'guardBound(', 'solve(']) expect(deq.text).toContain(name);
+    expect(deq.text).toContain('K.relu(');
+  });
+});
+
+describe('implc build', () => {
+  it('writes one module per model', () => {
+    mkdirSync('.build', { recursive: true });
+    const dir = mkdtempSync('.build/out-');
+    try {
+      const r = spawnSync(process.execPath, ['bin/implc.js', 'build', 'samples/pathological/relu_unit_weight.impl', '-o', dir], { encoding: 'utf8' });
+      expect(r.status).toBe(0);
+      expect(readdirSync(dir).sort()).toEqual(['ReluUnitWeight.ts', 'ReluWeightParam.ts']);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -1,0 +1,113 @@
+import { describe, expect, it } from 'vitest';
+import { mulberry32, type Rng } from '../helpers/rng.ts';
+import { generatedClass } from '../helpers/generated.ts';
+
+// Every sample, compiled and solved on random instances: the residual is tiny and the
+// Jacobians and output gradients match central finite differences of the whole solve in f64.
+
+type Inputs = Record<string, number | number[] | number[][]>;
+const normal = (rng: Rng) => Math.sqrt(-2 * Math.log(1 - rng())) * Math.cos(2 * Math.PI * rng());
+const vec = (rng: Rng, n: number) => Array.from({ length: n }, () => normal(rng));
+const mat = (rng: Rng, r: number, c: number) => Array.from({ length: r }, () => vec(rng, c));
+const matmul = (A: number[][], B: number[][]) => A.map((row) => B[0].map((_, j) => row.reduce((s, a, k) => s + a * B[k][j], 0)));
+const transpose = (A: number[][]) => A[0].map((_, j) => A.map((r) => r[j]));
+/** A symmetric positive definite matrix with eigenvalues in [1, 1 + ||A||^2]. */
+const spd = (rng: Rng, k: number) => {
+  const A = mat(rng, k, k);
+  return matmul(transpose(A), A).map((row, i) => row.map((v, j) => v / k + (i === j ? 1 : 0)));
+};
+/** A matrix with spectral norm about `norm` (Frobenius scaling bounds it from above). */
+const contraction = (rng: Rng, h: number, norm: number) => {
+  const W = mat(rng, h, h);
+  const f = Math.sqrt(W.flat().reduce((s, v) => s + v * v, 0));
+  return W.map((r) => r.map((v) => (v * norm) / f));
+};
+
+const samples: { file: string; inputs: (rng: Rng) => Inputs }[] = [
+  { file: 'samples/kink.impl', inputs: (rng) => ({ x: 3 * normal(rng) }) },
+  { file: 'samples/deq.impl', inputs: (rng) => ({ W: contraction(rng, 5, 0.8), U: mat(rng, 5, 3), b: vec(rng, 5), u: vec(rng, 3) }) },
+  {
+    file: 'samples/lasso.impl',
+    inputs: (rng) => {
+      const X = mat(rng, 20, 6);
+      const y = vec(rng, 20);
+      const corr = Math.max(...transpose(X).map((col) => Math.abs(col.reduce((s, v, i) => s + v * y[i], 0))));
+      return { X, y, Xv: mat(rng, 8, 6), yv: vec(rng, 8), lambda: 0.2 * corr };
+    },
+  },
+  {
+    file: 'samples/elastic_net.impl',
+    inputs: (rng) => ({ X: mat(rng, 20, 6), y: vec(rng, 20), Xv: mat(rng, 8, 6), yv: vec(rng, 8), lambda1: 1 + rng(), lambda2: 0.5 + rng() }),
+  },
+  { file: 'samples/simplex_qp.impl', inputs: (rng) => ({ Q: spd(rng, 5), q: vec(rng, 5) }) },
+  {
+    file: 'samples/box_qp.impl',
+    inputs: (rng) => ({ Q: spd(rng, 5), lo: Array(5).fill(-0.5), hi: Array(5).fill(0.5), target: vec(rng, 5).map((v) => v / 4), q: vec(rng, 5) }),
+  },
+];
+
+interface Result {
+  status: string;
+  residual: number;
+  solution: Record<string, unknown>;
+  outputs: Record<string, number>;
+  certificate: { verdict: string; ties: number };
+  jacobian?: Record<string, Record<string, unknown>>;
+  gradients?: Record<string, Record<string, unknown>>;
+}
+
+const flat = (v: unknown): number[] => (Array.isArray(v) ? v.flatMap(flat) : [v as number]);
+
+/** The input with one scalar entry of a param moved by `h`. */
+function perturb(inputs: Inputs, name: string, index: number, h: number): Inputs {
+  const v = inputs[name];
+  if (typeof v === 'number') return { ...inputs, [name]: v + h };
+  const copy = JSON.parse(JSON.stringify(v)) as number[] | number[][];
+  if (Array.isArray(copy[0])) {
+    const cols = (copy[0] as number[]).length;
+    (copy as number[][])[Math.floor(index / cols)][index % cols] += h;
+  } else (copy as number[])[index] += h;
+  return { ...inputs, [name]: copy };
+}
+
+describe('generated modules: solutions and derivatives against finite differences', () => {
+  for (const sample of samples) {
+    it(sample.file, async () => {
+      const Model = await generatedClass(sample.file);
+      const rng = mulberry32(7);
+      let checked = 0;
+      for (let trial = 0; trial < 3; trial++) {
+        const inputs = sample.inputs(rng);
+        const model = new Model(inputs);
+        const solve = (x: Inputs) => new Model(x).solve({ tol: 1e-13, jacobian: true }) as Result;
+        const r = solve(inputs);
+        expect(r.status).toBe('converged');
+        expect(r.residual).toBeLessThan(1e-10);
+        expect(r.certificate.verdict).not.toBe('violated');
+        if (r.certificate.ties > 0) continue; // finite differences are only meaningful away from kinks
+        checked++;
+        for (const p of model.params) {
+          for (let i = 0; i < p.size; i++) {
+            const h = 1e-6 * Math.max(1, Math.abs(flat(inputs[p.name])[i]));
+            const plus = solve(perturb(inputs, p.name, i, h));
+            const minus = solve(perturb(inputs, p.name, i, -h));
+            for (const u of model.unknowns) {
+              const fd = flat(plus.solution[u.name]).map((v, k) => (v - flat(minus.solution[u.name])[k]) / (2 * h));
+              const J = flat(r.jacobian![u.name][p.name]);
+              // jacobian.U.P has the shape of U followed by the shape of P.
+              const column = fd.map((_, k) => J[k * p.size + i]);
+              const scale = Math.max(1, ...fd.map(Math.abs));
+              fd.forEach((v, k) => expect(Math.abs(column[k] - v) / scale).toBeLessThan(1e-6));
+            }
+            for (const o of model.outputNames) {
+              const fd = (plus.outputs[o] - minus.outputs[o]) / (2 * h);
+              const g = flat(r.gradients![o][p.name])[i];
+              expect(Math.abs(g - fd) / Math.max(1, Math.abs(fd))).toBeLessThan(1e-6);
+            }
+          }
+        }
+      }
+      expect(checked).toBeGreaterThan(0);
+    });
+  }
+});
