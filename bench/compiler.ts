@@ -4,6 +4,7 @@
 import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
+import { emitAll } from '../codegen/build.ts';
 import { frontEnd } from '../src/compile.ts';
 import { analyzeFile } from '../src/pipeline.ts';
 
@@ -25,13 +26,15 @@ function median(run: () => void, repeats = 15): number {
 }
 
 console.log(`machine: ${os.cpus()[0]?.model ?? 'unknown'} x${os.cpus().length}, node ${process.version}`);
-console.log('| sample | check (ms) | explain (ms) |');
-console.log('| --- | ---: | ---: |');
+console.log('| sample | check (ms) | explain (ms) | build (ms) |');
+console.log('| --- | ---: | ---: | ---: |');
 for (const f of files) {
   const text = readFileSync(f, 'utf8');
   const check = median(() => frontEnd(f, text));
   const explain = median(() => analyzeFile(f, text));
-  console.log(`| ${f} | ${check.toFixed(2)} | ${explain.toFixed(2)} |`);
+  // build = explain + code generation of every model's module (ts-morph structure + kernels).
+  const build = median(() => emitAll(analyzeFile(f, text).analyses, f), 7);
+  console.log(`| ${f} | ${check.toFixed(2)} | ${explain.toFixed(2)} | ${build.toFixed(2)} |`);
 }
 
 const cold: number[] = [];
@@ -43,3 +46,13 @@ for (let i = 0; i < 5; i++) {
 }
 cold.sort((a, b) => a - b);
 console.log(`\ncold \`implc check\` over all ${files.length} samples (process start included), median of 5: ${cold[2].toFixed(0)} ms`);
+
+const coldBuild: number[] = [];
+for (let i = 0; i < 3; i++) {
+  const t0 = performance.now();
+  const r = spawnSync(process.execPath, ['bin/implc.js', 'build', 'samples/deq.impl', '-o', os.tmpdir()], { encoding: 'utf8' });
+  coldBuild.push(performance.now() - t0);
+  if (r.status !== 0) throw new Error(`implc build failed: ${r.stdout}${r.stderr}`);
+}
+coldBuild.sort((a, b) => a - b);
+console.log(`cold \`implc build samples/deq.impl\` (process start and ts-morph load included), median of 3: ${coldBuild[1].toFixed(0)} ms`);

@@ -1,9 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { runCheck } from './check.ts';
-import { runBuild } from './build.ts';
 import { runExplain } from './explain.ts';
-import { runSolve, type SolveOptions } from './solve.ts';
+import type { SolveOptions } from './solve.ts';
 import { EXIT } from './output.ts';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -42,7 +41,9 @@ export function buildProgram(): Command {
     .description('write one TypeScript module per model (they import implc/runtime)')
     .argument('<file>', '.impl model file')
     .requiredOption('-o, --out <dir>', 'output folder')
-    .action((file: string, opts: { out: string }) => {
+    .action(async (file: string, opts: { out: string }) => {
+      // Code generation loads ts-morph (and TypeScript): only the commands that need it pay.
+      const { runBuild } = await import('./build.ts');
       process.exitCode = runBuild(file, opts);
     });
 
@@ -58,6 +59,7 @@ export function buildProgram(): Command {
     .addOption(new Option('--max-iter <n>', 'iteration limit').argParser(positiveNumber))
     .addOption(new Option('--format <format>', 'output format').choices(['json']).default('json'))
     .action(async (file: string, opts: SolveOptions) => {
+      const { runSolve } = await import('./solve.ts');
       process.exitCode = await runSolve(file, opts);
     });
 

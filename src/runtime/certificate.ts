@@ -23,9 +23,9 @@
 import { conditionEstimate1, determinantSign, inverseNorm1Estimate, luFactor } from './lu.ts';
 import type { LuResult } from './lu.ts';
 import { normInf } from './matrix.ts';
-import type { Matrix } from './matrix.ts';
 import type { ModelInstance } from './model.ts';
 import { assembleB, complementRows, couplingRC, DENSE_LIMIT, reducedRows } from './implicit-system.ts';
+import type { DenseSelection } from './implicit-system.ts';
 
 /** Most ties the vertex test enumerates (2^12 = 4096 factorizations). */
 export const MAX_TIES = 12;
@@ -77,10 +77,19 @@ export interface CertifyOptions {
   denseLimit?: number;
 }
 
-interface Selected {
-  rows: Int32Array | null;
-  B: Matrix;
-  lu: LuResult | null;
+/** What the tests found, before the key order of the certificate is fixed. */
+interface Finding {
+  verdict: RuntimeVerdict;
+  test: string;
+  detail: string;
+  point?: CertificatePoint;
+}
+
+/** A certificate with the factored selected B it computed, for the derivatives to reuse. */
+export interface CertifiedSelection {
+  certificate: RuntimeCertificate;
+  /** The selected B[rows, rows] and its LU; null when not formed or singular. */
+  selected: DenseSelection | null;
 }
 
 function finiteOrNull(v: number): number | null {
@@ -120,98 +129,117 @@ export function findTies(model: ModelInstance, y: Float64Array, residual: number
  * ||F(y)||_inf = residual). Never throws on numerical outcomes.
  */
 export function certifyAt(model: ModelInstance, y: Float64Array, residual: number, options: CertifyOptions = {}): RuntimeCertificate {
+  return certifySelection(model, y, residual, options).certificate;
+}
+
+/**
+ * {@link certifyAt}, also returning the factored selected B: assembling B costs
+ * n jvpY products, so the derivatives should reuse it.
+ *
+ * Which test (the compiled verdict decides, MATH.md 5):
+ * - a selected B singular to working precision: `violated`, whatever the
+ *   compiled proof (made in exact arithmetic) says: no gradient computed from
+ *   it can be trusted;
+ * - `certified`: stays certified;
+ * - `guarded`: the guard bound < 1 certifies; otherwise the vertex test when it
+ *   is exact here, else `unverified`;
+ * - `runtime`, row-wise B, or a scalar unknown (whatever the compiled verdict):
+ *   the exact vertex test;
+ * - anything else: without ties the conservative Jacobian at y is the selected
+ *   B alone, so its invertibility certifies locally; with ties, `unverified`
+ *   (checking vertices without row-wise structure is unsound, MATH.md 5).
+ */
+export function certifySelection(model: ModelInstance, y: Float64Array, residual: number, options: CertifyOptions = {}): CertifiedSelection {
   const limit = options.denseLimit ?? DENSE_LIMIT;
   const { analysis } = model;
   const factors = model.kinkFactors(y);
   const ties = findTies(model, y, residual);
   const t = ties.length;
-  const point: CertificatePoint = { ties, vertices: [] };
   const reductionSite = analysis.identityRowsWhereFactorZero;
   // Tied rows stay in the reduced block: their factor ranges over the site's interval.
   const rows = reducedRows(model, factors, (i) => ties.some((k) => k.site === reductionSite && k.element === i));
   const order = rows ? rows.length : model.n;
+  const reduction = rows ? `reduced to the rows where site ${reductionSite} is not 0 (order ${rows.length} of ${model.n})` : '';
 
-  // The selected B (the one the derivatives use), with its condition and the error bound.
-  let selected: Selected | null = null;
+  // The selected B (the one the derivatives use), its condition and the error bound.
+  let selected: DenseSelection | null = null;
+  let singular = false;
   let condition: number | null = null;
   let errorBound: number | null = null;
   if (order <= limit) {
     const B = assembleB(model, y, factors, rows);
     const lu = luFactor(B);
-    selected = { rows, B, lu: lu.singular ? null : lu };
-    if (!lu.singular) {
+    if (lu.singular) {
+      singular = true;
+    } else {
+      selected = { rows, B, lu };
       condition = finiteOrNull(conditionEstimate1(B, lu));
       errorBound = finiteOrNull(firstOrderBound(model, y, factors, rows, lu));
     }
   }
-  const base = { ties: t, condition, errorBound };
-  const reduction = rows ? ` (reduced by the identity rows of site ${reductionSite}: order ${rows.length} of ${model.n})` : '';
+  const done = (f: Finding): CertifiedSelection => ({
+    certificate: {
+      verdict: f.verdict,
+      test: f.test,
+      ties: t,
+      detail: f.detail,
+      condition,
+      errorBound,
+      ...(f.point ? { point: f.point } : {}),
+    },
+    selected,
+  });
+  const named: CertificatePoint | undefined = t > 0 ? { ties, vertices: [] } : undefined;
 
-  // A singular element of the conservative set refutes the condition (MATH.md 4), whatever
-  // the compiled proof says: it was made in exact arithmetic, and no gradient computed
-  // from a B singular to working precision can be trusted.
-  if (selected && selected.lu === null) {
-    return {
+  if (singular) {
+    return done({
       verdict: 'violated',
       test: 'selected B',
-      ...base,
-      detail: `the selected B = dF/dy${reduction} is singular to working precision at the solution`,
+      detail: `the selected B = dF/dy${reduction ? `, ${reduction},` : ''} is singular to working precision at the solution`,
       point: { ties, vertices: [ties.map((k) => factors[k.site][k.element])] },
-    };
+    });
   }
 
-  const vertexTest = (prefix: string): RuntimeCertificate => {
+  const vertexTest = (prefix: string): CertifiedSelection => {
+    const test = 'row-wise vertex test';
     if (t > MAX_TIES) {
-      return { verdict: 'unverified', test: 'row-wise vertex test', ...base, detail: `${prefix}too many ties (${t} > ${MAX_TIES}) to enumerate the 2^${t} vertices`, point };
+      return done({ verdict: 'unverified', test, detail: `${prefix}too many ties (${t} > ${MAX_TIES}) to enumerate the 2^${t} vertices`, point: named });
     }
     if (!selected) {
-      return {
-        verdict: 'unverified',
-        test: 'row-wise vertex test',
-        ...base,
-        detail: `${prefix}B has order ${order}${reduction}, above the dense limit ${limit} of the vertex test`,
-        point,
-      };
+      return done({ verdict: 'unverified', test, detail: `${prefix}B has order ${order}, above the dense limit ${limit} of the vertex test`, point: named });
     }
-    return vertices(model, y, factors, ties, selected, prefix + (reduction ? `${reduction.trim()}: ` : ''), base);
+    return done(vertices(model, y, factors, ties, selected, prefix + (reduction ? `B ${reduction}: ` : '')));
   };
 
   const exact = analysis.rowwise || model.n === 1;
-  switch (analysis.verdict) {
-    case 'certified':
-      return { verdict: 'certified', test: analysis.test, ...base, detail: analysis.reason };
-    case 'guarded': {
-      const g = model.guardBound();
-      if (g !== null && g < 1) {
-        return { verdict: 'certified', test: 'contraction guard', ...base, detail: `${analysis.guard ?? 'guard'}: the bound evaluates to ${fmt(g)} < 1 on the actual values` };
-      }
-      const failed = `the guard ${analysis.guard ?? ''} does not hold (bound ${g === null ? 'unavailable' : fmt(g)} >= 1); `;
-      if (exact) return vertexTest(failed);
-      return { verdict: 'unverified', test: 'contraction guard', ...base, detail: `${failed}no exact test applies: ${analysis.reason}`, point };
+  if (analysis.verdict === 'certified') return done({ verdict: 'certified', test: analysis.test, detail: analysis.reason });
+  if (analysis.verdict === 'guarded') {
+    const g = model.guardBound();
+    const guard = analysis.guard ?? 'the contraction guard';
+    if (g !== null && g < 1) {
+      return done({ verdict: 'certified', test: 'contraction guard', detail: `${guard}: the bound evaluates to ${fmt(g)} < 1 on the actual values (MATH.md 5.2)` });
     }
-    default:
-      break;
+    const failed = `${guard} does not hold (bound ${g === null ? 'unavailable' : `${fmt(g)} >= 1`}); `;
+    if (exact) return vertexTest(failed);
+    return done({ verdict: 'unverified', test: 'contraction guard', detail: `${failed}no exact test applies: ${analysis.reason}`, point: named });
   }
   if (analysis.verdict === 'runtime' || exact) return vertexTest('');
-  // Without ties the conservative Jacobian at y is the single selected B (every kink is
-  // strictly on one side), so its invertibility is the whole condition, whatever the structure.
   if (t === 0 && selected) {
-    return {
+    return done({
       verdict: 'certified',
       test: 'single element',
-      ...base,
-      detail: `no ties at the solution: the conservative Jacobian is the selected B alone${reduction}, and it is invertible (locally; compile time: ${analysis.verdict}, ${analysis.reason})`,
-    };
+      detail: `no ties at the solution: the conservative Jacobian there is the selected B alone${reduction ? `, ${reduction}` : ''}, and it is invertible (a local certificate; at compile time: ${analysis.verdict}, ${analysis.reason})`,
+    });
   }
-  return {
+  return done({
     verdict: 'unverified',
     test: 'none',
-    ...base,
-    detail: t > 0
-      ? `${t} ties, and B is not row-wise in the kink factors, so checking vertices would be unsound (MATH.md 5): ${analysis.reason}`
-      : `B has order ${order}, above the dense limit ${limit}: ${analysis.reason}`,
-    ...(t > 0 ? { point } : {}),
-  };
+    detail:
+      t > 0
+        ? `${t} ties, and B is not row-wise in the kink factors, so checking vertices would be unsound (MATH.md 5): ${analysis.reason}`
+        : `B has order ${order}, above the dense limit ${limit}: ${analysis.reason}`,
+    point: named,
+  });
 }
 
 /**
@@ -252,20 +280,14 @@ function vertices(
   y: Float64Array,
   factors: readonly Float64Array[],
   ties: TiedKink[],
-  selected: Selected,
+  selected: DenseSelection,
   prefix: string,
-  base: { ties: number; condition: number | null; errorBound: number | null },
-): RuntimeCertificate {
+): Finding {
   const t = ties.length;
-  const point: CertificatePoint = { ties, vertices: [] };
+  const test = 'row-wise vertex test';
   if (t === 0) {
-    const sign = determinantSign(selected.lu as LuResult);
-    return {
-      verdict: 'certified',
-      test: 'row-wise vertex test',
-      ...base,
-      detail: `${prefix}no ties: the conservative Jacobian at the solution is the selected B alone, with det B ${sign > 0 ? '>' : '<'} 0`,
-    };
+    const sign = determinantSign(selected.lu);
+    return { verdict: 'certified', test, detail: `${prefix}no ties: the conservative Jacobian at the solution is the selected B alone, with det B ${sign > 0 ? '>' : '<'} 0` };
   }
   const trial = factors.map((f) => f.slice());
   let firstSign: 1 | -1 | 0 = 0;
@@ -279,8 +301,7 @@ function vertices(
     if (lu.singular) {
       return {
         verdict: 'violated',
-        test: 'row-wise vertex test',
-        ...base,
+        test,
         detail: `${prefix}B is singular at a vertex of the ${t} tied kink factors (${describe(ties)}): no implicit function here (MATH.md 4)`,
         point: { ties, vertices: [values] },
       };
@@ -292,8 +313,7 @@ function vertices(
     } else if (sign !== firstSign) {
       return {
         verdict: 'violated',
-        test: 'row-wise vertex test',
-        ...base,
+        test,
         detail: `${prefix}det B changes sign between two vertices of the ${t} tied kink factors (${describe(ties)}), so a singular B lies between them (MATH.md 5.4)`,
         point: { ties, vertices: [firstVertex, values] },
       };
@@ -301,10 +321,9 @@ function vertices(
   }
   return {
     verdict: 'certified',
-    test: 'row-wise vertex test',
-    ...base,
+    test,
     detail: `${prefix}det B ${firstSign > 0 ? '>' : '<'} 0 at all ${2 ** t} vertices of the ${t} tied kink factors (${describe(ties)}): invertible on their hull (MATH.md 5.4)`,
-    point,
+    point: { ties, vertices: [] },
   };
 }
 

@@ -112,6 +112,19 @@ export interface ImplicitSystemOptions {
   gmresTol?: number;
   /** Cap on GMRES iterations (default max(1000, 2 n)). */
   gmresMaxIter?: number;
+  /**
+   * A factorization of the same B already computed (by the certificate, say) at the
+   * same y and factors: B[rows, rows] and its LU. Rows kept beyond those with a
+   * nonzero factor are harmless: they are identity rows inside the block.
+   */
+  prefactored?: DenseSelection;
+}
+
+/** A dense, factored B[rows, rows] (rows null: all of B). */
+export interface DenseSelection {
+  rows: Int32Array | null;
+  B: Matrix;
+  lu: LuResult;
 }
 
 /**
@@ -140,9 +153,20 @@ export class ImplicitSystem {
   ) {
     this.n = model.n;
     const limit = options.denseLimit ?? DENSE_LIMIT;
-    const rows = reducedRows(model, factors);
+    const pre = options.prefactored;
+    const rows = pre ? pre.rows : reducedRows(model, factors);
     const k = rows ? rows.length : model.n;
-    if (k <= limit) {
+    if (pre) {
+      if (pre.B.rows !== k || pre.lu.n !== k) {
+        throw new SolverError('dimension-mismatch', `ImplicitSystem: prefactored B has order ${pre.B.rows}, rows select ${k}`);
+      }
+      this.rows = rows;
+      this.comp = rows ? complementRows(model.n, rows) : null;
+      this.reducedSize = k;
+      this.method = 'dense-lu';
+      this.B = pre.B;
+      this.lu = pre.lu;
+    } else if (k <= limit) {
       this.rows = rows;
       this.comp = rows ? complementRows(model.n, rows) : null;
       this.reducedSize = k;

@@ -64,7 +64,7 @@ export type {
 } from './newton.ts';
 export { semismoothNewton } from './newton.ts';
 
-export type { ImplicitSystemOptions } from './implicit-system.ts';
+export type { DenseSelection, ImplicitSystemOptions } from './implicit-system.ts';
 export { assembleB, DENSE_LIMIT, ImplicitSystem, reducedRows } from './implicit-system.ts';
 
 export type {
@@ -78,12 +78,13 @@ export { solveInstance } from './solve.ts';
 
 export type {
   CertificatePoint,
+  CertifiedSelection,
   CertifyOptions,
   RuntimeCertificate,
   RuntimeVerdict,
   TiedKink,
 } from './certificate.ts';
-export { certifyAt, findTies, MAX_TIES } from './certificate.ts';
+export { certifyAt, certifySelection, findTies, MAX_TIES } from './certificate.ts';
 
 export type { DerivativeOptions } from './derivatives.ts';
 export { ImplicitDerivatives, jacobian, jvp, outputGradients, vjp } from './derivatives.ts';
@@ -97,3 +98,5 @@ export type { Tensor } from './kernels.ts';
 export { bindInputs, InputError } from './inputs.ts';
 export type { BoundInputs, InputSpec, InputValue } from './inputs.ts';
 export type { CompiledAnalysis, CompiledVerdict, KinkSite, ModelInstance, VariableLayout } from './model.ts';
+export type { BatchInstance, BatchOptions, BatchResult, GpuArg, GpuBound, GpuMapSpec, GpuStage } from './batch.ts';
+export { solveBatch } from './batch.ts';

@@ -4,7 +4,7 @@
  * certificate is not `violated` (MATH.md 5: a backward pass on a violated
  * solution must not silently return numbers).
  */
-import { certifyAt } from './certificate.ts';
+import { certifySelection } from './certificate.ts';
 import type { CertifyOptions, RuntimeCertificate } from './certificate.ts';
 import { ImplicitDerivatives } from './derivatives.ts';
 import type { DerivativeOptions } from './derivatives.ts';
@@ -68,9 +68,10 @@ export function runModel(model: ModelInstance, options: RunOptions = {}): RunRes
   });
 
   const certifyOptions: CertifyOptions = { denseLimit: options.denseLimit };
+  const certified = solved.status === 'converged' ? certifySelection(model, y, solved.residual, certifyOptions) : null;
   let certificate: RuntimeCertificate =
-    solved.status === 'converged'
-      ? certifyAt(model, y, solved.residual, certifyOptions)
+    certified
+      ? certified.certificate
       : {
           verdict: 'unverified',
           test: 'none',
@@ -92,7 +93,8 @@ export function runModel(model: ModelInstance, options: RunOptions = {}): RunRes
   };
   if (solved.status !== 'converged' || certificate.verdict === 'violated') return result;
 
-  const derivativeOptions: DerivativeOptions = { denseLimit: options.denseLimit };
+  // The certificate's factorization of the selected B serves every derivative solve.
+  const derivativeOptions: DerivativeOptions = { denseLimit: options.denseLimit, prefactored: certified?.selected ?? undefined };
   try {
     const d = new ImplicitDerivatives(model, y, derivativeOptions);
     if (options.jacobian) result.jacobian = jacobianBlocks(model, d);

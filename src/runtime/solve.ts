@@ -19,6 +19,7 @@ import type { Matrix } from './matrix.ts';
 import type { ModelInstance } from './model.ts';
 import { semismoothNewton } from './newton.ts';
 import type { NewtonProblem } from './newton.ts';
+import type { NewtonResult } from './status.ts';
 import { assembleB } from './implicit-system.ts';
 import { SolverError } from './status.ts';
 import { isFiniteVector, requireFiniteVector, requireInRange, requireInteger } from './validate.ts';
@@ -108,8 +109,17 @@ export function solveInstance(model: ModelInstance, options: SolveInstanceOption
     const final: InstanceStatus = status === 'converged' && !(residual <= tol) ? (Number.isFinite(residual) ? 'max-iterations' : 'non-finite') : status;
     return { y, status: final, iterations, residual, method: used };
   };
-  const newton = (start: Float64Array) =>
-    semismoothNewton(newtonProblem(model, denseLimit), start, { tol, maxIter: options.maxIter ?? 100 });
+  const problem = newtonProblem(model, denseLimit);
+  const newtonOptions = { tol, maxIter: options.maxIter ?? 100 };
+  const newton = (start: Float64Array): NewtonResult => {
+    const r = semismoothNewton(problem, start, newtonOptions);
+    if (!(r.status === 'singular' && r.iterations === 0)) return r;
+    // The start sits on a kink whose selected element makes B singular (abs'(0) = 0 with
+    // the default start 0, say): one retry from a slightly moved start.
+    const moved = start.map((v) => v + 1e-3 * (1 + Math.abs(v)));
+    const again = semismoothNewton(problem, moved, newtonOptions);
+    return again.residual < r.residual || again.status === 'converged' ? again : r;
+  };
   const iterateMap = (memory: number, maxIter: number) =>
     fixedPoint((y, out) => model.map(y, out), y0, { tol, maxIter, anderson: memory });
 

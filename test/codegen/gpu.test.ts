@@ -143,6 +143,24 @@ describe('solveBatch', () => {
     expect(zeros(result.polish[7].y)).toBeGreaterThan(zeros(result.polish[0].y));
   });
 
+  it('runs matrix-vector loops of more than 1000 iterations', () => {
+    // gpu.js silently cuts a loop whose bound is a kernel argument at 1000 iterations; the
+    // emitter's bounds are kernel constants. Were they cut, the f32 answer would miss
+    // columns of W and disagree with the f64 reference.
+    const rng = mulberry32(5);
+    const big = 1100;
+    const W = uniform(rng, big * big);
+    // ||W||_2 <= ||W||_F: scaling by the Frobenius norm makes W a 0.5-contraction cheaply.
+    const scale = 0.5 / Math.sqrt(W.reduce((s, x) => s + x * x, 0));
+    const Wc = W.map((x) => x * scale);
+    const U = uniform(rng, big * d);
+    const b = uniform(rng, big).map((x) => 0.5 * x);
+    const instances = [0, 1].map(() => new DeqInstance(deq, Wc, U, b, uniform(rng, d)));
+    const result = solveBatch(instances);
+    expect(result.backend).not.toBe(FALLBACK);
+    expectAgreement(instances, result);
+  });
+
   it('falls back to f64 when the shared matrix differs between samples', () => {
     const rng = mulberry32(3);
     const first = deqParams(rng);

@@ -74,7 +74,7 @@ describe('derivatives against independent references', () => {
     const v = [0.9, 0.1, 0.7, -1.2, 0.5];
     const r = new Model({ v }).solve({ jacobian: true }) as Result;
     const y = flat(r.solution.y);
-    const s = y.map((x) => (x > 0 ? 1 : 0));
+    const s: number[] = y.map((x) => (x > 0 ? 1 : 0));
     const size = s.reduce((a, b) => a + b, 0);
     expect(size).toBeGreaterThan(1);
     expect(size).toBeLessThan(5);

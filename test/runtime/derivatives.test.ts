@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   certifyAt,
+  certifySelection,
   dot,
   ImplicitDerivatives,
   jacobian,
@@ -172,6 +173,16 @@ describe('(c) Lasso beta = ST(beta - s X\'(X beta - y), s lambda)', () => {
     const minus = model.outputs(solved(model))[0];
     model.lambda = lambda;
     expect(maxRelError(g, [(plus - minus) / (2 * h)])).toBeLessThan(1e-6);
+  });
+
+  it('derivatives can reuse the certificate\'s factorization of the selected B', () => {
+    const r = solveInstance(model, { tol: TOL });
+    const { selected } = certifySelection(model, r.y, r.residual);
+    expect(selected?.rows?.length).toBe(support.length);
+    const shared = new ImplicitDerivatives(model, r.y, { prefactored: selected ?? undefined });
+    const fresh = new ImplicitDerivatives(model, r.y);
+    expect(shared.system.lu).toBe(selected?.lu);
+    expect(shared.outputGradients()[0][0]).toBe(fresh.outputGradients()[0][0]);
   });
 
   it('the certificate uses the same reduction: order |S|, no ties, certified by the vertex test', () => {

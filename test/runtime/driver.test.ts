@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { jacobian, runModel, solveInstance, SolverError } from '../../src/runtime/index.ts';
 import type { SolveInstanceResult } from '../../src/runtime/index.ts';
-import { KinkScalar, Lasso, NanMap, NoFixpoint } from './models.ts';
+import { AbsModel, KinkScalar, Lasso, NanMap, NoFixpoint } from './models.ts';
 import { makeDeq, makeLasso } from './driver-fixtures.ts';
 
 function expectFinite(r: SolveInstanceResult): void {
@@ -71,6 +71,12 @@ describe('solveInstance: methods', () => {
     const free = solveInstance(model, { method: 'newton', tol: 1e-13, denseNewtonLimit: 10 });
     expect(free.status).toBe('converged');
     for (let i = 0; i < model.n; i++) expect(free.y[i]).toBeCloseTo(dense.y[i], 11);
+  });
+
+  it('a start on a kink with a singular selected B (abs at 0) is moved once, and Newton converges', () => {
+    const r = solveInstance(new AbsModel(1), { y0: Float64Array.of(0), tol: 1e-14 });
+    expect(r.status).toBe('converged');
+    expect(r.y[0]).toBeCloseTo(1, 14);
   });
 
   it('misuse throws typed errors: a map method without a map, a y0 of the wrong length', () => {
