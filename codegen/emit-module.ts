@@ -219,6 +219,7 @@ export function emitModule(a: Analysis, sourceFile: string): EmittedModule {
     guard: a.certificate.guard,
     rowwise: a.certificate.rowwise,
     identityRowsWhereFactorZero: identityRowsSite(a, p.factors),
+    nonDiagonalKinks: a.kinks.some((k) => primitive(k.primitive).kink?.factor === null),
     reason: a.certificate.reason,
   };
   const sites = p.factors.map((f) => {

@@ -224,7 +224,7 @@ export function certifySelection(model: ModelInstance, y: Float64Array, residual
     return done({ verdict: 'unverified', test: 'contraction guard', detail: `${failed}no exact test applies: ${analysis.reason}`, point: named });
   }
   if (analysis.verdict === 'runtime' || exact) return vertexTest('');
-  if (t === 0 && selected) {
+  if (t === 0 && selected && !analysis.nonDiagonalKinks) {
     return done({
       verdict: 'certified',
       test: 'single element',

@@ -29,6 +29,12 @@ export interface CompiledAnalysis {
    * D is 0 are rows of the identity, so implicit solves reduce to the other rows.
    */
   identityRowsWhereFactorZero: number | null;
+  /**
+   * F has kinks that are not diagonal kink-factor sites (projections onto the simplex, the
+   * l1 ball or the cone; norm2, norminf): their ties are not among `kinkGaps`, so "no tie at
+   * the solution" cannot be concluded from the sites alone.
+   */
+  nonDiagonalKinks: boolean;
   reason: string;
 }
 
