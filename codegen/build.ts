@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Analysis } from '../src/analysis/analyze.ts';
+import { analyzeFile } from '../src/pipeline.ts';
 import type { ModelInstance } from '../src/runtime/model.ts';
 import { emitModule, type EmittedModule } from './emit-module.ts';
 
@@ -28,4 +29,17 @@ export async function loadModule(module: EmittedModule): Promise<ModelClass> {
   writeFileSync(path, module.text);
   const loaded = (await import(pathToFileURL(path).href)) as Record<string, unknown>;
   return loaded[module.model] as ModelClass;
+}
+
+/**
+ * Compile one model of a file and load its generated class, as `implc solve` does: for
+ * demos, tests and benchmarks that use the generated modules in process.
+ */
+export async function compileModel(file: string, model?: string, text = readFileSync(file, 'utf8')): Promise<ModelClass> {
+  const r = analyzeFile(file, text);
+  const errors = r.diagnostics.filter((d) => d.severity === 'error');
+  if (errors.length) throw new Error(`${file}: ${errors.map((d) => d.message).join('; ')}`);
+  const a = model ? r.analyses.find((x) => x.model.name === model) : r.analyses[0];
+  if (!a) throw new Error(`no model ${model} in ${file}`);
+  return loadModule(emitModule(a, file));
 }

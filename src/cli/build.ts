@@ -6,8 +6,14 @@ import { analyzeFile } from '../pipeline.ts';
 import { readModelFile } from './files.ts';
 import { EXIT, printDiagnostics, usageError } from './output.ts';
 
-/** `implc build FILE -o DIR`: one TypeScript module per model. */
-export function runBuild(file: string, options: { out: string }): number {
+/** `implc build FILE... -o DIR`: one TypeScript module per model. */
+export function runBuild(files: string[], options: { out: string }): number {
+  let code: number = EXIT.ok;
+  for (const file of files) code = Math.max(code, buildOne(file, options));
+  return code;
+}
+
+function buildOne(file: string, options: { out: string }): number {
   const text = readModelFile(file);
   if (text === null) return EXIT.usage;
   const result = analyzeFile(file, text);

@@ -39,12 +39,12 @@ export function buildProgram(): Command {
   program
     .command('build')
     .description('write one TypeScript module per model (they import implc/runtime)')
-    .argument('<file>', '.impl model file')
+    .argument('<files...>', '.impl model files')
     .requiredOption('-o, --out <dir>', 'output folder')
-    .action(async (file: string, opts: { out: string }) => {
+    .action(async (files: string[], opts: { out: string }) => {
       // Code generation loads ts-morph (and TypeScript): only the commands that need it pay.
       const { runBuild } = await import('./build.ts');
-      process.exitCode = runBuild(file, opts);
+      process.exitCode = runBuild(files, opts);
     });
 
   program

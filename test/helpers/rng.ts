@@ -1,13 +1,3 @@
-/** mulberry32 (Tommy Ettinger's 32-bit generator): deterministic test data, uniform in [0, 1). */
+/** Deterministic test data: the demos' mulberry32 generator, uniform in [0, 1). */
+export { mulberry32 } from '../../demos/data.ts';
 export type Rng = () => number;
-
-export function mulberry32(seed: number): Rng {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
