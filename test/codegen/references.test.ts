@@ -113,7 +113,7 @@ describe('the pathological samples are refused at their bad points', () => {
 
   it('y = relu(y + x) at x = 0 is violated; with w = 0.5 it is certified by the guard', async () => {
     const Unit = await generatedClass('samples/pathological/relu_unit_weight.impl', 'ReluUnitWeight');
-    const bad = new Unit({ x: 0 }).solve({ y0: Float64Array.of(0.5), jacobian: true } as object) as Result;
+    const bad = new Unit({ x: 0 }).solve({ y0: Float64Array.of(0.5), jacobian: true }) as Result;
     expect(bad.certificate.verdict).toBe('violated');
     expect(bad.jacobian).toBeUndefined();
     const Param = await generatedClass('samples/pathological/relu_unit_weight.impl', 'ReluWeightParam');
