@@ -63,6 +63,25 @@ export function buildProgram(): Command {
       process.exitCode = await runSolve(file, opts);
     });
 
+  program
+    .command('demo')
+    .description('run a demo: progress, then its summary; writes <dir>/<name>.html (default report/)')
+    .argument('[name]', 'the demo (see --list)')
+    .option('--list', 'list the demos and exit', false)
+    .option('--report <dir>', 'folder for the demo\'s report page <dir>/<name>.html', 'report')
+    .option('--no-report', 'print the summary only; write no page')
+    .addHelpText(
+      'after',
+      '\nRuns one demo of `npm start` (progress on stdout), prints its summary and time, and writes\n' +
+        'its section of the report, charts as inline SVG, to <dir>/<name>.html.\n' +
+        'Exit code: 0 done, 1 the demo failed, 2 no such demo or no name.',
+    )
+    .action(async (name: string | undefined, opts: { list: boolean; report: string | false }) => {
+      // The demos load codegen, runtimes and the chart renderer: only this command pays.
+      const { runDemoCommand } = await import('./demo.ts');
+      process.exitCode = await runDemoCommand(name, opts);
+    });
+
   return program;
 }
 

@@ -1,0 +1,108 @@
+// Lasso solve: implc's generated solver against scikit-learn's coordinate descent on the same
+// problems, several lambdas along the path, both checked for the same KKT accuracy.
+import { compileModel } from '../codegen/build.ts';
+import { mulberry32, readCsv, standardize } from '../demos/data.ts';
+import { solveInstance, type ModelInstance } from '../src/runtime/index.ts';
+import { pythonWith, runPeer, timeMs, writeMatrix } from './peers.ts';
+
+interface Problem {
+  name: string;
+  n: number;
+  p: number;
+  X: Float64Array;
+  y: Float64Array;
+}
+
+function diabetes(): Problem {
+  const z = standardize(readCsv('samples/data/diabetes.csv').rows);
+  return { name: 'diabetes (442 x 10)', n: z.length, p: 10, X: Float64Array.from(z.flatMap((r) => r.slice(0, 10))), y: Float64Array.from(z.map((r) => r[10])) };
+}
+
+/** Columns with pairwise correlation 0.5 (a shared factor per row), 20 true nonzeros. */
+function correlated(n: number, p: number): Problem {
+  const rng = mulberry32(42);
+  const normal = () => Math.sqrt(-2 * Math.log(1 - rng())) * Math.cos(2 * Math.PI * rng());
+  const X = new Float64Array(n * p);
+  for (let i = 0; i < n; i++) {
+    const f = normal();
+    for (let j = 0; j < p; j++) X[i * p + j] = Math.SQRT1_2 * normal() + Math.SQRT1_2 * f;
+  }
+  const beta = new Float64Array(p);
+  for (let k = 0; k < 20; k++) beta[Math.floor(rng() * p)] = normal() * 2;
+  const y = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    let s = 0;
+    for (let j = 0; j < p; j++) s += X[i * p + j] * beta[j];
+    y[i] = s + normal();
+  }
+  return { name: `correlated (${n} x ${p})`, n, p, X, y };
+}
+
+const rows = (P: Problem) => Array.from({ length: P.n }, (_, i) => Array.from(P.X.subarray(i * P.p, (i + 1) * P.p)));
+
+function gradient(P: Problem, beta: ArrayLike<number>): Float64Array {
+  const r = new Float64Array(P.n);
+  for (let i = 0; i < P.n; i++) {
+    let s = -P.y[i];
+    for (let j = 0; j < P.p; j++) s += P.X[i * P.p + j] * beta[j];
+    r[i] = s;
+  }
+  const g = new Float64Array(P.p);
+  for (let i = 0; i < P.n; i++) for (let j = 0; j < P.p; j++) g[j] += P.X[i * P.p + j] * r[i];
+  return g;
+}
+
+/** Largest violation of the Lasso optimality conditions, relative to lambda. */
+function kkt(P: Problem, beta: ArrayLike<number>, lambda: number): number {
+  const g = gradient(P, beta);
+  let worst = 0;
+  for (let j = 0; j < P.p; j++) {
+    const v = beta[j] !== 0 ? Math.abs(g[j] + lambda * Math.sign(beta[j])) : Math.max(0, Math.abs(g[j]) - lambda);
+    worst = Math.max(worst, v / lambda);
+  }
+  return worst;
+}
+
+export async function benchLasso(log: (s: string) => void): Promise<string[]> {
+  const Lasso = await compileModel('samples/lasso.impl');
+  const python = pythonWith(['sklearn', 'numpy']);
+  const out: string[] = ['| problem | lambda / lambda_max | implc ms | sklearn ms | ratio (sklearn / implc) | implc KKT | sklearn KKT | support |', '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |'];
+  for (const P of [diabetes(), correlated(1000, 5000)]) {
+    const lambdaMax = Math.max(...gradient(P, new Float64Array(P.p)).map(Math.abs));
+    const fractions = [0.5, 0.2, 0.1];
+    const X = rows(P);
+    const inputs = (lambda: number) => ({ X, y: Array.from(P.y), Xv: X.slice(0, 5), yv: Array.from(P.y.subarray(0, 5)), lambda });
+    const implc = fractions.map((f) => {
+      const lambda = f * lambdaMax;
+      let beta: Float64Array = new Float64Array(0);
+      // Binding the inputs (with the step 1 / opnorm(X)^2) is part of the solve.
+      const ms = timeMs(() => {
+        const model = new Lasso(inputs(lambda)) as ModelInstance;
+        const r = solveInstance(model, { tol: 1e-10 });
+        if (r.status !== 'converged') throw new Error(`implc: ${r.status}`);
+        beta = r.y;
+      }, P.n * P.p > 1e6 ? 1 : 5);
+      return { lambda, ms, beta };
+    });
+    let peer: { results: { ms: number; beta: number[] }[] } | null = null;
+    if (python) {
+      peer = runPeer(python, 'lasso_sklearn.py', {
+        X: writeMatrix('lasso-X', P.n, P.p, P.X),
+        y: writeMatrix('lasso-y', P.n, 1, P.y),
+        lambdas: implc.map((r) => r.lambda),
+        tol: 1e-10,
+        repeats: P.n * P.p > 1e6 ? 1 : 5,
+      });
+    }
+    implc.forEach((r, k) => {
+      const s = peer?.results[k];
+      const support = r.beta.filter((b) => b !== 0).length;
+      out.push(
+        `| ${P.name} | ${fractions[k]} | ${r.ms.toFixed(1)} | ${s ? s.ms.toFixed(1) : 'skipped'} | ${s ? (s.ms / r.ms).toFixed(2) : '-'} | ${kkt(P, r.beta, r.lambda).toExponential(1)} | ${s ? kkt(P, s.beta, r.lambda).toExponential(1) : '-'} | ${support} |`,
+      );
+      log(out[out.length - 1]);
+    });
+  }
+  if (!python) out.push('', 'scikit-learn not found (Debian: `apt-get install python3-sklearn`): peer column skipped.');
+  return out;
+}
