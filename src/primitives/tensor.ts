@@ -67,9 +67,12 @@ export function dot(a: Float64Array, b: Float64Array): number {
  * whose dims are all 1 is a scalar.
  */
 export function matmul(a: Tensor, b: Tensor): Tensor {
-  const [m, p] = a.shape.length === 2 ? a.shape : [a.shape[0], 1];
+  // A bound dim of 1 can make an operand collapse to a scalar at run time (X * beta with one
+  // row of X): a scalar operand is then read as the [1] vector (or [1, 1] matrix) it stands for.
+  const [m, p] = a.shape.length === 2 ? a.shape : [a.shape.length === 0 ? 1 : a.shape[0], 1];
   const q = b.shape.length === 2 ? b.shape[1] : 1;
-  if (b.shape[0] !== p) {
+  const rows = b.shape.length === 0 ? 1 : b.shape[0];
+  if (rows !== p) {
     throw new Error(`internal error: matmul of [${a.shape}] and [${b.shape}]`);
   }
   const out = new Float64Array(m * q);

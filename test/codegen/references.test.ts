@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { fromRows, luFactor, luSolve } from '../../src/runtime/index.ts';
 import { generatedClass, readCsv, standardize } from '../helpers/generated.ts';
@@ -110,6 +111,23 @@ describe('the pathological samples are refused at their bad points', () => {
       expect(r.gradients).toBeUndefined();
     });
   }
+
+  it('the Lasso with two equal columns (X = [[1, 1]], one row) is violated', async () => {
+    const Model = await generatedClass('samples/pathological/lasso_segment.impl');
+    const inputs = JSON.parse(readFileSync('samples/inputs/lasso_segment.json', 'utf8'));
+    const r = new Model(inputs).solve({ jacobian: true }) as Result;
+    expect(r.status).toBe('converged');
+    expect(r.certificate.verdict).toBe('violated');
+    expect(r.jacobian).toBeUndefined();
+  });
+
+  it('y^3 = x at x = 0 stopped near y = 1e-4 is not certified: B is too close to singular for the residual', async () => {
+    const Model = await generatedClass('samples/pathological/cubic.impl');
+    const r = new Model({ x: 0 }).solve({ y0: Float64Array.of(1), jacobian: true }) as Result;
+    expect(r.status).toBe('converged');
+    expect(Math.abs(flat(r.solution.y)[0])).toBeGreaterThan(0);
+    expect(r.certificate.verdict).not.toBe('certified');
+  });
 
   it('y = relu(y + x) at x = 0 is violated; with w = 0.5 it is certified by the guard', async () => {
     const Unit = await generatedClass('samples/pathological/relu_unit_weight.impl', 'ReluUnitWeight');
