@@ -261,7 +261,9 @@ async function cubic(): Promise<CaseResult> {
     `That one gradient throws x to ${fmt(jump.x)}, ${Math.floor(Math.log10(Math.abs(jump.x / optimumX)))} orders of magnitude past the minimizer x = ${optimumX} (y = ${target}); the gradient out there is ${fmt(jump.grad)}, so after ${last.step - jump.step} more steps x has moved by only ${fmt(last.x - jump.x)} and the loss is still ${fmt(last.loss)}.`,
     warm.verdict === 'violated' || !warm.derivatives
       ? `implc refuses both at the exact solution (default start) and from the naive run's start (verdict ${warm.verdict}).`
-      : `implc refuses at the exact solution y = 0 (default start), but started from y = 1 its own solver also stops at y = ${fmt(warm.solution[0])} and certifies it, returning dy/dx = ${fmt(warm.dydx ?? NaN)}: its run-time certificate does not account for the residual tolerance around this smooth singular point (a gap, reported).`,
+      : warm.verdict === 'unverified'
+        ? `implc refuses at the exact solution y = 0 (default start); started from y = 1 its solver also stops at y = ${fmt(warm.solution[0])}, but it does not certify that point: the verdict is unverified, because B = 3y^2 moves toward 0 within the solution's own uncertainty, and the derivative ${fmt(warm.dydx ?? NaN)} is flagged as unreliable.`
+        : `implc refuses at the exact solution y = 0 (default start), but started from y = 1 its own solver also stops at y = ${fmt(warm.solution[0])} and certifies it, returning dy/dx = ${fmt(warm.dydx ?? NaN)}: its run-time certificate does not account for the residual tolerance around this smooth singular point (a gap, reported).`,
   ];
   return {
     key: 'cubic',
