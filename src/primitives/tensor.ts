@@ -76,6 +76,25 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
     throw new Error(`internal error: matmul of [${a.shape}] and [${b.shape}]`);
   }
   const out = new Float64Array(m * q);
+  const A = a.data;
+  const Bd = b.data;
+  if (q === 1) {
+    // Matrix-vector: one contiguous dot product per row (the hot loop of every fixpoint map).
+    for (let i = 0; i < m; i++) {
+      let s0 = 0;
+      let s1 = 0;
+      const row = i * p;
+      let k = 0;
+      for (; k + 1 < p; k += 2) {
+        s0 += A[row + k] * Bd[k];
+        s1 += A[row + k + 1] * Bd[k + 1];
+      }
+      if (k < p) s0 += A[row + k] * Bd[k];
+      out[i] = s0 + s1;
+    }
+    const shape = b.shape.length === 2 ? [m, q] : [m];
+    return { shape: shape.every((d) => d === 1) ? [] : shape, data: out };
+  }
   for (let i = 0; i < m; i++) {
     for (let k = 0; k < p; k++) {
       const aik = a.data[i * p + k];

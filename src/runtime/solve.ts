@@ -20,7 +20,7 @@ import type { ModelInstance } from './model.ts';
 import { semismoothNewton } from './newton.ts';
 import type { NewtonProblem } from './newton.ts';
 import type { NewtonResult } from './status.ts';
-import { assembleB } from './implicit-system.ts';
+import { assembleB, ImplicitSystem, reducedRows } from './implicit-system.ts';
 import { SolverError } from './status.ts';
 import { isFiniteVector, requireFiniteVector, requireInRange, requireInteger } from './validate.ts';
 
@@ -65,8 +65,33 @@ function residualInf(model: ModelInstance, y: Float64Array): number {
 }
 
 /** Semismooth Newton on F with B from the model's kernels: dense LU for small n, GMRES beyond. */
+/** Largest active set for which a reduced Newton step is assembled (see newtonProblem). */
+const REDUCED_NEWTON_LIMIT = 100;
+
 function newtonProblem(model: ModelInstance, denseLimit: number): NewtonProblem {
   const residual = (y: Float64Array, out: Float64Array): void => model.residual(y, out);
+  if (model.analysis.identityRowsWhereFactorZero !== null) {
+    // Prox and projection fixpoints: B = I - D M, whose rows with D = 0 are identity rows.
+    // The step solves only the other rows (the support, for the Lasso), densely when they are
+    // few: the same active-set reduction as the backward pass (ImplicitSystem).
+    return {
+      residual,
+      solveStep: (y: Float64Array, rhs: Float64Array): Float64Array | null => {
+        const factors = model.kinkFactors(y);
+        // Assembling the reduced B costs one jvpY per kept row, about as much as that many
+        // map evaluations: past REDUCED_NEWTON_LIMIT rows Anderson steps are the better buy
+        // (and a large active set is often singular: more support than data). No step then.
+        if ((reducedRows(model, factors)?.length ?? model.n) > Math.min(denseLimit, REDUCED_NEWTON_LIMIT)) return null;
+        try {
+          const d = new ImplicitSystem(model, y, factors, { denseLimit }).solve(rhs);
+          return isFiniteVector(d) ? d : null;
+        } catch (e) {
+          if (e instanceof SolverError) return null;
+          throw e;
+        }
+      },
+    };
+  }
   if (model.n <= denseLimit) {
     return { residual, jacobian: (y: Float64Array): Matrix => assembleB(model, y, model.kinkFactors(y), null) };
   }
@@ -133,16 +158,21 @@ export function solveInstance(model: ModelInstance, options: SolveInstanceOption
   }
 
   // auto with a map: Anderson first, Newton to finish.
-  const fp = iterateMap(ANDERSON_MEMORY, options.maxIter ?? 200);
+  // With the active-set reduction, Newton steps cost a small dense solve: a short Anderson
+  // phase to find the support, then Newton (its local convergence is superlinear, MATH.md 7).
+  const fp = iterateMap(ANDERSON_MEMORY, options.maxIter ?? (model.analysis.identityRowsWhereFactorZero !== null ? 30 : 200));
   const fpResidual = residualInf(model, fp.y);
   if (fp.status === 'converged' && fpResidual <= tol) return finish(fp.y, 'converged', fp.iterations, 'anderson');
   // A diverged or blown-up iteration is a bad start: fall back to y0 unless Anderson improved on it.
   const start = fpResidual < residualInf(model, y0) ? fp.y : y0;
-  const nt = newton(start);
+  // After the map has run, Newton is a finisher: if a few steps do not converge (a wrong
+  // active set, a singular B), the map is the better use of the time.
+  const nt = semismoothNewton(problem, start, { tol, maxIter: options.maxIter ?? 20 });
   const ntResidual = residualInf(model, nt.y);
-  if (nt.status === 'converged' || !(fpResidual < ntResidual)) {
-    return finish(nt.y, nt.status, fp.iterations + nt.iterations, 'anderson+newton');
-  }
-  // Newton failed from there and the Anderson iterate is the better answer.
-  return finish(fp.y, fp.status, fp.iterations + nt.iterations, 'anderson');
+  if (nt.status === 'converged') return finish(nt.y, nt.status, fp.iterations + nt.iterations, 'anderson+newton');
+  // Newton failed from there (a singular B off the solution, say): back to the map, from the
+  // better of the two iterates, for longer.
+  const best = ntResidual < fpResidual ? nt.y : fp.y;
+  const more = fixedPoint((y, out) => model.map(y, out), best, { tol, maxIter: options.maxIter ?? 5000, anderson: ANDERSON_MEMORY });
+  return finish(more.y, more.status, fp.iterations + nt.iterations + more.iterations, 'anderson');
 }
