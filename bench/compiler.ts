@@ -7,33 +7,22 @@ import os from 'node:os';
 import { emitAll } from '../codegen/build.ts';
 import { frontEnd } from '../src/compile.ts';
 import { analyzeFile } from '../src/pipeline.ts';
+import { timeMs } from './peers.ts';
 
 const files = [
   ...readdirSync('samples').filter((f) => f.endsWith('.impl')).map((f) => `samples/${f}`),
   ...readdirSync('samples/pathological').filter((f) => f.endsWith('.impl')).map((f) => `samples/pathological/${f}`),
 ];
 
-function median(run: () => void, repeats = 15): number {
-  for (let i = 0; i < 3; i++) run();
-  const times: number[] = [];
-  for (let i = 0; i < repeats; i++) {
-    const t0 = performance.now();
-    run();
-    times.push(performance.now() - t0);
-  }
-  times.sort((a, b) => a - b);
-  return times[Math.floor(times.length / 2)];
-}
-
 console.log(`machine: ${os.cpus()[0]?.model ?? 'unknown'} x${os.cpus().length}, node ${process.version}`);
 console.log('| sample | check (ms) | explain (ms) | build (ms) |');
 console.log('| --- | ---: | ---: | ---: |');
 for (const f of files) {
   const text = readFileSync(f, 'utf8');
-  const check = median(() => frontEnd(f, text));
-  const explain = median(() => analyzeFile(f, text));
+  const check = timeMs(() => frontEnd(f, text), 15, 3);
+  const explain = timeMs(() => analyzeFile(f, text), 15, 3);
   // build = explain + code generation of every model's module (ts-morph structure + kernels).
-  const build = median(() => emitAll(analyzeFile(f, text).analyses, f), 7);
+  const build = timeMs(() => emitAll(analyzeFile(f, text).analyses, f), 7, 3);
   console.log(`| ${f} | ${check.toFixed(2)} | ${explain.toFixed(2)} | ${build.toFixed(2)} |`);
 }
 

@@ -27,9 +27,9 @@ export function writeMatrix(name: string, rows: number, cols: number, data: Floa
   return { path, rows, cols };
 }
 
-/** Median of repeated timings in milliseconds, after one warm-up run. */
-export function timeMs(run: () => void, repeats = 3): number {
-  run();
+/** Median of repeated timings in milliseconds, after warm-up runs. */
+export function timeMs(run: () => void, repeats = 3, warmup = 1): number {
+  for (let i = 0; i < warmup; i++) run();
   const t: number[] = [];
   for (let i = 0; i < repeats; i++) {
     const t0 = performance.now();
