@@ -11,12 +11,16 @@ export const useColor = pc.isColorSupported && Boolean(process.stdout.isTTY);
 /** Exit codes of every command (README "Command line"). */
 export const EXIT = { ok: 0, errors: 1, usage: 2 } as const;
 
-export function printDiagnostics(diagnostics: readonly Diagnostic[], sources: ReadonlyMap<string, SourceFile>): void {
+export function printDiagnostics(
+  diagnostics: readonly Diagnostic[],
+  sources: ReadonlyMap<string, SourceFile>,
+  out: NodeJS.WritableStream = process.stdout,
+): void {
   for (const d of diagnostics) {
-    process.stdout.write(`${renderText(d, sources.get(d.span.file), { color: useColor })}\n\n`);
+    out.write(`${renderText(d, sources.get(d.span.file), { color: useColor })}\n\n`);
   }
   const summary = renderSummary(diagnostics, { color: useColor });
-  if (summary) process.stdout.write(`${summary}\n`);
+  if (summary) out.write(`${summary}\n`);
 }
 
 export function diagnosticsJson(diagnostics: readonly Diagnostic[]) {

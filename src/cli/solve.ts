@@ -23,7 +23,8 @@ export async function runSolve(file: string, options: SolveOptions): Promise<num
   const result = analyzeFile(file, text);
   const errors = result.diagnostics.filter((d) => d.severity === 'error');
   if (errors.length) {
-    printDiagnostics(errors, new Map<string, SourceFile>([[file, result.source]]));
+    // stdout carries the JSON result only.
+    printDiagnostics(errors, new Map<string, SourceFile>([[file, result.source]]), process.stderr);
     return EXIT.errors;
   }
   const names = result.analyses.map((a) => a.model.name);

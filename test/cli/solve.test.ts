@@ -63,6 +63,17 @@ describe('implc solve', () => {
     expect(out.gradients).toBeUndefined();
   });
 
+  it('a model with errors exits 1, with the diagnostics on stderr and nothing on stdout', () => {
+    const bad = join(dir, 'bad.impl');
+    writeFileSync(bad, 'model M {\n  param x: real\n  unknown y: real\n  solve y - xx = 0\n}\n');
+    const input = join(dir, 'bad.json');
+    writeFileSync(input, '{"x": 1}');
+    const r = spawnSync(process.execPath, ['bin/implc.js', 'solve', bad, '--input', input], { encoding: 'utf8' });
+    expect(r.status).toBe(1);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(/E0101/);
+  });
+
   it('asks for --model when a file has several', () => {
     const r = solve('samples/pathological/relu_unit_weight.impl', { x: 1 });
     expect(r.status).toBe(2);
