@@ -13,7 +13,7 @@ import os from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { instances, loadDeqNet, view, type DeqNet, type Sample } from '../demos/deq.ts';
 import { mulberry32 } from '../demos/data.ts';
-import { outputGradients, solveBatch, solveInstance, type BatchInstance } from '../src/runtime/index.ts';
+import { certifySelection, ImplicitDerivatives, solveBatch, solveInstance, type BatchInstance } from '../src/runtime/index.ts';
 import { pythonWith, runPeer, writeMatrix } from './peers.ts';
 
 const BATCH = 64;
@@ -87,12 +87,19 @@ interface StepResult {
   maxPolishIterations?: number;
 }
 
-function meanGradient(net: DeqNet, insts: BatchInstance[], ys: Float64Array[]): { loss: number; grad: Float64Array } {
+/**
+ * The loss and mean gradient over the batch, each sample certified first (MATH.md 5): the
+ * certificate is part of implc's step, and a sample that is not certified stops the bench.
+ */
+function meanGradient(net: DeqNet, insts: BatchInstance[], solved: { y: Float64Array; residual: number }[]): { loss: number; grad: Float64Array } {
   const grad = new Float64Array(net.m);
   let loss = 0;
   insts.forEach((inst, i) => {
-    loss += inst.outputs(ys[i])[0];
-    const g = outputGradients(inst, ys[i])[0];
+    const { y, residual } = solved[i];
+    loss += inst.outputs(y)[0];
+    const cert = certifySelection(inst, y, residual);
+    if (cert.certificate.verdict !== 'certified') throw new Error(`sample ${i}: ${cert.certificate.verdict}: ${cert.certificate.detail}`);
+    const g = new ImplicitDerivatives(inst, y, { prefactored: cert.selected ?? undefined }).outputGradients()[0];
     for (let j = 0; j < g.length; j++) grad[j] += g[j];
   });
   for (let j = 0; j < grad.length; j++) grad[j] /= insts.length;
@@ -104,13 +111,13 @@ function stepF64(P: Problem, K: number): StepResult {
   const t0 = performance.now();
   const insts = instances(P.net, P.theta, P.samples);
   const t1 = performance.now();
-  const ys = insts.map((inst) => {
+  const solved = insts.map((inst) => {
     const r = solveInstance(inst, { method: 'fixed-point', tol: 0, maxIter: K });
     if (r.iterations !== K && r.residual !== 0) throw new Error(`implc f64: ${r.iterations} iterations, expected ${K}`);
-    return r.y;
+    return r;
   });
   const t2 = performance.now();
-  const { loss, grad } = meanGradient(P.net, insts, ys);
+  const { loss, grad } = meanGradient(P.net, insts, solved);
   const t3 = performance.now();
   return { loss, grad, ms: { construct: t1 - t0, solve: t2 - t1, gradient: t3 - t2, total: t3 - t0 } };
 }
@@ -124,7 +131,7 @@ function stepGpu(P: Problem): StepResult {
   const bad = solved.polish.find((r) => r.status !== 'converged');
   if (bad) throw new Error(`implc gpu.js: polish ${bad.status} (residual ${bad.residual})`);
   const t2 = performance.now();
-  const { loss, grad } = meanGradient(P.net, insts, solved.polish.map((r) => r.y));
+  const { loss, grad } = meanGradient(P.net, insts, solved.polish);
   const t3 = performance.now();
   return {
     loss,
@@ -170,11 +177,11 @@ function stepTf(tf: Tf, P: Problem, K: number): { loss: number; gradW: Float64Ar
   const { net, theta, samples } = P;
   const t0 = performance.now();
   const out = tf.tidy(() => {
-    const W = tf.tensor2d(view(net, theta, 'W'), [net.h, net.h]);
-    const U = tf.tensor2d(view(net, theta, 'U'), [net.h, net.d]);
-    const b = tf.tensor1d(view(net, theta, 'b'));
-    const V = tf.tensor2d(view(net, theta, 'V'), [net.k, net.h]);
-    const c = tf.tensor1d(view(net, theta, 'c'));
+    const W = tf.tensor2d(Array.from(view(net, theta, 'W')), [net.h, net.h]);
+    const U = tf.tensor2d(Array.from(view(net, theta, 'U')), [net.h, net.d]);
+    const b = tf.tensor1d(Array.from(view(net, theta, 'b')));
+    const V = tf.tensor2d(Array.from(view(net, theta, 'V')), [net.k, net.h]);
+    const c = tf.tensor1d(Array.from(view(net, theta, 'c')));
     const u = tf.tensor2d(samples.map((s) => Array.from(s.u)));
     const oh = tf.tensor2d(samples.map((s) => Array.from(s.onehot)));
     const Wt = W.transpose();
@@ -199,7 +206,8 @@ function stepTf(tf: Tf, P: Problem, K: number): { loss: number; gradW: Float64Ar
   return { loss, gradW, ms: performance.now() - t0 };
 }
 
-export async function benchDeq(log: (line: string) => void): Promise<string[]> {
+/** `sizes`: the (d, h) pairs to run (default all of SIZES); `npx tsx bench/deq.ts 64x128` picks some. */
+export async function benchDeq(log: (line: string) => void, sizes: [number, number][] = SIZES): Promise<string[]> {
   const python = pythonWith(['torch']);
   const tf = await loadTf();
   const out: string[] = [
@@ -210,7 +218,7 @@ export async function benchDeq(log: (line: string) => void): Promise<string[]> {
   let torchVersion = '';
   let tfCol = false;
   const tfLines: string[] = [];
-  for (const [d, h] of SIZES) {
+  for (const [d, h] of sizes) {
     const P = await problem(d, h, 1000 + h);
     // Pilot (untimed): plain fixed-point iteration to ||F||_inf <= 1e-12 per sample; K = the most iterations.
     let K = 0;
@@ -297,5 +305,6 @@ export async function benchDeq(log: (line: string) => void): Promise<string[]> {
 
 if (import.meta.url === pathToFileURL(process.argv[1]).href) {
   console.log(`machine: ${os.cpus()[0]?.model ?? 'unknown'} x${os.cpus().length}, node ${process.version}`);
-  await benchDeq((line) => console.error(line)).then((lines) => console.log(lines.join('\n')));
+  const picked = process.argv.slice(2).map((a) => a.split('x').map(Number) as [number, number]);
+  await benchDeq((line) => console.error(line), picked.length ? picked : SIZES).then((lines) => console.log(lines.join('\n')));
 }

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Analysis } from '../src/analysis/analyze.ts';
 import { analyzeFile } from '../src/pipeline.ts';
-import type { ModelInstance } from '../src/runtime/model.ts';
+import type { BatchInstance } from '../src/runtime/batch.ts';
 import { emitModule, type EmittedModule } from './emit-module.ts';
 
 /** One module per model of an analyzed file. */
@@ -18,8 +18,15 @@ export function emitAll(analyses: readonly Analysis[], sourceFile: string): Emit
  */
 const CACHE = fileURLToPath(new URL('../.build/cache/', import.meta.url));
 
+/** An instance of a generated class, as the runtime and callers that load it see it. */
+export type GeneratedInstance = BatchInstance & {
+  solve(options: object): unknown;
+  /** The same model with some inputs replaced; values that do not depend on them are shared. */
+  with(changes: Record<string, unknown>): GeneratedInstance;
+};
+
 /** The generated class of a module, loaded through the running TypeScript loader. */
-export type ModelClass = new (inputs: Record<string, unknown>) => ModelInstance & { solve(options: object): unknown };
+export type ModelClass = new (inputs: Record<string, unknown>) => GeneratedInstance;
 
 export async function loadModule(module: EmittedModule): Promise<ModelClass> {
   mkdirSync(CACHE, { recursive: true });

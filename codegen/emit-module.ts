@@ -7,6 +7,7 @@ import type { Graph } from '../src/ir/graph.ts';
 import type { IrModel } from '../src/ir/model.ts';
 import type { Shape } from '../src/ir/shape.ts';
 import { primitive } from '../src/primitives/registry.ts';
+import type { DenseOp } from '../src/runtime/structured.ts';
 import type { NodeId } from '../src/primitives/types.ts';
 import { gpuMapKernels } from './emit-gpu.ts';
 import { KernelWriter, shapeExpr } from './kernel-writer.ts';
@@ -75,6 +76,89 @@ function identityRowsSite(a: Analysis, factors: NodeId[]): number | null {
   if (op.kind !== 'diag' || op.kinks.length !== 1 || op.kinks[0] !== op.factor) return null;
   const site = factors.indexOf(op.factor);
   return site >= 0 ? site : null;
+}
+
+/**
+ * The analysis's LinOp for B as a {@link DenseOp} over numbered leaves (the IR nodes of its
+ * scalings, diagonal factors and matrices), or null when some part has no dense rule
+ * (projection blocks, unreadable tangents, a seed on the left of a product).
+ */
+function denseOpOf(B: LinOp): { op: DenseOp; leaves: NodeId[] } | null {
+  const leaves: NodeId[] = [];
+  const leaf = (id: NodeId): number => {
+    const at = leaves.indexOf(id);
+    if (at >= 0) return at;
+    leaves.push(id);
+    return leaves.length - 1;
+  };
+  const read = (op: LinOp): DenseOp | null => {
+    switch (op.kind) {
+      case 'identity':
+        return { k: 'I' };
+      case 'scale': {
+        const of = read(op.of);
+        return of && { k: 'scale', s: leaf(op.factor), inv: op.inverse, of };
+      }
+      case 'diag': {
+        const of = read(op.of);
+        return of && { k: 'diag', f: leaf(op.factor), of };
+      }
+      case 'matmul': {
+        const of = read(op.of);
+        return of && { k: 'mm', M: leaf(op.matrix), of };
+      }
+      case 'sum': {
+        const terms: [1 | -1, DenseOp][] = [];
+        for (const t of op.terms) {
+          const o = read(t.op);
+          if (!o) return null;
+          terms.push([t.sign, o]);
+        }
+        return { k: 'sum', terms };
+      }
+      default:
+        return null;
+    }
+  };
+  const op = read(B);
+  return op ? { op, leaves } : null;
+}
+
+/**
+ * The fixpoint y = soft_threshold(y - G (A y - b), tau) with G, A, b, tau fixed by the inputs
+ * (possibly G scaled by a fixed scalar, s G (A y - b)): proximal gradient on a least-squares
+ * Lasso, which the runtime can solve by coordinate descent (src/runtime/lasso.ts). Returns
+ * the nodes of A, b, G (or its scalar and matrix factors) and tau, or null. The runtime
+ * checks numerically that G is a positive multiple of A^T before using them.
+ */
+function leastSquaresProxOf(g: Graph, map: NodeId, unknown: NodeId, writer: KernelWriter): { A: NodeId; b: NodeId; G: NodeId; scale: NodeId | null; tau: NodeId } | null {
+  const node = (id: NodeId) => g.node(id);
+  const root = node(map);
+  if (root.op !== 'soft_threshold') return null;
+  const [u, tau] = root.args;
+  if (writer.dynamic(tau)) return null;
+  const un = node(u);
+  if (un.op !== 'sub' || un.args[0] !== unknown) return null;
+  let grad = node(un.args[1]);
+  let scale: NodeId | null = null;
+  if (grad.op === 'mul') {
+    const [x, y] = grad.args;
+    const [s, rest] = writer.dynamic(x) ? [y, x] : [x, y];
+    if (writer.dynamic(s) || g.shape(s).length !== 0) return null;
+    scale = s;
+    grad = node(rest);
+  }
+  if (grad.op !== 'matmul') return null;
+  const [G, r] = grad.args;
+  if (writer.dynamic(G) || g.shape(G).length !== 2) return null;
+  const rn = node(r);
+  if (rn.op !== 'sub') return null;
+  const [Ay, b] = rn.args;
+  const an = node(Ay);
+  if (writer.dynamic(b) || an.op !== 'matmul' || an.args[1] !== unknown) return null;
+  const A = an.args[0];
+  if (writer.dynamic(A) || g.shape(A).length !== 2 || g.shape(b).length !== 1) return null;
+  return { A, b, G, scale, tau };
 }
 
 export interface EmittedModule {
@@ -188,8 +272,31 @@ export function emitModule(a: Analysis, sourceFile: string): EmittedModule {
     '}',
     'return { y: y_, x: x_ };',
   ], 'Explicit partial derivatives of output k in the unknowns and the params.');
+  // B assembled from its structure (src/runtime/structured.ts) where the analysis read it.
+  const structured = m.unknowns.length === 1 && a.jacobians.B.length === 1 ? denseOpOf(a.jacobians.B[0]) : null;
+  method('denseB', [...fParams, ['rows', 'Int32Array | null']], 'Matrix | null', structured
+    ? (() => {
+        const { lines, results } = writer.body(structured.leaves, derivative([]));
+        return ['const c = this.c;', unknownViews, factorWrap, ...lines,
+          `return assembleStructured(${JSON.stringify(structured.op)}, [${results.join(', ')}], this.n, rows);`];
+      })()
+    : ['void y, factors, rows;', 'return null;'],
+  structured
+    ? 'B[rows, rows] (all of B when rows is null) assembled from its structure, without kernel calls per column; null when the values do not fit it.'
+    : 'No structured assembly for this B: null (the runtime applies jvpY to unit vectors).');
+  const lsq = p.maps && m.unknowns.length === 1 && g.shape(m.unknowns[0].node).length === 1
+    ? leastSquaresProxOf(g, p.maps[0], m.unknowns[0].node, writer)
+    : null;
+  method('leastSquaresProx', [], 'LeastSquaresProx | null', lsq
+    ? ['const c = this.c;', `return { A: c.${writer.hoistedName(lsq.A)}, b: c.${writer.hoistedName(lsq.b)}, G: ${lsq.scale === null ? `c.${writer.hoistedName(lsq.G)}` : `K.mul(c.${writer.hoistedName(lsq.scale)}, c.${writer.hoistedName(lsq.G)})`}, tau: c.${writer.hoistedName(lsq.tau)} };`]
+    : ['return null;'],
+  lsq
+    ? 'The map is proximal gradient on a least-squares Lasso: its design, targets, gradient operator and thresholds (src/runtime/lasso.ts).'
+    : 'The map is not a recognized least-squares prox: null.');
   const guard = a.certificate.verdict === 'guarded' ? a.certificate.guardBound : null;
-  method('guardBound', [], 'number | null', guard ? guardStatements(guard, g, writer, m) : ['return null;'],
+  method('guardBound', [], 'number | null', guard
+    ? ['if (this.guardMemo.value === undefined) this.guardMemo.value = (() => {', ...guardStatements(guard, g, writer, m).map((l) => `  ${l}`), '})();', 'return this.guardMemo.value;']
+    : ['return null;'],
     guard ? `A sound upper bound on ${a.certificate.guard?.replace(/ < 1$/, '')}, evaluated on the actual values.` : 'No guard.');
 
   // Everything that does not move with the unknowns is computed once, in the constructor.
@@ -199,8 +306,17 @@ export function emitModule(a: Analysis, sourceFile: string): EmittedModule {
     ...[...p.bTangents, ...p.aTangents, ...p.vjpY, ...p.vjpX, ...p.outputPartials.flatMap((o) => [...o.y, ...o.x])].filter((r): r is NodeId => r !== null),
     ...m.outputs.map((o) => o.node),
     ...(guard ? guard.terms.flat().flatMap((f) => (f.op ? factorsOf(f.op) : [])) : []),
+    ...(structured?.leaves ?? []),
+    ...(lsq ? [lsq.A, lsq.b, lsq.G, lsq.tau, ...(lsq.scale === null ? [] : [lsq.scale])] : []),
   ];
   const hoisted = writer.hoist(hoistRoots, new Set());
+  // The declared inputs each hoisted value (and the guard) depends on, for `with`.
+  const inputsOf = (id: NodeId): string[] =>
+    cone(g, [id])
+      .map((x) => g.node(x))
+      .filter((n) => n.op === 'input' && ['data', 'param'].includes((n as { role: string }).role))
+      .map((n) => (n as { name: string }).name);
+  const guardInputs = guard ? [...new Set(guard.terms.flat().flatMap((f) => (f.op ? factorsOf(f.op) : [])).flatMap(inputsOf))] : [];
   // The batched f32 pipeline (gpu.js) for one vector unknown in fixed-point form; it reads
   // hoisted values by the names `hoist` gave them.
   const gpu = p.maps && m.unknowns.length === 1 ? gpuMapKernels(g, p.maps[0], m.unknowns[0].node, writer) : null;
@@ -260,24 +376,45 @@ export function emitModule(a: Analysis, sourceFile: string): EmittedModule {
       { name: 'm', isReadonly: true, type: 'number' },
       { name: 'c', isReadonly: true, type: 'Record<string, Tensor>', initializer: '{}', scope: Scope.Private, docs: ['Values fixed by the inputs: data, params, dims and everything computed from them alone.'] },
       { name: 'factorShapes', isReadonly: true, type: 'number[][]', scope: Scope.Private },
+      { name: 'guardMemo', isReadonly: true, type: '{ value?: number | null }', scope: Scope.Private, docs: ['The guard bound once computed, shared by the instances `with` derives while its inputs are unchanged.'] },
     ],
     ctors: [
       {
-        parameters: [{ name: 'inputs', type: `${className}Inputs` }],
+        parameters: [
+          { name: 'inputs', type: `${className}Inputs` },
+          { name: 'base', type: className, hasQuestionToken: true },
+        ],
+        docs: [
+          [
+            'Binds the inputs: checks their names and shapes, fixes the dims, and computes every value',
+            'that does not move with the unknowns. `base` is for {@link with}: the inputs are then the',
+            'changed ones only, and everything that does not depend on them is shared with `base`.',
+          ].join('\n'),
+        ],
         statements: [
-          `const bound = bindInputs(${className}.spec, inputs as unknown as Record<string, unknown>);`,
-          'const d = bound.dims;',
+          `const bound = base ? bindChanges(${className}.spec, inputs as unknown as Record<string, unknown>, base.dims) : bindInputs(${className}.spec, inputs as unknown as Record<string, unknown>);`,
+          'const d = base ? base.dims : bound.dims;',
           'this.dims = d;',
           'const c = this.c;',
+          '/** Whether a value depending on these inputs must be computed anew (else it is shared with base). */',
+          'const fresh = (...names: string[]): boolean => !base || names.some((name) => name in bound.tensors);',
           ...m.dims.map((v) => `c.${v.name} = scalar(d.${v.name});`),
-          ...[...m.data, ...m.params].map((v) => `c.${v.name} = bound.tensors.${v.name};`),
+          ...[...m.data, ...m.params].map((v) => `c.${v.name} = bound.tensors.${v.name} ?? base!.value(${JSON.stringify(v.name)});`),
           `this.unknowns = layout([${m.unknowns.map((u) => `{ name: '${u.name}', shape: ${shapeExpr(u.shape)} }`).join(', ')}]);`,
           `this.params = layout([${m.params.map((q) => `{ name: '${q.name}', shape: ${shapeExpr(q.shape)} }`).join(', ')}]);`,
           `this.blocks = layout([${p.residual.map((r, i) => `{ name: 'F${i}', shape: ${shapeExpr(g.shape(r))} }`).join(', ')}]);`,
           'this.n = totalSize(this.unknowns);',
           'this.m = totalSize(this.params);',
           `this.factorShapes = [${p.factors.map((f) => shapeExpr(g.shape(f))).join(', ')}];`,
-          ...hoisted,
+          // Computed on first read (lazy): a solve does not pay for what only derivatives read.
+          ...hoisted.map((h) => {
+            const deps = inputsOf(h.node);
+            const name = JSON.stringify(h.name);
+            return deps.length === 0
+              ? `lazy(c, ${name}, base ? () => base.value(${name}) : () => ${h.expr});`
+              : `lazy(c, ${name}, fresh(${deps.map((x) => JSON.stringify(x)).join(', ')}) ? () => ${h.expr} : () => base!.value(${name}));`;
+          }),
+          `this.guardMemo = ${guard ? `fresh(${guardInputs.map((x) => JSON.stringify(x)).join(', ')}) ? {} : base!.guardMemo` : '{}'};`,
         ],
       },
     ],
@@ -289,6 +426,19 @@ export function emitModule(a: Analysis, sourceFile: string): EmittedModule {
         returnType: 'Tensor',
         statements: ['const v = this.c[name];', 'if (!v) throw new RangeError(`no value named ${name}`);', 'return v;'],
         docs: ['A value fixed by the inputs, by its name in the kernels (batched kernels read their arguments here).'],
+      },
+      {
+        name: 'with',
+        parameters: [{ name: 'changes', type: `Partial<${className}Inputs>` }],
+        returnType: className,
+        statements: [`return new ${className}(changes as ${className}Inputs, this);`],
+        docs: [
+          [
+            'A new instance whose inputs are these ones with `changes` applied (same dims): what',
+            'depends only on unchanged inputs (W^T, opnorm(X), the guard bound) is shared, not',
+            'recomputed. One instance per sample of a batch: `base.with({ u })`.',
+          ].join('\n'),
+        ],
       },
       {
         name: 'wrapFactors',
@@ -311,12 +461,12 @@ export function emitModule(a: Analysis, sourceFile: string): EmittedModule {
   const file = project.createSourceFile(`${className}.ts`, '', { overwrite: true });
   file.addImportDeclaration({
     moduleSpecifier: RUNTIME_IMPORT,
-    namedImports: ['bindInputs', 'K', 'kinkGap', 'layout', ...(guard ? ['operatorNormUpper'] : []), 'put', 'runModel', 'scalar', 'totalSize', 'views'],
+    namedImports: ['assembleStructured', 'bindChanges', 'bindInputs', 'K', 'kinkGap', 'layout', 'lazy', ...(guard ? ['operatorNormUpper'] : []), 'put', 'runModel', 'scalar', 'totalSize', 'views'],
   });
   file.addImportDeclaration({
     moduleSpecifier: RUNTIME_IMPORT,
     isTypeOnly: true,
-    namedImports: ['BatchInstance', 'CompiledAnalysis', 'GpuMapSpec', 'InputSpec', 'KinkSite', 'RunOptions', 'RunResult', 'Tensor', 'VariableLayout'],
+    namedImports: ['BatchInstance', 'CompiledAnalysis', 'GpuMapSpec', 'InputSpec', 'KinkSite', 'LeastSquaresProx', 'Matrix', 'RunOptions', 'RunResult', 'Tensor', 'VariableLayout'],
   });
   file.addInterface({
     name: `${className}Inputs`,

@@ -44,19 +44,19 @@ export class KernelWriter {
   }
 
   /**
-   * Statements computing the hoisted nodes among the cones of `roots`, in dependency order,
-   * assigning `c.<name>`; inputs and dims must already be in `c`.
+   * The hoisted nodes among the cones of `roots`, in dependency order: each one's name in `c`
+   * and the expression computing it from `c` (inputs and dims must already be there).
    */
-  hoist(roots: readonly NodeId[], done: Set<NodeId>): string[] {
-    const lines: string[] = [];
+  hoist(roots: readonly NodeId[], done: Set<NodeId>): { node: NodeId; name: string; expr: string }[] {
+    const lines: { node: NodeId; name: string; expr: string }[] = [];
     for (const id of cone(this.graph, roots)) {
       if (done.has(id) || this.dynamic(id)) continue;
       done.add(id);
       const n = this.graph.node(id);
       if (n.op === 'input') continue; // bound from the inputs
       const name = this.hoistedName(id);
-      if (n.op === 'const') lines.push(`c.${name} = scalar(${(n as { value: number }).value});`);
-      else lines.push(`c.${name} = ${this.call(n, (a) => `c.${this.hoistedName(a)}`)};`);
+      const expr = n.op === 'const' ? `scalar(${(n as { value: number }).value})` : this.call(n, (a) => `c.${this.hoistedName(a)}`);
+      lines.push({ node: id, name, expr });
     }
     return lines;
   }

@@ -123,13 +123,16 @@ function rowsOf(data: Float64Array, shape: number[]): number[][] {
 
 /** One generated instance per sample, all with the same parameter values. */
 export function instances(net: DeqNet, theta: Float64Array, samples: readonly Sample[]): BatchInstance[] {
-  // Nested rows are built once per batch; the generated constructor copies them per instance.
+  // The parameters are bound once per batch (with W^T and the guard bound): each sample's
+  // instance derives from the first one, sharing everything but its data.
+  if (samples.length === 0) return [];
   const W = rowsOf(view(net, theta, 'W'), [net.h, net.h]);
   const U = rowsOf(view(net, theta, 'U'), [net.h, net.d]);
   const V = rowsOf(view(net, theta, 'V'), [net.k, net.h]);
   const b = view(net, theta, 'b').slice();
   const c = view(net, theta, 'c').slice();
-  const out = samples.map((s) => new net.Model({ W, U, b, V, c, u: s.u, onehot: s.onehot }) as unknown as BatchInstance);
+  const base = new net.Model({ W, U, b, V, c, u: samples[0].u, onehot: samples[0].onehot });
+  const out: BatchInstance[] = samples.map((s, i) => (i === 0 ? base : base.with({ u: s.u, onehot: s.onehot })));
   const params = out[0]?.params ?? [];
   net.slots.forEach((sl, i) => {
     const p = params[i];
@@ -243,10 +246,8 @@ export function batchGradient(net: DeqNet, theta: Float64Array, samples: readonl
   times.polish = total - solved.f32Seconds;
   t = performance.now();
 
-  // The guard reads W only, and every instance of the batch holds the same W: evaluate the
-  // generated bound once and let each instance's certificate use that value.
+  // The guard reads W only: the instances share one bound, computed here once.
   const guardBound = insts.length ? insts[0].guardBound() : null;
-  for (const inst of insts) inst.guardBound = () => guardBound;
   lap('guard');
 
   const grad = new Float64Array(net.m);

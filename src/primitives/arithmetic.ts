@@ -2,7 +2,7 @@ import { addInterval, invInterval, mulInterval, negInterval, powInterval } from 
 import { op, product, reshapeTo, scale, sumTerms, unbroadcast } from './build.ts';
 import { expression, pointwise } from './elementwise-rules.ts';
 import * as rules from './shape-rules.ts';
-import { matmul, transpose } from './tensor.ts';
+import { addT, divT, matmul, mulT, subT, transpose } from './tensor.ts';
 import type { Builder, NodeId, Primitive } from './types.ts';
 
 /** a^k for real k; a negative base needs an integer k (else NaN, as in JavaScript). */
@@ -15,14 +15,14 @@ function powExpr(a: string, k: string): string {
 export const arithmetic: Primitive[] = [
   {
     name: 'add', interval: ([a, b]) => addInterval(a, b), notation: { infix: '+' }, surface: 'operator', params: ['a', 'b'], summary: 'a + b (scalars broadcast)', definability: 'semialgebraic', lipschitz: 'globally', shape: rules.elementwise, structure: { linearForm: 'sum', elementwise: true, linear: true },
-    evaluate: pointwise((a, b) => a + b),
+    evaluate: ([a, b]) => addT(a, b),
     jvp: (g, node, [da, db]) => sumTerms(g, node.id, [da, db]),
     vjp: (g, node, ct) => [unbroadcast(g, ct, node.args[0]), unbroadcast(g, ct, node.args[1])],
     scalarExpr: expression((a, b) => `${a} + ${b}`),
   },
   {
     name: 'sub', interval: ([a, b]) => addInterval(a, negInterval(b)), notation: { infix: '-' }, surface: 'operator', params: ['a', 'b'], summary: 'a - b (scalars broadcast)', definability: 'semialgebraic', lipschitz: 'globally', shape: rules.elementwise, structure: { linearForm: 'difference', elementwise: true, linear: true },
-    evaluate: pointwise((a, b) => a - b),
+    evaluate: ([a, b]) => subT(a, b),
     jvp: (g, node, [da, db]) => sumTerms(g, node.id, [da, db === null ? null : op(g, 'neg', db)]),
     vjp: (g, node, ct) => [unbroadcast(g, ct, node.args[0]), unbroadcast(g, op(g, 'neg', ct), node.args[1])],
     scalarExpr: expression((a, b) => `${a} - ${b}`),
@@ -36,7 +36,7 @@ export const arithmetic: Primitive[] = [
   },
   {
     name: 'mul', interval: ([a, b]) => mulInterval(a, b), notation: { infix: '.*' }, surface: 'operator', params: ['a', 'b'], summary: 'a .* b, or scaling when one side is a scalar', definability: 'semialgebraic', lipschitz: 'locally', shape: rules.elementwise, structure: { linearForm: 'product', bilinear: true, elementwise: true },
-    evaluate: pointwise((a, b) => a * b),
+    evaluate: ([a, b]) => mulT(a, b),
     jvp: (g, node, [da, db]) => {
       const [a, b] = node.args;
       return sumTerms(g, node.id, [scale(g, b, da), scale(g, a, db)]);
@@ -62,7 +62,7 @@ export const arithmetic: Primitive[] = [
   },
   {
     name: 'div', interval: ([a, b]) => mulInterval(a, invInterval(b)), notation: { infix: '/' }, surface: 'operator', params: ['a', 'b'], summary: 'a / b with b a scalar', definability: 'semialgebraic', lipschitz: 'locally', irregularity: 'not Lipschitz (not even defined) where the divisor is 0', shape: rules.scalarRight('division'), structure: { linearForm: 'quotient', divisor: 1, elementwise: true },
-    evaluate: pointwise((a, b) => a / b),
+    evaluate: ([a, b]) => divT(a, b),
     // (adot - (a / b) bdot) / b
     jvp: (g, node, [da, db]) => {
       const numerator = sumTerms(g, node.id, [da, db === null ? null : op(g, 'neg', op(g, 'mul', node.id, db))]);
@@ -77,7 +77,7 @@ export const arithmetic: Primitive[] = [
   },
   {
     name: 'div_elementwise', interval: ([a, b]) => mulInterval(a, invInterval(b)), notation: { infix: './' }, surface: 'operator', params: ['a', 'b'], summary: 'a ./ b elementwise', definability: 'semialgebraic', lipschitz: 'locally', irregularity: 'not Lipschitz (not even defined) where a divisor is 0', shape: rules.elementwise, structure: { divisor: 1, elementwise: true },
-    evaluate: pointwise((a, b) => a / b),
+    evaluate: ([a, b]) => divT(a, b),
     jvp: (g, node, [da, db]) => {
       const numerator = sumTerms(g, node.id, [da, db === null ? null : op(g, 'neg', op(g, 'mul', node.id, db))]);
       return numerator === null ? null : op(g, 'div_elementwise', numerator, node.args[1]);

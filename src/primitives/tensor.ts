@@ -39,6 +39,48 @@ export function map2(a: Tensor, b: Tensor, f: (x: number, y: number) => number):
   return { shape, data: out };
 }
 
+/*
+ * The arithmetic of every kernel, one loop each: map2's callback is called from one site for
+ * every operator, which V8 cannot inline (a megamorphic call per element, about 5x slower on
+ * the large operands of the data-only values: step * X', say).
+ */
+function binaryShape(a: Tensor, b: Tensor): { shape: number[]; out: Float64Array; sa: number; sb: number } {
+  const shape = broadcastShape([a, b]);
+  return { shape, out: new Float64Array(size(shape)), sa: a.data.length === 1 ? 0 : 1, sb: b.data.length === 1 ? 0 : 1 };
+}
+
+export function addT(a: Tensor, b: Tensor): Tensor {
+  const { shape, out, sa, sb } = binaryShape(a, b);
+  const x = a.data;
+  const y = b.data;
+  for (let i = 0; i < out.length; i++) out[i] = x[i * sa] + y[i * sb];
+  return { shape, data: out };
+}
+
+export function subT(a: Tensor, b: Tensor): Tensor {
+  const { shape, out, sa, sb } = binaryShape(a, b);
+  const x = a.data;
+  const y = b.data;
+  for (let i = 0; i < out.length; i++) out[i] = x[i * sa] - y[i * sb];
+  return { shape, data: out };
+}
+
+export function mulT(a: Tensor, b: Tensor): Tensor {
+  const { shape, out, sa, sb } = binaryShape(a, b);
+  const x = a.data;
+  const y = b.data;
+  for (let i = 0; i < out.length; i++) out[i] = x[i * sa] * y[i * sb];
+  return { shape, data: out };
+}
+
+export function divT(a: Tensor, b: Tensor): Tensor {
+  const { shape, out, sa, sb } = binaryShape(a, b);
+  const x = a.data;
+  const y = b.data;
+  for (let i = 0; i < out.length; i++) out[i] = x[i * sa] / y[i * sb];
+  return { shape, data: out };
+}
+
 export function map3(a: Tensor, b: Tensor, c: Tensor, f: (x: number, y: number, z: number) => number): Tensor {
   const shape = broadcastShape([a, b, c]);
   const out = new Float64Array(size(shape));
@@ -80,17 +122,22 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
   const Bd = b.data;
   if (q === 1) {
     // Matrix-vector: one contiguous dot product per row (the hot loop of every fixpoint map).
+    // Four accumulators: independent add chains, about 10% faster than two in V8.
     for (let i = 0; i < m; i++) {
       let s0 = 0;
       let s1 = 0;
+      let s2 = 0;
+      let s3 = 0;
       const row = i * p;
       let k = 0;
-      for (; k + 1 < p; k += 2) {
+      for (; k + 3 < p; k += 4) {
         s0 += A[row + k] * Bd[k];
         s1 += A[row + k + 1] * Bd[k + 1];
+        s2 += A[row + k + 2] * Bd[k + 2];
+        s3 += A[row + k + 3] * Bd[k + 3];
       }
-      if (k < p) s0 += A[row + k] * Bd[k];
-      out[i] = s0 + s1;
+      for (; k < p; k++) s0 += A[row + k] * Bd[k];
+      out[i] = s0 + s1 + (s2 + s3);
     }
     const shape = b.shape.length === 2 ? [m, q] : [m];
     return { shape: shape.every((d) => d === 1) ? [] : shape, data: out };
@@ -112,6 +159,15 @@ export function transpose(a: Tensor): Tensor {
   if (a.shape.length === 1) return { shape: [1, a.shape[0]], data: a.data.slice() };
   const [m, n] = a.shape;
   const out = new Float64Array(m * n);
-  for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) out[j * m + i] = a.data[i * n + j];
+  const x = a.data;
+  // In 32 x 32 tiles, so that both the reads and the writes stay in cache.
+  const T = 32;
+  for (let i0 = 0; i0 < m; i0 += T) {
+    const i1 = Math.min(m, i0 + T);
+    for (let j0 = 0; j0 < n; j0 += T) {
+      const j1 = Math.min(n, j0 + T);
+      for (let i = i0; i < i1; i++) for (let j = j0; j < j1; j++) out[j * m + i] = x[i * n + j];
+    }
+  }
   return { shape: [n, m], data: out };
 }

@@ -61,7 +61,11 @@ export interface RuntimeCertificate {
   /** Number of tied kink elements at the solution. */
   ties: number;
   detail: string;
-  /** 1-norm condition estimate of the selected (reduced) B; null when B was not formed or is singular. */
+  /**
+   * Condition of the selected (reduced) B: the 1-norm estimate of Hager and Higham, or, when
+   * the contraction guard certifies, the bound (1 + g) / (1 - g) on its 2-norm condition;
+   * null when B was not formed or is singular.
+   */
   condition: number | null;
   /**
    * First-order bound on ||y - y*||_1, the distance from the returned y to the
@@ -152,9 +156,13 @@ export function certifyAt(model: ModelInstance, y: Float64Array, residual: numbe
 export function certifySelection(model: ModelInstance, y: Float64Array, residual: number, options: CertifyOptions = {}): CertifiedSelection {
   const limit = options.denseLimit ?? DENSE_LIMIT;
   const { analysis } = model;
-  const factors = model.kinkFactors(y);
   const ties = findTies(model, y, residual);
   const t = ties.length;
+  if (analysis.verdict === 'guarded') {
+    const quick = guardCertificate(model, y, t);
+    if (quick) return { certificate: quick, selected: null };
+  }
+  const factors = model.kinkFactors(y);
   const reductionSite = analysis.identityRowsWhereFactorZero;
   // Tied rows stay in the reduced block: their factor ranges over the site's interval.
   const rows = reducedRows(model, factors, (i) => ties.some((k) => k.site === reductionSite && k.element === i));
@@ -241,6 +249,33 @@ export function certifySelection(model: ModelInstance, y: Float64Array, residual
         : `B has order ${order}, above the dense limit ${limit}: ${analysis.reason}`,
     point: named,
   });
+}
+
+/**
+ * The contraction guard holds (MATH.md 5.2): the generated bound g >= ||T_y||_2 over the
+ * whole conservative set, with B = I - T_y, so every B is invertible with ||B^{-1}||_2 <=
+ * 1 / (1 - g) and nothing needs to be assembled. T is then a contraction with constant g
+ * (conservative Jacobians obey the chain rule along paths), so ||y - y*||_2 <= ||F(y)||_2 /
+ * (1 - g), a bound that holds without a first-order term; reported in the 1-norm (times
+ * sqrt(n)). The condition reported is the bound (1 + g) / (1 - g) on the 2-norm condition
+ * number. Null when the guard does not hold.
+ */
+function guardCertificate(model: ModelInstance, y: Float64Array, ties: number): RuntimeCertificate | null {
+  const g = model.guardBound();
+  if (g === null || !(g < 1)) return null;
+  const F = new Float64Array(model.n);
+  model.residual(y, F);
+  let sq = 0;
+  for (let i = 0; i < F.length; i++) sq += F[i] * F[i];
+  const guard = model.analysis.guard ?? 'the contraction guard';
+  return {
+    verdict: 'certified',
+    test: 'contraction guard',
+    ties,
+    detail: `${guard}: the bound evaluates to ${fmt(g)} < 1 on the actual values (MATH.md 5.2)`,
+    condition: finiteOrNull((1 + g) / (1 - g)),
+    errorBound: finiteOrNull((Math.sqrt(model.n) * Math.sqrt(sq)) / (1 - g)),
+  };
 }
 
 /**

@@ -47,8 +47,21 @@ export function reducedRows(
   return rows.length === model.n ? null : Int32Array.from(rows);
 }
 
-/** Dense B[rows, rows] (all of B when `rows` is null): one jvpY per kept column. */
+/**
+ * Dense B[rows, rows] (all of B when `rows` is null): from its structure when the model has
+ * a structured assembly ({@link ModelInstance.denseB}), else one jvpY per kept column.
+ */
 export function assembleB(
+  model: ModelInstance,
+  y: Float64Array,
+  factors: readonly Float64Array[],
+  rows: Int32Array | null,
+): Matrix {
+  return model.denseB?.(y, factors, rows) ?? assembleByColumns(model, y, factors, rows);
+}
+
+/** Dense B[rows, rows] by applying jvpY to the unit vectors of the kept columns. */
+export function assembleByColumns(
   model: ModelInstance,
   y: Float64Array,
   factors: readonly Float64Array[],

@@ -65,7 +65,11 @@ export type {
 export { semismoothNewton } from './newton.ts';
 
 export type { DenseSelection, ImplicitSystemOptions } from './implicit-system.ts';
-export { assembleB, DENSE_LIMIT, ImplicitSystem, reducedRows } from './implicit-system.ts';
+export type { CoordinateDescentResult, LeastSquaresProx } from './lasso.ts';
+export { LassoCoordinateDescent, stepOf } from './lasso.ts';
+export type { DenseOp } from './structured.ts';
+export { assembleStructured } from './structured.ts';
+export { assembleB, assembleByColumns, DENSE_LIMIT, ImplicitSystem, reducedRows } from './implicit-system.ts';
 
 export type {
   InstanceStatus,
@@ -93,9 +97,9 @@ export type { Nested, RunOptions, RunResult } from './run.ts';
 export { runModel, unflatten } from './run.ts';
 
 // What generated modules call: the registry's kernels, layouts, input binding.
-export { K, kinkGap, layout, operatorNormUpper, put, scalar, totalSize, view, views } from './kernels.ts';
+export { K, kinkGap, layout, lazy, operatorNormUpper, put, scalar, totalSize, view, views } from './kernels.ts';
 export type { Tensor } from './kernels.ts';
-export { bindInputs, InputError } from './inputs.ts';
+export { bindChanges, bindInputs, InputError } from './inputs.ts';
 export type { BoundInputs, InputSpec, InputValue } from './inputs.ts';
 export type { CompiledAnalysis, CompiledVerdict, KinkSite, ModelInstance, VariableLayout } from './model.ts';
 export type { BatchInstance, BatchOptions, BatchResult, GpuArg, GpuBound, GpuMapSpec, GpuStage } from './batch.ts';

@@ -69,6 +69,30 @@ export function bindInputs(spec: InputSpec, values: Readonly<Record<string, unkn
   return { dims, tensors };
 }
 
+/**
+ * Check the changed inputs of `instance.with(changes)` against the declarations and the
+ * dims the instance already has: a change may replace values, never resize (the layouts and
+ * everything shared with the instance depend on the dims).
+ */
+export function bindChanges(spec: InputSpec, values: Readonly<Record<string, unknown>>, dims: Readonly<Record<string, number>>): BoundInputs {
+  const tensors: Record<string, Tensor> = {};
+  for (const [name, value] of Object.entries(values)) {
+    const input = spec.inputs.find((i) => i.name === name);
+    if (!input) {
+      throw new InputError(`\`${name}\` is not an input of model ${spec.model}; its inputs are ${spec.inputs.map((i) => `\`${i.name}\``).join(', ')}`);
+    }
+    const t = toTensor(name, value);
+    const expected = input.dims.map((d) => (typeof d === 'number' ? d : dims[d]));
+    if (t.shape.length !== expected.length || t.shape.some((s, axis) => s !== expected[axis])) {
+      throw new InputError(
+        `\`${name}\` should have shape ${showShape(expected)} (declared ${showShape(input.dims)}, with the dims of the instance \`with\` was called on), but it has shape ${showShape(t.shape)}`,
+      );
+    }
+    tensors[name] = t;
+  }
+  return { dims: { ...dims }, tensors };
+}
+
 function toTensor(name: string, v: unknown): Tensor {
   const finite = (x: unknown, where: string): number => {
     if (typeof x !== 'number' || !Number.isFinite(x)) {
@@ -79,20 +103,33 @@ function toTensor(name: string, v: unknown): Tensor {
   if (typeof v === 'number') return { shape: [], data: Float64Array.of(finite(v, '')) };
   if (v instanceof Float64Array) {
     v.forEach((x, i) => finite(x, `[${i}]`));
-    return { shape: [v.length], data: v };
+    // A copy: an instance is a snapshot of its inputs (values derived from them are cached).
+    return { shape: [v.length], data: v.slice() };
   }
   if (!Array.isArray(v)) throw new InputError(`\`${name}\` must be a number, an array or an array of rows, not ${v === null ? 'null' : typeof v}`);
+  // Plain loops: a design matrix has hundreds of thousands of entries, and the per-entry
+  // closures of forEach cost more than the copy itself.
   if (v.length > 0 && Array.isArray(v[0])) {
     const rows = v.length;
     const cols = (v[0] as unknown[]).length;
     const data = new Float64Array(rows * cols);
-    v.forEach((row, i) => {
+    for (let i = 0; i < rows; i++) {
+      const row: unknown = v[i];
       if (!Array.isArray(row) || row.length !== cols) {
         throw new InputError(`\`${name}\` is ragged: row 0 has ${cols} entries, row ${i} has ${Array.isArray(row) ? row.length : 'none'}`);
       }
-      row.forEach((x, j) => (data[i * cols + j] = finite(x, `[${i}][${j}]`)));
-    });
+      const at = i * cols;
+      for (let j = 0; j < cols; j++) {
+        const x: unknown = row[j];
+        data[at + j] = typeof x === 'number' && Number.isFinite(x) ? x : finite(x, `[${i}][${j}]`);
+      }
+    }
     return { shape: [rows, cols], data };
   }
-  return { shape: [v.length], data: Float64Array.from(v, (x, i) => finite(x, `[${i}]`)) };
+  const data = new Float64Array(v.length);
+  for (let i = 0; i < v.length; i++) {
+    const x: unknown = v[i];
+    data[i] = typeof x === 'number' && Number.isFinite(x) ? x : finite(x, `[${i}]`);
+  }
+  return { shape: [v.length], data };
 }

@@ -20,6 +20,24 @@ export function kinkGap(primitive: string, args: readonly Tensor[]): Float64Arra
   return kink.kinkGap(args);
 }
 
+/**
+ * Defines `target[name]` as a value computed on first read, then stored: generated
+ * constructors hoist every value that does not move with the unknowns this way, so that an
+ * instance pays only for what its kernels read (a solve never forms the transposes that only
+ * the derivatives use).
+ */
+export function lazy(target: Record<string, Tensor>, name: string, compute: () => Tensor): void {
+  Object.defineProperty(target, name, {
+    configurable: true,
+    enumerable: true,
+    get() {
+      const value = compute();
+      Object.defineProperty(target, name, { value, enumerable: true, writable: false, configurable: false });
+      return value;
+    },
+  });
+}
+
 /** A scalar tensor. */
 export function scalar(value: number): Tensor {
   return { shape: [], data: Float64Array.of(value) };

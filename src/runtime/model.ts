@@ -6,6 +6,9 @@
  * runtime and works on this interface only.
  */
 
+import type { LeastSquaresProx } from './lasso.ts';
+import type { Matrix } from './matrix.ts';
+
 /** A declared variable's place in a flat vector. */
 export interface VariableLayout {
   name: string;
@@ -71,6 +74,17 @@ export interface ModelInstance {
   kinkGaps(y: Float64Array): Float64Array[];
   /** out = B ydot, with B = dF/dy built from the given kink factor values. */
   jvpY(y: Float64Array, factors: readonly Float64Array[], ydot: Float64Array, out: Float64Array): void;
+  /**
+   * B[rows, rows] (all of B when rows is null) assembled from the structure the analysis
+   * recognized (src/runtime/structured.ts); null, or absent, when there is none: the runtime
+   * then applies jvpY to unit vectors.
+   */
+  denseB?(y: Float64Array, factors: readonly Float64Array[], rows: Int32Array | null): Matrix | null;
+  /**
+   * When the fixpoint map is proximal gradient on a least-squares Lasso (src/runtime/lasso.ts):
+   * its design, targets, gradient operator and thresholds; null or absent otherwise.
+   */
+  leastSquaresProx?(): LeastSquaresProx | null;
   /** out = B^T w. */
   vjpY(y: Float64Array, factors: readonly Float64Array[], w: Float64Array, out: Float64Array): void;
   /** out = A xdot, with A = dF/dx. */

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { mulberry32, type Rng } from '../helpers/rng.ts';
 import { generatedClass } from '../helpers/generated.ts';
+import { assembleByColumns, type ModelInstance } from '../../src/runtime/index.ts';
 
 // Every sample, compiled and solved on random instances: the residual is tiny and the
 // Jacobians and output gradients match central finite differences of the whole solve in f64.
@@ -108,6 +109,40 @@ describe('generated modules: solutions and derivatives against finite difference
         }
       }
       expect(checked).toBeGreaterThan(0);
+    });
+  }
+});
+
+describe('structured assembly of B agrees with jvpY on unit vectors', () => {
+  // The samples whose B the analysis reads (the simplex projection's block has no dense rule).
+  const structured = new Set(['samples/kink.impl', 'samples/deq.impl', 'samples/lasso.impl', 'samples/elastic_net.impl', 'samples/box_qp.impl']);
+  for (const sample of samples) {
+    it(sample.file, async () => {
+      const Model = await generatedClass(sample.file);
+      const rng = mulberry32(11);
+      for (let trial = 0; trial < 3; trial++) {
+        const model = new Model(sample.inputs(rng)) as unknown as ModelInstance;
+        const y = Float64Array.from({ length: model.n }, () => normal(rng));
+        // Factors anywhere in their sites' ranges, zeros included (the vertex test's values).
+        const factors = model.kinkFactors(y).map((f, s) => {
+          const [lo, hi] = model.kinkSites[s].range;
+          return f.map(() => (rng() < 0.3 ? lo : lo + (hi - lo) * rng()));
+        });
+        const rows = Int32Array.from(Array.from({ length: model.n }, (_, i) => i).filter(() => rng() < 0.6));
+        for (const sel of [null, rows]) {
+          const direct = model.denseB?.(y, factors, sel) ?? null;
+          if (!structured.has(sample.file)) {
+            expect(direct).toBeNull();
+            continue;
+          }
+          expect(direct).not.toBeNull();
+          const columns = assembleByColumns(model, y, factors, sel);
+          expect(direct!.rows).toBe(columns.rows);
+          expect(direct!.cols).toBe(columns.cols);
+          const scale = Math.max(1, ...columns.data.map(Math.abs));
+          columns.data.forEach((v, i) => expect(Math.abs(direct!.data[i] - v) / scale).toBeLessThan(1e-13));
+        }
+      }
     });
   }
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { certifyAt, findTies, frobenius, matvec, runModel, solveInstance } from '../../src/runtime/index.ts';
+import { certifyAt, findTies, frobenius, luFactor, luSolve, matvec, opnorm2, runModel, solveInstance } from '../../src/runtime/index.ts';
 import type { Matrix } from '../../src/runtime/index.ts';
 import { AbsModel, Deq, frobeniusGuard } from './models.ts';
 import { deqData, makeDeq } from './driver-fixtures.ts';
@@ -18,6 +18,21 @@ function tiedDeq(analysis?: ConstructorParameters<typeof Deq>[2]): { model: Deq;
   const Wz = matvec(W, z);
   const b = Float64Array.from({ length: h }, (_, i) => (i === 0 ? -Wz[0] : i === h - 1 ? -Wz[i] - 1 : z[i] - Wz[i]));
   return { model: new Deq(W, b, analysis), z };
+}
+
+/** A^{-1} by LU, column by column. */
+function luInverse(A: Matrix): Matrix {
+  const n = A.rows;
+  const lu = luFactor(A);
+  if (lu.singular) throw new Error('singular');
+  const inv: Matrix = { rows: n, cols: n, data: new Float64Array(n * n) };
+  for (let j = 0; j < n; j++) {
+    const e = new Float64Array(n);
+    e[j] = 1;
+    const x = luSolve(lu, e);
+    for (let i = 0; i < n; i++) inv.data[i * n + j] = x[i];
+  }
+  return inv;
 }
 
 function scalarDeq(w: number): Deq {
@@ -134,6 +149,37 @@ describe('(e) a guarded DEQ (guard opnorm(W) < 1)', () => {
     expect(cert.verdict).toBe('certified');
     expect(cert.test).toBe('contraction guard');
     expect(cert.detail).toContain((bound as number).toPrecision(4));
+  });
+
+  it('under the guard, the error bound holds and the condition bound is above the true condition', () => {
+    const model = makeDeq(2024);
+    const g = model.guardBound() as number;
+    const exact = solveInstance(model, { tol: 1e-15 }).y;
+    // Stopped early on purpose: the bound must cover the distance to the solution.
+    const loose = solveInstance(model, { method: 'fixed-point', tol: 1e-4 });
+    const cert = certifyAt(model, loose.y, loose.residual);
+    expect(cert.test).toBe('contraction guard');
+    let dist = 0;
+    loose.y.forEach((v, i) => (dist += Math.abs(v - exact[i])));
+    expect(dist).toBeGreaterThan(0);
+    expect(cert.errorBound as number).toBeGreaterThanOrEqual(dist);
+    expect(cert.errorBound as number).toBeLessThan(1e3 * dist);
+    // kappa_2(B) <= (1 + g) / (1 - g): check against the singular values of B through B^T B.
+    expect(cert.condition).toBeCloseTo((1 + g) / (1 - g), 12);
+    const factors = model.kinkFactors(exact);
+    const n = model.n;
+    const B: Matrix = { rows: n, cols: n, data: new Float64Array(n * n) };
+    const e = new Float64Array(n);
+    const col = new Float64Array(n);
+    for (let j = 0; j < n; j++) {
+      e.fill(0);
+      e[j] = 1;
+      model.jvpY(exact, factors, e, col);
+      for (let i = 0; i < n; i++) B.data[i * n + j] = col[i];
+    }
+    const sigma = (M: Matrix) => opnorm2(M);
+    const inverse = luInverse(B);
+    expect(sigma(B) * sigma(inverse)).toBeLessThanOrEqual((cert.condition as number) * (1 + 1e-12));
   });
 
   it('guard bound >= 1 (a loose Frobenius bound): falls to the vertex test, which certifies', () => {

@@ -1,0 +1,194 @@
+/**
+ * A structure-specific forward solver (DESIGN.md "Generated modules", Forward solvers): the
+ * fixpoint
+ *
+ *     beta = soft_threshold(beta - G (A beta - b), tau),   G = s A^T, s > 0,
+ *
+ * is proximal gradient on the Lasso min 1/2 ||A beta - b||^2 + sum_j (tau_j / s) |beta_j|,
+ * and its fixed points are exactly that problem's minimizers, whatever the step s. Codegen
+ * recognizes the shape of the map and hands over A, b, G and tau (`leastSquaresProx`); this
+ * file checks numerically that G is a positive multiple of A^T, then runs cyclic coordinate
+ * descent with residual updates and an active set (the method of glmnet and scikit-learn),
+ * which is insensitive to the conditioning that makes the map itself crawl (a step 1 /
+ * ||A||^2 set by one large singular value). The caller finishes with semismooth Newton on
+ * the model's own F, so what is returned is judged by the generated residual, not by this
+ * file.
+ */
+import type { Tensor } from '../primitives/types.ts';
+
+/** The pieces of a recognized least-squares prox fixpoint, as hoisted values of the model. */
+export interface LeastSquaresProx {
+  /** n x p design. */
+  A: Tensor;
+  /** n targets. */
+  b: Tensor;
+  /** p x n gradient operator, G = s A^T. */
+  G: Tensor;
+  /** Thresholds: a scalar or p entries, s * lambda. */
+  tau: Tensor;
+}
+
+export interface CoordinateDescentResult {
+  beta: Float64Array;
+  /** Full sweeps over all coordinates plus sweeps over the active set. */
+  sweeps: number;
+  /** Largest coordinate change of the last full sweep, scaled by the column norm. */
+  change: number;
+}
+
+/**
+ * s with G = s A^T to rounding, checked on up to 64 rows of A (all of them when fewer), or
+ * null when G is not a positive multiple of A^T there. A screen, not a proof: the solver
+ * judges its result by the model's own residual, so a G that differs elsewhere only costs
+ * the time of a wasted start.
+ */
+export function stepOf(p: LeastSquaresProx): number | null {
+  const { A, G } = p;
+  if (A.shape.length !== 2 || G.shape.length !== 2) return null;
+  const [n, m] = A.shape;
+  if (G.shape[0] !== m || G.shape[1] !== n || n === 0 || m === 0) return null;
+  const stride = Math.max(1, Math.floor(n / 64));
+  let num = 0;
+  let den = 0;
+  let big = 0;
+  for (let i = 0; i < n; i += stride) {
+    for (let j = 0; j < m; j++) {
+      const a = A.data[i * m + j];
+      const g = G.data[j * n + i];
+      num += a * g;
+      den += a * a;
+      big = Math.max(big, Math.abs(g));
+    }
+  }
+  if (!(den > 0)) return null;
+  const s = num / den;
+  if (!(s > 0) || !Number.isFinite(s)) return null;
+  for (let i = 0; i < n; i += stride) {
+    for (let j = 0; j < m; j++) {
+      if (Math.abs(G.data[j * n + i] - s * A.data[i * m + j]) > 1e-12 * big) return null;
+    }
+  }
+  return s;
+}
+
+/**
+ * Coordinate descent on min 1/2 ||A beta - b||^2 + sum_j lambda_j |beta_j|, the method of
+ * glmnet and scikit-learn: cyclic updates with the residual kept current, full sweeps to let
+ * coordinates enter, sweeps over the nonzero ones in between. Columns and their norms are
+ * prepared once, for any number of runs from any start.
+ */
+export class LassoCoordinateDescent {
+  private readonly n: number;
+  private readonly p: number;
+  /** Column j of A at j * n. */
+  private readonly cols: Float64Array;
+  private readonly norms: Float64Array;
+
+  /**
+   * `columns` gives A's columns ready-made, times `scale` (G = s A^T holds them times s);
+   * without it A is transposed here.
+   */
+  constructor(
+    A: Tensor,
+    private readonly b: Tensor,
+    private readonly lambda: (j: number) => number,
+    columns?: { data: Float64Array; scale: number },
+  ) {
+    const [n, p] = A.shape;
+    this.n = n;
+    this.p = p;
+    const cols = new Float64Array(n * p);
+    if (columns) {
+      const k = 1 / columns.scale;
+      const G = columns.data;
+      for (let i = 0; i < n * p; i++) cols[i] = k * G[i];
+    } else {
+      for (let i = 0; i < n; i++) for (let j = 0; j < p; j++) cols[j * n + i] = A.data[i * p + j];
+    }
+    const norms = new Float64Array(p);
+    for (let j = 0; j < p; j++) {
+      let s = 0;
+      for (let i = j * n, end = i + n; i < end; i++) s += cols[i] * cols[i];
+      norms[j] = s;
+    }
+    this.cols = cols;
+    this.norms = norms;
+  }
+
+  /**
+   * From `beta0`, until a full sweep changes no coordinate by more than `tol` (in units of
+   * the column norm, the scale of a coordinate's effect on the fit) or after `maxSweeps`.
+   */
+  run(beta0: Float64Array, tol: number, maxSweeps = 10_000): CoordinateDescentResult {
+    const { n, p, cols, norms } = this;
+    const beta = beta0.slice();
+    const r = Float64Array.from(this.b.data);
+    for (let j = 0; j < p; j++) {
+      if (beta[j] === 0) continue;
+      for (let i = 0; i < n; i++) r[i] -= cols[j * n + i] * beta[j];
+    }
+    const lambdas = Float64Array.from({ length: p }, (_, j) => this.lambda(j));
+    let sweeps = 0;
+    let change = Infinity;
+    const active = new Int32Array(p);
+    while (sweeps < maxSweeps) {
+      // A full sweep: finds the coordinates that enter (or leave) the active set.
+      change = sweep(cols, norms, lambdas, beta, r, n, null, p);
+      sweeps++;
+      if (change <= tol) break;
+      let k = 0;
+      for (let j = 0; j < p; j++) if (beta[j] !== 0) active[k++] = j;
+      // The active set alone, to convergence: cheap sweeps over few columns.
+      while (sweeps < maxSweeps) {
+        const inner = sweep(cols, norms, lambdas, beta, r, n, active, k);
+        sweeps++;
+        if (inner <= tol) break;
+      }
+    }
+    return { beta, sweeps, change };
+  }
+}
+
+/**
+ * One sweep of coordinate updates over `which[0..count)` (all coordinates when null),
+ * keeping r = b - A beta; returns the largest change times its column norm.
+ */
+function sweep(
+  cols: Float64Array,
+  norms: Float64Array,
+  lambdas: Float64Array,
+  beta: Float64Array,
+  r: Float64Array,
+  n: number,
+  which: Int32Array | null,
+  count: number,
+): number {
+  let change = 0;
+  for (let t = 0; t < count; t++) {
+    const j = which ? which[t] : t;
+    const q = norms[j];
+    if (q === 0) {
+      beta[j] = 0;
+      continue;
+    }
+    const off = j * n;
+    const old = beta[j];
+    let r0 = 0;
+    let r1 = 0;
+    let i = 0;
+    for (; i + 1 < n; i += 2) {
+      r0 += cols[off + i] * r[i];
+      r1 += cols[off + i + 1] * r[i + 1];
+    }
+    if (i < n) r0 += cols[off + i] * r[i];
+    const rho = r0 + r1 + q * old;
+    const l = lambdas[j];
+    const next = rho > l ? (rho - l) / q : rho < -l ? (rho + l) / q : 0;
+    const delta = next - old;
+    if (delta === 0) continue;
+    beta[j] = next;
+    for (let k = 0; k < n; k++) r[k] -= delta * cols[off + k];
+    change = Math.max(change, Math.abs(delta) * Math.sqrt(q));
+  }
+  return change;
+}
