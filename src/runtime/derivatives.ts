@@ -99,8 +99,15 @@ export class ImplicitDerivatives {
     const w = this.system.solveTranspose(ybar);
     const xbar = new Float64Array(this.model.m);
     this.model.vjpX(this.y, this.factors, w, xbar);
-    for (let j = 0; j < xbar.length; j++) xbar[j] = -xbar[j];
-    return this.checked(xbar, 'vjp');
+    // Negate and check in one pass (xbar has one entry per parameter: W alone is h^2).
+    let finite = true;
+    for (let j = 0; j < xbar.length; j++) {
+      const v = -xbar[j];
+      xbar[j] = v;
+      if (v - v !== 0) finite = false;
+    }
+    if (!finite) throw new SolverError('non-finite', `vjp of ${this.model.name}: non-finite result`);
+    return xbar;
   }
 
   private checked(v: Float64Array, what: string): Float64Array {
