@@ -107,23 +107,15 @@ export function solveBatch(instances: readonly BatchInstance[], options: BatchOp
   }
 
   const start = performance.now();
-  const B = instances.length;
-  const gpu = new GPU({ mode: 'gpu' });
+  const map = new BatchMap(plan, instances.length);
   let f32: F32Phase;
   let backend: string;
   try {
-    const kernels = plan.stages.map((s) =>
-      gpu
-        .createKernel(s.source, { output: [s.size, B], constants: s.constants })
-        // Loops run to this.constants bounds; set the cap explicitly (gpu.js' default is 1000).
-        .setLoopMaxIterations(Math.max(1, ...Object.values(s.constants))),
-    );
-    f32 = iterateF32(instances, plan, kernels, f32Tol, maxIter);
+    f32 = iterateF32(instances, map, f32Tol, maxIter);
     // After the first run: gpu.js builds (and may degrade to its cpu backend) on first call.
-    backend = describeBackend(kernels, gpu.mode);
+    backend = map.backend();
   } finally {
-    // Releases the kernels (and any worker pool); nothing waits on it.
-    gpu.destroy().catch(() => undefined);
+    map.destroy();
   }
   const f32Seconds = (performance.now() - start) / 1000;
 
@@ -216,21 +208,64 @@ interface F32Phase {
   reason: string | null;
 }
 
+/**
+ * One application of T to a batch through gpu.js (f32): the kernels of the model's gpu spec,
+ * output [size, B], matrices passed once, vectors and scalars per sample, loop bounds as
+ * constants with loopMaxIterations set to them. `solveBatch` iterates it; `bench/gflops.ts`
+ * times it.
+ */
+export class BatchMap {
+  private readonly gpu = new GPU({ mode: 'gpu' });
+  private readonly kernels: IKernelRunShortcut[];
+  private readonly plan: { stages: StagePlan[] };
+
+  /** Plans the batch (throws SolverError when it has no gpu path) or takes a plan made already. */
+  constructor(planOrInstances: { stages: StagePlan[] } | readonly BatchInstance[], batch?: number) {
+    const plan = Array.isArray(planOrInstances) ? planBatch(planOrInstances) : (planOrInstances as { stages: StagePlan[] });
+    if (typeof plan === 'string') throw new SolverError('invalid-option', `BatchMap: ${plan}`);
+    const B = Array.isArray(planOrInstances) ? planOrInstances.length : (batch as number);
+    this.plan = plan;
+    this.kernels = plan.stages.map((s) =>
+      this.gpu
+        .createKernel(s.source, { output: [s.size, B], constants: s.constants })
+        // Loops run to this.constants bounds; set the cap explicitly (gpu.js' default is 1000).
+        .setLoopMaxIterations(Math.max(1, ...Object.values(s.constants))),
+    );
+  }
+
+  /** T(y) for every sample: y[b] is sample b's unknown, in f32. */
+  apply(y: Float32Array[]): Float32Array[] {
+    const outs: Rows[] = [];
+    this.plan.stages.forEach((s, j) => {
+      outs[j] = this.kernels[j](y, ...s.inputs.map((k) => outs[k]), ...s.args) as Rows;
+    });
+    return outs[outs.length - 1];
+  }
+
+  /**
+   * The kernel classes that ran (one name when all agree), the GPU's mode, the wasm run path
+   * when the backend records it, and any cpu fallback reason; meaningful after a first apply.
+   */
+  backend(): string {
+    const { kernels } = this;
+    const classes = [...new Set(kernels.map((k) => k.kernel.constructor.name))];
+    // _lastRunPath: the wasm backend's record of how the last run was dispatched (simd or scalar; internal).
+    const paths = [...new Set(kernels.map((k) => (k.kernel as unknown as { _lastRunPath?: string | null })._lastRunPath).filter((p): p is string => !!p))];
+    const reasons = [...new Set(kernels.map((k) => k.kernel.fallbackReason).filter((r): r is string => !!r))];
+    return `${classes.join(' + ')} (gpu.js mode '${this.gpu.mode}'${paths.length ? `, run path ${paths.join(' + ')}` : ''})${reasons.length ? `; fell back: ${reasons.join('; ')}` : ''}`;
+  }
+
+  /** Releases the kernels (and any worker pool); nothing waits on it. */
+  destroy(): void {
+    this.gpu.destroy().catch(() => undefined);
+  }
+}
+
 /** Plain fixed-point iteration of the pipeline, all samples together, from each initial(). */
-function iterateF32(
-  instances: readonly BatchInstance[],
-  plan: { stages: StagePlan[] },
-  kernels: IKernelRunShortcut[],
-  f32Tol: number,
-  maxIter: number,
-): F32Phase {
+function iterateF32(instances: readonly BatchInstance[], map: BatchMap, f32Tol: number, maxIter: number): F32Phase {
   let y: Rows = instances.map((inst) => Float32Array.from(inst.initial()));
   for (let it = 1; it <= maxIter; it++) {
-    const outs: Rows[] = [];
-    plan.stages.forEach((s, j) => {
-      outs[j] = kernels[j](y, ...s.inputs.map((k) => outs[k]), ...s.args) as Rows;
-    });
-    const next = outs[outs.length - 1];
+    const next = map.apply(y);
     let converged = true;
     for (let b = 0; b < next.length; b++) {
       let change = 0;
@@ -247,11 +282,4 @@ function iterateF32(
     if (converged) return { y, iterations: it, converged: true, reason: null };
   }
   return { y, iterations: maxIter, converged: false, reason: `f32 iteration reached maxIter = ${maxIter}` };
-}
-
-/** The kernel classes that ran (one name when all agree) and the GPU's mode, with any cpu fallback reason. */
-function describeBackend(kernels: IKernelRunShortcut[], mode: string): string {
-  const classes = [...new Set(kernels.map((k) => k.kernel.constructor.name))];
-  const reasons = [...new Set(kernels.map((k) => k.kernel.fallbackReason).filter((r): r is string => !!r))];
-  return `${classes.join(' + ')} (gpu.js mode '${mode}')${reasons.length ? `; fell back: ${reasons.join('; ')}` : ''}`;
 }

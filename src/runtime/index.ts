@@ -103,4 +103,4 @@ export { bindChanges, bindInputs, InputError } from './inputs.ts';
 export type { BoundInputs, InputSpec, InputValue } from './inputs.ts';
 export type { CompiledAnalysis, CompiledVerdict, KinkSite, ModelInstance, VariableLayout } from './model.ts';
 export type { BatchInstance, BatchOptions, BatchResult, GpuArg, GpuBound, GpuMapSpec, GpuStage } from './batch.ts';
-export { solveBatch } from './batch.ts';
+export { BatchMap, solveBatch } from './batch.ts';
