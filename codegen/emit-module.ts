@@ -461,7 +461,10 @@ export function emitModule(a: Analysis, sourceFile: string): EmittedModule {
   const file = project.createSourceFile(`${className}.ts`, '', { overwrite: true });
   file.addImportDeclaration({
     moduleSpecifier: RUNTIME_IMPORT,
-    namedImports: ['assembleStructured', 'bindChanges', 'bindInputs', 'K', 'kinkGap', 'layout', 'lazy', ...(guard ? ['operatorNormUpper'] : []), 'put', 'runModel', 'scalar', 'totalSize', 'views'],
+    namedImports: [
+      'assembleStructured', 'bindChanges', 'bindInputs', 'K', 'kinkGap', 'layout', 'lazy', ...(guard ? ['operatorNormUpper'] : []), 'put', 'runModel', 'scalar',
+      ...(writer.usesScaledTranspose ? ['scaledTranspose'] : []), 'totalSize', 'views',
+    ],
   });
   file.addImportDeclaration({
     moduleSpecifier: RUNTIME_IMPORT,

@@ -55,7 +55,7 @@ export class KernelWriter {
       const n = this.graph.node(id);
       if (n.op === 'input') continue; // bound from the inputs
       const name = this.hoistedName(id);
-      const expr = n.op === 'const' ? `scalar(${(n as { value: number }).value})` : this.call(n, (a) => `c.${this.hoistedName(a)}`);
+      const expr = n.op === 'const' ? `scalar(${(n as { value: number }).value})` : (this.fused(n) ?? this.call(n, (a) => `c.${this.hoistedName(a)}`));
       lines.push({ node: id, name, expr });
     }
     return lines;
@@ -89,6 +89,28 @@ export class KernelWriter {
       stack.push(...this.graph.node(id).args);
     }
     return [...seen].sort((a, b) => a - b);
+  }
+
+  /** Whether a hoisted value uses `scaledTranspose` (the module then imports it). */
+  usesScaledTranspose = false;
+
+  /**
+   * A fused kernel for a hoisted node, or null: `s * X'` (the step times a transposed design,
+   * as every proximal-gradient map has it) in one pass over X, without the transpose's own
+   * copy (which stays available, computed only if something else reads it).
+   */
+  private fused(n: IrNode): string | null {
+    if (n.op !== 'mul') return null;
+    const [a, b] = n.args;
+    const isScalar = (id: NodeId) => this.graph.shape(id).length === 0;
+    const isTranspose = (id: NodeId) => {
+      const t = this.graph.node(id);
+      return t.op === 'transpose' && this.graph.shape(t.args[0]).length === 2;
+    };
+    const [s, t] = isScalar(a) && isTranspose(b) ? [a, b] : isScalar(b) && isTranspose(a) ? [b, a] : [null, null];
+    if (s === null || t === null) return null;
+    this.usesScaledTranspose = true;
+    return `scaledTranspose(c.${this.hoistedName(s)}.data[0], c.${this.hoistedName(this.graph.node(t).args[0])})`;
   }
 
   private call(n: IrNode, ref: (id: NodeId) => string): string {

@@ -155,8 +155,13 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
 
 /** Transpose: [m, n] -> [n, m]; a vector [n] becomes the row [1, n]; a scalar stays. */
 export function transpose(a: Tensor): Tensor {
-  if (a.shape.length === 0) return a;
-  if (a.shape.length === 1) return { shape: [1, a.shape[0]], data: a.data.slice() };
+  return scaledTranspose(1, a);
+}
+
+/** s a^T in one pass (a fused `s * X'`: one large allocation where two would be made). */
+export function scaledTranspose(s: number, a: Tensor): Tensor {
+  if (a.shape.length === 0) return { shape: [], data: Float64Array.of(s * a.data[0]) };
+  if (a.shape.length === 1) return { shape: [1, a.shape[0]], data: a.data.map((v) => s * v) };
   const [m, n] = a.shape;
   const out = new Float64Array(m * n);
   const x = a.data;
@@ -166,7 +171,7 @@ export function transpose(a: Tensor): Tensor {
     const i1 = Math.min(m, i0 + T);
     for (let j0 = 0; j0 < n; j0 += T) {
       const j1 = Math.min(n, j0 + T);
-      for (let i = i0; i < i1; i++) for (let j = j0; j < j1; j++) out[j * m + i] = x[i * n + j];
+      for (let i = i0; i < i1; i++) for (let j = j0; j < j1; j++) out[j * m + i] = s * x[i * n + j];
     }
   }
   return { shape: [n, m], data: out };

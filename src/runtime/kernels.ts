@@ -3,6 +3,7 @@ import { REGISTRY } from '../primitives/registry.ts';
 import type { Tensor } from '../primitives/types.ts';
 
 export type { Tensor };
+export { scaledTranspose } from '../primitives/tensor.ts';
 
 /**
  * The f64 kernels generated code calls: `K.relu(a)`, `K.matmul(W, z)`. Each is the value rule

@@ -80,8 +80,9 @@ export function stepOf(p: LeastSquaresProx): number | null {
 export class LassoCoordinateDescent {
   private readonly n: number;
   private readonly p: number;
-  /** Column j of A at j * n. */
+  /** Column j of A at j * n, times 1 / colScale. */
   private readonly cols: Float64Array;
+  private readonly colScale: number;
   private readonly norms: Float64Array;
 
   /**
@@ -97,19 +98,22 @@ export class LassoCoordinateDescent {
     const [n, p] = A.shape;
     this.n = n;
     this.p = p;
-    const cols = new Float64Array(n * p);
+    // Used in place when given: a copy of a large design costs more than the whole descent.
+    let cols: Float64Array;
     if (columns) {
-      const k = 1 / columns.scale;
-      const G = columns.data;
-      for (let i = 0; i < n * p; i++) cols[i] = k * G[i];
+      cols = columns.data;
+      this.colScale = 1 / columns.scale;
     } else {
+      cols = new Float64Array(n * p);
       for (let i = 0; i < n; i++) for (let j = 0; j < p; j++) cols[j * n + i] = A.data[i * p + j];
+      this.colScale = 1;
     }
     const norms = new Float64Array(p);
+    const k2 = this.colScale * this.colScale;
     for (let j = 0; j < p; j++) {
       let s = 0;
       for (let i = j * n, end = i + n; i < end; i++) s += cols[i] * cols[i];
-      norms[j] = s;
+      norms[j] = k2 * s;
     }
     this.cols = cols;
     this.norms = norms;
@@ -120,12 +124,12 @@ export class LassoCoordinateDescent {
    * the column norm, the scale of a coordinate's effect on the fit) or after `maxSweeps`.
    */
   run(beta0: Float64Array, tol: number, maxSweeps = 10_000): CoordinateDescentResult {
-    const { n, p, cols, norms } = this;
+    const { n, p, cols, norms, colScale } = this;
     const beta = beta0.slice();
     const r = Float64Array.from(this.b.data);
     for (let j = 0; j < p; j++) {
       if (beta[j] === 0) continue;
-      for (let i = 0; i < n; i++) r[i] -= cols[j * n + i] * beta[j];
+      for (let i = 0; i < n; i++) r[i] -= colScale * cols[j * n + i] * beta[j];
     }
     const lambdas = Float64Array.from({ length: p }, (_, j) => this.lambda(j));
     let sweeps = 0;
@@ -133,14 +137,14 @@ export class LassoCoordinateDescent {
     const active = new Int32Array(p);
     while (sweeps < maxSweeps) {
       // A full sweep: finds the coordinates that enter (or leave) the active set.
-      change = sweep(cols, norms, lambdas, beta, r, n, null, p);
+      change = sweep(cols, colScale, norms, lambdas, beta, r, n, null, p);
       sweeps++;
       if (change <= tol) break;
       let k = 0;
       for (let j = 0; j < p; j++) if (beta[j] !== 0) active[k++] = j;
       // The active set alone, to convergence: cheap sweeps over few columns.
       while (sweeps < maxSweeps) {
-        const inner = sweep(cols, norms, lambdas, beta, r, n, active, k);
+        const inner = sweep(cols, colScale, norms, lambdas, beta, r, n, active, k);
         sweeps++;
         if (inner <= tol) break;
       }
@@ -151,10 +155,12 @@ export class LassoCoordinateDescent {
 
 /**
  * One sweep of coordinate updates over `which[0..count)` (all coordinates when null),
- * keeping r = b - A beta; returns the largest change times its column norm.
+ * keeping r = b - A beta, where column j of A is k * cols[j n .. j n + n); returns the
+ * largest change times its column norm.
  */
 function sweep(
   cols: Float64Array,
+  k: number,
   norms: Float64Array,
   lambdas: Float64Array,
   beta: Float64Array,
@@ -181,13 +187,14 @@ function sweep(
       r1 += cols[off + i + 1] * r[i + 1];
     }
     if (i < n) r0 += cols[off + i] * r[i];
-    const rho = r0 + r1 + q * old;
+    const rho = k * (r0 + r1) + q * old;
     const l = lambdas[j];
     const next = rho > l ? (rho - l) / q : rho < -l ? (rho + l) / q : 0;
     const delta = next - old;
     if (delta === 0) continue;
     beta[j] = next;
-    for (let k = 0; k < n; k++) r[k] -= delta * cols[off + k];
+    const step = k * delta;
+    for (let m = 0; m < n; m++) r[m] -= step * cols[off + m];
     change = Math.max(change, Math.abs(delta) * Math.sqrt(q));
   }
   return change;

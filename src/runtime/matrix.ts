@@ -224,7 +224,6 @@ export function opnorm2(A: Matrix, options: OpNorm2Options = {}): number {
   const { rows: m, cols: n } = A;
   if (m === 0 || n === 0) return 0;
   const v = new Float64Array(n);
-  const w = new Float64Array(m);
   const z = new Float64Array(n);
   const golden = 0.6180339887498949;
   for (let j = 0; j < n; j++) {
@@ -232,21 +231,20 @@ export function opnorm2(A: Matrix, options: OpNorm2Options = {}): number {
     v[j] = u < 0.5 ? -(0.5 + u) : 0.5 + u;
   }
   scaleInPlace(v, 1 / norm2(v));
-  matvec(A, v, w);
-  if (norm2(w) === 0) {
-    // The start vector happens to lie in the null space. The largest row r of A
-    // cannot: (A r)_i = ||r||^2 > 0 for its own index i.
-    const i = largestRow(A);
-    if (i < 0) return 0;
-    v.set(A.data.subarray(i * n, (i + 1) * n));
-    scaleInPlace(v, 1 / norm2(v));
-    matvec(A, v, w);
-  }
   let theta = 0;
   let prevDelta = Infinity;
   for (let k = 0; k < maxIter; k++) {
-    const wn = norm2(w);
-    const thetaNew = wn * wn;
+    // ||A v||^2 and z = A^T A v in one pass over A.
+    let thetaNew = gramStep(A, v, z);
+    if (k === 0 && thetaNew === 0) {
+      // The start vector happens to lie in the null space. The largest row r of A
+      // cannot: (A r)_i = ||r||^2 > 0 for its own index i.
+      const i = largestRow(A);
+      if (i < 0) return 0;
+      v.set(A.data.subarray(i * n, (i + 1) * n));
+      scaleInPlace(v, 1 / norm2(v));
+      thetaNew = gramStep(A, v, z);
+    }
     if (!Number.isFinite(thetaNew)) {
       throw new SolverError('non-finite-input', 'opnorm2: matrix has non-finite entries or its norm overflows');
     }
@@ -257,13 +255,33 @@ export function opnorm2(A: Matrix, options: OpNorm2Options = {}): number {
     const remaining = q < 1 ? (delta * q) / (1 - q) : Infinity;
     if (delta <= tol * theta && remaining <= tol * theta) break;
     prevDelta = delta;
-    matTvec(A, w, z);
     const zn = norm2(z);
     if (zn === 0) break;
     for (let j = 0; j < n; j++) v[j] = z[j] / zn;
-    matvec(A, v, w);
   }
   return Math.sqrt(theta);
+}
+
+/** z = A^T A v, row by row (w_i = a_i . v, z += w_i a_i); returns ||A v||^2. */
+function gramStep(A: Matrix, v: Float64Array, z: Float64Array): number {
+  const { rows, cols, data } = A;
+  z.fill(0);
+  let theta = 0;
+  for (let i = 0, base = 0; i < rows; i++, base += cols) {
+    let s0 = 0;
+    let s1 = 0;
+    let j = 0;
+    for (; j + 1 < cols; j += 2) {
+      s0 += data[base + j] * v[j];
+      s1 += data[base + j + 1] * v[j + 1];
+    }
+    if (j < cols) s0 += data[base + j] * v[j];
+    const w = s0 + s1;
+    theta += w * w;
+    if (w === 0) continue;
+    for (let t = 0; t < cols; t++) z[t] += w * data[base + t];
+  }
+  return theta;
 }
 
 export interface OpNorm2UpperOptions {
