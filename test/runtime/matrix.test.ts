@@ -164,6 +164,48 @@ describe('opnorm2 / opnorm2Upper', () => {
     }
   });
 
+  it('is tight on matrices with known singular values, clustered and repeated ones included (the Cholesky certificate)', () => {
+    const rng = mulberry32(99);
+    /** Apply the reflection I - 2 v v^T / v^T v to the rows (left) or columns (right) of A. */
+    const reflect = (A: Matrix, side: 'left' | 'right'): void => {
+      const k = side === 'left' ? A.rows : A.cols;
+      const v = Float64Array.from({ length: k }, () => rng() - 0.5);
+      const vv = v.reduce((s, x) => s + x * x, 0);
+      if (side === 'left') {
+        for (let j = 0; j < A.cols; j++) {
+          let d = 0;
+          for (let i = 0; i < A.rows; i++) d += v[i] * A.data[i * A.cols + j];
+          for (let i = 0; i < A.rows; i++) A.data[i * A.cols + j] -= (2 * d * v[i]) / vv;
+        }
+      } else {
+        for (let i = 0; i < A.rows; i++) {
+          let d = 0;
+          for (let j = 0; j < A.cols; j++) d += v[j] * A.data[i * A.cols + j];
+          for (let j = 0; j < A.cols; j++) A.data[i * A.cols + j] -= (2 * d * v[j]) / vv;
+        }
+      }
+    };
+    const spectra: number[][] = [
+      Array.from({ length: 40 }, (_, i) => 3 / (1 + i)),
+      Array.from({ length: 40 }, (_, i) => (i < 5 ? 2 - 1e-10 * i : 1)),
+      Array.from({ length: 40 }, (_, i) => (i < 3 ? 0.9 : 0.89)),
+      Array.from({ length: 120 }, () => 1),
+    ];
+    for (const s of spectra) {
+      const n = s.length;
+      const A = zeros(n, n);
+      s.forEach((v, i) => (A.data[i * n + i] = v));
+      for (let r = 0; r < 3; r++) {
+        reflect(A, 'left');
+        reflect(A, 'right');
+      }
+      const sigma = Math.max(...s);
+      const upper = opnorm2Upper(A);
+      expect(upper).toBeGreaterThanOrEqual(sigma * (1 - 1e-13));
+      expect(upper / sigma).toBeLessThan(1 + 1e-6);
+    }
+  });
+
   it('recovers when the deterministic start vector is in the null space', () => {
     // The start vector is u_j = +-(0.5 + frac((j + 1) * golden)); [u_1, -u_0] annihilates it.
     const golden = 0.6180339887498949;
