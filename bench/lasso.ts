@@ -40,7 +40,6 @@ function correlated(n: number, p: number): Problem {
   return { name: `correlated (${n} x ${p})`, n, p, X, y };
 }
 
-const rows = (P: Problem) => Array.from({ length: P.n }, (_, i) => Array.from(P.X.subarray(i * P.p, (i + 1) * P.p)));
 
 function gradient(P: Problem, beta: ArrayLike<number>): Float64Array {
   const r = new Float64Array(P.n);
@@ -76,8 +75,10 @@ export async function benchLasso(log: (s: string) => void): Promise<string[]> {
     const big = P.n * P.p > 1e6;
     const lambdaMax = Math.max(...gradient(P, new Float64Array(P.p)).map(Math.abs));
     const fractions = [0.5, 0.2, 0.1];
-    const X = rows(P);
-    const inputs = (lambda: number) => ({ X, y: Array.from(P.y), Xv: X.slice(0, 5), yv: Array.from(P.y.subarray(0, 5)), lambda });
+    // The design as a flat row-major buffer with its shape (as NumPy hands it to scikit-learn).
+    const X = { shape: [P.n, P.p], data: P.X };
+    const Xv = { shape: [5, P.p], data: P.X.subarray(0, 5 * P.p) };
+    const inputs = (lambda: number) => ({ X, y: P.y, Xv, yv: P.y.subarray(0, 5), lambda });
     log(`${P.name}: lambda_max ${lambdaMax.toPrecision(6)}`);
     // One instance for the whole path, built untimed: what depends on X alone (its binding,
     // opnorm(X), step * X') is computed once and shared by `base.with({ lambda })`.

@@ -469,12 +469,12 @@ export function emitModule(a: Analysis, sourceFile: string): EmittedModule {
   file.addImportDeclaration({
     moduleSpecifier: RUNTIME_IMPORT,
     isTypeOnly: true,
-    namedImports: ['BatchInstance', 'CompiledAnalysis', 'GpuMapSpec', 'InputSpec', 'KinkSite', 'LeastSquaresProx', 'Matrix', 'RunOptions', 'RunResult', 'Tensor', 'VariableLayout'],
+    namedImports: ['BatchInstance', 'CompiledAnalysis', ...([...m.data, ...m.params].some((v) => v.shape.length >= 2) ? ['DenseInput'] : []), 'GpuMapSpec', 'InputSpec', 'KinkSite', 'LeastSquaresProx', 'Matrix', 'RunOptions', 'RunResult', 'Tensor', 'VariableLayout'],
   });
   file.addInterface({
     name: `${className}Inputs`,
     isExported: true,
-    docs: [`Inputs of \`${m.name}\`: scalars as numbers, vectors as arrays, matrices as arrays of rows.`],
+    docs: [`Inputs of \`${m.name}\`: scalars as numbers, vectors as arrays, matrices as arrays of rows or { shape, data } (row-major).`],
     properties: [...m.data, ...m.params]
       .sort((x, y) => declOrder(m, x.name) - declOrder(m, y.name))
       .map((v) => ({ name: v.name, type: jsonType(v.shape), isReadonly: true, docs: [`${m.data.includes(v) ? 'data' : 'param'} ${v.name}: ${showDeclType(v.shape)}`] })),
@@ -532,7 +532,7 @@ function declOrder(m: IrModel, name: string): number {
 function jsonType(shape: Shape): string {
   if (shape.length === 0) return 'number';
   if (shape.length === 1) return 'readonly number[] | Float64Array';
-  return 'readonly (readonly number[])[]';
+  return 'readonly (readonly number[])[] | DenseInput';
 }
 
 function showDeclType(shape: Shape): string {

@@ -100,7 +100,7 @@ export { runModel, unflatten } from './run.ts';
 export { K, kinkGap, layout, lazy, operatorNormUpper, put, scalar, scaledTranspose, totalSize, view, views } from './kernels.ts';
 export type { Tensor } from './kernels.ts';
 export { bindChanges, bindInputs, InputError } from './inputs.ts';
-export type { BoundInputs, InputSpec, InputValue } from './inputs.ts';
+export type { BoundInputs, DenseInput, InputSpec, InputValue } from './inputs.ts';
 export type { CompiledAnalysis, CompiledVerdict, KinkSite, ModelInstance, VariableLayout } from './model.ts';
 export type { BatchInstance, BatchOptions, BatchResult, GpuArg, GpuBound, GpuMapSpec, GpuStage } from './batch.ts';
 export { BatchMap, solveBatch } from './batch.ts';

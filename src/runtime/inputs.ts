@@ -21,8 +21,17 @@ export interface BoundInputs {
   tensors: Record<string, Tensor>;
 }
 
-/** JSON value of an input: a number, an array (vector) or an array of rows (matrix). */
-export type InputValue = number | readonly number[] | readonly (readonly number[])[] | Float64Array;
+/** A matrix (or any tensor) as a flat row-major buffer with its shape, as ML code holds it. */
+export interface DenseInput {
+  readonly shape: readonly number[];
+  readonly data: Float64Array | readonly number[];
+}
+
+/**
+ * Value of an input: a number, an array (vector), an array of rows (matrix), or a flat
+ * row-major buffer with its shape ({@link DenseInput}).
+ */
+export type InputValue = number | readonly number[] | readonly (readonly number[])[] | Float64Array | DenseInput;
 
 const showShape = (s: readonly (string | number)[]) => (s.length === 0 ? 'a scalar' : `[${s.join(', ')}]`);
 
@@ -93,6 +102,12 @@ export function bindChanges(spec: InputSpec, values: Readonly<Record<string, unk
   return { dims: { ...dims }, tensors };
 }
 
+function isDense(v: unknown): v is DenseInput {
+  if (typeof v !== 'object' || v === null || Array.isArray(v) || v instanceof Float64Array) return false;
+  const o = v as { shape?: unknown; data?: unknown };
+  return Array.isArray(o.shape) && (o.data instanceof Float64Array || Array.isArray(o.data));
+}
+
 function toTensor(name: string, v: unknown): Tensor {
   const finite = (x: unknown, where: string): number => {
     if (typeof x !== 'number' || !Number.isFinite(x)) {
@@ -106,7 +121,23 @@ function toTensor(name: string, v: unknown): Tensor {
     // A copy: an instance is a snapshot of its inputs (values derived from them are cached).
     return { shape: [v.length], data: v.slice() };
   }
-  if (!Array.isArray(v)) throw new InputError(`\`${name}\` must be a number, an array or an array of rows, not ${v === null ? 'null' : typeof v}`);
+  if (isDense(v)) {
+    const shape = Array.from(v.shape);
+    if (!shape.every((d) => Number.isInteger(d) && d >= 0)) throw new InputError(`\`${name}\` has shape [${shape.join(', ')}], not a list of sizes`);
+    const count = shape.reduce((a, b) => a * b, 1);
+    if (v.data.length !== count) throw new InputError(`\`${name}\` has shape [${shape.join(', ')}] (${count} entries) but ${v.data.length} values`);
+    // A copy, checked: an instance is a snapshot of its inputs.
+    const data = new Float64Array(count);
+    const src = v.data;
+    for (let i = 0; i < count; i++) {
+      const x: unknown = src[i];
+      data[i] = typeof x === 'number' && Number.isFinite(x) ? x : finite(x, `.data[${i}]`);
+    }
+    return { shape, data };
+  }
+  if (!Array.isArray(v)) {
+    throw new InputError(`\`${name}\` must be a number, an array, an array of rows or { shape, data }, not ${v === null ? 'null' : typeof v}`);
+  }
   // Plain loops: a design matrix has hundreds of thousands of entries, and the per-entry
   // closures of forEach cost more than the copy itself.
   if (v.length > 0 && Array.isArray(v[0])) {

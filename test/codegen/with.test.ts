@@ -70,3 +70,26 @@ describe('with: derived instances', () => {
     expect(Array.from(solveInstance(inst, { tol: 1e-13 }).y)).toEqual(Array.from(solveInstance(reference, { tol: 1e-13 }).y));
   });
 });
+
+describe('matrix inputs as { shape, data } (row-major)', () => {
+  it('bind to exactly what the array of rows binds, as a snapshot', async () => {
+    const Deq = await generatedClass('samples/deq.impl');
+    const W = mat(5, 5, 0.2);
+    const U = mat(5, 2);
+    const rest = { b: vec(5), u: vec(2) };
+    const flatW = Float64Array.from(W.flat());
+    const dense = new Deq({ ...rest, W: { shape: [5, 5], data: flatW }, U: { shape: [5, 2], data: U.flat() } });
+    flatW[0] += 1; // after binding: no effect
+    const rows = new Deq({ ...rest, W, U });
+    expect(Array.from(solveInstance(dense, { tol: 1e-13 }).y)).toEqual(Array.from(solveInstance(rows, { tol: 1e-13 }).y));
+  });
+
+  it('are checked: entry count, shape against the dims, finite values', async () => {
+    const Deq = await generatedClass('samples/deq.impl');
+    const ok = { W: mat(3, 3, 0.2), U: mat(3, 2), b: vec(3), u: vec(2) };
+    expect(() => new Deq({ ...ok, W: { shape: [3, 3], data: new Float64Array(8) } })).toThrow(/has shape \[3, 3\] \(9 entries\) but 8 values/);
+    expect(() => new Deq({ ...ok, W: { shape: [3, 2], data: new Float64Array(6) } })).toThrow(InputError);
+    expect(() => new Deq({ ...ok, W: { shape: [3, 3], data: [0, 0, 0, 0, Number.NaN, 0, 0, 0, 0] } })).toThrow(/`W`.data\[4\] is NaN, not a finite number/);
+    expect(() => new Deq({ ...ok, W: { shape: [3, -3], data: [] } })).toThrow(/not a list of sizes/);
+  });
+});
