@@ -27,8 +27,10 @@ export async function benchTuning(log: (s: string) => void): Promise<string[]> {
   const Lasso = await compileModel('samples/lasso.impl');
   const data = loadDiabetes();
   const { X, y, Xv, yv, lambdaMax } = data;
+  // The data bound once (with opnorm(X) and step * X'); each solve changes lambda alone.
+  const base = new Lasso({ X, y, Xv, yv, lambda: lambdaMax });
   const solve = (lambda: number, y0?: Float64Array) => {
-    const r = new Lasso({ X, y, Xv, yv, lambda }).solve({ tol: TOL, y0 }) as RunResult;
+    const r = base.with({ lambda }).solve({ tol: TOL, y0 }) as RunResult;
     if (r.status !== 'converged') throw new Error(`implc: ${r.status}`);
     const g = r.gradients?.val?.lambda;
     if (typeof g !== 'number') throw new Error(`implc: no gradient (${r.certificate.verdict})`);

@@ -7,7 +7,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import { compileModel } from '../codegen/build.ts';
-import type { ModelClass } from '../codegen/build.ts';
+import type { GeneratedInstance, ModelClass } from '../codegen/build.ts';
 import type { RunResult } from '../src/runtime/run.ts';
 import { permutation, readCsv, standardize } from './data.ts';
 import type { Demo, DemoChart, DemoContext, DemoResult, DemoTable } from './demo.ts';
@@ -78,9 +78,13 @@ class Solver {
     private readonly data: LassoData,
   ) {}
 
+  /** The first instance: the data (and what depends on it alone, opnorm(X), step * X') bound once. */
+  private base: GeneratedInstance | null = null;
+
   solve(params: Record<string, number | number[]>, y0?: Float64Array): Solved {
     const { X, y, Xv, yv } = this.data;
-    const r = new this.cls({ X, y, Xv, yv, ...params }).solve({ tol: TOL, y0 }) as RunResult;
+    const inst = this.base ? this.base.with(params) : (this.base = new this.cls({ X, y, Xv, yv, ...params }));
+    const r = inst.solve({ tol: TOL, y0 }) as RunResult;
     this.solves++;
     this.iterations += r.iterations;
     const verdict = r.certificate.verdict as Verdict;
