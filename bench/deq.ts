@@ -13,10 +13,12 @@ import os from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { instances, loadDeqNet, view, type DeqNet, type Sample } from '../demos/deq.ts';
 import { mulberry32 } from '../demos/data.ts';
-import { certifySelection, ImplicitDerivatives, solveBatch, solveInstance, type BatchInstance } from '../src/runtime/index.ts';
+import { certifySelection, ImplicitDerivatives, solveBatch, solveInstance, WorkerPool, type BatchInstance } from '../src/runtime/index.ts';
 import { pythonWith, runPeer, writeMatrix } from './peers.ts';
 
 const BATCH = 64;
+/** Worker threads of the pooled f64 step: as many as PyTorch's threads (the machine's cores). */
+const THREADS = os.availableParallelism();
 const CLASSES = 10;
 const SIZES: [number, number][] = [
   [64, 64],
@@ -122,6 +124,27 @@ function stepF64(P: Problem, K: number): StepResult {
   return { loss, grad, ms: { construct: t1 - t0, solve: t2 - t1, gradient: t3 - t2, total: t3 - t0 } };
 }
 
+/**
+ * The f64 step on every core: WorkerPool splits the batch over worker threads, each running
+ * batchGradient (instances by `with`, fixed-point iteration until ||F||_inf <= 1e-12, at most
+ * K iterations, certificate, implicit gradient) on its share.
+ */
+async function stepPool(P: Problem, pool: WorkerPool, K: number): Promise<StepResult> {
+  const { net, theta } = P;
+  const t0 = performance.now();
+  const dense = (name: 'W' | 'U' | 'V') => {
+    const sl = net.slots.find((x) => x.name === name)!;
+    return { shape: sl.shape, data: view(net, theta, name) };
+  };
+  const shared = { W: dense('W'), U: dense('U'), b: view(net, theta, 'b'), V: dense('V'), c: view(net, theta, 'c') };
+  const r = await pool.batchGradient(shared, P.samples.map((s) => ({ u: s.u, onehot: s.onehot })), { method: 'fixed-point', tol: 1e-12, maxIter: K });
+  const t1 = performance.now();
+  if (r.contributing !== P.samples.length) throw new Error(`implc pool: ${P.samples.length - r.contributing} samples without a gradient`);
+  const grad = r.gradientSum.map((v) => v / r.contributing);
+  const loss = r.samples.reduce((a, x) => a + x.value, 0) / r.samples.length;
+  return { loss, grad, ms: { construct: 0, solve: 0, gradient: 0, total: t1 - t0 } };
+}
+
 /** The gpu.js step: solveBatch (f32 batched iterations, f64 polish), then the implicit gradients. */
 function stepGpu(P: Problem): StepResult {
   const t0 = performance.now();
@@ -211,8 +234,8 @@ export async function benchDeq(log: (line: string) => void, sizes: [number, numb
   const python = pythonWith(['torch']);
   const tf = await loadTf();
   const out: string[] = [
-    '| d | h | implc f64 ms | implc gpu.js ms (backend) | torch ms | ratio torch/implc f64 | ratio torch/implc gpu.js | check |',
-    '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
+    `| d | h | implc f64 ms | implc f64, ${THREADS} workers ms | implc gpu.js ms (backend) | torch ms | ratio torch/implc f64 | ratio torch/implc f64 ${THREADS} workers | ratio torch/implc gpu.js | check |`,
+    '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
   ];
   const notes: string[] = [];
   let torchVersion = '';
@@ -231,6 +254,20 @@ export async function benchDeq(log: (line: string) => void, sizes: [number, numb
     const f64 = timed(() => stepF64(P, K), 3);
     log(`  implc f64: ${f64.r.ms.total.toFixed(1)} ms (construct ${f64.r.ms.construct.toFixed(1)}, solve ${f64.r.ms.solve.toFixed(1)}, gradients ${f64.r.ms.gradient.toFixed(1)}), ${f64.runs} timed run(s)`);
     const gpu = timed(() => stepGpu(P), 3);
+    // The pool: started once per size (untimed, like compiling), warmed up, then timed.
+    const pool = new WorkerPool(P.net.Model, THREADS);
+    const pooled = await (async () => {
+      try {
+        for (let w = 0; w < 3; w++) await stepPool(P, pool, K); // each worker JIT-compiles its own code
+        const runs: StepResult[] = [];
+        for (let k = 0; k < (f64.runs === 1 ? 1 : 5); k++) runs.push(await stepPool(P, pool, K));
+        runs.sort((a, b) => a.ms.total - b.ms.total);
+        return runs[Math.floor(runs.length / 2)];
+      } finally {
+        await pool.close();
+      }
+    })();
+    log(`  implc f64, ${THREADS} workers: ${pooled.ms.total.toFixed(1)} ms`);
     log(`  implc gpu.js: ${gpu.r.ms.total.toFixed(1)} ms (construct ${gpu.r.ms.construct.toFixed(1)}, f32 + polish ${gpu.r.ms.solve.toFixed(1)}, gradients ${gpu.r.ms.gradient.toFixed(1)}); ${gpu.r.backend}; f32 iterations ${gpu.r.f32Iterations}, polish <= ${gpu.r.maxPolishIterations}`);
     notes.push(
       `(${d}, ${h}): K = ${K}; implc f64 ${f64.r.ms.total.toFixed(1)} ms = construct ${f64.r.ms.construct.toFixed(1)} + ${K} iterations x 64 ${f64.r.ms.solve.toFixed(1)} + implicit gradients ${f64.r.ms.gradient.toFixed(1)}` +
@@ -245,6 +282,10 @@ export async function benchDeq(log: (line: string) => void, sizes: [number, numb
     const gpuLossErr = Math.abs(gpu.r.loss - f64.r.loss) / Math.abs(f64.r.loss);
     ok &&= gpuErr <= 1e-6 && gpuLossErr <= 1e-6;
     checks.push(`gpu.js vs f64 loss ${gpuLossErr.toExponential(1)}, grad ${gpuErr.toExponential(1)}`);
+    const poolErr = relErr(pooled.grad, f64.r.grad);
+    const poolLossErr = Math.abs(pooled.loss - f64.r.loss) / Math.abs(f64.r.loss);
+    ok &&= poolErr <= 1e-6 && poolLossErr <= 1e-6;
+    checks.push(`workers vs f64 loss ${poolLossErr.toExponential(1)}, grad ${poolErr.toExponential(1)}`);
 
     let torch: { ms: number; forward_ms: number; backward_ms: number; loss: number; grad: number[]; torch: string; threads: number } | null = null;
     if (python) {
@@ -285,8 +326,8 @@ export async function benchDeq(log: (line: string) => void, sizes: [number, numb
       tfLines.push(`| ${d} | ${h} | ${r.ms.toFixed(1)} (${tf.getBackend()}, f32) | ${(r.ms / f64.r.ms.total).toPrecision(3)} | loss ${lossErr.toExponential(1)}, grad W ${wErr.toExponential(1)} (f32) |`);
     }
     const line =
-      `| ${d} | ${h} | ${f64.r.ms.total.toFixed(1)} | ${gpu.r.ms.total.toFixed(1)} (${gpu.r.backend}) | ${torch ? torch.ms.toFixed(1) : 'skipped'} | ` +
-      `${torch ? (torch.ms / f64.r.ms.total).toPrecision(3) : '-'} | ${torch ? (torch.ms / gpu.r.ms.total).toPrecision(3) : '-'} | ${ok ? 'ok' : 'FAIL'}: ${checks.join('; ')} |`;
+      `| ${d} | ${h} | ${f64.r.ms.total.toFixed(1)} | ${pooled.ms.total.toFixed(1)} | ${gpu.r.ms.total.toFixed(1)} (${gpu.r.backend}) | ${torch ? torch.ms.toFixed(1) : 'skipped'} | ` +
+      `${torch ? (torch.ms / f64.r.ms.total).toPrecision(3) : '-'} | ${torch ? (torch.ms / pooled.ms.total).toPrecision(3) : '-'} | ${torch ? (torch.ms / gpu.r.ms.total).toPrecision(3) : '-'} | ${ok ? 'ok' : 'FAIL'}: ${checks.join('; ')} |`;
     out.push(line);
     log(line);
   }
@@ -294,7 +335,8 @@ export async function benchDeq(log: (line: string) => void, sizes: [number, numb
   out.push(python ? `peer: ${torchVersion}, K batched plain iterations, batched torch.linalg.solve for (I - D W)^T w = dL/dz` : 'PyTorch not found (Debian: `apt-get install python3-torch`): torch column skipped.');
   out.push('batch 64, 10 classes, random u ~ N(0, I), W scaled to spectral norm 0.9; times are one whole training step (instances, forward, implicit gradients averaged over the batch), median of 3 (implc) / 5 (torch) after a warm-up');
   out.push('iterations: K = the most plain fixed-point iterations any sample needs for ||F||_inf <= 1e-12 (untimed pilot); implc f64 and torch both run exactly K plain iterations per sample; gpu.js runs f32 to 1e-5 then an f64 Anderson polish to 1e-10');
-  out.push('check: relative max-abs difference of the loss and the parameter gradients; ok when torch vs implc f64 (loss, grad W) and gpu.js vs f64 (loss, all grads) are <= 1e-6');
+  out.push(`workers: WorkerPool with ${THREADS} worker threads (the same batchGradient on each share: instances by \`with\`, plain iteration to ||F||_inf <= 1e-12 with at most K iterations, certificate, implicit gradient); the pool is started before timing, as a training loop keeps it`);
+  out.push('check: relative max-abs difference of the loss and the parameter gradients; ok when torch vs implc f64 (loss, grad W) and gpu.js and workers vs f64 (loss, all grads) are <= 1e-6');
   out.push(...notes);
   if (tfCol) {
     out.push('', '| d | h | TF.js ms (backend) | ratio TF.js/implc f64 | check vs implc f64 |', '| ---: | ---: | ---: | ---: | --- |', ...tfLines);

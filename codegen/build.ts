@@ -25,8 +25,11 @@ export type GeneratedInstance = BatchInstance & {
   with(changes: Record<string, unknown>): GeneratedInstance;
 };
 
-/** The generated class of a module, loaded through the running TypeScript loader. */
-export type ModelClass = new (inputs: Record<string, unknown>) => GeneratedInstance;
+/**
+ * The generated class of a module, loaded through the running TypeScript loader; its
+ * `modulePath` is the file it was loaded from (worker threads load it again from there).
+ */
+export type ModelClass = (new (inputs: Record<string, unknown>) => GeneratedInstance) & { readonly modulePath: string };
 
 export async function loadModule(module: EmittedModule): Promise<ModelClass> {
   mkdirSync(CACHE, { recursive: true });
@@ -35,7 +38,9 @@ export async function loadModule(module: EmittedModule): Promise<ModelClass> {
   const path = join(CACHE, `${module.model}-${hash}.ts`);
   writeFileSync(path, module.text);
   const loaded = (await import(pathToFileURL(path).href)) as Record<string, unknown>;
-  return loaded[module.model] as ModelClass;
+  const cls = loaded[module.model] as ModelClass;
+  if (!Object.prototype.hasOwnProperty.call(cls, 'modulePath')) Object.defineProperty(cls, 'modulePath', { value: path, enumerable: false });
+  return cls;
 }
 
 /**

@@ -104,3 +104,8 @@ export type { BoundInputs, DenseInput, InputSpec, InputValue } from './inputs.ts
 export type { CompiledAnalysis, CompiledVerdict, KinkSite, ModelInstance, VariableLayout } from './model.ts';
 export type { BatchInstance, BatchOptions, BatchResult, GpuArg, GpuBound, GpuMapSpec, GpuStage } from './batch.ts';
 export { BatchMap, solveBatch } from './batch.ts';
+
+export type { BatchGradientOptions, BatchGradientResult, DerivableInstance, SampleOutcome } from './batch-gradient.ts';
+export { batchGradient } from './batch-gradient.ts';
+export type { PoolableClass } from './worker-pool.ts';
+export { WorkerPool } from './worker-pool.ts';

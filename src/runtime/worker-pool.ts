@@ -1,0 +1,121 @@
+/**
+ * Batch gradients on every core: a pool of worker threads, each with the generated module
+ * loaded, splits a batch into contiguous shares and runs `batchGradient` on each (the same
+ * function as in the calling thread, so the sums agree to rounding in the order of addition).
+ * Start the pool once (each worker pays Node, tsx and the module's import, about a second)
+ * and reuse it for every step; `close()` ends the threads.
+ */
+import os from 'node:os';
+import { Worker } from 'node:worker_threads';
+import type { BatchGradientOptions, BatchGradientResult } from './batch-gradient.ts';
+import type { InputValue } from './inputs.ts';
+import type { WorkerJob } from './worker-main.ts';
+import { SolverError } from './status.ts';
+
+interface Pending {
+  resolve: (r: BatchGradientResult) => void;
+  reject: (e: Error) => void;
+}
+
+/** What a pool needs of a generated class: its module file and its name. */
+export interface PoolableClass {
+  readonly name: string;
+  readonly modulePath?: string;
+}
+
+export class WorkerPool {
+  readonly threads: number;
+  private readonly workers: Worker[] = [];
+  private readonly pending = new Map<number, Pending>();
+  private readonly ready: Promise<void>;
+  private nextId = 0;
+  private closed = false;
+  private broken: Error | null = null;
+
+  /** `threads` defaults to the machine's available parallelism. */
+  constructor(model: PoolableClass, threads = os.availableParallelism()) {
+    if (!model.modulePath) throw new SolverError('invalid-option', `WorkerPool: class ${model.name} has no modulePath (load it with compileModel or loadModule)`);
+    this.threads = Math.max(1, Math.floor(threads));
+    const boot = new URL('./worker-boot.mjs', import.meta.url);
+    const starts: Promise<void>[] = [];
+    for (let t = 0; t < this.threads; t++) {
+      const w = new Worker(boot, { workerData: { modulePath: model.modulePath, className: model.name } });
+      starts.push(
+        new Promise<void>((resolve, reject) => {
+          const onError = (e: Error) => reject(e);
+          w.once('error', onError);
+          w.once('message', (m: { ready?: boolean }) => {
+            w.off('error', onError);
+            if (m.ready) resolve();
+            else reject(new Error('worker: unexpected first message'));
+          });
+        }),
+      );
+      this.workers.push(w);
+    }
+    this.ready = Promise.all(starts).then(() => {
+      for (const w of this.workers) {
+        w.on('message', (m: { id: number; ok: boolean; result?: BatchGradientResult; error?: string }) => {
+          const p = this.pending.get(m.id);
+          if (!p) return;
+          this.pending.delete(m.id);
+          if (m.ok && m.result) p.resolve(m.result);
+          else p.reject(new SolverError('invalid-option', `worker: ${m.error ?? 'no result'}`));
+        });
+        // A worker that dies takes the pool with it: later calls fail instead of waiting forever.
+        w.on('error', (e) => this.fail(e));
+        w.on('exit', (code) => {
+          if (!this.closed) this.fail(new Error(`worker exited with code ${code}`));
+        });
+      }
+    });
+    // A failed start surfaces in the next call (which awaits `ready`), not as an unhandled rejection.
+    this.ready.catch((e: Error) => {
+      this.broken ??= e;
+    });
+  }
+
+  /**
+   * `batchGradient` over the samples, split over the threads: the gradient sum of the
+   * contributing samples and every sample's outcome, in order.
+   */
+  async batchGradient(shared: Record<string, InputValue>, samples: readonly Record<string, InputValue>[], options: BatchGradientOptions = {}): Promise<BatchGradientResult> {
+    if (this.closed) throw new SolverError('invalid-option', 'WorkerPool: closed');
+    if (this.broken) throw new SolverError('invalid-option', `WorkerPool: a worker failed: ${this.broken.message}`);
+    await this.ready;
+    const shares = Math.min(this.threads, samples.length);
+    if (shares === 0) return { gradientSum: new Float64Array(0), contributing: 0, samples: [] };
+    const size = Math.ceil(samples.length / shares);
+    const parts = await Promise.all(
+      Array.from({ length: shares }, (_, t) => this.run(this.workers[t], { id: this.nextId++, shared, samples: samples.slice(t * size, (t + 1) * size), options })),
+    );
+    const gradientSum = new Float64Array(Math.max(...parts.map((p) => p.gradientSum.length)));
+    for (const p of parts) for (let j = 0; j < p.gradientSum.length; j++) gradientSum[j] += p.gradientSum[j];
+    return { gradientSum, contributing: parts.reduce((a, p) => a + p.contributing, 0), samples: parts.flatMap((p) => p.samples) };
+  }
+
+  /** Ends the worker threads; pending jobs are rejected. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.failAll(new Error('WorkerPool: closed'));
+    await Promise.all(this.workers.map((w) => w.terminate()));
+  }
+
+  private run(worker: Worker, job: WorkerJob): Promise<BatchGradientResult> {
+    return new Promise((resolve, reject) => {
+      this.pending.set(job.id, { resolve, reject });
+      worker.postMessage(job);
+    });
+  }
+
+  private fail(e: Error): void {
+    this.broken ??= e;
+    this.failAll(e);
+  }
+
+  private failAll(e: Error): void {
+    for (const p of this.pending.values()) p.reject(e);
+    this.pending.clear();
+  }
+}
