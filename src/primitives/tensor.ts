@@ -1,4 +1,5 @@
 import { broadcast } from '../ir/shape.ts';
+import { dotAt } from '../runtime/matrix.ts';
 import type { Tensor } from './types.ts';
 
 // Dense f64 kernels on row-major Tensors: the value rules of the registry, which generated
@@ -130,24 +131,9 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
   return { shape, data: out };
 }
 
-/** out = A x for A m x p row-major: one contiguous dot product per row, four accumulators. */
+/** out = A x for A m x p row-major: one contiguous dot product per row. */
 function matvecRows(A: Float64Array, x: Float64Array, m: number, p: number, out: Float64Array): void {
-  for (let i = 0; i < m; i++) {
-    let s0 = 0;
-    let s1 = 0;
-    let s2 = 0;
-    let s3 = 0;
-    const row = i * p;
-    let k = 0;
-    for (; k + 3 < p; k += 4) {
-      s0 += A[row + k] * x[k];
-      s1 += A[row + k + 1] * x[k + 1];
-      s2 += A[row + k + 2] * x[k + 2];
-      s3 += A[row + k + 3] * x[k + 3];
-    }
-    for (; k < p; k++) s0 += A[row + k] * x[k];
-    out[i] = s0 + s1 + (s2 + s3);
-  }
+  for (let i = 0; i < m; i++) out[i] = dotAt(A, i * p, x, 0, p);
 }
 
 /** out += A B for A m x p and B p x q, row-major, in i-k-j order (rows of B streamed). */

@@ -15,6 +15,7 @@
  * file.
  */
 import type { Tensor } from '../primitives/types.ts';
+import { dotAt } from './matrix.ts';
 
 /** The pieces of a recognized least-squares prox fixpoint, as hoisted values of the model. */
 export interface LeastSquaresProx {
@@ -179,15 +180,7 @@ function sweep(
     }
     const off = j * n;
     const old = beta[j];
-    let r0 = 0;
-    let r1 = 0;
-    let i = 0;
-    for (; i + 1 < n; i += 2) {
-      r0 += cols[off + i] * r[i];
-      r1 += cols[off + i + 1] * r[i + 1];
-    }
-    if (i < n) r0 += cols[off + i] * r[i];
-    const rho = k * (r0 + r1) + q * old;
+    const rho = k * dotAt(cols, off, r, 0, n) + q * old;
     const l = lambdas[j];
     const next = rho > l ? (rho - l) / q : rho < -l ? (rho + l) / q : 0;
     const delta = next - old;

@@ -54,27 +54,33 @@ function checkLength(what: string, actual: number, expected: number): void {
   }
 }
 
+/**
+ * sum_l a[ai + l] b[bi + l] for l < len, with four accumulators: independent add chains,
+ * which V8 (it does not vectorize) runs about 1.3x faster than one. The inner loop of every
+ * dense product here.
+ */
+export function dotAt(a: Float64Array, ai: number, b: Float64Array, bi: number, len: number): number {
+  let s0 = 0;
+  let s1 = 0;
+  let s2 = 0;
+  let s3 = 0;
+  let l = 0;
+  for (; l + 3 < len; l += 4) {
+    s0 += a[ai + l] * b[bi + l];
+    s1 += a[ai + l + 1] * b[bi + l + 1];
+    s2 += a[ai + l + 2] * b[bi + l + 2];
+    s3 += a[ai + l + 3] * b[bi + l + 3];
+  }
+  for (; l < len; l++) s0 += a[ai + l] * b[bi + l];
+  return s0 + s1 + (s2 + s3);
+}
+
 /** out = A x. */
 export function matvec(A: Matrix, x: Float64Array, out: Float64Array = new Float64Array(A.rows)): Float64Array {
   const { rows, cols, data } = A;
   checkLength('matvec x', x.length, cols);
   checkLength('matvec out', out.length, rows);
-  // Four accumulators: independent add chains (V8 does not vectorize), about 1.3x faster.
-  for (let i = 0, base = 0; i < rows; i++, base += cols) {
-    let s0 = 0;
-    let s1 = 0;
-    let s2 = 0;
-    let s3 = 0;
-    let j = 0;
-    for (; j + 3 < cols; j += 4) {
-      s0 += data[base + j] * x[j];
-      s1 += data[base + j + 1] * x[j + 1];
-      s2 += data[base + j + 2] * x[j + 2];
-      s3 += data[base + j + 3] * x[j + 3];
-    }
-    for (; j < cols; j++) s0 += data[base + j] * x[j];
-    out[i] = s0 + s1 + (s2 + s3);
-  }
+  for (let i = 0, base = 0; i < rows; i++, base += cols) out[i] = dotAt(data, base, x, 0, cols);
   return out;
 }
 
@@ -268,15 +274,7 @@ function gramStep(A: Matrix, v: Float64Array, z: Float64Array): number {
   z.fill(0);
   let theta = 0;
   for (let i = 0, base = 0; i < rows; i++, base += cols) {
-    let s0 = 0;
-    let s1 = 0;
-    let j = 0;
-    for (; j + 1 < cols; j += 2) {
-      s0 += data[base + j] * v[j];
-      s1 += data[base + j + 1] * v[j + 1];
-    }
-    if (j < cols) s0 += data[base + j] * v[j];
-    const w = s0 + s1;
+    const w = dotAt(data, base, v, 0, cols);
     theta += w * w;
     if (w === 0) continue;
     for (let t = 0; t < cols; t++) z[t] += w * data[base + t];
@@ -542,22 +540,8 @@ function gram(a: Float64Array, m: number, n: number): Float64Array {
   }
   const G = new Float64Array(k * k);
   for (let i = 0; i < k; i++) {
-    const bi = i * len;
     for (let j = i; j < k; j++) {
-      const bj = j * len;
-      let s0 = 0;
-      let s1 = 0;
-      let s2 = 0;
-      let s3 = 0;
-      let l = 0;
-      for (; l + 3 < len; l += 4) {
-        s0 += rowsData[bi + l] * rowsData[bj + l];
-        s1 += rowsData[bi + l + 1] * rowsData[bj + l + 1];
-        s2 += rowsData[bi + l + 2] * rowsData[bj + l + 2];
-        s3 += rowsData[bi + l + 3] * rowsData[bj + l + 3];
-      }
-      for (; l < len; l++) s0 += rowsData[bi + l] * rowsData[bj + l];
-      const v = s0 + s1 + (s2 + s3);
+      const v = dotAt(rowsData, i * len, rowsData, j * len, len);
       G[i * k + j] = v;
       G[j * k + i] = v;
     }

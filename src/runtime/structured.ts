@@ -12,7 +12,7 @@
  * support S, X^T X[S, S] from X's columns, O(|S|^2 n) against |S| calls of O(n p) each.
  */
 import type { Tensor } from '../primitives/types.ts';
-import type { Matrix } from './matrix.ts';
+import { dotAt, type Matrix } from './matrix.ts';
 
 /**
  * A linear operator on the unknowns, its leaves numbered: `I` the identity; `scale` by a
@@ -161,22 +161,7 @@ function productRows(M: Float64Array, R: Int32Array | null, h: number, inner: nu
   for (let k = 0; k < inner; k++) for (let b = 0; b < width; b++) Vt[b * inner + k] = V[k * width + b];
   for (let a = 0; a < h; a++) {
     const row = (R ? R[a] : a) * inner;
-    for (let b = 0; b < width; b++) {
-      const col = b * inner;
-      let s0 = 0;
-      let s1 = 0;
-      let s2 = 0;
-      let s3 = 0;
-      let k = 0;
-      for (; k + 3 < inner; k += 4) {
-        s0 += M[row + k] * Vt[col + k];
-        s1 += M[row + k + 1] * Vt[col + k + 1];
-        s2 += M[row + k + 2] * Vt[col + k + 2];
-        s3 += M[row + k + 3] * Vt[col + k + 3];
-      }
-      for (; k < inner; k++) s0 += M[row + k] * Vt[col + k];
-      out[a * width + b] = s0 + s1 + (s2 + s3);
-    }
+    for (let b = 0; b < width; b++) out[a * width + b] = dotAt(M, row, Vt, b * inner, inner);
   }
 }
 
