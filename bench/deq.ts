@@ -333,7 +333,7 @@ export async function benchDeq(log: (line: string) => void, sizes: [number, numb
   }
   out.push('', `machine: ${os.cpus()[0]?.model ?? 'unknown'} x${os.cpus().length}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, node ${process.version}`);
   out.push(python ? `peer: ${torchVersion}, K batched plain iterations, batched torch.linalg.solve for (I - D W)^T w = dL/dz` : 'PyTorch not found (Debian: `apt-get install python3-torch`): torch column skipped.');
-  out.push('batch 64, 10 classes, random u ~ N(0, I), W scaled to spectral norm 0.9; times are one whole training step (instances, forward, implicit gradients averaged over the batch), median of 3 (implc) / 5 (torch) after a warm-up');
+  out.push('batch 64, 10 classes, random u ~ N(0, I), W scaled to spectral norm 0.9; times are one whole training step (instances, forward, a runtime certificate per sample for implc, implicit gradients averaged over the batch), median of 3 (implc) / 5 (torch) after a warm-up');
   out.push('iterations: K = the most plain fixed-point iterations any sample needs for ||F||_inf <= 1e-12 (untimed pilot); implc f64 and torch both run exactly K plain iterations per sample; gpu.js runs f32 to 1e-5 then an f64 Anderson polish to 1e-10');
   out.push(`workers: WorkerPool with ${THREADS} worker threads (the same batchGradient on each share: instances by \`with\`, plain iteration to ||F||_inf <= 1e-12 with at most K iterations, certificate, implicit gradient); the pool is started before timing, as a training loop keeps it`);
   out.push('check: relative max-abs difference of the loss and the parameter gradients; ok when torch vs implc f64 (loss, grad W) and gpu.js and workers vs f64 (loss, all grads) are <= 1e-6');
