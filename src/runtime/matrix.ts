@@ -209,16 +209,16 @@ export interface OpNorm2Options {
 }
 
 /**
- * Spectral norm ||A||_2 (largest singular value), ESTIMATED by power iteration
- * on A^T A (Golub & Van Loan, Matrix Computations, 4th ed., sec. 8.2.1).
+ * Spectral norm ||A||_2 (largest singular value), ESTIMATED by Golub-Kahan-Lanczos
+ * bidiagonalization with full reorthogonalization (Golub & Van Loan, Matrix Computations,
+ * 4th ed., sec. 10.4).
  *
- * The Rayleigh quotients ||A v_k||^2 of the power iterates increase
- * monotonically to sigma_max^2, so in exact arithmetic the result is a LOWER
- * bound on ||A||_2. Iteration stops when the last increase, and an Aitken-style
- * extrapolation of the remaining error from the last two increases, are both
- * below `tol` relative (or at rounding level), or at `maxIter`. With clustered
- * top singular values the cap may be reached before `tol`; use
- * {@link opnorm2Upper} where a certified bound is needed.
+ * The largest singular values of the bidiagonal B_k increase monotonically to sigma_max,
+ * so in exact arithmetic the result is a LOWER bound on ||A||_2. Iteration stops when
+ * sigma_max(B_k)^2 has changed by at most `tol` relative on two consecutive steps, at
+ * min(rows, cols) steps (then it is exact to rounding), or at `maxIter`; within a cluster
+ * of top singular values closer together than the changes it can resolve, it may stop at a
+ * value inside the cluster. Use {@link opnorm2Upper} where a certified bound is needed.
  *
  * The start vector is a fixed quasi-random vector (golden-ratio sequence) with
  * every entry nonzero, so the result is deterministic and has a component along
@@ -229,57 +229,127 @@ export function opnorm2(A: Matrix, options: OpNorm2Options = {}): number {
   const maxIter = options.maxIter ?? 1000;
   const { rows: m, cols: n } = A;
   if (m === 0 || n === 0) return 0;
-  const v = new Float64Array(n);
-  const z = new Float64Array(n);
+  if (!Number.isFinite(normInf(A.data))) throw new SolverError('non-finite-input', 'opnorm2: matrix has non-finite entries');
+  let v = new Float64Array(n);
   const golden = 0.6180339887498949;
   for (let j = 0; j < n; j++) {
     const u = ((j + 1) * golden) % 1;
     v[j] = u < 0.5 ? -(0.5 + u) : 0.5 + u;
   }
   scaleInPlace(v, 1 / norm2(v));
-  let theta = 0;
-  let prevDelta = Infinity;
-  for (let k = 0; k < maxIter; k++) {
-    // ||A v||^2 and z = A^T A v in one pass over A.
-    let thetaNew = gramStep(A, v, z);
-    if (k === 0 && thetaNew === 0) {
-      // The start vector happens to lie in the null space. The largest row r of A
-      // cannot: (A r)_i = ||r||^2 > 0 for its own index i.
-      const i = largestRow(A);
-      if (i < 0) return 0;
-      v.set(A.data.subarray(i * n, (i + 1) * n));
-      scaleInPlace(v, 1 / norm2(v));
-      thetaNew = gramStep(A, v, z);
-    }
-    if (!Number.isFinite(thetaNew)) {
-      throw new SolverError('non-finite-input', 'opnorm2: matrix has non-finite entries or its norm overflows');
-    }
-    const delta = thetaNew - theta;
-    theta = Math.max(theta, thetaNew);
-    if (delta <= 4 * UNIT_ROUNDOFF * theta) break;
-    const q = delta / prevDelta;
-    const remaining = q < 1 ? (delta * q) / (1 - q) : Infinity;
-    if (delta <= tol * theta && remaining <= tol * theta) break;
-    prevDelta = delta;
-    const zn = norm2(z);
-    if (zn === 0) break;
-    for (let j = 0; j < n; j++) v[j] = z[j] / zn;
+  let u = matvec(A, v);
+  if (norm2(u) === 0) {
+    // The start vector happens to lie in the null space. The largest row r of A
+    // cannot: (A r)_i = ||r||^2 > 0 for its own index i.
+    const i = largestRow(A);
+    if (i < 0) return 0;
+    v = A.data.slice(i * n, (i + 1) * n);
+    scaleInPlace(v, 1 / norm2(v));
+    u = matvec(A, v);
   }
-  return Math.sqrt(theta);
+  // Golub-Kahan-Lanczos bidiagonalization with full reorthogonalization (Golub & Van Loan,
+  // sec. 10.4): A V_k = U_k B_k, B_k upper bidiagonal (alphas on the diagonal, betas above),
+  // whose largest singular value approaches ||A||_2 from below in tens of steps where power
+  // iteration on A^T A needs hundreds to thousands (a Gaussian design, say).
+  const U: Float64Array[] = [];
+  const V: Float64Array[] = [v];
+  const alphas: number[] = [];
+  const betas: number[] = [];
+  let sigma = 0;
+  let steady = 0;
+  // The Krylov spaces are exhausted after min(m, n) steps, plus the last beta when m < n:
+  // a (relatively) zero alpha or beta then ends the iteration, with the exact value.
+  const steps = Math.min(maxIter, Math.max(m, n));
+  const exhausted = (x: number) => x <= 1e-13 * sigma;
+  for (let k = 0; k < steps; k++) {
+    orthogonalize(u, U);
+    let alpha = norm2(u);
+    if (k > 0 && exhausted(alpha)) alpha = 0;
+    if (!Number.isFinite(alpha)) throw new SolverError('non-finite-input', 'opnorm2: the norm overflows');
+    alphas.push(alpha);
+    // sigma_max(B_k)^2 = lambda_max(B_k^T B_k), a symmetric tridiagonal matrix.
+    const sigmaNew = bidiagonalNorm(alphas, betas);
+    const change = sigmaNew - sigma;
+    sigma = Math.max(sigma, sigmaNew);
+    // Converged after two consecutive steps that change sigma^2 by at most tol relative
+    // (Lanczos converges superlinearly but not steadily: one small change can precede a jump).
+    steady = 2 * change <= tol * sigma ? steady + 1 : 0;
+    if (alpha === 0 || steady >= 2 || k === steps - 1) break;
+    const uk = u.map((x) => x / alpha);
+    U.push(uk);
+    const w = matTvec(A, uk);
+    const vk = V[V.length - 1];
+    for (let j = 0; j < n; j++) w[j] -= alpha * vk[j];
+    orthogonalize(w, V);
+    const beta = norm2(w);
+    if (!(beta > 0) || exhausted(beta)) break;
+    betas.push(beta);
+    const next = w.map((x) => x / beta);
+    V.push(next);
+    u = matvec(A, next);
+    for (let i = 0; i < m; i++) u[i] -= beta * uk[i];
+  }
+  return sigma;
 }
 
-/** z = A^T A v, row by row (w_i = a_i . v, z += w_i a_i); returns ||A v||^2. */
-function gramStep(A: Matrix, v: Float64Array, z: Float64Array): number {
-  const { rows, cols, data } = A;
-  z.fill(0);
-  let theta = 0;
-  for (let i = 0, base = 0; i < rows; i++, base += cols) {
-    const w = dotAt(data, base, v, 0, cols);
-    theta += w * w;
-    if (w === 0) continue;
-    for (let t = 0; t < cols; t++) z[t] += w * data[base + t];
+/** x minus its components along the orthonormal `basis`, twice (Kahan: twice is enough). */
+function orthogonalize(x: Float64Array, basis: readonly Float64Array[]): void {
+  for (let pass = 0; pass < 2; pass++) {
+    for (const q of basis) {
+      const c = dotAt(q, 0, x, 0, x.length);
+      for (let i = 0; i < x.length; i++) x[i] -= c * q[i];
+    }
   }
-  return theta;
+}
+
+/**
+ * The largest singular value of B, the square root of the largest eigenvalue of B^T B, for B upper bidiagonal with diagonal `alphas` and
+ * superdiagonal `betas` (betas.length = alphas.length - 1): the tridiagonal with diagonal
+ * alpha_i^2 + beta_(i-1)^2 and off-diagonal alpha_i beta_i.
+ */
+function bidiagonalNorm(alphas: readonly number[], betas: readonly number[]): number {
+  const k = alphas.length;
+  // Scaled to entries of order 1, so that the squares neither overflow nor underflow.
+  const s = Math.max(...alphas, ...betas.slice(0, k - 1));
+  if (!(s > 0)) return 0;
+  const a = alphas.map((x) => x / s);
+  const b = betas.slice(0, k - 1).map((x) => x / s);
+  const diag = a.map((x, i) => x * x + (i > 0 ? b[i - 1] * b[i - 1] : 0));
+  const off = b.map((x, i) => a[i] * x);
+  return Math.sqrt(tridiagonalLargest(diag, off)) * s;
+}
+
+/**
+ * The largest eigenvalue of the symmetric tridiagonal matrix with diagonal `d` and
+ * off-diagonal `e`, by bisection on the Sturm sequence count (Golub & Van Loan, sec. 8.4.1)
+ * between Gershgorin bounds, to relative precision 1e-15.
+ */
+function tridiagonalLargest(d: readonly number[], e: readonly number[]): number {
+  const t = d.length;
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (let i = 0; i < t; i++) {
+    const r = (i > 0 ? Math.abs(e[i - 1]) : 0) + (i < t - 1 ? Math.abs(e[i]) : 0);
+    lo = Math.min(lo, d[i] - r);
+    hi = Math.max(hi, d[i] + r);
+  }
+  /** How many eigenvalues are below x. */
+  const below = (x: number): number => {
+    let count = 0;
+    let q = 1;
+    for (let i = 0; i < t; i++) {
+      q = d[i] - x - (i > 0 ? (e[i - 1] * e[i - 1]) / q : 0);
+      if (q === 0) q = -1e-300;
+      if (q < 0) count++;
+    }
+    return count;
+  };
+  for (let it = 0; it < 200 && hi - lo > 1e-15 * Math.max(Math.abs(hi), Math.abs(lo)); it++) {
+    const mid = 0.5 * (lo + hi);
+    if (below(mid) < t) lo = mid;
+    else hi = mid;
+  }
+  return hi;
 }
 
 export interface OpNorm2UpperOptions {
@@ -435,32 +505,8 @@ function lanczosLargest(G: Float64Array, k: number, steps: number): number {
     beta.push(b);
     q = Float64Array.from(w, (x) => x / b);
   }
-  // Largest eigenvalue of T (alpha on the diagonal, beta off it) by bisection.
-  const t = alpha.length;
-  let lo = Infinity;
-  let hi = -Infinity;
-  for (let i = 0; i < t; i++) {
-    const r = (i > 0 ? Math.abs(beta[i - 1]) : 0) + (i < t - 1 ? Math.abs(beta[i]) : 0);
-    lo = Math.min(lo, alpha[i] - r);
-    hi = Math.max(hi, alpha[i] + r);
-  }
-  /** How many eigenvalues of T are below x (Sturm sequence count). */
-  const below = (x: number): number => {
-    let count = 0;
-    let d = 1;
-    for (let i = 0; i < t; i++) {
-      d = alpha[i] - x - (i > 0 ? (beta[i - 1] * beta[i - 1]) / d : 0);
-      if (d === 0) d = -1e-300;
-      if (d < 0) count++;
-    }
-    return count;
-  };
-  for (let it = 0; it < 200 && hi - lo > 1e-15 * Math.max(Math.abs(hi), Math.abs(lo)); it++) {
-    const mid = 0.5 * (lo + hi);
-    if (below(mid) < t) lo = mid;
-    else hi = mid;
-  }
-  return hi;
+  // Largest eigenvalue of T (alpha on the diagonal, beta off it).
+  return tridiagonalLargest(alpha, beta.slice(0, alpha.length - 1));
 }
 
 /**
