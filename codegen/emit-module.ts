@@ -182,16 +182,36 @@ export function emitModule(a: Analysis, sourceFile: string): EmittedModule {
   const unknownViews = `const [${m.unknowns.map((u) => `u_${u.name}`).join(', ')}] = views(y, this.unknowns);`;
   const factorEnv = new Map<NodeId, string>(p.factors.map((f, i) => [f, `f[${i}]`]));
   const factorWrap = 'const f = this.wrapFactors(factors);';
-  const derivative = (extra: [NodeId, string][]) => new Map([...unknownEnv, ...factorEnv, ...extra]);
+  // Values the derivative kernels need that depend on the unknowns alone (X * beta - y, W * z
+  // + U * u + b): computed once per solution and cached (`primal`), where every kernel would
+  // recompute them. Not cached: anything that moves with a seed or a kink factor (the factors
+  // are an argument: the vertex test passes others than the selected ones).
+  const seedNodes = new Set<NodeId>([...p.unknownSeeds, ...p.paramSeeds, ...p.cotangentSeeds, ...p.factors]);
+  const movingMemo = new Map<NodeId, boolean>();
+  const moving = (id: NodeId): boolean => {
+    const hit = movingMemo.get(id);
+    if (hit !== undefined) return hit;
+    const r = seedNodes.has(id) || g.node(id).args.some(moving);
+    movingMemo.set(id, r);
+    return r;
+  };
+  const primalRoots = [
+    ...p.factors,
+    ...[...p.bTangents, ...p.aTangents, ...p.vjpY, ...p.vjpX, ...p.outputPartials.flatMap((o) => [...o.y, ...o.x])].filter((r): r is NodeId => r !== null),
+  ];
+  const primalNodes = cone(g, primalRoots).filter((id) => {
+    const n = g.node(id);
+    return n.op !== 'input' && n.op !== 'const' && writer.dynamic(id) && !moving(id);
+  });
+  const primalEnv = new Map<NodeId, string>(primalNodes.map((id) => [id, `pv.t${id}`]));
+  const usesPrimal = (code: string[]): boolean => code.some((l) => /\bpv\./.test(l));
+  const primalLoad = 'const pv = this.primal(y);';
+  const derivative = (extra: [NodeId, string][]) => new Map([...unknownEnv, ...primalEnv, ...factorEnv, ...extra]);
 
   const kernel = (roots: (NodeId | null)[], env: Map<NodeId, string>, prologue: string[], target: string, layout: string) => {
     const { lines, results } = writer.body(roots, env);
-    return [
-      'const c = this.c;',
-      ...prologue,
-      ...lines,
-      ...results.map((r, i) => `put(${r ?? 'null'}, ${target}, ${layout}[${i}].offset, ${layout}[${i}].size);`),
-    ];
+    const puts = results.map((r, i) => `put(${r ?? 'null'}, ${target}, ${layout}[${i}].offset, ${layout}[${i}].size);`);
+    return ['const c = this.c;', ...prologue, ...(usesPrimal([...lines, ...puts]) ? [primalLoad] : []), ...lines, ...puts];
   };
 
   const methods: OptionalKind<MethodDeclarationStructure>[] = [];
@@ -209,16 +229,18 @@ export function emitModule(a: Analysis, sourceFile: string): EmittedModule {
   method('map', [['y', 'Float64Array'], ['out', 'Float64Array']], 'void',
     p.maps ? kernel(p.maps, unknownEnv, [unknownViews], 'out', 'this.unknowns') : ["throw new Error('this model is not in fixed-point form');"],
     'The fixed-point map T(x, y).');
+  const primalOnly = new Map([...unknownEnv, ...primalEnv]);
   method('kinkFactors', [['y', 'Float64Array']], 'Float64Array[]', [
     ...(() => {
-      const { lines, results } = writer.body(p.factors, unknownEnv);
-      return ['const c = this.c;', unknownViews, ...lines, `return [${results.map((r) => `${r}.data.slice()`).join(', ')}];`];
+      const { lines, results } = writer.body(p.factors, primalOnly);
+      const ret = `return [${results.map((r) => `${r}.data.slice()`).join(', ')}];`;
+      return ['const c = this.c;', unknownViews, ...(usesPrimal([...lines, ret]) ? [primalLoad] : []), ...lines, ret];
     })(),
   ], 'The element of each kink factor that backprop selects at y.');
   method('kinkGaps', [['y', 'Float64Array']], 'Float64Array[]', [
     ...(() => {
       const args = p.factors.flatMap((f) => g.node(f).args);
-      const { lines, results } = writer.body(args, unknownEnv);
+      const { lines, results } = writer.body(args, primalOnly);
       let k = 0;
       const gaps = p.factors.map((f) => {
         const n = g.node(f);
@@ -226,7 +248,8 @@ export function emitModule(a: Analysis, sourceFile: string): EmittedModule {
         k += n.args.length;
         return `kinkGap('${primitive(n.op).structure.kinkFactor!.of}', [${own.join(', ')}])`;
       });
-      return ['const c = this.c;', unknownViews, ...lines, `return [${gaps.join(', ')}];`];
+      const ret = `return [${gaps.join(', ')}];`;
+      return ['const c = this.c;', unknownViews, ...(usesPrimal([...lines, ret]) ? [primalLoad] : []), ...lines, ret];
     })(),
   ], 'Per kink factor and element, the distance to its switching surface (0 at a tie).');
   const fParams: [string, string][] = [['y', 'Float64Array'], ['factors', 'readonly Float64Array[]']];
@@ -261,6 +284,7 @@ export function emitModule(a: Analysis, sourceFile: string): EmittedModule {
         '    const c = this.c;',
         `    ${unknownViews}`,
         `    ${factorWrap}`,
+        ...(usesPrimal([...lines, ...results.map((r) => r ?? '')]) ? [`    ${primalLoad}`] : []),
         ...lines.map((l) => `    ${l}`),
         ...results.slice(0, m.unknowns.length).map((r, i) => `    put(${r ?? 'null'}, y_, this.unknowns[${i}].offset, this.unknowns[${i}].size);`),
         ...results.slice(m.unknowns.length).map((r, i) => `    put(${r ?? 'null'}, x_, this.params[${i}].offset, this.params[${i}].size);`),
@@ -277,8 +301,8 @@ export function emitModule(a: Analysis, sourceFile: string): EmittedModule {
   method('denseB', [...fParams, ['rows', 'Int32Array | null']], 'Matrix | null', structured
     ? (() => {
         const { lines, results } = writer.body(structured.leaves, derivative([]));
-        return ['const c = this.c;', unknownViews, factorWrap, ...lines,
-          `return assembleStructured(${JSON.stringify(structured.op)}, [${results.join(', ')}], this.n, rows);`];
+        const ret = `return assembleStructured(${JSON.stringify(structured.op)}, [${results.join(', ')}], this.n, rows);`;
+        return ['const c = this.c;', unknownViews, factorWrap, ...(usesPrimal([...lines, ret]) ? [primalLoad] : []), ...lines, ret];
       })()
     : ['void y, factors, rows;', 'return null;'],
   structured
@@ -293,6 +317,30 @@ export function emitModule(a: Analysis, sourceFile: string): EmittedModule {
   lsq
     ? 'The map is proximal gradient on a least-squares Lasso: its design, targets, gradient operator and thresholds (src/runtime/lasso.ts).'
     : 'The map is not a recognized least-squares prox: null.');
+  methods.push({
+    name: 'primal',
+    scope: Scope.Private,
+    parameters: [{ name: 'y', type: 'Float64Array' }],
+    returnType: 'Record<string, Tensor>',
+    docs: [
+      'The values of the derivative kernels that depend on y alone, for the last y (compared entry by entry), each computed on first use.',
+    ],
+    statements: (() => {
+      const env = new Map<NodeId, string>([...unknownEnv, ...primalNodes.map((id): [NodeId, string] => [id, `values.t${id}`])]);
+      return [
+        'const hit = this.primalCache;',
+        'if (hit !== null && sameVector(hit.y, y)) return hit.values;',
+        'const c = this.c;',
+        // A copy: the kernels of later calls must see these values, whatever the caller does to y.
+        'const yc = y.slice();',
+        unknownViews.replace('views(y,', 'views(yc,'),
+        'const values: Record<string, Tensor> = {};',
+        ...primalNodes.map((id) => `lazy(values, 't${id}', () => ${writer.expression(id, env)});`),
+        'this.primalCache = { y: yc, values };',
+        'return values;',
+      ];
+    })(),
+  });
   const guard = a.certificate.verdict === 'guarded' ? a.certificate.guardBound : null;
   method('guardBound', [], 'number | null', guard
     ? ['if (this.guardMemo.value === undefined) this.guardMemo.value = (() => {', ...guardStatements(guard, g, writer, m).map((l) => `  ${l}`), '})();', 'return this.guardMemo.value;']
@@ -376,6 +424,7 @@ export function emitModule(a: Analysis, sourceFile: string): EmittedModule {
       { name: 'm', isReadonly: true, type: 'number' },
       { name: 'c', isReadonly: true, type: 'Record<string, Tensor>', initializer: '{}', scope: Scope.Private, docs: ['Values fixed by the inputs: data, params, dims and everything computed from them alone.'] },
       { name: 'factorShapes', isReadonly: true, type: 'number[][]', scope: Scope.Private },
+      { name: 'primalCache', type: '{ y: Float64Array; values: Record<string, Tensor> } | null', initializer: 'null', scope: Scope.Private },
       { name: 'guardMemo', isReadonly: true, type: '{ value?: number | null }', scope: Scope.Private, docs: ['The guard bound once computed, shared by the instances `with` derives while its inputs are unchanged.'] },
     ],
     ctors: [
@@ -463,7 +512,7 @@ export function emitModule(a: Analysis, sourceFile: string): EmittedModule {
     moduleSpecifier: RUNTIME_IMPORT,
     namedImports: [
       'assembleStructured', 'bindChanges', 'bindInputs', 'K', 'kinkGap', 'layout', 'lazy', ...(guard ? ['operatorNormUpper'] : []), 'put', 'runModel', 'scalar',
-      ...(writer.usesScaledTranspose ? ['scaledTranspose'] : []), 'totalSize', 'views',
+      ...(writer.usesScaledTranspose ? ['scaledTranspose'] : []), 'sameVector', 'totalSize', 'views',
     ],
   });
   file.addImportDeclaration({

@@ -78,6 +78,17 @@ export class KernelWriter {
     return { lines, results: roots.map((r) => (r === null ? null : ref(r))) };
   }
 
+  /** The kernel call computing one dynamic node from `env` (its dynamic arguments must all be bound there). */
+  expression(id: NodeId, env: ReadonlyMap<NodeId, string>): string {
+    const ref = (a: NodeId): string => {
+      const bound = env.get(a);
+      if (bound !== undefined) return bound;
+      if (this.dynamic(a)) throw new Error(`internal error: argument t${a} of t${id} is not bound`);
+      return `c.${this.hoistedName(a)}`;
+    };
+    return this.call(this.graph.node(id), ref);
+  }
+
   /** Dynamic nodes needed for `roots`, not descending below bound nodes. */
   private dynamicCone(roots: readonly NodeId[], stop: ReadonlySet<NodeId>): NodeId[] {
     const seen = new Set<NodeId>();

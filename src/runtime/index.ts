@@ -97,7 +97,7 @@ export type { Nested, RunOptions, RunResult } from './run.ts';
 export { runModel, unflatten } from './run.ts';
 
 // What generated modules call: the registry's kernels, layouts, input binding.
-export { K, kinkGap, layout, lazy, operatorNormUpper, put, scalar, scaledTranspose, totalSize, view, views } from './kernels.ts';
+export { K, kinkGap, layout, lazy, operatorNormUpper, put, sameVector, scalar, scaledTranspose, totalSize, view, views } from './kernels.ts';
 export type { Tensor } from './kernels.ts';
 export { bindChanges, bindInputs, InputError } from './inputs.ts';
 export type { BoundInputs, DenseInput, InputSpec, InputValue } from './inputs.ts';

@@ -39,6 +39,13 @@ export function lazy(target: Record<string, Tensor>, name: string, compute: () =
   });
 }
 
+/** Whether two vectors have the same length and the same entries (NaN never equal). */
+export function sameVector(a: Float64Array, b: Float64Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 /** A scalar tensor. */
 export function scalar(value: number): Tensor {
   return { shape: [], data: Float64Array.of(value) };
