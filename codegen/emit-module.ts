@@ -2,7 +2,7 @@ import { Project, Scope, type ClassDeclarationStructure, type MethodDeclarationS
 import type { Analysis } from '../src/analysis/analyze.ts';
 import { factorsOf, type LinOp } from '../src/analysis/linop.ts';
 import type { NormBound } from '../src/analysis/norm-bound.ts';
-import { cone, jvp, vjp } from '../src/ir/ad.ts';
+import { cone, dependsOn, jvp, vjp } from '../src/ir/ad.ts';
 import type { Graph } from '../src/ir/graph.ts';
 import type { IrModel } from '../src/ir/model.ts';
 import type { Shape } from '../src/ir/shape.ts';
@@ -186,15 +186,7 @@ export function emitModule(a: Analysis, sourceFile: string): EmittedModule {
   // + U * u + b): computed once per solution and cached (`primal`), where every kernel would
   // recompute them. Not cached: anything that moves with a seed or a kink factor (the factors
   // are an argument: the vertex test passes others than the selected ones).
-  const seedNodes = new Set<NodeId>([...p.unknownSeeds, ...p.paramSeeds, ...p.cotangentSeeds, ...p.factors]);
-  const movingMemo = new Map<NodeId, boolean>();
-  const moving = (id: NodeId): boolean => {
-    const hit = movingMemo.get(id);
-    if (hit !== undefined) return hit;
-    const r = seedNodes.has(id) || g.node(id).args.some(moving);
-    movingMemo.set(id, r);
-    return r;
-  };
+  const moving = dependsOn(g, new Set<NodeId>([...p.unknownSeeds, ...p.paramSeeds, ...p.cotangentSeeds, ...p.factors]));
   const primalRoots = [
     ...p.factors,
     ...[...p.bTangents, ...p.aTangents, ...p.vjpY, ...p.vjpX, ...p.outputPartials.flatMap((o) => [...o.y, ...o.x])].filter((r): r is NodeId => r !== null),

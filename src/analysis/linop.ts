@@ -1,3 +1,4 @@
+import { dependsOn } from '../ir/ad.ts';
 import type { Graph } from '../ir/graph.ts';
 import type { IrModel } from '../ir/model.ts';
 import { isScalar } from '../ir/shape.ts';
@@ -37,14 +38,7 @@ export function kinkFactorsOf(g: Graph, id: NodeId, memo = new Map<NodeId, NodeI
 
 /** Read a tangent node (linear in the seeds) as a LinOp. */
 export function toLinOp(g: Graph, tangent: NodeId, seeds: ReadonlyMap<NodeId, string>): LinOp {
-  const memo = new Map<NodeId, boolean>();
-  const dependsOnSeed = (id: NodeId): boolean => {
-    const hit = memo.get(id);
-    if (hit !== undefined) return hit;
-    const r = seeds.has(id) || g.node(id).args.some(dependsOnSeed);
-    memo.set(id, r);
-    return r;
-  };
+  const dependsOnSeed = dependsOn(g, seeds);
   const kinkMemo = new Map<NodeId, NodeId[]>();
   const read = (id: NodeId): LinOp => {
     const seed = seeds.get(id);

@@ -7,6 +7,22 @@ import type { Graph } from './graph.ts';
 // graphs they return are what the analysis reads as structured Jacobians and what codegen
 // turns into kernels; nothing is differentiated by hand per model.
 
+/**
+ * A memoized test: does node id depend on (or is it) one of `sources`? For the seeds of a
+ * tangent, the unknowns of a kernel, the kink factors a value moves with.
+ */
+export function dependsOn(g: Graph, sources: { has(id: NodeId): boolean }): (id: NodeId) => boolean {
+  const memo = new Map<NodeId, boolean>();
+  const test = (id: NodeId): boolean => {
+    const hit = memo.get(id);
+    if (hit !== undefined) return hit;
+    const r = sources.has(id) || g.node(id).args.some(test);
+    memo.set(id, r);
+    return r;
+  };
+  return test;
+}
+
 /** The nodes that `roots` depend on, in topological (= creation) order. */
 export function cone(g: Graph, roots: readonly NodeId[]): NodeId[] {
   const seen = new Set<NodeId>();
