@@ -15,7 +15,7 @@ import { pathToFileURL } from 'node:url';
 import { compileModel, type ModelClass } from '../codegen/build.ts';
 import { mulberry32 } from '../demos/data.ts';
 import { BatchMap, type BatchInstance, type GpuMapSpec } from '../src/runtime/index.ts';
-import { pythonWith, runPeer } from './peers.ts';
+import { pythonWith, runPeer, timeMs } from './peers.ts';
 
 const BATCH = 64;
 const SIZES: [number, number][] = [
@@ -60,20 +60,17 @@ interface Row {
  * the median round's mean.
  */
 function msPerCall(run: () => void, budgetMs = 900): number {
-  run();
-  run();
-  const t0 = performance.now();
-  run();
-  const once = Math.max(performance.now() - t0, 1e-3);
+  const once = Math.max(timeMs(run, 1, 2), 1e-3);
   const calls = Math.max(1, Math.ceil(budgetMs / 3 / once));
-  const rounds: number[] = [];
-  for (let r = 0; r < 3; r++) {
-    const t = performance.now();
-    for (let i = 0; i < calls; i++) run();
-    rounds.push((performance.now() - t) / calls);
-  }
-  rounds.sort((a, b) => a - b);
-  return rounds[1];
+  return (
+    timeMs(
+      () => {
+        for (let i = 0; i < calls; i++) run();
+      },
+      3,
+      0,
+    ) / calls
+  );
 }
 
 /**
@@ -193,7 +190,8 @@ function implcRows(Deq: ModelClass, d: number, h: number, log: (s: string) => vo
     return y;
   });
 
-  const map = new BatchMap(insts);
+  const map = BatchMap.plan(insts);
+  if (typeof map === 'string') throw new Error(`gflops: no gpu path: ${map}`);
   let f32: Row;
   let backend: string;
   let check: string;

@@ -125,38 +125,39 @@ function denseOpOf(B: LinOp): { op: DenseOp; leaves: NodeId[] } | null {
 }
 
 /**
- * The fixpoint y = soft_threshold(y - G (A y - b), tau) with G, A, b, tau fixed by the inputs
+ * The fixpoint y = prox_l1(y - G (A y - b), tau) (soft thresholding, the registry's `prox`) with G, A, b, tau fixed by the inputs
  * (possibly G scaled by a fixed scalar, s G (A y - b)): proximal gradient on a least-squares
  * Lasso, which the runtime can solve by coordinate descent (src/runtime/lasso.ts). Returns
  * the nodes of A, b, G (or its scalar and matrix factors) and tau, or null. The runtime
  * checks numerically that G is a positive multiple of A^T before using them.
  */
 function leastSquaresProxOf(g: Graph, map: NodeId, unknown: NodeId, writer: KernelWriter): { A: NodeId; b: NodeId; G: NodeId; scale: NodeId | null; tau: NodeId } | null {
-  const node = (id: NodeId) => g.node(id);
-  const root = node(map);
-  if (root.op !== 'soft_threshold') return null;
-  const [u, tau] = root.args;
+  /** The registry's facts of a node's primitive (none for inputs and constants). */
+  const facts = (id: NodeId) => {
+    const n = g.node(id);
+    return n.op === 'input' || n.op === 'const' ? {} : primitive(n.op).structure;
+  };
+  const args = (id: NodeId) => g.node(id).args;
+  if (facts(map).prox !== 'l1') return null;
+  const [u, tau] = args(map);
   if (writer.dynamic(tau)) return null;
-  const un = node(u);
-  if (un.op !== 'sub' || un.args[0] !== unknown) return null;
-  let grad = node(un.args[1]);
+  if (facts(u).linearForm !== 'difference' || args(u)[0] !== unknown) return null;
+  let grad = args(u)[1];
   let scale: NodeId | null = null;
-  if (grad.op === 'mul') {
-    const [x, y] = grad.args;
+  if (facts(grad).linearForm === 'product') {
+    const [x, y] = args(grad);
     const [s, rest] = writer.dynamic(x) ? [y, x] : [x, y];
     if (writer.dynamic(s) || g.shape(s).length !== 0) return null;
     scale = s;
-    grad = node(rest);
+    grad = rest;
   }
-  if (grad.op !== 'matmul') return null;
-  const [G, r] = grad.args;
+  if (facts(grad).linearForm !== 'matrix product') return null;
+  const [G, r] = args(grad);
   if (writer.dynamic(G) || g.shape(G).length !== 2) return null;
-  const rn = node(r);
-  if (rn.op !== 'sub') return null;
-  const [Ay, b] = rn.args;
-  const an = node(Ay);
-  if (writer.dynamic(b) || an.op !== 'matmul' || an.args[1] !== unknown) return null;
-  const A = an.args[0];
+  if (facts(r).linearForm !== 'difference') return null;
+  const [Ay, b] = args(r);
+  if (writer.dynamic(b) || facts(Ay).linearForm !== 'matrix product' || args(Ay)[1] !== unknown) return null;
+  const A = args(Ay)[0];
   if (writer.dynamic(A) || g.shape(A).length !== 2 || g.shape(b).length !== 1) return null;
   return { A, b, G, scale, tau };
 }

@@ -1,4 +1,5 @@
 import { cone } from '../src/ir/ad.ts';
+import { primitive } from '../src/primitives/registry.ts';
 import type { Graph, IrNode } from '../src/ir/graph.ts';
 import type { Shape } from '../src/ir/shape.ts';
 import type { NodeId } from '../src/primitives/types.ts';
@@ -111,12 +112,13 @@ export class KernelWriter {
    * copy (which stays available, computed only if something else reads it).
    */
   private fused(n: IrNode): string | null {
-    if (n.op !== 'mul') return null;
+    const facts = (m: IrNode) => (m.op === 'input' || m.op === 'const' ? {} : primitive(m.op).structure);
+    if (facts(n).linearForm !== 'product') return null;
     const [a, b] = n.args;
     const isScalar = (id: NodeId) => this.graph.shape(id).length === 0;
     const isTranspose = (id: NodeId) => {
       const t = this.graph.node(id);
-      return t.op === 'transpose' && this.graph.shape(t.args[0]).length === 2;
+      return facts(t).transpose === true && this.graph.shape(t.args[0]).length === 2;
     };
     const [s, t] = isScalar(a) && isTranspose(b) ? [a, b] : isScalar(b) && isTranspose(a) ? [b, a] : [null, null];
     if (s === null || t === null) return null;

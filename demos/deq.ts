@@ -13,15 +13,7 @@
 import cliProgress from 'cli-progress';
 import { fileURLToPath } from 'node:url';
 import { compileModel, type ModelClass } from '../codegen/build.ts';
-import {
-  certifySelection,
-  ImplicitDerivatives,
-  opnorm2Upper,
-  solveBatch,
-  solveInstance,
-  SolverError,
-  type BatchInstance,
-} from '../src/runtime/index.ts';
+import { addSampleGradient, opnorm2Upper, solveBatch, solveInstance, type BatchInstance } from '../src/runtime/index.ts';
 import { mulberry32, permutation, readCsv } from './data.ts';
 import type { Demo, DemoChart, DemoContext, DemoResult, DemoTable } from './demo.ts';
 
@@ -256,31 +248,15 @@ export function batchGradient(net: DeqNet, theta: Float64Array, samples: readonl
   let correct = 0;
   let loss = 0;
   insts.forEach((inst, i) => {
-    const { y, status, residual } = solved.polish[i];
-    loss += inst.outputs(y)[0];
-    if (argmax(scores(net, theta, y)) === samples[i].label) correct++;
-    if (status !== 'converged') {
-      counts.unverified++;
-      return;
-    }
-    const cert = certifySelection(inst, y, residual);
-    lap('certify');
-    const { verdict, test } = cert.certificate;
-    if (verdict === 'violated') {
-      counts.violated++;
-      return;
-    }
-    if (verdict === 'unverified') counts.unverified++;
-    else if (test === 'contraction guard') counts.guard++;
+    const sample = solved.polish[i];
+    if (argmax(scores(net, theta, sample.y)) === samples[i].label) correct++;
+    const outcome = addSampleGradient(inst, sample, 0, grad, () => lap('certify'));
+    loss += outcome.value;
+    if (outcome.status === 'violated') counts.violated++;
+    else if (outcome.status === 'not-converged' || outcome.status === 'unverified') counts.unverified++;
+    else if (outcome.test === 'contraction guard') counts.guard++;
     else counts.runtime++;
-    try {
-      const g = new ImplicitDerivatives(inst, y, { prefactored: cert.selected ?? undefined }).outputGradients()[0];
-      for (let j = 0; j < g.length; j++) grad[j] += g[j];
-      contributing++;
-    } catch (err) {
-      // A failed backward solve gives no numbers rather than wrong ones (as runModel does).
-      if (!(err instanceof SolverError)) throw err;
-    }
+    if (outcome.status === 'certified' || outcome.status === 'unverified') contributing++;
     lap('gradient');
   });
   if (contributing > 0) for (let j = 0; j < grad.length; j++) grad[j] /= contributing;

@@ -105,7 +105,7 @@ export const arithmetic: Primitive[] = [
     scalarExpr: expression(powExpr),
   },
   {
-    name: 'transpose', interval: ([a]) => a, surface: 'operator', params: ['A'], summary: "A'", definability: 'semialgebraic', lipschitz: 'globally', shape: rules.transpose, structure: { linear: true },
+    name: 'transpose', interval: ([a]) => a, surface: 'operator', params: ['A'], summary: "A'", definability: 'semialgebraic', lipschitz: 'globally', shape: rules.transpose, structure: { linear: true, transpose: true },
     evaluate: ([a]) => transpose(a),
     jvp: (g, _node, [dA]) => (dA === null ? null : op(g, 'transpose', dA)),
     vjp: (g, node, ct) => [reshapeTo(g, op(g, 'transpose', ct), node.args[0])],

@@ -56,7 +56,7 @@ export const elementwisePrimitives: Primitive[] = [
     ...boxRules,
   },
   {
-    name: 'soft_threshold', surface: 'function', params: ['u', 't'], summary: 'sign(u) max(|u| - t, 0)', definability: 'semialgebraic', lipschitz: 'globally', shape: rules.elementwise, structure: { elementwise: true, nonexpansive: true, monotone: true },
+    name: 'soft_threshold', surface: 'function', params: ['u', 't'], summary: 'sign(u) max(|u| - t, 0)', definability: 'semialgebraic', lipschitz: 'globally', shape: rules.elementwise, structure: { elementwise: true, nonexpansive: true, monotone: true, prox: 'l1' },
     evaluate: pointwise((u, t) => Math.sign(u) * Math.max(Math.abs(u) - t, 0)),
     // d = [|u| > t]; d/du = d, d/dt = -sign(u) d (MATH.md section 6, Lasso: A = g D sign(u)).
     jvp: (g, node, [du, dt]) => {

@@ -114,6 +114,14 @@ export interface StructureFacts {
    * fixed divisor and matrix products.
    */
   linearForm?: 'sum' | 'difference' | 'negation' | 'product' | 'quotient' | 'matrix product';
+  /** Swaps the two axes of its argument (A'): codegen fuses `s * A'` into one pass. */
+  transpose?: boolean;
+  /**
+   * The proximal operator of t ||.||_1 at u (argument 0 u, argument 1 t): a fixpoint
+   * y = prox(y - G (A y - b), t) is proximal gradient on a Lasso, which the runtime solves by
+   * coordinate descent (src/runtime/lasso.ts).
+   */
+  prox?: 'l1';
 }
 
 /**

@@ -45,6 +45,36 @@ export interface BatchGradientResult {
 }
 
 /**
+ * One sample of a step, solved already: its certificate (MATH.md 5), then, unless the
+ * solve did not converge or the certificate is `violated`, the implicit gradient of output
+ * `output` added into `sum`. `onCertified` runs between the two (for timing them apart).
+ * A failed backward solve adds nothing (`backward-failed`), as runModel gives no numbers.
+ */
+export function addSampleGradient(
+  inst: ModelInstance,
+  solved: { y: Float64Array; status: string; residual: number },
+  output: number,
+  sum: Float64Array,
+  onCertified?: () => void,
+): SampleOutcome {
+  const { y } = solved;
+  const value = inst.outputs(y)[output];
+  if (solved.status !== 'converged') return { value, status: 'not-converged', test: null, y };
+  const cert = certifySelection(inst, y, solved.residual);
+  onCertified?.();
+  const { verdict, test } = cert.certificate;
+  if (verdict === 'violated') return { value, status: 'violated', test, y };
+  try {
+    const g = new ImplicitDerivatives(inst, y, { prefactored: cert.selected ?? undefined }).outputGradients()[output];
+    for (let j = 0; j < g.length; j++) sum[j] += g[j];
+    return { value, status: verdict, test, y };
+  } catch (err) {
+    if (!(err instanceof SolverError)) throw err;
+    return { value, status: 'backward-failed', test, y };
+  }
+}
+
+/**
  * One instance for the shared inputs and the first sample, derived with `with` for the rest
  * (the shared inputs and what depends on them alone are bound once), then per sample: solve,
  * certify, differentiate.
@@ -67,26 +97,9 @@ export function batchGradient(
     }
     if (gradientSum.length !== inst.m) gradientSum = new Float64Array(inst.m);
     const solved = solveInstance(inst, { method: options.method, tol: options.tol, maxIter: options.maxIter });
-    const value = inst.outputs(solved.y)[output];
-    if (solved.status !== 'converged') {
-      outcomes.push({ value, status: 'not-converged', test: null, y: solved.y });
-      continue;
-    }
-    const cert = certifySelection(inst, solved.y, solved.residual);
-    const { verdict, test } = cert.certificate;
-    if (verdict === 'violated') {
-      outcomes.push({ value, status: 'violated', test, y: solved.y });
-      continue;
-    }
-    try {
-      const g = new ImplicitDerivatives(inst, solved.y, { prefactored: cert.selected ?? undefined }).outputGradients()[output];
-      for (let j = 0; j < g.length; j++) gradientSum[j] += g[j];
-      contributing++;
-      outcomes.push({ value, status: verdict, test, y: solved.y });
-    } catch (err) {
-      if (!(err instanceof SolverError)) throw err;
-      outcomes.push({ value, status: 'backward-failed', test, y: solved.y });
-    }
+    const outcome = addSampleGradient(inst, solved, output, gradientSum);
+    if (outcome.status === 'certified' || outcome.status === 'unverified') contributing++;
+    outcomes.push(outcome);
   }
   return { gradientSum, contributing, samples: outcomes };
 }

@@ -93,11 +93,12 @@ export function solveBatch(instances: readonly BatchInstance[], options: BatchOp
   const maxIter = options.maxIter ?? 5000;
   requireInteger('solveBatch: maxIter', maxIter, 0);
 
-  const plan = planBatch(instances);
-  if (typeof plan === 'string') {
+  const start = performance.now();
+  const map = BatchMap.plan(instances);
+  if (typeof map === 'string') {
     return {
       backend: FALLBACK,
-      reason: plan,
+      reason: map,
       f32Iterations: 0,
       f32Converged: false,
       f32Seconds: 0,
@@ -106,8 +107,6 @@ export function solveBatch(instances: readonly BatchInstance[], options: BatchOp
     };
   }
 
-  const start = performance.now();
-  const map = new BatchMap(plan, instances.length);
   let f32: F32Phase;
   let backend: string;
   try {
@@ -219,11 +218,13 @@ export class BatchMap {
   private readonly kernels: IKernelRunShortcut[];
   private readonly plan: { stages: StagePlan[] };
 
-  /** Plans the batch (throws SolverError when it has no gpu path) or takes a plan made already. */
-  constructor(planOrInstances: { stages: StagePlan[] } | readonly BatchInstance[], batch?: number) {
-    const plan = Array.isArray(planOrInstances) ? planBatch(planOrInstances) : (planOrInstances as { stages: StagePlan[] });
-    if (typeof plan === 'string') throw new SolverError('invalid-option', `BatchMap: ${plan}`);
-    const B = Array.isArray(planOrInstances) ? planOrInstances.length : (batch as number);
+  /** The batch's map, or why it has no gpu path (no spec, matrices that differ between samples, ...). */
+  static plan(instances: readonly BatchInstance[]): BatchMap | string {
+    const plan = planBatch(instances);
+    return typeof plan === 'string' ? plan : new BatchMap(plan, instances.length);
+  }
+
+  private constructor(plan: { stages: StagePlan[] }, B: number) {
     this.plan = plan;
     this.kernels = plan.stages.map((s) =>
       this.gpu

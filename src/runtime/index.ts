@@ -106,6 +106,6 @@ export type { BatchInstance, BatchOptions, BatchResult, GpuArg, GpuBound, GpuMap
 export { BatchMap, solveBatch } from './batch.ts';
 
 export type { BatchGradientOptions, BatchGradientResult, DerivableInstance, SampleOutcome } from './batch-gradient.ts';
-export { batchGradient } from './batch-gradient.ts';
+export { addSampleGradient, batchGradient } from './batch-gradient.ts';
 export type { PoolableClass } from './worker-pool.ts';
 export { WorkerPool } from './worker-pool.ts';

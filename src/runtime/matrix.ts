@@ -406,7 +406,8 @@ export function opnorm2Upper(A: Matrix, options: OpNorm2UpperOptions = {}): numb
   scalePow2(scaled, -e);
   let G = gram(scaled, m, n);
   // First the Cholesky certificate: tight, and k^3 / 3 work where the squarings take 5 k^3.
-  const viaCholesky = choleskyLambdaMaxBound(G, k, gammaN * frobeniusSquared(scaled));
+  const estimate = opnorm2({ rows: m, cols: n, data: scaled }) ** 2;
+  const viaCholesky = choleskyLambdaMaxBound(G, k, estimate, gammaN * frobeniusSquared(scaled));
   if (viaCholesky !== null) return Math.min(classical * margin, Math.sqrt(viaCholesky) * (1 + 64 * UNIT_ROUNDOFF) * 2 ** e);
   // log2 of the factor by which the stored G must be multiplied to give the true power.
   let log2Scale = 0;
@@ -432,8 +433,8 @@ export function opnorm2Upper(A: Matrix, options: OpNorm2UpperOptions = {}): numb
 /**
  * A GUARANTEED upper bound on lambda_max(G_exact), the largest eigenvalue of the exact Gram
  * matrix whose computed version G (k x k, symmetric) is within `gramError` of it in the
- * 2-norm, or null when no certificate was found. A power iteration on G estimates
- * lambda; c a little above the estimate is certified when the Cholesky factorization of
+ * 2-norm, or null when no certificate was found. `theta` estimates lambda (opnorm2 of the
+ * matrix, squared); c a little above it is certified when the Cholesky factorization of
  * M = fl(c I - G) runs to completion: then R^T R = M + dM with |dM| <= gamma_(k+1) |R^T| |R|
  * (Higham, Accuracy and Stability, 2nd ed., Thm. 10.3), so ||dM||_2 <= gamma_(k+1) ||R||_F^2,
  * and c I - G_exact = R^T R - dM + E + (G - G_exact), with E the rounding of the diagonal of
@@ -444,11 +445,8 @@ export function opnorm2Upper(A: Matrix, options: OpNorm2UpperOptions = {}): numb
  * returned inflated by (1 + 8u) for the rounding of this sum. When the estimate is low
  * (clustered top eigenvalues) c is raised and the factorization tried again, three times.
  */
-function choleskyLambdaMaxBound(G: Float64Array, k: number, gramError: number): number | null {
+function choleskyLambdaMaxBound(G: Float64Array, k: number, theta: number, gramError: number): number | null {
   const u = UNIT_ROUNDOFF;
-  // Lanczos with full reorthogonalization: its largest Ritz value estimates lambda_max
-  // (from below) in tens of steps where power iteration needs hundreds.
-  const theta = lanczosLargest(G, k, Math.min(k, 60));
   if (!(theta > 0) || !Number.isFinite(theta)) return null;
   const gamma = ((k + 1) * u) / (1 - (k + 1) * u);
   const M = new Float64Array(k * k);
@@ -465,48 +463,6 @@ function choleskyLambdaMaxBound(G: Float64Array, k: number, gramError: number): 
     return (c + gamma * rFrob2 + u * maxDiag + gramError) * (1 + 8 * u);
   }
   return null;
-}
-
-/**
- * The largest eigenvalue of the symmetric k x k matrix G estimated by `steps` of Lanczos
- * with full reorthogonalization (Golub & Van Loan, sec. 10.1), from a fixed start; the
- * largest eigenvalue of the tridiagonal T by bisection on its Sturm sequence. An estimate:
- * the caller certifies.
- */
-function lanczosLargest(G: Float64Array, k: number, steps: number): number {
-  const Q: Float64Array[] = [];
-  const alpha: number[] = [];
-  const beta: number[] = [];
-  let q = new Float64Array(k);
-  const golden = 0.6180339887498949;
-  for (let i = 0; i < k; i++) q[i] = 0.5 + (((i + 1) * golden) % 1);
-  scaleInPlace(q, 1 / norm2(q));
-  const w = new Float64Array(k);
-  for (let j = 0; j < steps; j++) {
-    Q.push(q);
-    for (let i = 0; i < k; i++) {
-      let acc = 0;
-      for (let l = 0, row = i * k; l < k; l++) acc += G[row + l] * q[l];
-      w[i] = acc;
-    }
-    let a = 0;
-    for (let i = 0; i < k; i++) a += w[i] * q[i];
-    alpha.push(a);
-    // Full reorthogonalization against every Lanczos vector, twice (Kahan's "twice is enough").
-    for (let pass = 0; pass < 2; pass++) {
-      for (const p of Q) {
-        let c = 0;
-        for (let i = 0; i < k; i++) c += p[i] * w[i];
-        for (let i = 0; i < k; i++) w[i] -= c * p[i];
-      }
-    }
-    const b = norm2(w);
-    if (!(b > 1e-14 * Math.abs(a)) || j === steps - 1) break;
-    beta.push(b);
-    q = Float64Array.from(w, (x) => x / b);
-  }
-  // Largest eigenvalue of T (alpha on the diagonal, beta off it).
-  return tridiagonalLargest(alpha, beta.slice(0, alpha.length - 1));
 }
 
 /**

@@ -36,7 +36,8 @@ type Value = Matrix | typeof IDENTITY;
  * assembles column by column through jvpY).
  */
 export function assembleStructured(op: DenseOp, leaves: readonly Tensor[], n: number, rows: Int32Array | null): Matrix | null {
-  const cols = rows ?? null;
+  // The columns kept are the rows kept (B[rows, rows]).
+  const cols = rows;
   const width = cols ? cols.length : n;
   /** Index of each unknown among the selected columns (-1: not selected). */
   const position = new Int32Array(n).fill(-1);

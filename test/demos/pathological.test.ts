@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { compile, type TopLevelSpec } from 'vega-lite';
 import { compileModel } from '../../codegen/build.ts';
-import { renderChart } from '../../demos/report-chart.ts';
+import { expectChartsRender } from '../helpers/charts.ts';
 import type { DemoResult } from '../../demos/demo.ts';
 import { runPathologicalCases, type CaseKey, type CaseResult } from '../../demos/patho-cases.ts';
 import { naiveLinearSolve, selectedA, selectedB } from '../../demos/patho-naive.ts';
@@ -188,10 +188,6 @@ describe('pathological demo: implc refuses where the theorem fails', () => {
   });
 
   it('renders its chart to SVG without warnings (the report renderer)', async () => {
-    for (const c of result.charts) {
-      const { svg, warnings } = await renderChart(c.spec);
-      expect(svg).toContain('<svg');
-      expect(warnings).toEqual([]);
-    }
+    await expectChartsRender(result.charts);
   });
 });

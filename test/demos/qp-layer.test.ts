@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { compile, type TopLevelSpec } from 'vega-lite';
 import { compileModel } from '../../codegen/build.ts';
-import { renderChart } from '../../demos/report-chart.ts';
+import { expectChartsRender } from '../helpers/charts.ts';
 import { mulberry32 } from '../../demos/data.ts';
 import type { DemoResult } from '../../demos/demo.ts';
 import { DEFAULT_QP, qpLayerDemo, qpResult, runQpExperiment, THETA_STAR, type QpOutcome } from '../../demos/qp-layer.ts';
@@ -116,10 +116,6 @@ describe('qp demo: a box QP as a layer', () => {
   });
 
   it('renders its chart to SVG without warnings (the report renderer)', async () => {
-    for (const c of result.charts) {
-      const { svg, warnings } = await renderChart(c.spec);
-      expect(svg).toContain('<svg');
-      expect(warnings).toEqual([]);
-    }
+    await expectChartsRender(result.charts);
   });
 });
