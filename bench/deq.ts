@@ -13,7 +13,7 @@ import os from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { instances, loadDeqNet, view, type DeqNet, type Sample } from '../demos/deq.ts';
 import { mulberry32 } from '../demos/data.ts';
-import { addSampleGradient, solveBatch, solveInstance, WorkerPool, type BatchInstance } from '../src/runtime/index.ts';
+import { addSampleGradient, solveBatch, solveBatchF64, solveInstance, WorkerPool, type BatchInstance } from '../src/runtime/index.ts';
 import { pythonWith, runPeer, writeMatrix } from './peers.ts';
 
 const BATCH = 64;
@@ -54,7 +54,7 @@ function spectralNorm(W: Float64Array, n: number): number {
   return sigma;
 }
 
-async function problem(d: number, h: number, seed: number): Promise<Problem> {
+export async function problem(d: number, h: number, seed: number): Promise<Problem> {
   const net = await loadDeqNet(d, h, CLASSES);
   const rng = mulberry32(seed);
   const gauss = (): number => Math.sqrt(-2 * Math.log(1 - rng())) * Math.cos(2 * Math.PI * rng());
@@ -111,10 +111,9 @@ function stepF64(P: Problem, K: number): StepResult {
   const t0 = performance.now();
   const insts = instances(P.net, P.theta, P.samples);
   const t1 = performance.now();
-  const solved = insts.map((inst) => {
-    const r = solveInstance(inst, { method: 'fixed-point', tol: 0, maxIter: K });
+  const solved = solveBatchF64(insts, { tol: 0, maxIter: K, finish: 'none' }).results;
+  solved.forEach((r) => {
     if (r.iterations !== K && r.residual !== 0) throw new Error(`implc f64: ${r.iterations} iterations, expected ${K}`);
-    return r;
   });
   const t2 = performance.now();
   const { loss, grad } = meanGradient(P.net, insts, solved);

@@ -13,6 +13,11 @@
  *
  * becomes stage 0: r = X * beta - y (n entries per sample) and stage 1: the rest, reading r.
  *
+ * Every stage is also written as an f64 CPU kernel over flat sample-major arrays (`cpu`):
+ * there the products `M * v` are not loops in the entry's code but inputs, which the runtime
+ * computes for the whole batch first, as one blocked matrix product M V^T (batch.ts
+ * `BatchMapF64`): the matrix is read once per batch instead of once per sample.
+ *
  * Everything that does not move with the unknown was computed once by the generated class
  * (its hoisted values) and is passed in by its `KernelWriter.hoistedName`. What the kernels
  * cannot express (reductions over the unknown, projections, products with a moving matrix)
@@ -22,11 +27,11 @@ import type { Graph } from '../src/ir/graph.ts';
 import { isScalar } from '../src/ir/shape.ts';
 import { primitive } from '../src/primitives/registry.ts';
 import type { NodeId } from '../src/primitives/types.ts';
-import type { GpuArg, GpuMapSpec, GpuStage } from '../src/runtime/batch.ts';
+import type { GpuArg, GpuMapSpec, GpuProduct, GpuStage } from '../src/runtime/batch.ts';
 import type { KernelWriter } from './kernel-writer.ts';
 
 // The spec is what generated modules carry and the runtime executes, so it is declared there.
-export type { GpuArg, GpuBound, GpuMapSpec, GpuStage } from '../src/runtime/batch.ts';
+export type { GpuArg, GpuBound, GpuMapSpec, GpuProduct, GpuStage } from '../src/runtime/batch.ts';
 
 /** Thrown inside the translation when a node has no gpu.js form; turned into `null`. */
 class Unsupported extends Error {}
@@ -92,26 +97,44 @@ class Pipeline {
   }
 }
 
-/** One kernel: statements for entry `i` of sample `b`, and what it reads. */
+/**
+ * A scalar expression for entry i of sample b, in the two forms a stage is written in: `g`
+ * for the gpu.js kernel (2-D arguments, `y[b][i]`), `c` for the f64 CPU kernel (flat
+ * sample-major arrays, `y[b * ny + i]`). Locals have the same name in both.
+ */
+interface Entry {
+  g: string;
+  c: string;
+}
+const both = (s: string): Entry => ({ g: s, c: s });
+
+/**
+ * One kernel: statements for entry `i` of sample `b`, and what it reads, in two forms: the
+ * gpu.js kernel (a matrix-vector product is a loop over k in the entry's code) and the f64
+ * CPU kernel of the same stage (`GpuStage.cpu`), where every such product is computed for
+ * the whole batch beforehand, as one blocked matrix product, and the entry code reads it.
+ */
 class StageWriter {
   readonly lines: string[] = [];
+  readonly cpuLines: string[] = [];
   readonly inputs = new Set<number>();
   private readonly args = new Map<string, GpuArg['kind']>();
   private readonly bounds: GpuStage['bounds'] = [];
+  private readonly products: GpuProduct[] = [];
   /** Locals already computed in this kernel, by node. */
   private readonly locals = new Map<NodeId, string>();
 
   constructor(private readonly p: Pipeline) {}
 
-  /** A scalar expression for entry i of `id` (entry 0 when `id` is a scalar that broadcasts). */
-  entry(id: NodeId): string {
+  /** Entry i of `id` (entry 0 when `id` is a scalar that broadcasts). */
+  entry(id: NodeId): Entry {
     const { graph, writer } = this.p;
     const n = graph.node(id);
-    if (n.op === 'const') return literal((n as { value: number }).value);
+    if (n.op === 'const') return both(literal((n as { value: number }).value));
     if (!writer.dynamic(id)) return this.hoisted(id);
     const local = this.locals.get(id);
-    if (local) return local;
-    if (id === this.p.unknown) return `${Y}[b][i]`;
+    if (local) return both(local);
+    if (id === this.p.unknown) return { g: `${Y}[b][i]`, c: `${Y}[b * ny + i]` };
     if (n.op === 'input') throw new Unsupported(`input ${(n as { name: string }).name} moves but is not the unknown`);
     // A moving scalar comes from a reduction over the unknown: not expressible per entry.
     if (n.type.shape.length !== 1) throw new Unsupported(`${n.op} gives a moving non-vector`);
@@ -123,16 +146,22 @@ class StageWriter {
     }
     if (n.op === 'matmul') return this.matvec(id, n.args[0], n.args[1]);
     const prim = primitive(n.op);
-    if (!prim.structure.elementwise || !prim.scalarExpr) throw new Unsupported(`${n.op} is not elementwise`);
-    const expr = prim.scalarExpr(n.args.map((a) => this.entry(a)));
+    const scalarExpr = prim.scalarExpr;
+    if (!prim.structure.elementwise || !scalarExpr) throw new Unsupported(`${n.op} is not elementwise`);
+    const args = n.args.map((a) => this.entry(a));
     const name = `t${id}`;
-    this.lines.push(`const ${name} = ${expr};`);
+    this.lines.push(`const ${name} = ${scalarExpr(args.map((a) => a.g))};`);
+    this.cpuLines.push(`const ${name} = ${scalarExpr(args.map((a) => a.c))};`);
     this.locals.set(id, name);
-    return name;
+    return both(name);
   }
 
-  /** `M * v` with M fixed and v moving: a dot product of row i with the materialized v. */
-  private matvec(id: NodeId, m: NodeId, v: NodeId): string {
+  /**
+   * `M * v` with M fixed and v moving: in the gpu.js kernel, a dot product of row i with the
+   * materialized v; in the CPU kernel, entry i of the product the runtime computed for every
+   * sample before the kernel runs (`products`).
+   */
+  private matvec(id: NodeId, m: NodeId, v: NodeId): Entry {
     const { graph, writer } = this.p;
     if (writer.dynamic(m) || graph.shape(m).length !== 2 || graph.shape(v).length !== 1) {
       throw new Unsupported('matmul other than a fixed matrix times a moving vector');
@@ -151,15 +180,24 @@ class StageWriter {
       `  ${acc} += ${M}[i][${k}] * ${vec}[b][${k}];`,
       '}',
     );
+    const product = productParam(this.products.length);
+    this.products.push({ matrix: this.p.writer.hoistedName(m), vector: vec === Y ? null : Number(vec.slice(1)) });
+    this.cpuLines.push(`const ${acc} = ${product}[bi];`);
     this.locals.set(id, acc);
-    return acc;
+    return both(acc);
   }
 
   /** A hoisted value, read for entry i of sample b (scalars at entry 0). */
-  private hoisted(id: NodeId): string {
+  private hoisted(id: NodeId): Entry {
     const shape = this.p.graph.shape(id);
-    if (isScalar(shape)) return `${argParam(this.arg(id, 'scalar'))}[b][0]`;
-    if (shape.length === 1) return `${argParam(this.arg(id, 'vector'))}[b][i]`;
+    if (isScalar(shape)) {
+      const name = argParam(this.arg(id, 'scalar'));
+      return { g: `${name}[b][0]`, c: `${name}[b]` };
+    }
+    if (shape.length === 1) {
+      const name = argParam(this.arg(id, 'vector'));
+      return { g: `${name}[b][i]`, c: `${name}[bi]` };
+    }
     throw new Unsupported('a fixed matrix used entrywise');
   }
 
@@ -172,7 +210,7 @@ class StageWriter {
     return name;
   }
 
-  finish(result: string, size: string | number): GpuStage {
+  finish(result: Entry, size: string | number): GpuStage {
     const inputs = [...this.inputs].sort((a, b) => a - b);
     const args = [...this.args].map(([name, kind]) => ({ name, kind }));
     const params = [Y, ...inputs.map(stageParam), ...args.map((a) => argParam(a.name))];
@@ -181,12 +219,27 @@ class StageWriter {
       '  const b = this.thread.y;',
       '  const i = this.thread.x;',
       ...this.lines.map((l) => `  ${l}`),
-      `  return ${result};`,
+      `  return ${result.g};`,
       '}',
     ].join('\n');
-    return { source, size, args, inputs, bounds: this.bounds };
+    // The CPU kernel reads the unknown, the products and the vector and scalar args; the
+    // stage inputs and the matrices are only read by the products.
+    const cpuParams = ['B', 'n', 'ny', Y, ...this.products.map((_, j) => productParam(j)), ...args.filter((a) => a.kind !== 'matrix').map((a) => argParam(a.name)), 'out'];
+    const cpuSource = [
+      `function (${cpuParams.join(', ')}) {`,
+      '  for (let b = 0; b < B; b++) {',
+      '    for (let i = 0, bi = b * n; i < n; i++, bi++) {',
+      ...this.cpuLines.map((l) => `      ${l}`),
+      `      out[bi] = ${result.c};`,
+      '    }',
+      '  }',
+      '}',
+    ].join('\n');
+    return { source, size, args, inputs, bounds: this.bounds, cpu: { source: cpuSource, products: this.products } };
   }
 }
+
+const productParam = (j: number) => `p${j}`;
 
 /** A float literal gpu.js types as a float (`2.0`, not the integer `2`), negatives parenthesized. */
 function literal(v: number): string {

@@ -11,7 +11,8 @@ import { certifySelection } from './certificate.ts';
 import { ImplicitDerivatives } from './derivatives.ts';
 import type { InputValue } from './inputs.ts';
 import type { ModelInstance } from './model.ts';
-import { solveInstance, type SolveMethod } from './solve.ts';
+import { solveBatchF64, type BatchInstance } from './batch.ts';
+import { solveInstance, type SolveInstanceResult, type SolveMethod } from './solve.ts';
 import { SolverError } from './status.ts';
 
 /** An instance that can derive others with some inputs changed (every generated class). */
@@ -65,8 +66,7 @@ export function addSampleGradient(
   const { verdict, test } = cert.certificate;
   if (verdict === 'violated') return { value, status: 'violated', test, y };
   try {
-    const g = new ImplicitDerivatives(inst, y, { prefactored: cert.selected ?? undefined }).outputGradients()[output];
-    for (let j = 0; j < g.length; j++) sum[j] += g[j];
+    new ImplicitDerivatives(inst, y, { prefactored: cert.selected ?? undefined }).addOutputGradient(output, sum);
     return { value, status: verdict, test, y };
   } catch (err) {
     if (!(err instanceof SolverError)) throw err;
@@ -87,19 +87,34 @@ export function batchGradient(
 ): BatchGradientResult {
   const output = options.output ?? 0;
   const outcomes: SampleOutcome[] = [];
-  let gradientSum = new Float64Array(0);
   let contributing = 0;
-  let base: DerivableInstance | null = null;
-  for (const sample of samples) {
-    const inst: DerivableInstance = base ? base.with(sample) : (base = make({ ...shared, ...sample }));
-    if (!Number.isInteger(output) || output < 0 || output >= inst.outputNames.length) {
-      throw new SolverError('invalid-option', `batchGradient(${inst.name}): no output ${output} (its outputs: ${inst.outputNames.join(', ') || 'none'})`);
-    }
-    if (gradientSum.length !== inst.m) gradientSum = new Float64Array(inst.m);
-    const solved = solveInstance(inst, { method: options.method, tol: options.tol, maxIter: options.maxIter });
-    const outcome = addSampleGradient(inst, solved, output, gradientSum);
+  if (samples.length === 0) return { gradientSum: new Float64Array(0), contributing, samples: outcomes };
+  const base = make({ ...shared, ...samples[0] });
+  if (!Number.isInteger(output) || output < 0 || output >= base.outputNames.length) {
+    throw new SolverError('invalid-option', `batchGradient(${base.name}): no output ${output} (its outputs: ${base.outputNames.join(', ') || 'none'})`);
+  }
+  const instances = samples.map((sample, i) => (i === 0 ? base : base.with(sample)));
+  const solved = solveAll(instances, options);
+  const gradientSum = new Float64Array(base.m);
+  instances.forEach((inst, i) => {
+    const outcome = addSampleGradient(inst, solved[i], output, gradientSum);
     if (outcome.status === 'certified' || outcome.status === 'unverified') contributing++;
     outcomes.push(outcome);
-  }
+  });
   return { gradientSum, contributing, samples: outcomes };
+}
+
+/**
+ * The forward solves of a batch: all together in f64 (`solveBatchF64`) when the model has a
+ * batched map and the method is plain iteration or 'auto' (then unconverged samples are
+ * finished alone), else one `solveInstance` per sample.
+ */
+function solveAll(instances: readonly DerivableInstance[], options: BatchGradientOptions): SolveInstanceResult[] {
+  const method = options.method ?? 'auto';
+  const { tol, maxIter } = options;
+  const batched = instances as readonly (DerivableInstance & Partial<BatchInstance>)[];
+  if ((method === 'auto' || method === 'fixed-point') && batched.every((inst) => inst.gpu && inst.value)) {
+    return solveBatchF64(batched as readonly BatchInstance[], { tol, maxIter, finish: method === 'auto' ? 'auto' : 'none' }).results;
+  }
+  return instances.map((inst) => solveInstance(inst, { method, tol, maxIter }));
 }

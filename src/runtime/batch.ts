@@ -7,6 +7,7 @@
  */
 import { GPU, type IKernelRunShortcut } from 'gpu.js';
 import type { Tensor } from './kernels.ts';
+import { BatchProducts, type ProductEngine, type ProductMatrix } from './products.ts';
 import type { ModelInstance } from './model.ts';
 import { solveInstance, type SolveInstanceResult } from './solve.ts';
 import { SolverError } from './status.ts';
@@ -29,6 +30,14 @@ export interface GpuBound {
   axis: 1;
 }
 
+/** A product M v_b of a shared matrix with a moving vector, computed for the whole batch at once. */
+export interface GpuProduct {
+  /** The matrix: the hoisted name of a 'matrix' arg of the stage. */
+  matrix: string;
+  /** The vector: the unknown (null) or the output of an earlier stage (its index). */
+  vector: number | null;
+}
+
 /**
  * One gpu.js kernel of the pipeline. Output [size, B]: `this.thread.x` is the entry,
  * `this.thread.y` the sample. Its parameters are, in order: `y` (the unknown, [B][n]),
@@ -44,6 +53,13 @@ export interface GpuStage {
   inputs: number[];
   /** Kernel constants for its loop bounds. */
   bounds: GpuBound[];
+  /**
+   * The same stage as an f64 CPU kernel over flat sample-major arrays (`BatchMapF64`):
+   * `function (B, n, ny, y, p0, ..., c_v, ..., out)`, with n the stage's size, ny the
+   * unknown's, `p<j>` the B x rows result of `products[j]`, then the 'vector' ([B n]) and
+   * 'scalar' ([B]) args in `args` order; it writes entry i of sample b at out[b n + i].
+   */
+  cpu: { source: string; products: GpuProduct[] };
 }
 
 /** One application of T to a batch: the stages in order; the last one outputs T(y). */
@@ -131,50 +147,58 @@ export function solveBatch(instances: readonly BatchInstance[], options: BatchOp
   };
 }
 
-/** A kernel argument: rows of f32 values (gpu.js takes an array of typed arrays for 2-D input). */
-type Rows = Float32Array[];
+/** A kernel argument, in f64: a shared matrix (its data), or per sample stacked [B size] / [B]. */
+interface PlannedArg {
+  kind: GpuArg['kind'];
+  shape: number[];
+  data: Float64Array;
+}
 
 interface StagePlan {
-  source: string;
+  stage: GpuStage;
   size: number;
   constants: Record<string, number>;
-  inputs: number[];
-  args: Rows[];
+  args: PlannedArg[];
 }
 
 /**
  * Everything the kernels need, checked for the whole batch, or why the batch cannot run on
- * the gpu path. Matrices are passed once, so they must be equal in every instance.
+ * a batched path. Matrices are passed once, so they must be equal in every instance (the
+ * same object when the instances come from `with`, which is checked first).
  */
-function planBatch(instances: readonly BatchInstance[]): { stages: StagePlan[] } | string {
+function planBatch(instances: readonly BatchInstance[]): { stages: StagePlan[]; n: number } | string {
   if (instances.length === 0) return 'empty batch';
   const first = instances[0];
   const spec = first.gpu;
-  if (!spec) return `model ${first.name} has no gpu path (its map is not expressible as gpu.js kernels)`;
+  if (!spec) return `model ${first.name} has no batched path (its map is not expressible as batched kernels)`;
   const specText = JSON.stringify(spec);
   for (const inst of instances) {
     if (inst.name !== first.name || inst.n !== first.n) return `instances of different models or sizes (${first.name}, n = ${first.n} and ${inst.name}, n = ${inst.n})`;
-    if (inst.gpu !== spec && JSON.stringify(inst.gpu) !== specText) return `instances of ${first.name} with different gpu kernels`;
+    if (inst.gpu !== spec && JSON.stringify(inst.gpu) !== specText) return `instances of ${first.name} with different batched kernels`;
     if (inst.unknowns.length !== 1) return `model ${first.name} has ${inst.unknowns.length} unknowns`;
   }
 
-  const values = new Map<string, Rows>();
-  const argRows = (arg: GpuArg): Rows | string => {
+  const values = new Map<string, PlannedArg>();
+  const planArg = (arg: GpuArg): PlannedArg | string => {
     const hit = values.get(arg.name);
     if (hit) return hit;
     const all = instances.map((inst) => inst.value(arg.name));
     const shape = all[0].shape;
     if (all.some((t) => t.shape.join() !== shape.join())) return `${arg.name} has different shapes across the batch`;
-    let rows: Rows;
+    let planned: PlannedArg;
     if (arg.kind === 'matrix') {
       if (shape.length !== 2) return `${arg.name} is not a matrix`;
-      if (all.some((t) => t.data.some((v, k) => v !== all[0].data[k]))) return `matrix ${arg.name} differs across the batch (kernels share one copy)`;
-      rows = Array.from({ length: shape[0] }, (_, r) => Float32Array.from(all[0].data.subarray(r * shape[1], (r + 1) * shape[1])));
+      const ref = all[0].data;
+      if (all.some((t) => t.data !== ref && t.data.some((v, k) => v !== ref[k]))) return `matrix ${arg.name} differs across the batch (kernels share one copy)`;
+      planned = { kind: 'matrix', shape, data: ref };
     } else {
-      rows = all.map((t) => Float32Array.from(arg.kind === 'scalar' ? t.data.subarray(0, 1) : t.data));
+      const size = arg.kind === 'scalar' ? 1 : all[0].data.length;
+      const data = new Float64Array(all.length * size);
+      all.forEach((t, b) => data.set(arg.kind === 'scalar' ? t.data.subarray(0, 1) : t.data, b * size));
+      planned = { kind: arg.kind, shape, data };
     }
-    values.set(arg.name, rows);
-    return rows;
+    values.set(arg.name, planned);
+    return planned;
   };
   const resolveSize = (size: string | number): number | string => {
     if (typeof size === 'number') return size;
@@ -183,21 +207,31 @@ function planBatch(instances: readonly BatchInstance[]): { stages: StagePlan[] }
   };
 
   const stages: StagePlan[] = [];
-  for (const s of spec.stages) {
-    const size = resolveSize(s.size);
+  for (const stage of spec.stages) {
+    const size = resolveSize(stage.size);
     if (typeof size === 'string') return size;
-    const args: Rows[] = [];
-    for (const a of s.args) {
-      const rows = argRows(a);
-      if (typeof rows === 'string') return rows;
-      args.push(rows);
+    const args: PlannedArg[] = [];
+    for (const a of stage.args) {
+      const planned = planArg(a);
+      if (typeof planned === 'string') return planned;
+      args.push(planned);
     }
     const constants: Record<string, number> = {};
-    for (const bound of s.bounds) constants[bound.constant] = first.value(bound.arg).shape[bound.axis];
-    stages.push({ source: s.source, size, constants, inputs: s.inputs, args });
+    for (const bound of stage.bounds) constants[bound.constant] = first.value(bound.arg).shape[bound.axis];
+    stages.push({ stage, size, constants, args });
   }
-  if (stages[stages.length - 1].size !== first.n) throw new SolverError('invalid-option', `solveBatch(${first.name}): the gpu map outputs ${stages[stages.length - 1].size} entries, not n = ${first.n}`);
-  return { stages };
+  if (stages[stages.length - 1].size !== first.n) throw new SolverError('invalid-option', `solveBatch(${first.name}): the batched map outputs ${stages[stages.length - 1].size} entries, not n = ${first.n}`);
+  return { stages, n: first.n };
+}
+
+/** A kernel argument: rows of f32 values (gpu.js takes an array of typed arrays for 2-D input). */
+type Rows = Float32Array[];
+
+/** An f64 argument as gpu.js rows: a matrix by its rows, a per-sample value by its samples. */
+function toRows(arg: PlannedArg, B: number): Rows {
+  const width = arg.kind === 'matrix' ? arg.shape[1] : arg.data.length / B;
+  const count = arg.kind === 'matrix' ? arg.shape[0] : B;
+  return Array.from({ length: count }, (_, r) => Float32Array.from(arg.data.subarray(r * width, (r + 1) * width)));
 }
 
 interface F32Phase {
@@ -216,19 +250,19 @@ interface F32Phase {
 export class BatchMap {
   private readonly gpu = new GPU({ mode: 'gpu' });
   private readonly kernels: IKernelRunShortcut[];
-  private readonly plan: { stages: StagePlan[] };
+  private readonly stages: { inputs: number[]; args: Rows[] }[];
 
   /** The batch's map, or why it has no gpu path (no spec, matrices that differ between samples, ...). */
   static plan(instances: readonly BatchInstance[]): BatchMap | string {
     const plan = planBatch(instances);
-    return typeof plan === 'string' ? plan : new BatchMap(plan, instances.length);
+    return typeof plan === 'string' ? plan : new BatchMap(plan.stages, instances.length);
   }
 
-  private constructor(plan: { stages: StagePlan[] }, B: number) {
-    this.plan = plan;
-    this.kernels = plan.stages.map((s) =>
+  private constructor(stages: StagePlan[], B: number) {
+    this.stages = stages.map((s) => ({ inputs: s.stage.inputs, args: s.args.map((a) => toRows(a, B)) }));
+    this.kernels = stages.map((s) =>
       this.gpu
-        .createKernel(s.source, { output: [s.size, B], constants: s.constants })
+        .createKernel(s.stage.source, { output: [s.size, B], constants: s.constants })
         // Loops run to this.constants bounds; set the cap explicitly (gpu.js' default is 1000).
         .setLoopMaxIterations(Math.max(1, ...Object.values(s.constants))),
     );
@@ -237,7 +271,7 @@ export class BatchMap {
   /** T(y) for every sample: y[b] is sample b's unknown, in f32. */
   apply(y: Float32Array[]): Float32Array[] {
     const outs: Rows[] = [];
-    this.plan.stages.forEach((s, j) => {
+    this.stages.forEach((s, j) => {
       outs[j] = this.kernels[j](y, ...s.inputs.map((k) => outs[k]), ...s.args) as Rows;
     });
     return outs[outs.length - 1];
@@ -283,4 +317,186 @@ function iterateF32(instances: readonly BatchInstance[], map: BatchMap, f32Tol: 
     if (converged) return { y, iterations: it, converged: true, reason: null };
   }
   return { y, iterations: maxIter, converged: false, reason: `f32 iteration reached maxIter = ${maxIter}` };
+}
+
+/** A stage's CPU kernel: (B, n, ny, y, products..., vector and scalar args..., out). */
+type CpuKernel = (...args: (number | Float64Array)[]) => void;
+
+/**
+ * One application of T to a batch in f64 on the CPU: per stage, the products M v_b of every
+ * sample at once (`BatchProducts`: WebAssembly SIMD, register-blocked, M read once per pair
+ * of samples), then the stage's entry code (`GpuStage.cpu`) over flat sample-major arrays.
+ * The same numbers as the instances' own `map`, up to the order of the sums; no buffer is
+ * allocated per call.
+ */
+export class BatchMapF64 {
+  readonly B: number;
+  /** The unknown's length per sample. */
+  readonly n: number;
+  private readonly products: BatchProducts;
+  private readonly stages: {
+    kernel: CpuKernel;
+    size: number;
+    products: { index: number; vector: number | null; out: Float64Array }[];
+    args: Float64Array[];
+    out: Float64Array;
+  }[];
+
+  /** The batch's map, or why it has no batched path (no spec, matrices that differ between samples, ...). */
+  static plan(instances: readonly BatchInstance[], engine: ProductEngine | 'auto' = 'auto'): BatchMapF64 | string {
+    const plan = planBatch(instances);
+    return typeof plan === 'string' ? plan : new BatchMapF64(plan.stages, instances.length, plan.n, engine);
+  }
+
+  private constructor(stages: StagePlan[], B: number, n: number, engine: ProductEngine | 'auto') {
+    this.B = B;
+    this.n = n;
+    const matrices: ProductMatrix[] = [];
+    this.stages = stages.map((s, j) => {
+      const byName = new Map(s.stage.args.map((a, k) => [a.name, s.args[k]]));
+      const products = s.stage.cpu.products.map((p) => {
+        const matrix = byName.get(p.matrix);
+        const cols = p.vector === null ? n : stages[p.vector].size;
+        if (!matrix || matrix.kind !== 'matrix' || matrix.shape[0] !== s.size || matrix.shape[1] !== cols) {
+          throw new SolverError('invalid-option', `batched map: product ${p.matrix} of stage ${j} does not fit (shape [${matrix?.shape}], stage size ${s.size}, vector length ${cols})`);
+        }
+        matrices.push({ data: matrix.data, rows: matrix.shape[0], cols });
+        return { index: matrices.length - 1, vector: p.vector, out: new Float64Array(B * s.size) };
+      });
+      // Kernel text from the generated module (registry scalar expressions, never user text).
+      const kernel = new Function(`return ${s.stage.cpu.source};`)() as CpuKernel;
+      return {
+        kernel,
+        size: s.size,
+        products,
+        args: s.args.filter((a) => a.kind !== 'matrix').map((a) => a.data),
+        out: j === stages.length - 1 ? new Float64Array(0) : new Float64Array(B * s.size),
+      };
+    });
+    this.products = new BatchProducts(matrices, B, engine);
+  }
+
+  /** Which engine computes the products ('wasm-simd' or 'js'). */
+  get engine(): ProductEngine {
+    return this.products.engine;
+  }
+
+  /** out = T(Y) for every sample: Y and out are B x n, sample-major. */
+  apply(Y: Float64Array, out: Float64Array): void {
+    const { B, n, stages } = this;
+    if (Y.length !== B * n || out.length !== B * n) throw new SolverError('dimension-mismatch', `BatchMapF64.apply: arrays of ${Y.length} and ${out.length} entries, expected ${B * n}`);
+    const last = stages.length - 1;
+    for (let j = 0; j <= last; j++) {
+      const s = stages[j];
+      for (const p of s.products) this.products.run(p.index, p.vector === null ? Y : stages[p.vector].out, p.out);
+      s.kernel(B, s.size, n, Y, ...s.products.map((p) => p.out), ...s.args, j === last ? out : s.out);
+    }
+  }
+}
+
+/** Iterations over which plain batched iteration must at least halve a residual (finish 'auto'). */
+export const SLOW_WINDOW = 25;
+
+export interface BatchF64Options {
+  /** Convergence when ||F(y)||_inf = ||T(y) - y||_inf <= tol (default 1e-10). */
+  tol?: number;
+  /** Cap on the batched iterations (default 1000). */
+  maxIter?: number;
+  /**
+   * What happens to a sample the batched plain iteration leaves unconverged (not
+   * contractive, too slow, diverged): 'auto' (default) solves it alone with `solveInstance`
+   * ('auto': Anderson, then Newton) from its last finite iterate, and hands it over as soon
+   * as plain iteration is seen to crawl (its residual not halved in SLOW_WINDOW iterations);
+   * 'none' returns it as is, which makes the result that of
+   * `solveInstance(inst, { method: 'fixed-point', tol, maxIter })`.
+   */
+  finish?: 'auto' | 'none';
+}
+
+export interface BatchF64Result {
+  /** What ran: `f64 batched (...)`, or the per-sample fallback and why. */
+  backend: string;
+  /** Batched iterations (the most any sample took). */
+  batchIterations: number;
+  /** Per sample, as `solveInstance` reports it. */
+  results: SolveInstanceResult[];
+}
+
+/**
+ * Solves every instance of a batch of one fixed-point model together, in f64 (DESIGN.md
+ * "Generated modules", batched path): plain fixed-point iteration y <- T(y) of the whole
+ * batch with `BatchMapF64`, each sample frozen as soon as ||T(y) - y||_inf <= tol, as
+ * `solveInstance(inst, { method: 'fixed-point' })` stops it. What the iteration leaves
+ * unconverged is finished per sample (options.finish). Without a batched path (no spec,
+ * matrices that differ), every instance is solved alone.
+ */
+export function solveBatchF64(instances: readonly BatchInstance[], options: BatchF64Options = {}): BatchF64Result {
+  const tol = requireInRange('solveBatchF64: tol', options.tol ?? 1e-10, 0, Infinity);
+  const maxIter = requireInteger('solveBatchF64: maxIter', options.maxIter ?? 1000, 0);
+  const finish = options.finish ?? 'auto';
+  const alone = (inst: BatchInstance, y0?: Float64Array): SolveInstanceResult =>
+    solveInstance(inst, finish === 'auto' ? { tol, y0 } : { tol, y0, method: 'fixed-point', maxIter });
+  const map = BatchMapF64.plan(instances);
+  if (typeof map === 'string') return { backend: `none (per sample: ${map})`, batchIterations: 0, results: instances.map((inst) => alone(inst)) };
+
+  const { B, n } = map;
+  const Y = new Float64Array(B * n);
+  instances.forEach((inst, b) => Y.set(inst.initial(), b * n));
+  const TY = new Float64Array(B * n);
+  const residual = new Float64Array(B);
+  const iterations = new Int32Array(B);
+  const status: (SolveInstanceResult['status'] | null)[] = new Array(B).fill(null);
+  const limit = new Float64Array(B);
+  const measure = (b: number): number => {
+    let r = 0;
+    for (let i = b * n, end = i + n; i < end; i++) {
+      const d = Math.abs(TY[i] - Y[i]);
+      r = d > r || d !== d ? d : r;
+    }
+    return r === r && r !== Infinity ? r : Infinity;
+  };
+
+  map.apply(Y, TY);
+  for (let b = 0; b < B; b++) {
+    residual[b] = measure(b);
+    limit[b] = 1e10 * Math.max(residual[b], tol); // fixedPoint's divergence test
+  }
+  // With a finisher: each sample's residual SLOW_WINDOW iterations ago (a crawl is handed over).
+  const earlier = finish === 'auto' ? residual.slice() : null;
+  let active = B;
+  let batchIterations = 0;
+  for (;;) {
+    for (let b = 0; b < B; b++) {
+      if (status[b] !== null) continue;
+      const r = residual[b];
+      let s: SolveInstanceResult['status'] | null = r === Infinity ? 'non-finite' : r <= tol ? 'converged' : r > limit[b] ? 'diverged' : iterations[b] >= maxIter ? 'max-iterations' : null;
+      if (s === null && earlier !== null && iterations[b] > 0 && iterations[b] % SLOW_WINDOW === 0) {
+        if (!(r <= 0.5 * earlier[b])) s = 'max-iterations';
+        earlier[b] = r;
+      }
+      if (s !== null) {
+        status[b] = s;
+        active--;
+      }
+    }
+    if (active === 0) break;
+    for (let b = 0; b < B; b++) {
+      if (status[b] !== null) continue;
+      Y.set(TY.subarray(b * n, (b + 1) * n), b * n);
+      iterations[b]++;
+    }
+    batchIterations++;
+    // Frozen samples ride along: the products are blocked over the whole batch.
+    map.apply(Y, TY);
+    for (let b = 0; b < B; b++) if (status[b] === null) residual[b] = measure(b);
+  }
+
+  const results = instances.map((inst, b): SolveInstanceResult => {
+    const y = Y.slice(b * n, (b + 1) * n);
+    const s = status[b] as SolveInstanceResult['status'];
+    if (s === 'converged' || finish === 'none') return { y, status: s, iterations: iterations[b], residual: residual[b], method: 'fixed-point' };
+    const again = alone(inst, s === 'non-finite' || s === 'diverged' ? undefined : y);
+    return { ...again, iterations: iterations[b] + again.iterations };
+  });
+  return { backend: `f64 batched (${B} samples, products on ${map.engine})`, batchIterations, results };
 }

@@ -95,6 +95,34 @@ export class ImplicitDerivatives {
     });
   }
 
+  /**
+   * sum += d o_k/dx: `outputGradients()[k]` added into a running sum (a batch's gradient)
+   * without forming it: one scratch vector for A^T w, reused across calls. Throws a
+   * SolverError('non-finite') and leaves `sum` untouched when the gradient is not finite.
+   */
+  addOutputGradient(k: number, sum: Float64Array): void {
+    const { model } = this;
+    if (!Number.isInteger(k) || k < 0 || k >= model.outputNames.length) throw new SolverError('invalid-option', `addOutputGradient(${model.name}): no output ${k}`);
+    requireFiniteVector('addOutputGradient: sum', sum, model.m);
+    const partials = model.outputPartials(k, this.y, this.factors);
+    if (partials.y.length !== model.n || partials.x.length !== model.m) {
+      throw new SolverError('dimension-mismatch', `outputPartials(${model.outputNames[k]}): lengths ${partials.y.length}, ${partials.x.length}; expected ${model.n}, ${model.m}`);
+    }
+    const w = this.system.solveTranspose(partials.y);
+    const g = scratch(model.m);
+    model.vjpX(this.y, this.factors, w, g);
+    // g = explicit partial - A^T w, checked before anything reaches the sum.
+    const px = partials.x;
+    let finite = true;
+    for (let j = 0; j < g.length; j++) {
+      const v = px[j] - g[j];
+      g[j] = v;
+      if (v - v !== 0) finite = false;
+    }
+    if (!finite) throw new SolverError('non-finite', `gradient of ${model.outputNames[k]} in ${model.name}: non-finite result`);
+    for (let j = 0; j < g.length; j++) sum[j] += g[j];
+  }
+
   private pullback(ybar: Float64Array): Float64Array {
     const w = this.system.solveTranspose(ybar);
     const xbar = new Float64Array(this.model.m);
@@ -116,6 +144,13 @@ export class ImplicitDerivatives {
     }
     return v;
   }
+}
+
+let scratchVector = new Float64Array(0);
+/** A vector of length m to overwrite, shared by the calls of this module (one runs at a time). */
+function scratch(m: number): Float64Array {
+  if (scratchVector.length !== m) scratchVector = new Float64Array(m);
+  return scratchVector;
 }
 
 /** xbar = -A^T w where B^T w = ybar. */

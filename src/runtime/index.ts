@@ -102,8 +102,8 @@ export type { Tensor } from './kernels.ts';
 export { bindChanges, bindInputs, InputError } from './inputs.ts';
 export type { BoundInputs, DenseInput, InputSpec, InputValue } from './inputs.ts';
 export type { CompiledAnalysis, CompiledVerdict, KinkSite, ModelInstance, VariableLayout } from './model.ts';
-export type { BatchInstance, BatchOptions, BatchResult, GpuArg, GpuBound, GpuMapSpec, GpuStage } from './batch.ts';
-export { BatchMap, solveBatch } from './batch.ts';
+export type { BatchF64Options, BatchF64Result, BatchInstance, BatchOptions, BatchResult, GpuArg, GpuBound, GpuMapSpec, GpuProduct, GpuStage } from './batch.ts';
+export { BatchMap, BatchMapF64, solveBatch, solveBatchF64 } from './batch.ts';
 
 export type { BatchGradientOptions, BatchGradientResult, DerivableInstance, SampleOutcome } from './batch-gradient.ts';
 export { addSampleGradient, batchGradient } from './batch-gradient.ts';

@@ -26,14 +26,15 @@ export type DenseOp =
   | { k: 'mm'; M: number; of: DenseOp }
   | { k: 'sum'; terms: [1 | -1, DenseOp][] };
 
-/** The rows of the identity, not yet materialized: products select instead of multiplying. */
-const IDENTITY = Symbol('identity');
-type Value = Matrix | typeof IDENTITY;
-
 /**
  * B[rows, rows] (all of B when `rows` is null) for the operator `op` on unknowns of size n,
  * or null when the leaves do not have the shapes this assembly handles (the caller then
  * assembles column by column through jvpY).
+ *
+ * Every term is accumulated into one output, scaled on the way down: `coef` the product of
+ * the signs and scalar factors above it, `rowScale` that of the diagonal factors (null: all
+ * ones). A product of a matrix with the identity then selects and scales M's entries in
+ * place; only a product with anything else forms its operand densely.
  */
 export function assembleStructured(op: DenseOp, leaves: readonly Tensor[], n: number, rows: Int32Array | null): Matrix | null {
   // The columns kept are the rows kept (B[rows, rows]).
@@ -45,19 +46,6 @@ export function assembleStructured(op: DenseOp, leaves: readonly Tensor[], n: nu
   const fail = (): never => {
     throw UNSUPPORTED;
   };
-
-  /** The identity's rows R (output size n) as a dense |R| x |C| matrix. */
-  const identityRows = (R: Int32Array | null, size: number): Matrix => {
-    if (size !== n) fail();
-    const h = R ? R.length : n;
-    const out: Matrix = { rows: h, cols: width, data: new Float64Array(h * width) };
-    for (let a = 0; a < h; a++) {
-      const b = position[R ? R[a] : a];
-      if (b >= 0) out.data[a * width + b] = 1;
-    }
-    return out;
-  };
-  const dense = (v: Value, R: Int32Array | null, size: number): Matrix => (v === IDENTITY ? identityRows(R, size) : v);
 
   /** Output size of each operator (rows of its matrix). */
   const sizeOf = (o: DenseOp): number => {
@@ -76,75 +64,74 @@ export function assembleStructured(op: DenseOp, leaves: readonly Tensor[], n: nu
     }
   };
 
-  /** Rows R of o applied to the selected columns of the identity. */
-  const evaluate = (o: DenseOp, R: Int32Array | null): Value => {
+  /** out (h x width) += coef diag(rowScale) (rows R of o, on the selected columns of I). */
+  const accumulate = (o: DenseOp, R: Int32Array | null, h: number, coef: number, rowScale: Float64Array | null, out: Float64Array): void => {
     switch (o.k) {
       case 'I':
-        return IDENTITY;
+        for (let a = 0; a < h; a++) {
+          const b = position[R ? R[a] : a];
+          if (b >= 0) out[a * width + b] += coef * (rowScale ? rowScale[a] : 1);
+        }
+        return;
       case 'scale': {
         const s = leaves[o.s];
         if (s.data.length !== 1) fail();
-        const factor = o.inv ? 1 / s.data[0] : s.data[0];
-        const v = dense(evaluate(o.of, R), R, sizeOf(o.of));
-        return { rows: v.rows, cols: v.cols, data: v.data.map((x) => factor * x) };
+        accumulate(o.of, R, h, coef * (o.inv ? 1 / s.data[0] : s.data[0]), rowScale, out);
+        return;
       }
       case 'diag': {
         const f = leaves[o.f].data;
-        const size = sizeOf(o.of);
-        if (f.length !== 1 && f.length !== size) fail();
-        const v = dense(evaluate(o.of, R), R, size);
-        const out = new Float64Array(v.data.length);
-        for (let a = 0; a < v.rows; a++) {
-          const d = f.length === 1 ? f[0] : f[R ? R[a] : a];
-          if (d === 0) continue;
-          for (let b = 0; b < v.cols; b++) out[a * v.cols + b] = d * v.data[a * v.cols + b];
-        }
-        return { rows: v.rows, cols: v.cols, data: out };
+        if (f.length !== 1 && f.length !== sizeOf(o.of)) fail();
+        const scaled = new Float64Array(h);
+        for (let a = 0; a < h; a++) scaled[a] = (rowScale ? rowScale[a] : 1) * (f.length === 1 ? f[0] : f[R ? R[a] : a]);
+        accumulate(o.of, R, h, coef, scaled, out);
+        return;
       }
       case 'mm': {
         const M = leaves[o.M];
         if (M.shape.length !== 2) fail();
-        const [r, inner] = M.shape;
+        const inner = M.shape[1];
         if (sizeOf(o.of) !== inner) fail();
-        const h = R ? R.length : r;
-        const out = new Float64Array(h * width);
-        const v = evaluate(o.of, null);
         const Md = M.data;
-        if (v === IDENTITY) {
+        if (o.of.k === 'I') {
           // M times the selected columns of I: select M's entries.
           for (let a = 0; a < h; a++) {
+            const d = coef * (rowScale ? rowScale[a] : 1);
+            if (d === 0) continue;
             const row = (R ? R[a] : a) * inner;
-            for (let b = 0; b < width; b++) out[a * width + b] = Md[row + (cols ? cols[b] : b)];
+            const o0 = a * width;
+            if (cols) for (let b = 0; b < width; b++) out[o0 + b] += d * Md[row + cols[b]];
+            else for (let b = 0; b < width; b++) out[o0 + b] += d * Md[row + b];
           }
-        } else {
-          productRows(Md, R, h, inner, v.data, width, out);
+          return;
         }
-        return { rows: h, cols: width, data: out };
+        // M times a dense operand (all its rows, the selected columns): rows R of the product.
+        const v = new Float64Array(inner * width);
+        accumulate(o.of, null, inner, 1, null, v);
+        const product = new Float64Array(h * width);
+        productRows(Md, R, h, inner, v, width, product);
+        for (let a = 0; a < h; a++) {
+          const d = coef * (rowScale ? rowScale[a] : 1);
+          if (d === 0) continue;
+          for (let b = 0, q = a * width; b < width; b++, q++) out[q] += d * product[q];
+        }
+        return;
       }
-      case 'sum': {
-        const size = sizeOf(o);
-        const h = R ? R.length : size;
-        const out = new Float64Array(h * width);
+      case 'sum':
         for (const [sign, term] of o.terms) {
-          if (sizeOf(term) !== size) fail();
-          const v = evaluate(term, R);
-          if (v === IDENTITY) {
-            for (let a = 0; a < h; a++) {
-              const b = position[R ? R[a] : a];
-              if (b >= 0) out[a * width + b] += sign;
-            }
-          } else {
-            for (let i = 0; i < out.length; i++) out[i] += sign * v.data[i];
-          }
+          if (sizeOf(term) !== sizeOf(o)) fail();
+          accumulate(term, R, h, sign * coef, rowScale, out);
         }
-        return { rows: h, cols: width, data: out };
-      }
+        return;
     }
   };
 
   try {
     if (sizeOf(op) !== n) return null;
-    return dense(evaluate(op, rows), rows, n);
+    const h = rows ? rows.length : n;
+    const out = new Float64Array(h * width);
+    accumulate(op, rows, h, 1, null, out);
+    return { rows: h, cols: width, data: out };
   } catch (e) {
     if (e === UNSUPPORTED) return null;
     throw e;

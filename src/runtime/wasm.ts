@@ -1,0 +1,97 @@
+/**
+ * The runtime's WebAssembly kernels (wasm/kernels.wat, f64x2 SIMD): compiled once per process
+ * from the bytes embedded in wasm/kernels.wasm.ts, instantiated with a memory of their own
+ * wherever a caller needs one. Where WebAssembly or its SIMD is missing, `wasmKernels()` is
+ * null and callers keep their JavaScript loops (they report which ran).
+ */
+import { KERNELS_WASM_BASE64 } from './wasm/kernels.wasm.ts';
+
+/**
+ * The part of the WebAssembly JavaScript API used here (the compiler's `lib` is ES2022, whose
+ * declarations do not include it; Node has it as a global).
+ */
+interface WasmMemory {
+  readonly buffer: ArrayBuffer;
+  grow(pages: number): number;
+}
+interface WasmModule {
+  readonly kind?: 'module';
+}
+interface WasmApi {
+  validate(bytes: Uint8Array): boolean;
+  Module: new (bytes: Uint8Array) => WasmModule;
+  Instance: new (module: WasmModule, imports: object) => { exports: Record<string, unknown> };
+}
+const WASM = (globalThis as unknown as { WebAssembly?: WasmApi }).WebAssembly;
+
+/** The exports of kernels.wat (byte offsets into the instance's memory, and counts). */
+export interface KernelExports {
+  memory: WasmMemory;
+  products(m: number, rowsP: number, colsP: number, v: number, BP: number, o: number): void;
+  lu_eliminate(a: number, n: number, k: number, inv: number): void;
+}
+
+let compiled: WasmModule | null | undefined;
+
+/** The compiled module, or null where WebAssembly SIMD is not available. */
+export function wasmModule(): WasmModule | null {
+  if (compiled === undefined) {
+    try {
+      const bytes = Uint8Array.from(Buffer.from(KERNELS_WASM_BASE64, 'base64'));
+      compiled = WASM && WASM.validate(bytes) ? new WASM.Module(bytes) : null;
+    } catch {
+      compiled = null;
+    }
+  }
+  return compiled;
+}
+
+const PAGE = 65536;
+/** wasm32 addresses 4 GiB; stay a page below. */
+const MAX_BYTES = 2 ** 32 - PAGE;
+
+/** One instance of the kernels with its own memory, grown on demand. */
+export class WasmKernels {
+  readonly exports: KernelExports;
+  private f64: Float64Array;
+
+  private constructor(api: WasmApi, module: WasmModule) {
+    this.exports = new api.Instance(module, {}).exports as unknown as KernelExports;
+    this.f64 = new Float64Array(this.exports.memory.buffer);
+  }
+
+  /** A fresh instance, or null without WebAssembly SIMD. */
+  static create(): WasmKernels | null {
+    const module = wasmModule();
+    return module && WASM ? new WasmKernels(WASM, module) : null;
+  }
+
+  /**
+   * The memory as f64 entries, at least `entries` long (grown if needed), or null when that
+   * exceeds what wasm32 can address. Growing replaces the buffer: take the view again after.
+   */
+  ensure(entries: number): Float64Array | null {
+    const bytes = entries * 8;
+    if (bytes > MAX_BYTES) return null;
+    const have = this.exports.memory.buffer.byteLength;
+    if (bytes > have) {
+      try {
+        this.exports.memory.grow(Math.ceil((bytes - have) / PAGE));
+      } catch {
+        return null; // the engine's own limit (RangeError), below wasm32's
+      }
+      this.f64 = new Float64Array(this.exports.memory.buffer);
+    }
+    return this.f64;
+  }
+}
+
+let shared: WasmKernels | null | undefined;
+/**
+ * The process's scratch instance, for kernels that copy in, run and copy out within one call
+ * (LU): JavaScript runs one such call at a time, so they can share it.
+ */
+export function scratchKernels(): WasmKernels | null {
+  if (shared === undefined) shared = WasmKernels.create();
+  return shared;
+}

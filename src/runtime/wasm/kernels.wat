@@ -1,0 +1,114 @@
+;; The f64 WebAssembly SIMD kernels of the runtime (src/runtime/wasm.ts loads them).
+;; `npm run wasm` compiles this file into kernels.wasm.ts with wabt;
+;; test/runtime/wasm.test.ts checks that the two agree.
+;;
+;; products: M v_b of one matrix with a batch of vectors (BatchProducts, behind BatchMapF64).
+;; Register blocking: 4 rows of M by 2 samples, each accumulator an f64x2 over k (8 of them,
+;; plus 4 loads per step: 14 of the 16 SIMD registers of x86-64). Every M entry loaded feeds
+;; two samples, every v entry four rows.
+(module
+  (memory (export "memory") 1)
+  ;; out[b rowsP + r] = sum_k M[r colsP + k] V[b colsP + k] for b < BP, r < rowsP, with
+  ;; BP even, rowsP a multiple of 4, colsP even (the caller pads with zeros). Arguments are
+  ;; byte offsets into memory ($m, $v, $o) and counts.
+  (func (export "products") (param $m i32) (param $rowsP i32) (param $colsP i32) (param $v i32) (param $BP i32) (param $o i32)
+    (local $rowBytes i32) (local $b i32) (local $r i32) (local $k i32)
+    (local $pa i32) (local $pb i32) (local $m0 i32) (local $m1 i32) (local $m2 i32) (local $m3 i32) (local $q i32)
+    (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128)
+    (local $c0 v128) (local $c1 v128) (local $c2 v128) (local $c3 v128)
+    (local $x v128) (local $z v128) (local $w v128)
+    (local.set $rowBytes (i32.shl (local.get $colsP) (i32.const 3)))
+    (local.set $b (i32.const 0))
+    (block $bdone
+      (loop $bloop
+        (br_if $bdone (i32.ge_u (local.get $b) (local.get $BP)))
+        (local.set $pa (i32.add (local.get $v) (i32.mul (local.get $b) (local.get $rowBytes))))
+        (local.set $pb (i32.add (local.get $pa) (local.get $rowBytes)))
+        (local.set $r (i32.const 0))
+        (block $rdone
+          (loop $rloop
+            (br_if $rdone (i32.ge_u (local.get $r) (local.get $rowsP)))
+            (local.set $m0 (i32.add (local.get $m) (i32.mul (local.get $r) (local.get $rowBytes))))
+            (local.set $m1 (i32.add (local.get $m0) (local.get $rowBytes)))
+            (local.set $m2 (i32.add (local.get $m1) (local.get $rowBytes)))
+            (local.set $m3 (i32.add (local.get $m2) (local.get $rowBytes)))
+            (local.set $a0 (v128.const i64x2 0 0)) (local.set $a1 (v128.const i64x2 0 0))
+            (local.set $a2 (v128.const i64x2 0 0)) (local.set $a3 (v128.const i64x2 0 0))
+            (local.set $c0 (v128.const i64x2 0 0)) (local.set $c1 (v128.const i64x2 0 0))
+            (local.set $c2 (v128.const i64x2 0 0)) (local.set $c3 (v128.const i64x2 0 0))
+            (local.set $k (i32.const 0))
+            (block $kdone
+              (loop $kloop
+                (br_if $kdone (i32.ge_u (local.get $k) (local.get $rowBytes)))
+                (local.set $x (v128.load (i32.add (local.get $pa) (local.get $k))))
+                (local.set $z (v128.load (i32.add (local.get $pb) (local.get $k))))
+                (local.set $w (v128.load (i32.add (local.get $m0) (local.get $k))))
+                (local.set $a0 (f64x2.add (local.get $a0) (f64x2.mul (local.get $w) (local.get $x))))
+                (local.set $c0 (f64x2.add (local.get $c0) (f64x2.mul (local.get $w) (local.get $z))))
+                (local.set $w (v128.load (i32.add (local.get $m1) (local.get $k))))
+                (local.set $a1 (f64x2.add (local.get $a1) (f64x2.mul (local.get $w) (local.get $x))))
+                (local.set $c1 (f64x2.add (local.get $c1) (f64x2.mul (local.get $w) (local.get $z))))
+                (local.set $w (v128.load (i32.add (local.get $m2) (local.get $k))))
+                (local.set $a2 (f64x2.add (local.get $a2) (f64x2.mul (local.get $w) (local.get $x))))
+                (local.set $c2 (f64x2.add (local.get $c2) (f64x2.mul (local.get $w) (local.get $z))))
+                (local.set $w (v128.load (i32.add (local.get $m3) (local.get $k))))
+                (local.set $a3 (f64x2.add (local.get $a3) (f64x2.mul (local.get $w) (local.get $x))))
+                (local.set $c3 (f64x2.add (local.get $c3) (f64x2.mul (local.get $w) (local.get $z))))
+                (local.set $k (i32.add (local.get $k) (i32.const 16)))
+                (br $kloop)))
+            ;; q: byte offset of out[b rowsP + r]; the second sample's row is rowsP entries on.
+            (local.set $q (i32.add (local.get $o) (i32.shl (i32.add (i32.mul (local.get $b) (local.get $rowsP)) (local.get $r)) (i32.const 3))))
+            (f64.store offset=0 (local.get $q) (f64.add (f64x2.extract_lane 0 (local.get $a0)) (f64x2.extract_lane 1 (local.get $a0))))
+            (f64.store offset=8 (local.get $q) (f64.add (f64x2.extract_lane 0 (local.get $a1)) (f64x2.extract_lane 1 (local.get $a1))))
+            (f64.store offset=16 (local.get $q) (f64.add (f64x2.extract_lane 0 (local.get $a2)) (f64x2.extract_lane 1 (local.get $a2))))
+            (f64.store offset=24 (local.get $q) (f64.add (f64x2.extract_lane 0 (local.get $a3)) (f64x2.extract_lane 1 (local.get $a3))))
+            (local.set $q (i32.add (local.get $q) (i32.shl (local.get $rowsP) (i32.const 3))))
+            (f64.store offset=0 (local.get $q) (f64.add (f64x2.extract_lane 0 (local.get $c0)) (f64x2.extract_lane 1 (local.get $c0))))
+            (f64.store offset=8 (local.get $q) (f64.add (f64x2.extract_lane 0 (local.get $c1)) (f64x2.extract_lane 1 (local.get $c1))))
+            (f64.store offset=16 (local.get $q) (f64.add (f64x2.extract_lane 0 (local.get $c2)) (f64x2.extract_lane 1 (local.get $c2))))
+            (f64.store offset=24 (local.get $q) (f64.add (f64x2.extract_lane 0 (local.get $c3)) (f64x2.extract_lane 1 (local.get $c3))))
+            (local.set $r (i32.add (local.get $r) (i32.const 4)))
+            (br $rloop)))
+        (local.set $b (i32.add (local.get $b) (i32.const 2)))
+        (br $bloop)))) 
+  ;; lu_eliminate: step k of LU with partial pivoting on the row-major n x n matrix at byte
+  ;; offset $a, its pivot row already in place (lu.ts luFactor): for every row i > k,
+  ;; l = a[i, k] * inv (inv = 1 / a[k, k]), a[i, k] = l, a[i, k+1..n) -= l a[k, k+1..n),
+  ;; two entries per SIMD step. The same operations, in the same order, as the JavaScript
+  ;; loop (a multiply then a subtract, no fused multiply-add): the factors agree bit for bit.
+  (func (export "lu_eliminate") (param $a i32) (param $n i32) (param $k i32) (param $inv f64)
+    (local $rowBytes i32) (local $pk i32) (local $pi i32) (local $i i32) (local $j i32)
+    (local $pairEnd i32) (local $l f64) (local $lv v128)
+    (local.set $rowBytes (i32.shl (local.get $n) (i32.const 3)))
+    (local.set $pk (i32.add (local.get $a) (i32.mul (local.get $k) (local.get $rowBytes))))
+    ;; pairs of entries from column k + 1: (n - k - 1) rounded down to even, in bytes
+    (local.set $pairEnd (i32.add (i32.shl (i32.add (local.get $k) (i32.const 1)) (i32.const 3))
+      (i32.shl (i32.and (i32.sub (i32.sub (local.get $n) (local.get $k)) (i32.const 1)) (i32.const -2)) (i32.const 3))))
+    (local.set $i (i32.add (local.get $k) (i32.const 1)))
+    (local.set $pi (i32.add (local.get $pk) (local.get $rowBytes)))
+    (block $idone
+      (loop $iloop
+        (br_if $idone (i32.ge_u (local.get $i) (local.get $n)))
+        (local.set $l (f64.mul (f64.load (i32.add (local.get $pi) (i32.shl (local.get $k) (i32.const 3)))) (local.get $inv)))
+        (f64.store (i32.add (local.get $pi) (i32.shl (local.get $k) (i32.const 3))) (local.get $l))
+        (if (f64.ne (local.get $l) (f64.const 0))
+          (then
+            (local.set $lv (f64x2.splat (local.get $l)))
+            (local.set $j (i32.shl (i32.add (local.get $k) (i32.const 1)) (i32.const 3)))
+            (block $jdone
+              (loop $jloop
+                (br_if $jdone (i32.ge_u (local.get $j) (local.get $pairEnd)))
+                (v128.store (i32.add (local.get $pi) (local.get $j))
+                  (f64x2.sub (v128.load (i32.add (local.get $pi) (local.get $j)))
+                    (f64x2.mul (local.get $lv) (v128.load (i32.add (local.get $pk) (local.get $j))))))
+                (local.set $j (i32.add (local.get $j) (i32.const 16)))
+                (br $jloop)))
+            (if (i32.lt_u (local.get $j) (local.get $rowBytes))
+              (then
+                (f64.store (i32.add (local.get $pi) (local.get $j))
+                  (f64.sub (f64.load (i32.add (local.get $pi) (local.get $j)))
+                    (f64.mul (local.get $l) (f64.load (i32.add (local.get $pk) (local.get $j))))))))))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (local.set $pi (i32.add (local.get $pi) (local.get $rowBytes)))
+        (br $iloop))))
+)
