@@ -207,6 +207,44 @@ export function emitModule(a: Analysis, sourceFile: string): EmittedModule {
     return ['const c = this.c;', ...prologue, ...(usesPrimal([...lines, ...puts]) ? [primalLoad] : []), ...lines, ...puts];
   };
 
+  /**
+   * Statements adding `scale` times each root into its block of `target` (`addInto`), for the
+   * accumulating kernels (addVjpX, addOutputPartials). A root that is a matrix product, needed
+   * by nothing else, is not formed: `addProduct` adds it in place (the outer product v z^T of
+   * a parameter gradient, in one pass over its block).
+   */
+  let usesAddProduct = false;
+  const accumulate = (roots: (NodeId | null)[], env: Map<NodeId, string>, target: string, layout: string): string[] => {
+    const isProduct = (r: NodeId | null): r is NodeId => {
+      if (r === null || !writer.dynamic(r)) return false;
+      const n = g.node(r);
+      return n.op !== 'input' && n.op !== 'const' && primitive(n.op).structure.linearForm === 'matrix product';
+    };
+    const fused = roots.map((r) => isProduct(r));
+    const bodyRoots = roots.flatMap((r, i) => (fused[i] ? g.node(r!).args : [r]));
+    const { lines, results } = writer.body(bodyRoots, env);
+    // A product some other root needs is computed anyway: add it like any other value.
+    const computed = (r: NodeId) => lines.some((l) => l.startsWith(`const t${r} = `));
+    const adds: string[] = [];
+    let k = 0;
+    roots.forEach((r, i) => {
+      const block = `${target}, ${layout}[${i}].offset, ${layout}[${i}].size`;
+      if (fused[i]) {
+        const [a, b] = [results[k], results[k + 1]];
+        k += 2;
+        if (computed(r!)) adds.push(`addInto(scale, t${r}, ${block});`);
+        else {
+          usesAddProduct = true;
+          adds.push(`addProduct(scale, ${a}, ${b}, ${block});`);
+        }
+      } else {
+        const res = results[k++];
+        if (res !== null) adds.push(`addInto(scale, ${res}, ${block});`);
+      }
+    });
+    return [...lines, ...adds];
+  };
+
   const methods: OptionalKind<MethodDeclarationStructure>[] = [];
   const method = (name: string, params: [string, string][], returnType: string, statements: string[], doc: string) =>
     methods.push({ name, parameters: params.map(([n, t]) => ({ name: n, type: t })), returnType, statements, docs: [doc] });
@@ -262,6 +300,11 @@ export function emitModule(a: Analysis, sourceFile: string): EmittedModule {
     kernel(p.vjpX, derivative(p.cotangentSeeds.map((s, i) => [s, `bar_${i}`])),
       [unknownViews, factorWrap, `const [${p.cotangentSeeds.map((_, i) => `bar_${i}`).join(', ')}] = views(w, this.blocks);`], 'out', 'this.params'),
     'A^T w.');
+  method('addVjpX', [...fParams, ['w', 'Float64Array'], ['out', 'Float64Array'], ['scale', 'number']], 'void', (() => {
+    const body = accumulate(p.vjpX, derivative(p.cotangentSeeds.map((s, i) => [s, `bar_${i}`])), 'out', 'this.params');
+    const prologue = [unknownViews, factorWrap, `const [${p.cotangentSeeds.map((_, i) => `bar_${i}`).join(', ')}] = views(w, this.blocks);`];
+    return ['const c = this.c;', ...prologue, ...(usesPrimal(body) ? [primalLoad] : []), ...body];
+  })(), 'out += scale A^T w (a running gradient sum: parameter gradients added in place, none formed).');
   method('outputs', [['y', 'Float64Array']], 'Float64Array', (() => {
     const { lines, results } = writer.body(m.outputs.map((o) => o.node), unknownEnv);
     return ['const c = this.c;', unknownViews, ...lines, `return Float64Array.of(${results.map((r) => `${r}.data[0]`).join(', ')});`];
@@ -289,6 +332,30 @@ export function emitModule(a: Analysis, sourceFile: string): EmittedModule {
     '}',
     'return { y: y_, x: x_ };',
   ], 'Explicit partial derivatives of output k in the unknowns and the params.');
+  method('addOutputPartials', [['k', 'number'], ...fParams, ['yOut', 'Float64Array | null'], ['xOut', 'Float64Array | null'], ['scale', 'number']], 'void', [
+    'switch (k) {',
+    ...p.outputPartials.flatMap((op, k) => {
+      const yBody = accumulate(op.y, derivative([]), 'yOut', 'this.unknowns');
+      const xBody = accumulate(op.x, derivative([]), 'xOut', 'this.params');
+      return [
+        `  case ${k}: {`,
+        '    const c = this.c;',
+        `    ${unknownViews}`,
+        `    ${factorWrap}`,
+        ...(usesPrimal([...yBody, ...xBody]) ? [`    ${primalLoad}`] : []),
+        '    if (yOut !== null) {',
+        ...yBody.map((l) => `      ${l}`),
+        '    }',
+        '    if (xOut !== null) {',
+        ...xBody.map((l) => `      ${l}`),
+        '    }',
+        '    return;',
+        '  }',
+      ];
+    }),
+    "  default: throw new RangeError(`no output ${k}`);",
+    '}',
+  ], 'yOut += scale d o_k/dy, xOut += scale d o_k/dx (each skipped when null): the explicit partials of output k, added in place.');
   // B assembled from its structure (src/runtime/structured.ts) where the analysis read it.
   const structured = m.unknowns.length === 1 && a.jacobians.B.length === 1 ? denseOpOf(a.jacobians.B[0]) : null;
   method('denseB', [...fParams, ['rows', 'Int32Array | null']], 'Matrix | null', structured
@@ -504,7 +571,7 @@ export function emitModule(a: Analysis, sourceFile: string): EmittedModule {
   file.addImportDeclaration({
     moduleSpecifier: RUNTIME_IMPORT,
     namedImports: [
-      'assembleStructured', 'bindChanges', 'bindInputs', 'K', 'kinkGap', 'layout', 'lazy', ...(guard ? ['operatorNormUpper'] : []), 'put', 'runModel', 'scalar',
+      'addInto', ...(usesAddProduct ? ['addProduct'] : []), 'assembleStructured', 'bindChanges', 'bindInputs', 'K', 'kinkGap', 'layout', 'lazy', ...(guard ? ['matrixNormUpper', 'operatorNormUpper'] : []), 'put', 'runModel', 'scalar',
       ...(writer.usesScaledTranspose ? ['scaledTranspose'] : []), 'sameVector', 'totalSize', 'views',
     ],
   });
@@ -535,9 +602,12 @@ function guardStatements(bound: NormBound, g: Graph, writer: KernelWriter, m: Ir
       const v = `Math.abs(c.${writer.hoistedName(op.factor)}.data[0])`;
       return op.inverse ? `1 / ${v}` : v;
     }
+    // M itself (W z): its norm from its entries, not from M applied to n unit vectors.
+    if (op.kind === 'matmul' && op.of.kind === 'identity' && g.shape(op.matrix).length === 2 && shape.length === 1) {
+      return `matrixNormUpper(c.${writer.hoistedName(op.matrix)})`;
+    }
     return `operatorNormUpper((v) => ${applyLinOp(op, 'v', writer)}, ${shapeExpr(shape)})`;
   };
-  void g;
   const terms = bound.terms.map((t) => (t.length ? t.map(factor).join(' * ') : '1'));
   return ['const c = this.c;', 'const d = this.dims;', `return ${terms.join(' + ')};`];
 }

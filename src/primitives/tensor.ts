@@ -131,6 +131,34 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
   return { shape, data: out };
 }
 
+/**
+ * out[offset ..] += s a b, with a b as {@link matmul} forms it (same shape conventions), added
+ * straight into a block of size `size`: an outer product (inner dimension 1, the parameter
+ * gradient v z^T of a matrix-vector product) in one pass, without its own m x q array.
+ * Generated modules use it to accumulate gradients (`addVjpX`).
+ */
+export function addProduct(s: number, a: Tensor, b: Tensor, out: Float64Array, offset: number, size: number): void {
+  const sa = a.shape;
+  const sb = b.shape;
+  const m = sa.length === 0 ? 1 : sa[0];
+  const p = sa.length === 2 ? sa[1] : 1;
+  const q = sb.length === 2 ? sb[1] : 1;
+  const rows = sb.length === 0 ? 1 : sb[0];
+  if (rows !== p || m * q !== size) throw new Error(`internal error: addProduct of [${sa}] and [${sb}] into a block of ${size}`);
+  if (p !== 1) {
+    const t = matmul(a, b).data;
+    for (let i = 0; i < size; i++) out[offset + i] += s * t[i];
+    return;
+  }
+  const x = a.data;
+  const z = b.data;
+  for (let i = 0; i < m; i++) {
+    const xi = s * x[i];
+    if (xi === 0) continue;
+    for (let j = 0, o = offset + i * q; j < q; j++, o++) out[o] += xi * z[j];
+  }
+}
+
 /** out = A x for A m x p row-major: one contiguous dot product per row. */
 function matvecRows(A: Float64Array, x: Float64Array, m: number, p: number, out: Float64Array): void {
   for (let i = 0; i < m; i++) out[i] = dotAt(A, i * p, x, 0, p);

@@ -7,6 +7,7 @@
  * `batchGradient` runs in the calling thread; `WorkerPool` (./worker-pool.ts) splits a batch
  * over worker threads that each run this same function on their share.
  */
+import { DeferredProducts } from './accumulate.ts';
 import { certifySelection } from './certificate.ts';
 import { ImplicitDerivatives } from './derivatives.ts';
 import type { InputValue } from './inputs.ts';
@@ -58,6 +59,17 @@ export function addSampleGradient(
   sum: Float64Array,
   onCertified?: () => void,
 ): SampleOutcome {
+  return sampleGradient(inst, solved, output, sum, { checked: true, onCertified });
+}
+
+function sampleGradient(
+  inst: ModelInstance,
+  solved: { y: Float64Array; status: string; residual: number },
+  output: number,
+  sum: Float64Array,
+  options: { checked: boolean; onCertified?: () => void },
+): SampleOutcome {
+  const { onCertified } = options;
   const { y } = solved;
   const value = inst.outputs(y)[output];
   if (solved.status !== 'converged') return { value, status: 'not-converged', test: null, y };
@@ -66,7 +78,7 @@ export function addSampleGradient(
   const { verdict, test } = cert.certificate;
   if (verdict === 'violated') return { value, status: 'violated', test, y };
   try {
-    new ImplicitDerivatives(inst, y, { prefactored: cert.selected ?? undefined }).addOutputGradient(output, sum);
+    new ImplicitDerivatives(inst, y, { prefactored: cert.selected ?? undefined }).addOutputGradient(output, sum, { checked: options.checked });
     return { value, status: verdict, test, y };
   } catch (err) {
     if (!(err instanceof SolverError)) throw err;
@@ -94,15 +106,39 @@ export function batchGradient(
     throw new SolverError('invalid-option', `batchGradient(${base.name}): no output ${output} (its outputs: ${base.outputNames.join(', ') || 'none'})`);
   }
   const instances = samples.map((sample, i) => (i === 0 ? base : base.with(sample)));
-  const solved = solveAll(instances, options);
-  const gradientSum = new Float64Array(base.m);
-  instances.forEach((inst, i) => {
-    const outcome = addSampleGradient(inst, solved[i], output, gradientSum);
-    if (outcome.status === 'certified' || outcome.status === 'unverified') contributing++;
-    outcomes.push(outcome);
-  });
-  return { gradientSum, contributing, samples: outcomes };
+  return batchGradientAt(instances, solveAll(instances, options), output);
 }
+
+/**
+ * The backward half of a training step, the batch solved already: per sample the
+ * certificate and the implicit gradient of output `output`, summed. The gradients go straight
+ * into the sum, their outer products deferred and added as one blocked product per parameter
+ * (accumulate.ts); the sum is checked once at the end. Only if it is not finite are the
+ * samples redone one by one (`addSampleGradient`, each checked), so that the ones without
+ * numbers are found and left out.
+ */
+export function batchGradientAt(
+  instances: readonly ModelInstance[],
+  solved: readonly { y: Float64Array; status: string; residual: number }[],
+  output = 0,
+): BatchGradientResult {
+  if (solved.length !== instances.length) throw new SolverError('dimension-mismatch', `batchGradientAt: ${instances.length} instances, ${solved.length} solutions`);
+  if (instances.length === 0) return { gradientSum: new Float64Array(0), contributing: 0, samples: [] };
+  const m = instances[0].m;
+  const gradientSum = new Float64Array(m);
+  const deferred = new DeferredProducts(gradientSum);
+  const outcomes = deferred.run(() => instances.map((inst, i) => sampleGradient(inst, solved[i], output, gradientSum, { checked: false })));
+  deferred.flush();
+  let bad = 0;
+  for (let j = 0; j < m; j++) bad += gradientSum[j] - gradientSum[j];
+  if (bad === 0) return { gradientSum, contributing: outcomes.filter(contributes).length, samples: outcomes };
+  // Some sample's numbers are not finite: again, one checked sample at a time.
+  const careful = new Float64Array(m);
+  const again = instances.map((inst, i) => addSampleGradient(inst, solved[i], output, careful));
+  return { gradientSum: careful, contributing: again.filter(contributes).length, samples: again };
+}
+
+const contributes = (o: SampleOutcome): boolean => o.status === 'certified' || o.status === 'unverified';
 
 /**
  * The forward solves of a batch: all together in f64 (`solveBatchF64`) when the model has a

@@ -97,30 +97,51 @@ export class ImplicitDerivatives {
 
   /**
    * sum += d o_k/dx: `outputGradients()[k]` added into a running sum (a batch's gradient)
-   * without forming it: one scratch vector for A^T w, reused across calls. Throws a
-   * SolverError('non-finite') and leaves `sum` untouched when the gradient is not finite.
+   * without forming it, through the generated in-place kernels (addOutputPartials, addVjpX:
+   * the outer products of the parameter gradients added where they belong), else from
+   * outputPartials and vjpX.
+   *
+   * Checked (the default): the gradient is built in a scratch vector, reused across calls,
+   * and a non-finite one throws SolverError('non-finite') with `sum` untouched. Unchecked
+   * (`checked: false`): added straight into `sum`, where an outer product may be deferred
+   * (accumulate.ts); the caller checks the sum (batchGradientAt checks it once per batch).
    */
-  addOutputGradient(k: number, sum: Float64Array): void {
-    const { model } = this;
+  addOutputGradient(k: number, sum: Float64Array, options: { checked?: boolean } = {}): void {
+    const { model, y, factors } = this;
     if (!Number.isInteger(k) || k < 0 || k >= model.outputNames.length) throw new SolverError('invalid-option', `addOutputGradient(${model.name}): no output ${k}`);
-    requireFiniteVector('addOutputGradient: sum', sum, model.m);
-    const partials = model.outputPartials(k, this.y, this.factors);
-    if (partials.y.length !== model.n || partials.x.length !== model.m) {
-      throw new SolverError('dimension-mismatch', `outputPartials(${model.outputNames[k]}): lengths ${partials.y.length}, ${partials.x.length}; expected ${model.n}, ${model.m}`);
+    if (sum.length !== model.m) throw new SolverError('dimension-mismatch', `addOutputGradient(${model.name}): a sum of length ${sum.length}, expected m = ${model.m}`);
+    const checked = options.checked ?? true;
+    const g = checked ? scratch(model.m).fill(0) : sum;
+    if (model.addOutputPartials && model.addVjpX) {
+      // g += explicit partial - A^T w, with B^T w = the explicit y-partial: w first, since
+      // its solve is what can fail, and then nothing has reached g.
+      const py = new Float64Array(model.n);
+      model.addOutputPartials(k, y, factors, py, null, 1);
+      const w = this.checkedW(this.system.solveTranspose(py));
+      model.addOutputPartials(k, y, factors, null, g, 1);
+      model.addVjpX(y, factors, w, g, -1);
+    } else {
+      const partials = model.outputPartials(k, y, factors);
+      if (partials.y.length !== model.n || partials.x.length !== model.m) {
+        throw new SolverError('dimension-mismatch', `outputPartials(${model.outputNames[k]}): lengths ${partials.y.length}, ${partials.x.length}; expected ${model.n}, ${model.m}`);
+      }
+      const ATw = new Float64Array(model.m);
+      model.vjpX(y, factors, this.checkedW(this.system.solveTranspose(partials.y)), ATw);
+      const px = partials.x;
+      for (let j = 0; j < g.length; j++) g[j] += px[j] - ATw[j];
     }
-    const w = this.system.solveTranspose(partials.y);
-    const g = scratch(model.m);
-    model.vjpX(this.y, this.factors, w, g);
-    // g = explicit partial - A^T w, checked before anything reaches the sum.
-    const px = partials.x;
-    let finite = true;
-    for (let j = 0; j < g.length; j++) {
-      const v = px[j] - g[j];
-      g[j] = v;
-      if (v - v !== 0) finite = false;
-    }
-    if (!finite) throw new SolverError('non-finite', `gradient of ${model.outputNames[k]} in ${model.name}: non-finite result`);
+    if (!checked) return;
+    // Checked before anything reaches the sum.
+    let bad = 0;
+    for (let j = 0; j < g.length; j++) bad += g[j] - g[j];
+    if (bad !== 0) throw new SolverError('non-finite', `gradient of ${model.outputNames[k]} in ${model.name}: non-finite result`);
     for (let j = 0; j < g.length; j++) sum[j] += g[j];
+  }
+
+  /** The adjoint solution, refused when not finite (a singular system solved anyway). */
+  private checkedW(w: Float64Array): Float64Array {
+    for (let i = 0; i < w.length; i++) if (w[i] - w[i] !== 0) throw new SolverError('non-finite', `adjoint solve of ${this.model.name}: non-finite result`);
+    return w;
   }
 
   private pullback(ybar: Float64Array): Float64Array {

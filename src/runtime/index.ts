@@ -97,15 +97,18 @@ export type { Nested, RunOptions, RunResult } from './run.ts';
 export { runModel, unflatten } from './run.ts';
 
 // What generated modules call: the registry's kernels, layouts, input binding.
-export { K, kinkGap, layout, lazy, operatorNormUpper, put, sameVector, scalar, scaledTranspose, totalSize, view, views } from './kernels.ts';
+export { addInto, addProduct, K, kinkGap, layout, lazy, matrixNormUpper, operatorNormUpper, put, sameVector, scalar, scaledTranspose, totalSize, view, views } from './kernels.ts';
 export type { Tensor } from './kernels.ts';
 export { bindChanges, bindInputs, InputError } from './inputs.ts';
 export type { BoundInputs, DenseInput, InputSpec, InputValue } from './inputs.ts';
 export type { CompiledAnalysis, CompiledVerdict, KinkSite, ModelInstance, VariableLayout } from './model.ts';
 export type { BatchF64Options, BatchF64Result, BatchInstance, BatchOptions, BatchResult, GpuArg, GpuBound, GpuMapSpec, GpuProduct, GpuStage } from './batch.ts';
 export { BatchMap, BatchMapF64, solveBatch, solveBatchF64 } from './batch.ts';
+export { DeferredProducts } from './accumulate.ts';
+export { BatchProducts } from './products.ts';
+export type { ProductEngine, ProductMatrix } from './products.ts';
 
 export type { BatchGradientOptions, BatchGradientResult, DerivableInstance, SampleOutcome } from './batch-gradient.ts';
-export { addSampleGradient, batchGradient } from './batch-gradient.ts';
+export { addSampleGradient, batchGradient, batchGradientAt } from './batch-gradient.ts';
 export type { PoolableClass } from './worker-pool.ts';
 export { WorkerPool } from './worker-pool.ts';

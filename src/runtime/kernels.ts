@@ -4,6 +4,7 @@ import type { Tensor } from '../primitives/types.ts';
 
 export type { Tensor };
 export { scaledTranspose } from '../primitives/tensor.ts';
+export { addProduct } from './accumulate.ts';
 
 /**
  * The f64 kernels generated code calls: `K.relu(a)`, `K.matmul(W, z)`. Each is the value rule
@@ -65,6 +66,17 @@ export function put(t: Tensor | null, out: Float64Array, offset: number, size: n
   else throw new Error(`internal error: a block of ${t.data.length} entries written where ${size} belong`);
 }
 
+/** out[offset .. offset + size) += s t, a scalar t added over the whole block; null adds nothing. */
+export function addInto(s: number, t: Tensor | null, out: Float64Array, offset: number, size: number): void {
+  if (t === null) return;
+  const d = t.data;
+  if (d.length === size) for (let i = 0; i < size; i++) out[offset + i] += s * d[i];
+  else if (d.length === 1) {
+    const v = s * d[0];
+    for (let i = 0; i < size; i++) out[offset + i] += v;
+  } else throw new Error(`internal error: a block of ${d.length} entries added where ${size} belong`);
+}
+
 /** Consecutive places in a flat vector for variables of the given shapes. */
 export function layout(vars: readonly { name: string; shape: number[] }[]): { name: string; shape: number[]; size: number; offset: number }[] {
   let offset = 0;
@@ -84,6 +96,12 @@ export function views(flat: Float64Array, vars: readonly { shape: number[]; offs
 /** The sum of the sizes of a layout. */
 export function totalSize(vars: readonly { size: number }[]): number {
   return vars.reduce((a, v) => a + v.size, 0);
+}
+
+/** A sound upper bound on the operator 2-norm of a matrix tensor (guards such as `opnorm(W) < 1`). */
+export function matrixNormUpper(M: Tensor): number {
+  if (M.shape.length !== 2) throw new Error(`internal error: matrixNormUpper of a tensor of shape [${M.shape}]`);
+  return opnorm2Upper({ rows: M.shape[0], cols: M.shape[1], data: M.data });
 }
 
 /**

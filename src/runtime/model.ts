@@ -91,10 +91,14 @@ export interface ModelInstance {
   jvpX(y: Float64Array, factors: readonly Float64Array[], xdot: Float64Array, out: Float64Array): void;
   /** out = A^T w. */
   vjpX(y: Float64Array, factors: readonly Float64Array[], w: Float64Array, out: Float64Array): void;
+  /** out += scale A^T w, parameter gradients added in place (generated modules have it; optional for hand-written ones). */
+  addVjpX?(y: Float64Array, factors: readonly Float64Array[], w: Float64Array, out: Float64Array, scale: number): void;
   /** The outputs' values at y. */
   outputs(y: Float64Array): Float64Array;
   /** Explicit partial derivatives of output k: d o_k / dy and d o_k / dx at y. */
   outputPartials(k: number, y: Float64Array, factors: readonly Float64Array[]): { y: Float64Array; x: Float64Array };
+  /** yOut += scale d o_k/dy and xOut += scale d o_k/dx, in place, each skipped when null (optional, as addVjpX). */
+  addOutputPartials?(k: number, y: Float64Array, factors: readonly Float64Array[], yOut: Float64Array | null, xOut: Float64Array | null, scale: number): void;
   /**
    * A sound upper bound on the guard quantity on the actual values (the guard holds when
    * it is below 1); null when the model has no guard.

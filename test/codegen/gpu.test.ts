@@ -65,6 +65,11 @@ describe('gpuMapKernels', () => {
     expect(stage.args.filter((a) => a.kind === 'vector')).toHaveLength(2);
     expect(stage.bounds).toEqual([{ constant: expect.any(String), arg: 'W', axis: 1 }]);
     expect(stage.source).toContain(`this.constants.${stage.bounds[0].constant}`);
+    // The CPU form reads W z from a product computed for the whole batch beforehand.
+    expect(stage.cpu.products).toEqual([{ matrix: 'W', vector: null }]);
+    expect(stage.cpu.source).toMatch(/^function \(B, n, ny, y, p0, c_\w+, c_\w+, out\)/);
+    expect(stage.cpu.source).toContain('p0[bi]');
+    expect(stage.cpu.source).not.toContain('this.thread');
   });
 
   it('splits Lasso at X * beta - y, which the second kernel reads entirely', () => {
@@ -77,6 +82,9 @@ describe('gpuMapKernels', () => {
       { name: 'y', kind: 'vector' },
     ]);
     expect(update.inputs).toEqual([0]);
+    // In the CPU form, X beta and (step X') r are products; the second reads stage 0's output.
+    expect(residual.cpu.products).toEqual([{ matrix: 'X', vector: null }]);
+    expect(update.cpu.products).toEqual([{ matrix: update.args.find((a) => a.kind === 'matrix')!.name, vector: 0 }]);
     // step * X' is one hoisted matrix; step * lambda a per-sample scalar.
     expect(update.args.map((a) => a.kind).sort()).toEqual(['matrix', 'scalar']);
     // The data named y is passed as c_y, never confused with the unknown's parameter y.

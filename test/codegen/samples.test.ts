@@ -146,3 +146,35 @@ describe('structured assembly of B agrees with jvpY on unit vectors', () => {
     });
   }
 });
+
+describe('the in-place kernels add what vjpX and outputPartials compute', () => {
+  for (const sample of samples) {
+    it(sample.file, async () => {
+      const Model = await generatedClass(sample.file);
+      const rng = mulberry32(13);
+      const model = new Model(sample.inputs(rng)) as unknown as ModelInstance;
+      const y = Float64Array.from({ length: model.n }, () => normal(rng));
+      const factors = model.kinkFactors(y);
+      const w = Float64Array.from({ length: model.n }, () => normal(rng));
+      const s = -0.75;
+      const close = (got: Float64Array, start: Float64Array, v: Float64Array) => {
+        const scale = Math.max(1, ...v.map(Math.abs));
+        got.forEach((x, j) => expect(Math.abs(x - (start[j] + s * v[j])) / scale).toBeLessThan(1e-14));
+      };
+      const startX = Float64Array.from({ length: model.m }, () => normal(rng));
+      const out = startX.slice();
+      model.addVjpX!(y, factors, w, out, s);
+      const ref = new Float64Array(model.m);
+      model.vjpX(y, factors, w, ref);
+      close(out, startX, ref);
+      model.outputNames.forEach((_, k) => {
+        const startY = Float64Array.from({ length: model.n }, () => normal(rng));
+        const [yOut, xOut] = [startY.slice(), startX.slice()];
+        model.addOutputPartials!(k, y, factors, yOut, xOut, s);
+        const p = model.outputPartials(k, y, factors);
+        close(yOut, startY, p.y);
+        close(xOut, startX, p.x);
+      });
+    });
+  }
+});

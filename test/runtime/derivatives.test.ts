@@ -116,6 +116,17 @@ describe('(b) DEQ z = relu(W z + b), ||W||_2 = 0.9', () => {
     expect(maxRelError(g, fd, 1e-6)).toBeLessThan(1e-6);
   });
 
+  it('addOutputGradient adds exactly outputGradients()[0] into a running sum', () => {
+    const D = new ImplicitDerivatives(model, z);
+    const [g] = D.outputGradients();
+    const start = Float64Array.from({ length: model.m }, (_, j) => 0.25 * j - 1);
+    const sum = start.slice();
+    D.addOutputGradient(0, sum);
+    sum.forEach((v, j) => expect(v).toBe(start[j] + g[j]));
+    expect(() => D.addOutputGradient(1, sum)).toThrow(/no output 1/);
+    expect(() => D.addOutputGradient(0, new Float64Array(model.m + 1))).toThrow();
+  });
+
   it('matrix-free GMRES beyond the dense limit gives the dense answers', () => {
     const dense = new ImplicitDerivatives(model, z);
     const free = new ImplicitDerivatives(model, z, { denseLimit: 2 });

@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { batchGradient, SolverError, WorkerPool, type DerivableInstance, type InputValue } from '../../src/runtime/index.ts';
+import { batchGradient, outputGradients, solveInstance, SolverError, WorkerPool, type DerivableInstance, type InputValue } from '../../src/runtime/index.ts';
 import { generatedClass } from '../helpers/generated.ts';
 import { mulberry32 } from '../helpers/rng.ts';
 
@@ -31,6 +31,24 @@ describe('WorkerPool.batchGradient', () => {
     there.samples.forEach((s, i) => expect(s.value).toBeCloseTo(here.samples[i].value, 13));
     const scale = Math.max(...here.gradientSum.map(Math.abs));
     here.gradientSum.forEach((g, j) => expect(Math.abs(there.gradientSum[j] - g) / scale).toBeLessThan(1e-12));
+  });
+
+  it('solves the batch together in f64 and agrees with one solve and one gradient per sample', async () => {
+    const Model = await generatedClass('samples/deq_classifier.impl', 'DeqClassifier');
+    const [d, h, k] = [5, 24, 3];
+    const shared: Record<string, InputValue> = { W: mat(h, h, 0.1), U: mat(h, d), b: vec(h), V: mat(k, h), c: vec(k) };
+    const samples = Array.from({ length: 7 }, (_, i) => ({ u: vec(d), onehot: Array.from({ length: k }, (_, j) => (j === i % k ? 1 : 0)) }));
+    const together = batchGradient((x) => new Model(x) as unknown as DerivableInstance, shared, samples, { tol: 1e-13 });
+    // The reference: each sample alone, Newton-finished, its full gradient vector summed.
+    const sum = new Float64Array(together.gradientSum.length);
+    for (const sample of samples) {
+      const inst = new Model({ ...shared, ...sample }) as unknown as DerivableInstance;
+      const y = solveInstance(inst, { tol: 1e-13 }).y;
+      outputGradients(inst, y)[0].forEach((g, j) => (sum[j] += g));
+    }
+    expect(together.contributing).toBe(7);
+    const scale = Math.max(...sum.map(Math.abs));
+    together.gradientSum.forEach((g, j) => expect(Math.abs(g - sum[j]) / scale).toBeLessThan(1e-11));
   });
 
   it('counts the samples that give no gradient instead of returning numbers for them', async () => {

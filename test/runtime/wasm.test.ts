@@ -1,0 +1,122 @@
+/**
+ * The WebAssembly kernels (src/runtime/wasm/kernels.wat): the committed binary is what the
+ * source compiles to, and each kernel computes what its JavaScript twin computes — the
+ * batched products to rounding against plain sums, the LU elimination bit for bit.
+ */
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { luFactor, luSolve } from '../../src/runtime/lu.ts';
+import { BatchProducts, type ProductMatrix } from '../../src/runtime/products.ts';
+import { wasmModule } from '../../src/runtime/wasm.ts';
+import { compileWat, embedding } from '../../src/runtime/wasm/build.ts';
+import { mulberry32 } from '../helpers/rng.ts';
+
+const rng = mulberry32(41);
+const uniform = (size: number): Float64Array => Float64Array.from({ length: size }, () => 2 * rng() - 1);
+
+describe('kernels.wasm.ts', () => {
+  it('is the compiled kernels.wat (run `npm run wasm` after editing the .wat)', async () => {
+    const committed = readFileSync(fileURLToPath(new URL('../../src/runtime/wasm/kernels.wasm.ts', import.meta.url)), 'utf8');
+    expect(committed).toBe(embedding('kernels', await compileWat('kernels')));
+  });
+
+  it('loads here, with SIMD (Node 20 has it)', () => {
+    expect(wasmModule()).not.toBeNull();
+  });
+});
+
+/** out[b rows + r] = sum_k M[r, k] V[b, k], plainly. */
+function reference(m: ProductMatrix, V: Float64Array, B: number): Float64Array {
+  const out = new Float64Array(B * m.rows);
+  for (let b = 0; b < B; b++) {
+    for (let r = 0; r < m.rows; r++) {
+      let s = 0;
+      for (let k = 0; k < m.cols; k++) s += m.data[r * m.cols + k] * V[b * m.cols + k];
+      out[b * m.rows + r] = s;
+    }
+  }
+  return out;
+}
+
+describe('BatchProducts', () => {
+  // Odd and even counts, so that every padding (rows to 4, columns and samples to 2) is used.
+  const shapes: [rows: number, cols: number, B: number][] = [
+    [7, 5, 3],
+    [8, 8, 2],
+    [1, 1, 1],
+    [13, 130, 5],
+    [64, 33, 9],
+  ];
+  for (const engine of ['wasm-simd', 'js'] as const) {
+    it(`${engine}: several matrices of odd and even sizes, against plain sums`, () => {
+      for (const [rows, cols, B] of shapes) {
+        // Two matrices in one object: the second transposed in shape, as Lasso's X and s X'.
+        const mats: ProductMatrix[] = [
+          { rows, cols, data: uniform(rows * cols) },
+          { rows: cols, cols: rows, data: uniform(rows * cols) },
+        ];
+        const products = new BatchProducts(mats, B, engine);
+        expect(products.engine).toBe(engine);
+        mats.forEach((m, j) => {
+          const V = uniform(B * m.cols);
+          const out = new Float64Array(B * m.rows).fill(NaN);
+          products.run(j, V, out);
+          const ref = reference(m, V, B);
+          const err = Math.max(...out.map((v, i) => Math.abs(v - ref[i])));
+          expect(err, `${m.rows} x ${m.cols}, B = ${B}`).toBeLessThan(1e-14 * m.cols);
+        });
+      }
+    });
+  }
+
+  it('keeps a NaN in one sample out of the others (the padding is cleared)', () => {
+    const m: ProductMatrix = { rows: 5, cols: 7, data: uniform(35) };
+    const products = new BatchProducts([m, { rows: 3, cols: 12, data: uniform(36) }], 3, 'wasm-simd');
+    // A product with 12 columns first leaves NaNs where the 7-column layout pads.
+    products.run(1, Float64Array.from({ length: 36 }, () => NaN), new Float64Array(9));
+    const V = uniform(21);
+    V[3] = NaN; // sample 0
+    const out = new Float64Array(15);
+    products.run(0, V, out);
+    const ref = reference(m, V, 3);
+    expect(out.subarray(0, 5).every(Number.isNaN)).toBe(true);
+    out.subarray(5).forEach((v, i) => expect(Math.abs(v - ref[5 + i])).toBeLessThan(1e-14));
+  });
+
+  it('rejects arrays too short for the batch', () => {
+    const products = new BatchProducts([{ rows: 2, cols: 3, data: uniform(6) }], 4);
+    expect(() => products.run(0, new Float64Array(11), new Float64Array(8))).toThrow(/dimension|entries/);
+  });
+});
+
+describe('luFactor in WebAssembly', () => {
+  it('gives the JavaScript factors bit for bit, pivots included', () => {
+    for (const n of [16, 17, 33, 66]) {
+      const A = { rows: n, cols: n, data: uniform(n * n) };
+      const wasm = luFactor(A);
+      const js = luFactor(A, { engine: 'js' });
+      if (wasm.singular || js.singular) throw new Error('random matrix singular');
+      expect(Array.from(wasm.perm)).toEqual(Array.from(js.perm));
+      expect(wasm.permSign).toBe(js.permSign);
+      expect(Buffer.from(wasm.lu.buffer, wasm.lu.byteOffset, wasm.lu.byteLength).equals(Buffer.from(js.lu.buffer, js.lu.byteOffset, js.lu.byteLength))).toBe(true);
+      // And it solves: A x = b to rounding.
+      const x = uniform(n);
+      const b = new Float64Array(n);
+      for (let i = 0; i < n; i++) for (let k = 0; k < n; k++) b[i] += A.data[i * n + k] * x[k];
+      const solved = luSolve(wasm, b);
+      expect(Math.max(...solved.map((v, i) => Math.abs(v - x[i])))).toBeLessThan(1e-10);
+    }
+  });
+
+  it('finds the same singular column', () => {
+    const n = 20;
+    const data = uniform(n * n);
+    // Column 11 = 2 column 3 - column 7: singular at elimination step 11 or before.
+    for (let i = 0; i < n; i++) data[i * n + 11] = 2 * data[i * n + 3] - data[i * n + 7];
+    const wasm = luFactor({ rows: n, cols: n, data });
+    const js = luFactor({ rows: n, cols: n, data }, { engine: 'js' });
+    expect(wasm.singular).toBe(true);
+    expect(wasm).toEqual(js);
+  });
+});
