@@ -4,8 +4,10 @@
 //
 // Iteration policy (documented in the output): a pilot, untimed, runs plain fixed-point
 // iteration (no Anderson) on every sample until ||F||_inf <= 1e-12 and takes K = the
-// largest count over the batch. Timed implc f64 runs exactly K plain iterations per sample
-// (`method: 'fixed-point'`, tol 0, maxIter K); PyTorch runs K batched plain iterations.
+// largest count over the batch. Timed implc f64 runs exactly K plain iterations per sample,
+// the whole batch together (`solveBatchF64`, tol 0, maxIter K, finish 'none'; the same
+// iterates as `solveInstance` with method 'fixed-point'), then `batchGradientAt`; PyTorch
+// runs K batched plain iterations.
 // The gpu.js path cannot be given a count: `solveBatch` iterates in f32 to its default
 // f32Tol (1e-5) and polishes each sample in f64 (Anderson, 'auto') to 1e-10; its f32
 // iteration count is reported.
@@ -104,7 +106,7 @@ function meanGradient(insts: BatchInstance[], solved: { y: Float64Array; status:
   return { loss: r.samples.reduce((a, s) => a + s.value, 0) / insts.length, grad };
 }
 
-/** The f64 step: K plain fixed-point iterations per sample, then the implicit gradients. */
+/** The f64 step: K plain fixed-point iterations of the batch (solveBatchF64), then the certificates and implicit gradients (batchGradientAt). */
 function stepF64(P: Problem, K: number): StepResult {
   const t0 = performance.now();
   const insts = instances(P.net, P.theta, P.samples);
@@ -334,9 +336,9 @@ export async function benchDeq(log: (line: string) => void, sizes: [number, numb
   }
   out.push('', `machine: ${os.cpus()[0]?.model ?? 'unknown'} x${os.cpus().length}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, node ${process.version}`);
   out.push(python ? `peer: ${torchVersion}, K batched plain iterations, batched torch.linalg.solve for (I - D W)^T w = dL/dz` : 'PyTorch not found (Debian: `apt-get install python3-torch`): torch column skipped.');
-  out.push('batch 64, 10 classes, random u ~ N(0, I), W scaled to spectral norm 0.9; times are one whole training step (instances, forward, a runtime certificate per sample for implc, implicit gradients averaged over the batch), median of 3 (implc) / 5 (torch) after a warm-up');
-  out.push('iterations: K = the most plain fixed-point iterations any sample needs for ||F||_inf <= 1e-12 (untimed pilot); implc f64 and torch both run exactly K plain iterations per sample; gpu.js runs f32 to 1e-5 then an f64 Anderson polish to 1e-10');
-  out.push(`workers: WorkerPool with ${THREADS} worker threads (the same batchGradient on each share: instances by \`with\`, plain iteration to ||F||_inf <= 1e-12 with at most K iterations, certificate, implicit gradient); the pool is started before timing, as a training loop keeps it`);
+  out.push('batch 64, 10 classes, random u ~ N(0, I), W scaled to spectral norm 0.9; times are one whole training step (instances, forward, a runtime certificate per sample for implc, implicit gradients averaged over the batch), median of 3 (implc, after warm-up steps until 3 of them and 2 s have run: V8 compiles hot code in tiers over several calls) / 5 (torch, after one warm-up)');
+  out.push('iterations: K = the most plain fixed-point iterations any sample needs for ||F||_inf <= 1e-12 (untimed pilot); implc f64 (solveBatchF64: the batch together, WebAssembly SIMD products) and torch both run exactly K plain iterations per sample; gpu.js runs f32 to 1e-5 then an f64 Anderson polish to 1e-10');
+  out.push(`workers: WorkerPool with ${THREADS} worker threads (the same batchGradient on each share: instances by \`with\`, the share solved together by solveBatchF64 to ||F||_inf <= 1e-12 with at most K iterations, certificates, implicit gradients); the pool is started before timing, as a training loop keeps it`);
   out.push('check: relative max-abs difference of the loss and the parameter gradients; ok when torch vs implc f64 (loss, grad W) and gpu.js and workers vs f64 (loss, all grads) are <= 1e-6');
   out.push(...notes);
   if (tfCol) {

@@ -4,7 +4,8 @@
 // second reference, what careful single-threaded JS reaches. implc's kernels are one
 // application of the DEQ map T(z) = relu(W z + U u + b) (samples/deq.impl) to a batch of 64:
 // the f32 gpu.js kernels of the generated model's `gpu` spec, built and called as
-// `solveBatch` does (src/runtime/batch.ts), and the generated f64 `map(y, out)` per sample.
+// `solveBatch` does (src/runtime/batch.ts), the generated f64 `map(y, out)` per sample, and
+// the f64 batched map (`BatchMapF64`, WebAssembly SIMD products) that `solveBatchF64` iterates.
 //
 // Flops are counted from what the kernels compute, not from the model: U u is hoisted
 // (the generated class computes it once, as t9, on first use), so one application is, per
@@ -14,7 +15,7 @@ import os from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { compileModel, type ModelClass } from '../codegen/build.ts';
 import { mulberry32 } from '../demos/data.ts';
-import { BatchMap, type BatchInstance, type GpuMapSpec } from '../src/runtime/index.ts';
+import { BatchMap, BatchMapF64, type BatchInstance, type GpuMapSpec } from '../src/runtime/index.ts';
 import { pythonWith, runPeer, timeMs } from './peers.ts';
 
 const BATCH = 64;
@@ -233,7 +234,30 @@ function implcRows(Deq: ModelClass, d: number, h: number, log: (s: string) => vo
   });
   const f64: Row = { kernel: 'implc f64 map (generated JS, per sample)', size, precision: 'f64', ms: ms64, flops };
   log(`  implc f64 map ${size}: ${ms64.toFixed(3)} ms per application`);
-  return { rows: [f32, f64], backend, check };
+
+  // The f64 batched path: BatchMapF64 (the products for all samples at once, then the stage's
+  // entry code), fed back, as solveBatchF64 iterates it.
+  const batched = BatchMapF64.plan(insts);
+  if (typeof batched === 'string') throw new Error(`gflops: no batched f64 path: ${batched}`);
+  let Y = new Float64Array(BATCH * n);
+  y0.forEach((v, b) => Y.set(v, b * n));
+  let Y2 = new Float64Array(BATCH * n);
+  // Sanity: one batched application from y0 against the per-sample map.
+  batched.apply(Y, Y2);
+  let diff = 0;
+  const own = new Float64Array(n);
+  insts.forEach((inst, b) => {
+    inst.map(y0[b], own);
+    for (let i = 0; i < n; i++) diff = Math.max(diff, Math.abs(Y2[b * n + i] - own[i]) / Math.max(1, Math.abs(own[i])));
+  });
+  if (!(diff < 1e-12)) throw new Error(`gflops: the batched f64 map differs from the per-sample map by ${diff}`);
+  const msB = msPerCall(() => {
+    batched.apply(Y, Y2);
+    [Y, Y2] = [Y2, Y];
+  });
+  const f64b: Row = { kernel: `implc f64 batched map (BatchMapF64, products on ${batched.engine}, 1 thread)`, size, precision: 'f64', ms: msB, flops };
+  log(`  implc f64 batched ${size}: ${msB.toFixed(3)} ms per application (${batched.engine})`);
+  return { rows: [f32, f64, f64b], backend, check: `${check}; f64 batched vs per-sample map ${diff.toExponential(1)}` };
 }
 
 const gflops = (r: { ms: number; flops: number }): number => r.flops / (r.ms * 1e6);

@@ -148,10 +148,17 @@ export async function benchTuning(log: (s: string) => void): Promise<string[]> {
   if (pk) for (const r of pk.results) out.push(line(`scikit-learn ${pk.sklearn} warm-started grid of ${G}, tol ${r.tol}`, r));
   else out.push('', 'scikit-learn not found: peer rows skipped.');
   out.push('', `local minima of the grid curve (lambda / lambda_max: val): ${minima.map((m) => `${(m.lambda / lambdaMax).toPrecision(3)}: ${m.val.toPrecision(6)}`).join(', ')}`);
+  // At lambda_max the largest correlation sits exactly at its threshold: which element of the
+  // conservative Jacobian the computed solution selects there is decided by rounding.
+  const gradAt = (lambda: number) => solve(lambda).g * lambda; // d val / d log lambda
+  const start = Math.exp(Math.log(lambdaMax)); // where the descent on log lambda really starts
+  const gMax = gradAt(lambdaMax);
   out.push(
-    'at lambda = lambda_max the exact solution is beta = 0 with the largest correlation exactly at its threshold (one tie, certified by the vertex test): ' +
-      'the selected element of the conservative Jacobian (D = 0 there) gives d val / d lambda = 0, so a descent started exactly at lambda_max stops at once; ' +
-      'one step inside (0.999999 lambda_max) the gradient is 0.218 and the descent moves',
+    'at lambda = lambda_max the exact solution is beta = 0 with the largest correlation exactly at its threshold (a tie, where the vertex test certifies both D = 0 and D = 1); ' +
+      `which one the computed solution selects is decided by rounding: d val / d log lambda = ${gMax.toPrecision(3)} at lambda_max itself` +
+      `${gMax === 0 ? ' (D = 0: a descent started there would stop at once)' : ''}; ` +
+      `the descent works on log lambda, and exp(log(lambda_max)) = ${start === lambdaMax ? 'lambda_max' : `(1 ${start < lambdaMax ? '-' : '+'} ${Math.abs(start / lambdaMax - 1).toExponential(1)}) lambda_max`}, ` +
+      `where the gradient is ${gradAt(start).toPrecision(3)}; one step inside (0.999999 lambda_max) it is ${gradAt(0.999999 * lambdaMax).toPrecision(3)}`,
   );
   return out;
 }
