@@ -5,6 +5,7 @@
  * produce a vector accept an optional `out` buffer so that solvers can reuse
  * storage inside their iteration loops.
  */
+import { dotAt } from './dot.ts';
 import { SolverError } from './status.ts';
 import { BatchProducts } from './products.ts';
 import type { NormKind } from './status.ts';
@@ -55,26 +56,8 @@ function checkLength(what: string, actual: number, expected: number): void {
   }
 }
 
-/**
- * sum_l a[ai + l] b[bi + l] for l < len, with four accumulators: independent add chains,
- * which V8 (it does not vectorize) runs about 1.3x faster than one. The inner loop of every
- * dense product here.
- */
-export function dotAt(a: Float64Array, ai: number, b: Float64Array, bi: number, len: number): number {
-  let s0 = 0;
-  let s1 = 0;
-  let s2 = 0;
-  let s3 = 0;
-  let l = 0;
-  for (; l + 3 < len; l += 4) {
-    s0 += a[ai + l] * b[bi + l];
-    s1 += a[ai + l + 1] * b[bi + l + 1];
-    s2 += a[ai + l + 2] * b[bi + l + 2];
-    s3 += a[ai + l + 3] * b[bi + l + 3];
-  }
-  for (; l < len; l++) s0 += a[ai + l] * b[bi + l];
-  return s0 + s1 + (s2 + s3);
-}
+export { dotAt } from './dot.ts';
+
 
 /** out = A x. */
 export function matvec(A: Matrix, x: Float64Array, out: Float64Array = new Float64Array(A.rows)): Float64Array {

@@ -10,6 +10,7 @@
  *
  * The engine that ran is reported (`engine`), as the batched solvers report theirs.
  */
+import { dotAt } from './dot.ts';
 import { SolverError } from './status.ts';
 import { WasmKernels } from './wasm.ts';
 
@@ -111,7 +112,7 @@ export class BatchProducts {
 export function productsNT(M: Float64Array, rows: number, cols: number, V: Float64Array, B: number, out: Float64Array): void {
   let b = 0;
   for (; b + 1 < B; b += 2) pairRows(M, rows, cols, V, b * cols, (b + 1) * cols, out, b * rows, (b + 1) * rows);
-  if (b < B) for (let r = 0; r < rows; r++) out[b * rows + r] = dot4(M, r * cols, V, b * cols, cols);
+  if (b < B) for (let r = 0; r < rows; r++) out[b * rows + r] = dotAt(M, r * cols, V, b * cols, cols);
 }
 
 /** Rows of M times two vectors (at va, vb), into out at oa and ob. */
@@ -156,24 +157,7 @@ function pairRows(M: Float64Array, rows: number, cols: number, V: Float64Array, 
     out[ob + r + 3] = c3;
   }
   for (; r < rows; r++) {
-    out[oa + r] = dot4(M, r * cols, V, va, cols);
-    out[ob + r] = dot4(M, r * cols, V, vb, cols);
+    out[oa + r] = dotAt(M, r * cols, V, va, cols);
+    out[ob + r] = dotAt(M, r * cols, V, vb, cols);
   }
-}
-
-/** sum_l a[ai + l] b[bi + l], four accumulators (matrix.ts `dotAt`, which imports this file). */
-function dot4(a: Float64Array, ai: number, b: Float64Array, bi: number, len: number): number {
-  let s0 = 0;
-  let s1 = 0;
-  let s2 = 0;
-  let s3 = 0;
-  let l = 0;
-  for (; l + 3 < len; l += 4) {
-    s0 += a[ai + l] * b[bi + l];
-    s1 += a[ai + l + 1] * b[bi + l + 1];
-    s2 += a[ai + l + 2] * b[bi + l + 2];
-    s3 += a[ai + l + 3] * b[bi + l + 3];
-  }
-  for (; l < len; l++) s0 += a[ai + l] * b[bi + l];
-  return s0 + s1 + (s2 + s3);
 }
