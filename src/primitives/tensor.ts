@@ -163,8 +163,30 @@ export function addProduct(s: number, a: Tensor, b: Tensor, out: Float64Array, o
   }
 }
 
-/** out = A x for A m x p row-major: one contiguous dot product per row. */
+/** Below this density of nonzeros in x, A x gathers the columns of x's nonzeros only. */
+const SPARSE_DENSITY = 1 / 16;
+
+/**
+ * out = A x for A m x p row-major: one contiguous dot product per row, or, when x is mostly
+ * zeros (a Lasso iterate: X beta with beta on its support), per row a sum over x's nonzeros
+ * alone: m nnz multiply-adds instead of m p (a 300 x 1000 design with 15 nonzeros: 4 500
+ * instead of 300 000). Like matmulRows, the sparse form skips the columns where x is 0, so a
+ * non-finite entry of A there does not reach the result.
+ */
 function matvecRows(A: Float64Array, x: Float64Array, m: number, p: number, out: Float64Array): void {
+  let nnz = 0;
+  for (let k = 0; k < p; k++) if (x[k] !== 0) nnz++;
+  if (p >= 64 && nnz < SPARSE_DENSITY * p) {
+    const idx = new Int32Array(nnz);
+    for (let k = 0, c = 0; k < p; k++) if (x[k] !== 0) idx[c++] = k;
+    for (let i = 0; i < m; i++) {
+      const row = i * p;
+      let s = 0;
+      for (let c = 0; c < nnz; c++) s += A[row + idx[c]] * x[idx[c]];
+      out[i] = s;
+    }
+    return;
+  }
   for (let i = 0; i < m; i++) out[i] = dotAt(A, i * p, x, 0, p);
 }
 

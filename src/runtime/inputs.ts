@@ -116,10 +116,20 @@ function toTensor(name: string, v: unknown): Tensor {
     return x;
   };
   if (typeof v === 'number') return { shape: [], data: Float64Array.of(finite(v, '')) };
+  /** A copy of a Float64Array (memcpy), checked finite in one tight pass. */
+  const copyChecked = (src: Float64Array, where: (i: number) => string): Float64Array => {
+    const data = src.slice();
+    let bad = 0;
+    for (let i = 0; i < data.length; i++) bad += data[i] - data[i];
+    if (bad !== 0) {
+      const i = data.findIndex((x) => !Number.isFinite(x));
+      finite(data[i], where(i));
+    }
+    return data;
+  };
   if (v instanceof Float64Array) {
-    v.forEach((x, i) => finite(x, `[${i}]`));
     // A copy: an instance is a snapshot of its inputs (values derived from them are cached).
-    return { shape: [v.length], data: v.slice() };
+    return { shape: [v.length], data: copyChecked(v, (i) => `[${i}]`) };
   }
   if (isDense(v)) {
     const shape = Array.from(v.shape);
@@ -127,6 +137,7 @@ function toTensor(name: string, v: unknown): Tensor {
     const count = shape.reduce((a, b) => a * b, 1);
     if (v.data.length !== count) throw new InputError(`\`${name}\` has shape [${shape.join(', ')}] (${count} entries) but ${v.data.length} values`);
     // A copy, checked: an instance is a snapshot of its inputs.
+    if (v.data instanceof Float64Array) return { shape, data: copyChecked(v.data, (i) => `.data[${i}]`) };
     const data = new Float64Array(count);
     const src = v.data;
     for (let i = 0; i < count; i++) {

@@ -90,6 +90,9 @@ describe('matrix inputs as { shape, data } (row-major)', () => {
     expect(() => new Deq({ ...ok, W: { shape: [3, 3], data: new Float64Array(8) } })).toThrow(/has shape \[3, 3\] \(9 entries\) but 8 values/);
     expect(() => new Deq({ ...ok, W: { shape: [3, 2], data: new Float64Array(6) } })).toThrow(InputError);
     expect(() => new Deq({ ...ok, W: { shape: [3, 3], data: [0, 0, 0, 0, Number.NaN, 0, 0, 0, 0] } })).toThrow(/`W`.data\[4\] is NaN, not a finite number/);
+    // Float64Array data is copied whole, then checked in one pass: the first bad entry is named.
+    expect(() => new Deq({ ...ok, W: { shape: [3, 3], data: Float64Array.of(0, 0, 0, 0, 0, Infinity, 0, Number.NaN, 0) } })).toThrow(/`W`.data\[5\] is Infinity, not a finite number/);
+    expect(() => new Deq({ ...ok, u: Float64Array.of(1, Number.NaN) })).toThrow(/`u`\[1\] is NaN, not a finite number/);
     expect(() => new Deq({ ...ok, W: { shape: [3, -3], data: [] } })).toThrow(/not a list of sizes/);
   });
 });
