@@ -3,17 +3,18 @@
  * implicit gradients implc generates (samples/deq_classifier.impl, MATH.md 4-6).
  *
  * Per mini-batch: one generated instance per sample (the shared parameters and the sample's
- * pixels and one-hot label), the forward solve of every sample together through the gpu.js
- * f32 batched path (`solveBatch`, f64 polish of each sample), the runtime certificate of
- * each solution (the contraction guard opnorm(W) < 1, else the exact vertex test), and the
- * f64 implicit gradient of the softmax cross-entropy w.r.t. W, U, b, V, c, averaged over
- * the samples whose certificate is not `violated`. Adam takes the step, then W is rescaled
+ * pixels and one-hot label), the forward solve of every sample together (by default in f64,
+ * `solveBatchF64`: the batch's products in WebAssembly SIMD; with `forward: 'gpu.js'`, the
+ * gpu.js f32 batched path `solveBatch` with an f64 polish of each sample), the runtime
+ * certificate of each solution (the contraction guard opnorm(W) < 1, else the exact vertex
+ * test), and the f64 implicit gradient of the softmax cross-entropy w.r.t. W, U, b, V, c
+ * (`batchGradientAt`), averaged over the samples whose certificate is not `violated`. Adam takes the step, then W is rescaled
  * whenever a sound upper bound on its spectral norm exceeds 0.95, so the guard keeps holding.
  */
 import cliProgress from 'cli-progress';
 import { fileURLToPath } from 'node:url';
 import { compileModel, type ModelClass } from '../codegen/build.ts';
-import { addSampleGradient, opnorm2Upper, solveBatch, solveInstance, type BatchInstance } from '../src/runtime/index.ts';
+import { batchGradientAt, opnorm2Upper, solveBatch, solveBatchF64, solveInstance, type BatchInstance, type SolveInstanceResult } from '../src/runtime/index.ts';
 import { mulberry32, permutation, readCsv } from './data.ts';
 import type { Demo, DemoChart, DemoContext, DemoResult, DemoTable } from './demo.ts';
 
@@ -108,19 +109,14 @@ export function initParams(net: DeqNet, seed: number): Float64Array {
   return theta;
 }
 
-function rowsOf(data: Float64Array, shape: number[]): number[][] {
-  const [r, c] = shape;
-  return Array.from({ length: r }, (_, i) => Array.from(data.subarray(i * c, (i + 1) * c)));
-}
-
 /** One generated instance per sample, all with the same parameter values. */
 export function instances(net: DeqNet, theta: Float64Array, samples: readonly Sample[]): BatchInstance[] {
   // The parameters are bound once per batch (with W^T and the guard bound): each sample's
   // instance derives from the first one, sharing everything but its data.
   if (samples.length === 0) return [];
-  const W = rowsOf(view(net, theta, 'W'), [net.h, net.h]);
-  const U = rowsOf(view(net, theta, 'U'), [net.h, net.d]);
-  const V = rowsOf(view(net, theta, 'V'), [net.k, net.h]);
+  const W = { shape: [net.h, net.h], data: view(net, theta, 'W') };
+  const U = { shape: [net.h, net.d], data: view(net, theta, 'U') };
+  const V = { shape: [net.k, net.h], data: view(net, theta, 'V') };
   const b = view(net, theta, 'b').slice();
   const c = view(net, theta, 'c').slice();
   const base = new net.Model({ W, U, b, V, c, u: samples[0].u, onehot: samples[0].onehot });
@@ -175,25 +171,28 @@ function addCounts(into: CertificateCounts, c: CertificateCounts): void {
   into.violated += c.violated;
 }
 
+/** How the forward solves of a batch run: f64 batched (`solveBatchF64`) or gpu.js f32 with an f64 polish (`solveBatch`). */
+export type ForwardPath = 'f64' | 'gpu.js';
+
 /** Wall time per phase, in seconds. */
 export interface PhaseTimes {
   /** Generated instances: binding the inputs, data-only values (U u, transposes). */
   construct: number;
-  /** The gpu.js f32 batched iteration, kernel build included. */
+  /** The f64 batched iteration (forward 'f64'). */
+  forward: number;
+  /** The gpu.js f32 batched iteration, kernel build included (forward 'gpu.js'). */
   f32: number;
-  /** The f64 polish of every sample (Anderson from the f32 iterate). */
+  /** The f64 polish of every sample (Anderson from the f32 iterate; forward 'gpu.js'). */
   polish: number;
   /** The guard bound on W (once per mini-batch: W is shared). */
   guard: number;
-  /** Runtime certificates: selected B, LU, condition, error bound. */
-  certify: number;
-  /** Implicit gradients: one transposed solve and A^T w per sample. */
-  gradient: number;
+  /** Runtime certificates and implicit gradients (batchGradientAt: per sample the certificate, the transposed solve, A^T w; the outer products once per batch). */
+  backward: number;
   /** Adam and the projection of W. */
   update: number;
 }
 
-export const zeroTimes = (): PhaseTimes => ({ construct: 0, f32: 0, polish: 0, guard: 0, certify: 0, gradient: 0, update: 0 });
+export const zeroTimes = (): PhaseTimes => ({ construct: 0, forward: 0, f32: 0, polish: 0, guard: 0, backward: 0, update: 0 });
 
 function addTimes(into: PhaseTimes, t: Partial<PhaseTimes>): void {
   for (const key of Object.keys(t) as (keyof PhaseTimes)[]) into[key] += t[key] ?? 0;
@@ -208,21 +207,34 @@ export interface BatchGradient {
   correct: number;
   counts: CertificateCounts;
   backend: string;
-  /** Why the gpu path fell back or stopped early, if it did. */
+  /** Why the batched path fell back or stopped early, if it did. */
   backendReason: string | null;
-  f32Iterations: number;
+  /** Batched iterations of the forward pass (f64 plain iterations, or gpu.js f32 ones). */
+  forwardIterations: number;
   /** The guard quantity's sound bound on the actual W (opnorm(W) upper bound). */
   guardBound: number | null;
   times: Partial<PhaseTimes>;
 }
 
+/** The forward solves of a batch by the chosen path, with what ran and how long each part took. */
+function forwardBatch(insts: BatchInstance[], tol: number, path: ForwardPath): { solved: SolveInstanceResult[]; backend: string; reason: string | null; iterations: number; times: Partial<PhaseTimes> } {
+  const t = performance.now();
+  if (path === 'f64') {
+    const r = solveBatchF64(insts, { tol });
+    return { solved: r.results, backend: r.backend, reason: null, iterations: r.batchIterations, times: { forward: (performance.now() - t) / 1000 } };
+  }
+  const r = solveBatch(insts, { tol });
+  const total = (performance.now() - t) / 1000;
+  return { solved: r.polish, backend: r.backend, reason: r.reason, iterations: r.f32Iterations, times: { f32: r.f32Seconds, polish: total - r.f32Seconds } };
+}
+
 /**
- * The forward pass of a mini-batch through the gpu.js batched path, each sample's runtime
- * certificate, and the mean f64 implicit gradient of the loss (MATH.md 4: d loss/dx =
- * explicit part - A^T w, B^T w = d loss/dz), as `implc solve` attaches it: only for a
- * converged solve whose certificate is not `violated`.
+ * The forward pass of a mini-batch (every sample together, `forward` picks the path), each
+ * sample's runtime certificate, and the mean f64 implicit gradient of the loss (MATH.md 4:
+ * d loss/dx = explicit part - A^T w, B^T w = d loss/dz), as `implc solve` attaches it: only
+ * for a converged solve whose certificate is not `violated`.
  */
-export function batchGradient(net: DeqNet, theta: Float64Array, samples: readonly Sample[], tol = 1e-10): BatchGradient {
+export function batchGradient(net: DeqNet, theta: Float64Array, samples: readonly Sample[], tol = 1e-10, forward: ForwardPath = 'f64'): BatchGradient {
   const times: Partial<PhaseTimes> = {};
   let t = performance.now();
   const lap = (key: keyof PhaseTimes): void => {
@@ -232,43 +244,38 @@ export function batchGradient(net: DeqNet, theta: Float64Array, samples: readonl
   };
   const insts = instances(net, theta, samples);
   lap('construct');
-  const solved = solveBatch(insts, { tol });
-  const total = (performance.now() - t) / 1000;
-  times.f32 = solved.f32Seconds;
-  times.polish = total - solved.f32Seconds;
+  const fw = forwardBatch(insts, tol, forward);
+  Object.assign(times, fw.times);
   t = performance.now();
 
   // The guard reads W only: the instances share one bound, computed here once.
   const guardBound = insts.length ? insts[0].guardBound() : null;
   lap('guard');
 
-  const grad = new Float64Array(net.m);
+  const step = batchGradientAt(insts, fw.solved, 0);
+  lap('backward');
   const counts = zeroCounts();
-  let contributing = 0;
   let correct = 0;
   let loss = 0;
-  insts.forEach((inst, i) => {
-    const sample = solved.polish[i];
-    if (argmax(scores(net, theta, sample.y)) === samples[i].label) correct++;
-    const outcome = addSampleGradient(inst, sample, 0, grad, () => lap('certify'));
+  step.samples.forEach((outcome, i) => {
+    if (argmax(scores(net, theta, outcome.y)) === samples[i].label) correct++;
     loss += outcome.value;
     if (outcome.status === 'violated') counts.violated++;
     else if (outcome.status === 'not-converged' || outcome.status === 'unverified') counts.unverified++;
     else if (outcome.test === 'contraction guard') counts.guard++;
     else counts.runtime++;
-    if (outcome.status === 'certified' || outcome.status === 'unverified') contributing++;
-    lap('gradient');
   });
-  if (contributing > 0) for (let j = 0; j < grad.length; j++) grad[j] /= contributing;
+  const grad = step.gradientSum.length === net.m ? step.gradientSum : new Float64Array(net.m);
+  if (step.contributing > 0) for (let j = 0; j < grad.length; j++) grad[j] /= step.contributing;
   return {
     loss: loss / Math.max(1, samples.length),
     grad,
-    contributing,
+    contributing: step.contributing,
     correct,
     counts,
-    backend: solved.backend,
-    backendReason: solved.reason,
-    f32Iterations: solved.f32Iterations,
+    backend: fw.backend,
+    backendReason: fw.reason,
+    forwardIterations: fw.iterations,
     guardBound,
     times,
   };
@@ -286,13 +293,13 @@ export function batchLossF64(net: DeqNet, theta: Float64Array, samples: readonly
 }
 
 /** Held-out accuracy and mean loss, forward through the batched path (no certificates needed). */
-export function evaluate(net: DeqNet, theta: Float64Array, samples: readonly Sample[], tol = 1e-10): { accuracy: number; loss: number; backend: string } {
+export function evaluate(net: DeqNet, theta: Float64Array, samples: readonly Sample[], tol = 1e-10, forward: ForwardPath = 'f64'): { accuracy: number; loss: number; backend: string } {
   const insts = instances(net, theta, samples);
-  const solved = solveBatch(insts, { tol });
+  const solved = forwardBatch(insts, tol, forward);
   let correct = 0;
   let loss = 0;
   insts.forEach((inst, i) => {
-    const { y } = solved.polish[i];
+    const { y } = solved.solved[i];
     loss += inst.outputs(y)[0];
     if (argmax(scores(net, theta, y)) === samples[i].label) correct++;
   });
@@ -326,6 +333,8 @@ export interface DeqOptions {
   trainSize?: number;
   testSize?: number;
   tol: number;
+  /** The forward path of training and evaluation (default 'f64'). */
+  forward: ForwardPath;
 }
 
 export const FULL_OPTIONS: DeqOptions = {
@@ -337,6 +346,7 @@ export const FULL_OPTIONS: DeqOptions = {
   maxNorm: 0.95,
   seed: 1,
   tol: 1e-10,
+  forward: 'f64',
 };
 
 export interface EpochRecord {
@@ -355,7 +365,8 @@ export interface EpochRecord {
   maxGuardBound: number;
   maxBoundAfterProjection: number;
   projections: number;
-  meanF32Iterations: number;
+  /** Mean batched forward iterations per step (f64 plain iterations, or gpu.js f32 ones). */
+  meanForwardIterations: number;
 }
 
 export interface StepRecord {
@@ -398,7 +409,7 @@ export async function runDeq(partial: Partial<DeqOptions> = {}, ctx: DemoContext
   projectW(net, theta, options.maxNorm);
 
   const evalStart = performance.now();
-  const initial = evaluate(net, theta, test, options.tol);
+  const initial = evaluate(net, theta, test, options.tol, options.forward);
   let evalSeconds = (performance.now() - evalStart) / 1000;
   ctx.log(`deq: h = ${net.h}, ${net.m} parameters, ${train.length} train / ${test.length} test, batch ${options.batchSize}, ${options.epochs} epochs; initial test accuracy ${(100 * initial.accuracy).toFixed(1)}%`);
 
@@ -442,17 +453,17 @@ export async function runDeq(partial: Partial<DeqOptions> = {}, ctx: DemoContext
       let maxGuard = 0;
       let maxAfter = 0;
       let projections = 0;
-      let f32Iterations = 0;
+      let forwardIterations = 0;
       for (let s = 0; s < stepsPerEpoch; s++) {
         const batch = order.slice(s * options.batchSize, (s + 1) * options.batchSize).map((i) => train[i]);
-        const g = batchGradient(net, theta, batch, options.tol);
+        const g = batchGradient(net, theta, batch, options.tol, options.forward);
         addTimes(times, g.times);
         backends.add(g.backend);
         if (g.backendReason) reasons.add(g.backendReason);
         addCounts(epochCounts, g.counts);
         lossSum += g.loss * batch.length;
         correct += g.correct;
-        f32Iterations += g.f32Iterations;
+        forwardIterations += g.forwardIterations;
         if (g.guardBound !== null) maxGuard = Math.max(maxGuard, g.guardBound);
 
         const t0 = performance.now();
@@ -475,7 +486,7 @@ export async function runDeq(partial: Partial<DeqOptions> = {}, ctx: DemoContext
       const cpu = process.cpuUsage(cpuStart);
       const cpuSeconds = (cpu.user + cpu.system) / 1e6;
       const e0 = performance.now();
-      const ev = evaluate(net, theta, test, options.tol);
+      const ev = evaluate(net, theta, test, options.tol, options.forward);
       const evSeconds = (performance.now() - e0) / 1000;
       evalSeconds += evSeconds;
       addCounts(counts, epochCounts);
@@ -492,7 +503,7 @@ export async function runDeq(partial: Partial<DeqOptions> = {}, ctx: DemoContext
         maxGuardBound: maxGuard,
         maxBoundAfterProjection: maxAfter,
         projections,
-        meanF32Iterations: f32Iterations / stepsPerEpoch,
+        meanForwardIterations: forwardIterations / stepsPerEpoch,
       };
       epochs.push(record);
       lr *= options.decay;
@@ -549,10 +560,10 @@ export function deqResult(run: DeqRun, target = 0.95): DemoResult {
       `${accuracy >= target ? 'meets' : 'BELOW'} the ${pct(target)} target`,
     `DEQ z = relu(W z + U u + b), h = ${run.options.hidden}, ${run.parameters} parameters, ${run.trainSize} training digits, Adam on mini-batches of ${run.options.batchSize}`,
     `time per epoch ${epochSeconds.toFixed(1)} s wall, ${epochCpuSeconds.toFixed(1)} s CPU (${trainSeconds.toFixed(1)} s training, ${run.evalSeconds.toFixed(1)} s evaluation, ${run.compileSeconds.toFixed(1)} s compile)`,
-    `forward backend: ${backend}${run.backendReasons.length ? ` (${run.backendReasons.join('; ')})` : ''}; every sample polished in f64`,
+    `forward backend: ${backend}${run.backendReasons.length ? ` (${run.backendReasons.join('; ')})` : ''}${run.options.forward === 'gpu.js' ? '; every sample polished in f64' : ''}`,
     `certificates over ${certTotal} training solves: ${c.guard} certified by the guard opnorm(W) < 1, ${c.runtime} by the runtime vertex test, ${c.unverified} unverified, ${c.violated} violated`,
     `projection kept opnorm(W) <= ${maxBound.toFixed(4)} after every step`,
-    `time per sample: certificate ${perSampleMs(t.certify)}, gradient ${perSampleMs(t.gradient)}, f64 polish ${perSampleMs(t.polish)}, instance construction ${perSampleMs(t.construct)}, f32 batch ${perSampleMs(t.f32)}`,
+    `time per sample: certificate and gradient ${perSampleMs(t.backward)}, ${run.options.forward === 'f64' ? `f64 batched forward ${perSampleMs(t.forward)}` : `gpu.js f32 batch ${perSampleMs(t.f32)}, f64 polish ${perSampleMs(t.polish)}`}, instance construction ${perSampleMs(t.construct)}`,
   ];
 
   const metrics: Record<string, number | string> = {
@@ -577,7 +588,7 @@ export function deqResult(run: DeqRun, target = 0.95): DemoResult {
   const tables: DemoTable[] = [
     {
       title: 'Training per epoch',
-      columns: ['epoch', 'train loss', 'train acc', 'test acc', 'test loss', 'seconds', 'CPU seconds', 'guard', 'runtime', 'unverified', 'violated', 'projections', 'max opnorm(W)', 'f32 iters/batch'],
+      columns: ['epoch', 'train loss', 'train acc', 'test acc', 'test loss', 'seconds', 'CPU seconds', 'guard', 'runtime', 'unverified', 'violated', 'projections', 'max opnorm(W)', `${run.options.forward === 'f64' ? 'f64' : 'f32'} iters/batch`],
       rows: [
         [0, '', '', pct(run.initialTestAccuracy), round(run.initialTestLoss), '', '', '', '', '', '', '', '', ''],
         ...run.epochs.map((e) => [
@@ -594,7 +605,7 @@ export function deqResult(run: DeqRun, target = 0.95): DemoResult {
           e.counts.violated,
           e.projections,
           round(e.maxBoundAfterProjection),
-          round(e.meanF32Iterations, 1),
+          round(e.meanForwardIterations, 1),
         ]),
       ],
     },
@@ -603,11 +614,14 @@ export function deqResult(run: DeqRun, target = 0.95): DemoResult {
       columns: ['phase', 'seconds', 'share'],
       rows: (
         [
-          ['runtime certificates (selected B, LU, condition, error bound)', t.certify],
-          ['implicit gradients (transposed solve, A^T w)', t.gradient],
-          ['f64 polish (Anderson from the f32 iterate)', t.polish],
+          ['runtime certificates and implicit gradients (per sample: certificate, transposed solve, A^T w; outer products once per batch)', t.backward],
+          ...(run.options.forward === 'f64'
+            ? [['f64 batched forward iteration (WebAssembly SIMD products)', t.forward]]
+            : [
+                ['f64 polish (Anderson from the f32 iterate)', t.polish],
+                ['gpu.js f32 batched iteration (kernel build included)', t.f32],
+              ]),
           ['generated instances (binding inputs, U u, transposes)', t.construct],
-          ['gpu.js f32 batched iteration (kernel build included)', t.f32],
           ['guard bound on W (once per batch)', t.guard],
           ['Adam and projection', t.update],
         ] as [string, number][]

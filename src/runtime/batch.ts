@@ -498,5 +498,5 @@ export function solveBatchF64(instances: readonly BatchInstance[], options: Batc
     const again = alone(inst, s === 'non-finite' || s === 'diverged' ? undefined : y);
     return { ...again, iterations: iterations[b] + again.iterations };
   });
-  return { backend: `f64 batched (${B} samples, products on ${map.engine})`, batchIterations, results };
+  return { backend: `f64 batched (products on ${map.engine})`, batchIterations, results };
 }

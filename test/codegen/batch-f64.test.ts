@@ -74,7 +74,7 @@ describe('solveBatchF64', () => {
     const rng = mulberry32(8);
     const instances = deqBatch(rng, 40, 5, 9, 0.8);
     const batch = solveBatchF64(instances, { tol: 1e-12, finish: 'none' });
-    expect(batch.backend).toMatch(/^f64 batched \(9 samples, products on (wasm-simd|js)\)$/);
+    expect(batch.backend).toMatch(/^f64 batched \(products on (wasm-simd|js)\)$/);
     instances.forEach((inst, b) => {
       const alone = solveInstance(inst, { method: 'fixed-point', tol: 1e-12 });
       const r = batch.results[b];

@@ -94,6 +94,20 @@ describe('deq demo: gradients and projection', () => {
     expect(Math.max(...picks.slice(0, 3).map((j) => Math.abs(g.grad[j])))).toBeGreaterThan(1e-4);
   }, 60_000);
 
+  it('the gpu.js forward path (f32, then an f64 polish) gives the loss and gradient of the f64 batched path', () => {
+    const theta = initParams(net, 4);
+    projectW(net, theta, 0.9);
+    const batch = data.train.slice(0, 16);
+    const f64 = batchGradient(net, theta, batch, 1e-12, 'f64');
+    const gpu = batchGradient(net, theta, batch, 1e-12, 'gpu.js');
+    expect(f64.backend).toMatch(/^f64 batched/);
+    expect(gpu.backend).toMatch(/gpu\.js mode/);
+    expect(gpu.contributing).toBe(16);
+    expect(Math.abs(gpu.loss - f64.loss)).toBeLessThan(1e-10 * Math.abs(f64.loss));
+    const scale = Math.max(...f64.grad.map(Math.abs));
+    f64.grad.forEach((g, j) => expect(Math.abs(gpu.grad[j] - g) / scale).toBeLessThan(1e-9));
+  }, 60_000);
+
   it('projection rescales W so that the generated guard bound is below 1', () => {
     const theta = initParams(net, 5);
     const W = view(net, theta, 'W');
