@@ -7,7 +7,8 @@
  */
 import { dotAt } from './dot.ts';
 import { SolverError } from './status.ts';
-import { BatchProducts } from './products.ts';
+import { BatchProducts, ResidentMatrix } from './products.ts';
+import { scratchKernels } from './wasm.ts';
 import type { NormKind } from './status.ts';
 
 export interface Matrix {
@@ -193,14 +194,15 @@ export interface OpNorm2Options {
 }
 
 /**
- * Spectral norm ||A||_2 (largest singular value), ESTIMATED by Golub-Kahan-Lanczos
- * bidiagonalization with full reorthogonalization (Golub & Van Loan, Matrix Computations,
- * 4th ed., sec. 10.4).
+ * Spectral norm ||A||_2 (largest singular value), ESTIMATED by the Lanczos process on
+ * A^T A with full reorthogonalization (Golub & Van Loan, Matrix Computations, 4th ed.,
+ * sec. 10.1; in exact arithmetic the Golub-Kahan bidiagonalization of sec. 10.4, with half
+ * its passes over A).
  *
- * The largest singular values of the bidiagonal B_k increase monotonically to sigma_max,
+ * The largest Ritz values of the tridiagonal T_k increase monotonically to sigma_max^2,
  * so in exact arithmetic the result is a LOWER bound on ||A||_2. Iteration stops when
- * sigma_max(B_k)^2 has changed by at most `tol` relative on two consecutive steps, at
- * min(rows, cols) steps (then it is exact to rounding), or at `maxIter`; within a cluster
+ * lambda_max(T_k) has changed by at most `tol` relative on two consecutive steps, when the
+ * Krylov space is exhausted (then it is exact to rounding), or at `maxIter`; within a cluster
  * of top singular values closer together than the changes it can resolve, it may stop at a
  * value inside the cluster. Use {@link opnorm2Upper} where a certified bound is needed.
  *
@@ -213,7 +215,16 @@ export function opnorm2(A: Matrix, options: OpNorm2Options = {}): number {
   const maxIter = options.maxIter ?? 1000;
   const { rows: m, cols: n } = A;
   if (m === 0 || n === 0) return 0;
-  if (!Number.isFinite(normInf(A.data))) throw new SolverError('non-finite-input', 'opnorm2: matrix has non-finite entries');
+  const amax = normInf(A.data);
+  if (!Number.isFinite(amax)) throw new SolverError('non-finite-input', 'opnorm2: matrix has non-finite entries');
+  if (amax === 0) return 0;
+  // A^T A squares the entries: far from 1, scale A by a power of 2 first (exact), and back.
+  const e = Math.floor(Math.log2(amax));
+  if (Math.abs(e) > 400) {
+    const scaled = new Float64Array(A.data);
+    scalePow2(scaled, -e);
+    return opnorm2({ rows: m, cols: n, data: scaled }, options) * 2 ** e;
+  }
   let v = new Float64Array(n);
   const golden = 0.6180339887498949;
   for (let j = 0; j < n; j++) {
@@ -221,59 +232,90 @@ export function opnorm2(A: Matrix, options: OpNorm2Options = {}): number {
     v[j] = u < 0.5 ? -(0.5 + u) : 0.5 + u;
   }
   scaleInPlace(v, 1 / norm2(v));
-  let u = matvec(A, v);
-  if (norm2(u) === 0) {
+  // A copy of A in WebAssembly memory pays off from some 65 000 entries; the scratch
+  // instance, since nothing else runs there until this returns.
+  const resident = m * n >= RESIDENT_MIN_ENTRIES ? ResidentMatrix.create(A, scratchKernels()) : null;
+  let w = gramVector(A, v, resident);
+  if (norm2(w) === 0) {
     // The start vector happens to lie in the null space. The largest row r of A
     // cannot: (A r)_i = ||r||^2 > 0 for its own index i.
     const i = largestRow(A);
     if (i < 0) return 0;
     v = A.data.slice(i * n, (i + 1) * n);
     scaleInPlace(v, 1 / norm2(v));
-    u = matvec(A, v);
+    w = gramVector(A, v, resident);
   }
-  // Golub-Kahan-Lanczos bidiagonalization with full reorthogonalization (Golub & Van Loan,
-  // sec. 10.4): A V_k = U_k B_k, B_k upper bidiagonal (alphas on the diagonal, betas above),
-  // whose largest singular value approaches ||A||_2 from below in tens of steps where power
-  // iteration on A^T A needs hundreds to thousands (a Gaussian design, say).
-  const U: Float64Array[] = [];
+  // Lanczos on the symmetric A^T A with full reorthogonalization (Golub & Van Loan, sec.
+  // 10.1): the same Krylov spaces as Golub-Kahan bidiagonalization of A, so the largest
+  // Ritz value approaches ||A||_2^2 from below as fast, in tens of steps where power
+  // iteration needs hundreds to thousands (a Gaussian design, say). Each step reads A once:
+  // A^T (A v) row by row, every row used twice while it is in cache, where the bidiagonal
+  // form streams A twice per step; for a design of tens of megabytes the product is bound
+  // by memory, and this halves it.
   const V: Float64Array[] = [v];
   const alphas: number[] = [];
   const betas: number[] = [];
-  let sigma = 0;
+  let lambda = 0;
   let steady = 0;
-  // The Krylov spaces are exhausted after min(m, n) steps, plus the last beta when m < n:
-  // a (relatively) zero alpha or beta then ends the iteration, with the exact value.
-  const steps = Math.min(maxIter, Math.max(m, n));
-  const exhausted = (x: number) => x <= 1e-13 * sigma;
+  // The Krylov space is exhausted after at most n steps: a (relatively) zero beta then ends
+  // the iteration, with the exact value.
+  const steps = Math.min(maxIter, n);
   for (let k = 0; k < steps; k++) {
-    orthogonalize(u, U);
-    let alpha = norm2(u);
-    if (k > 0 && exhausted(alpha)) alpha = 0;
-    if (!Number.isFinite(alpha)) throw new SolverError('non-finite-input', 'opnorm2: the norm overflows');
+    const vk = V[k];
+    const alpha = dotAt(vk, 0, w, 0, n);
     alphas.push(alpha);
-    // sigma_max(B_k)^2 = lambda_max(B_k^T B_k), a symmetric tridiagonal matrix.
-    const sigmaNew = bidiagonalNorm(alphas, betas);
-    const change = sigmaNew - sigma;
-    sigma = Math.max(sigma, sigmaNew);
+    const lambdaNew = tridiagonalLargestScaled(alphas, betas);
+    const change = lambdaNew - lambda;
+    lambda = Math.max(lambda, lambdaNew);
+    if (!Number.isFinite(lambda)) throw new SolverError('non-finite-input', 'opnorm2: the norm overflows');
     // Converged after two consecutive steps that change sigma^2 by at most tol relative
     // (Lanczos converges superlinearly but not steadily: one small change can precede a jump).
-    steady = 2 * change <= tol * sigma ? steady + 1 : 0;
-    if (alpha === 0 || steady >= 2 || k === steps - 1) break;
-    const uk = u.map((x) => x / alpha);
-    U.push(uk);
-    const w = matTvec(A, uk);
-    const vk = V[V.length - 1];
-    for (let j = 0; j < n; j++) w[j] -= alpha * vk[j];
+    steady = change <= tol * lambda ? steady + 1 : 0;
+    if (steady >= 2 || k === steps - 1) break;
+    const prev = k > 0 ? V[k - 1] : null;
+    const betaPrev = k > 0 ? betas[k - 1] : 0;
+    for (let j = 0; j < n; j++) w[j] -= alpha * vk[j] + (prev ? betaPrev * prev[j] : 0);
     orthogonalize(w, V);
     const beta = norm2(w);
-    if (!(beta > 0) || exhausted(beta)) break;
+    if (!(beta > 1e-13 * lambda)) break;
     betas.push(beta);
     const next = w.map((x) => x / beta);
     V.push(next);
-    u = matvec(A, next);
-    for (let i = 0; i < m; i++) u[i] -= beta * uk[i];
+    w = gramVector(A, next, resident, w);
   }
-  return sigma;
+  return Math.sqrt(lambda);
+}
+
+/** From this many entries, opnorm2 copies A into WebAssembly memory for its products. */
+const RESIDENT_MIN_ENTRIES = 1 << 16;
+
+/**
+ * A^T (A v): in WebAssembly SIMD when A is resident there (two products, about 5 times the
+ * JavaScript speed), else one pass over A's rows, each row's dot product with v, then its
+ * multiple added.
+ */
+function gramVector(A: Matrix, v: Float64Array, resident: ResidentMatrix | null, out: Float64Array = new Float64Array(A.cols)): Float64Array {
+  if (resident) return resident.mulT(resident.mul(v), out);
+  const { rows, cols, data } = A;
+  out.fill(0);
+  for (let i = 0, base = 0; i < rows; i++, base += cols) {
+    const t = dotAt(data, base, v, 0, cols);
+    if (t === 0) continue;
+    for (let j = 0; j < cols; j++) out[j] += t * data[base + j];
+  }
+  return out;
+}
+
+/** The largest eigenvalue of the symmetric tridiagonal (alphas; betas), scaled to entries of order 1 for the Sturm count. */
+function tridiagonalLargestScaled(alphas: readonly number[], betas: readonly number[]): number {
+  const k = alphas.length;
+  const off = betas.slice(0, k - 1);
+  const s = Math.max(...alphas.map(Math.abs), ...off);
+  if (!(s > 0)) return 0;
+  return tridiagonalLargest(
+    alphas.map((x) => x / s),
+    off.map((x) => x / s),
+  ) * s;
 }
 
 /** x minus its components along the orthonormal `basis`, twice (Kahan: twice is enough). */
@@ -284,23 +326,6 @@ function orthogonalize(x: Float64Array, basis: readonly Float64Array[]): void {
       for (let i = 0; i < x.length; i++) x[i] -= c * q[i];
     }
   }
-}
-
-/**
- * The largest singular value of B, the square root of the largest eigenvalue of B^T B, for B upper bidiagonal with diagonal `alphas` and
- * superdiagonal `betas` (betas.length = alphas.length - 1): the tridiagonal with diagonal
- * alpha_i^2 + beta_(i-1)^2 and off-diagonal alpha_i beta_i.
- */
-function bidiagonalNorm(alphas: readonly number[], betas: readonly number[]): number {
-  const k = alphas.length;
-  // Scaled to entries of order 1, so that the squares neither overflow nor underflow.
-  const s = Math.max(...alphas, ...betas.slice(0, k - 1));
-  if (!(s > 0)) return 0;
-  const a = alphas.map((x) => x / s);
-  const b = betas.slice(0, k - 1).map((x) => x / s);
-  const diag = a.map((x, i) => x * x + (i > 0 ? b[i - 1] * b[i - 1] : 0));
-  const off = b.map((x, i) => a[i] * x);
-  return Math.sqrt(tridiagonalLargest(diag, off)) * s;
 }
 
 /**

@@ -103,6 +103,67 @@ export class BatchProducts {
 }
 
 /**
+ * One matrix kept in WebAssembly memory (copied in once, zero-padded), for many products
+ * with single vectors, M v and M^T u: the iterations of `opnorm2`, where JavaScript's scalar
+ * loops run at about 1 GFLOP/s. `create` gives null without WebAssembly SIMD (or when M is
+ * too large for its memory): callers keep their JavaScript loops.
+ */
+export class ResidentMatrix {
+  private constructor(
+    private readonly wasm: WasmKernels,
+    private memory: Float64Array,
+    readonly rows: number,
+    readonly cols: number,
+    private readonly rowsP: number,
+    private readonly colsP: number,
+    /** Offsets (f64 entries) of M, the two vector slots (B = 2) and the product. */
+    private readonly vAt: number,
+    private readonly oAt: number,
+  ) {}
+
+  /**
+   * `kernels`: the instance to hold M (default a fresh one). With the process's scratch
+   * instance (wasm.ts `scratchKernels`), whose memory stays grown, a second matrix of the
+   * same size costs no new pages; the matrix is then valid only until the scratch instance's
+   * next user (an LU, another resident matrix) writes over it.
+   */
+  static create(M: ProductMatrix, kernels: WasmKernels | null = WasmKernels.create()): ResidentMatrix | null {
+    const wasm = kernels;
+    if (wasm === null) return null;
+    const rowsP = roundUp(M.rows, 4);
+    const colsP = roundUp(M.cols, 2);
+    const vAt = rowsP * colsP;
+    const oAt = vAt + 2 * Math.max(rowsP, colsP);
+    const memory = wasm.ensure(oAt + 2 * Math.max(rowsP, colsP));
+    if (memory === null) return null;
+    if (colsP === M.cols) memory.set(M.data.subarray(0, M.rows * M.cols));
+    else for (let r = 0; r < M.rows; r++) memory.set(M.data.subarray(r * M.cols, (r + 1) * M.cols), r * colsP);
+    return new ResidentMatrix(wasm, memory, M.rows, M.cols, rowsP, colsP, vAt, oAt);
+  }
+
+  /** out = M v. */
+  mul(v: Float64Array, out: Float64Array = new Float64Array(this.rows)): Float64Array {
+    const { memory, vAt, oAt, colsP, rowsP } = this;
+    // Two vector slots (the kernel pairs samples): v and zeros.
+    memory.fill(0, vAt, vAt + 2 * colsP);
+    memory.set(v.subarray(0, this.cols), vAt);
+    this.wasm.exports.products(0, rowsP, colsP, 8 * vAt, 2, 8 * oAt);
+    out.set(memory.subarray(oAt, oAt + this.rows));
+    return out;
+  }
+
+  /** out = M^T u. */
+  mulT(u: Float64Array, out: Float64Array = new Float64Array(this.cols)): Float64Array {
+    const { memory, vAt, oAt, colsP, rowsP } = this;
+    memory.fill(0, vAt, vAt + rowsP);
+    memory.set(u.subarray(0, this.rows), vAt);
+    this.wasm.exports.products_t(0, rowsP, colsP, 8 * vAt, 8 * oAt);
+    out.set(memory.subarray(oAt, oAt + this.cols));
+    return out;
+  }
+}
+
+/**
  * out[b rows + r] = sum_k M[r cols + k] V[b cols + k]: the products M v_b of one row-major
  * rows x cols matrix with B vectors stored one after the other (out = V M^T, sample-major).
  * Register-blocked, 2 samples by 4 rows per pass over k: each M entry loaded feeds two

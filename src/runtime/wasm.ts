@@ -28,6 +28,7 @@ const WASM = (globalThis as unknown as { WebAssembly?: WasmApi }).WebAssembly;
 export interface KernelExports {
   memory: WasmMemory;
   products(m: number, rowsP: number, colsP: number, v: number, BP: number, o: number): void;
+  products_t(m: number, rowsP: number, colsP: number, u: number, o: number): void;
   lu_eliminate(a: number, n: number, k: number, inv: number): void;
 }
 

@@ -7,7 +7,8 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { luFactor, luSolve } from '../../src/runtime/lu.ts';
-import { BatchProducts, type ProductMatrix } from '../../src/runtime/products.ts';
+import { opnorm2, opnorm2Upper } from '../../src/runtime/matrix.ts';
+import { BatchProducts, ResidentMatrix, type ProductMatrix } from '../../src/runtime/products.ts';
 import { wasmModule } from '../../src/runtime/wasm.ts';
 import { compileWat, embedding } from '../../src/runtime/wasm/build.ts';
 import { mulberry32 } from '../helpers/rng.ts';
@@ -118,5 +119,47 @@ describe('luFactor in WebAssembly', () => {
     const js = luFactor({ rows: n, cols: n, data }, { engine: 'js' });
     expect(wasm.singular).toBe(true);
     expect(wasm).toEqual(js);
+  });
+});
+
+describe('ResidentMatrix and opnorm2 on it', () => {
+  it('M v and M^T u of odd sizes equal the plain sums', () => {
+    for (const [rows, cols] of [
+      [7, 5],
+      [33, 130],
+      [1, 1],
+    ] as const) {
+      const M: ProductMatrix = { rows, cols, data: uniform(rows * cols) };
+      const R = ResidentMatrix.create(M)!;
+      const v = uniform(cols);
+      const u = uniform(rows);
+      const Mv = R.mul(v);
+      const Mtu = R.mulT(u);
+      for (let i = 0; i < rows; i++) {
+        let s = 0;
+        for (let k = 0; k < cols; k++) s += M.data[i * cols + k] * v[k];
+        expect(Math.abs(Mv[i] - s)).toBeLessThan(1e-13 * cols);
+      }
+      for (let k = 0; k < cols; k++) {
+        let s = 0;
+        for (let i = 0; i < rows; i++) s += M.data[i * cols + k] * u[i];
+        expect(Math.abs(Mtu[k] - s)).toBeLessThan(1e-13 * rows);
+      }
+    }
+  });
+
+  it('opnorm2 of a matrix large enough to be resident: exact on rank one, within the certified bound otherwise', () => {
+    const [rows, cols] = [301, 250]; // 75 250 entries: the WebAssembly path
+    const a = uniform(rows);
+    const b = uniform(cols);
+    const rank1 = new Float64Array(rows * cols);
+    for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) rank1[i * cols + j] = a[i] * b[j];
+    const norm = (x: Float64Array) => Math.sqrt(x.reduce((s, v) => s + v * v, 0));
+    expect(Math.abs(opnorm2({ rows, cols, data: rank1 }) / (norm(a) * norm(b)) - 1)).toBeLessThan(1e-12);
+    const A = { rows, cols, data: uniform(rows * cols) };
+    const estimate = opnorm2(A);
+    const upper = opnorm2Upper(A);
+    expect(estimate).toBeLessThanOrEqual(upper);
+    expect(upper / estimate - 1).toBeLessThan(1e-6);
   });
 });

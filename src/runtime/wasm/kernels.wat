@@ -2,7 +2,8 @@
 ;; `npm run wasm` compiles this file into kernels.wasm.ts with wabt;
 ;; test/runtime/wasm.test.ts checks that the two agree.
 ;;
-;; products: M v_b of one matrix with a batch of vectors (BatchProducts, behind BatchMapF64).
+;; products: M v_b of one matrix with a batch of vectors (BatchProducts, behind BatchMapF64);
+;; products_t: M^T u (ResidentMatrix, behind opnorm2); lu_eliminate: a step of LU.
 ;; Register blocking: 4 rows of M by 2 samples, each accumulator an f64x2 over k (8 of them,
 ;; plus 4 loads per step: 14 of the 16 SIMD registers of x86-64). Every M entry loaded feeds
 ;; two samples, every v entry four rows.
@@ -110,5 +111,49 @@
                     (f64.mul (local.get $l) (f64.load (i32.add (local.get $pk) (local.get $j))))))))))
         (local.set $i (i32.add (local.get $i) (i32.const 1)))
         (local.set $pi (i32.add (local.get $pi) (local.get $rowBytes)))
+        (br $iloop))))
+ 
+  ;; products_t: out[j] = sum_i u[i] M[i colsP + j] for j < colsP (M^T u), rowsP a multiple of
+  ;; 4 and colsP even (zero-padded by the caller). Four rows per pass over out, two columns
+  ;; per SIMD step: M is read once, out once per four rows.
+  (func (export "products_t") (param $m i32) (param $rowsP i32) (param $colsP i32) (param $u i32) (param $o i32)
+    (local $rowBytes i32) (local $i i32) (local $j i32) (local $p0 i32) (local $p1 i32) (local $p2 i32) (local $p3 i32)
+    (local $u0 v128) (local $u1 v128) (local $u2 v128) (local $u3 v128)
+    (local.set $rowBytes (i32.shl (local.get $colsP) (i32.const 3)))
+    (local.set $j (i32.const 0))
+    (block $zdone
+      (loop $zloop
+        (br_if $zdone (i32.ge_u (local.get $j) (local.get $rowBytes)))
+        (v128.store (i32.add (local.get $o) (local.get $j)) (v128.const i64x2 0 0))
+        (local.set $j (i32.add (local.get $j) (i32.const 16)))
+        (br $zloop)))
+    (local.set $i (i32.const 0))
+    (block $idone
+      (loop $iloop
+        (br_if $idone (i32.ge_u (local.get $i) (local.get $rowsP)))
+        (local.set $p0 (i32.add (local.get $m) (i32.mul (local.get $i) (local.get $rowBytes))))
+        (local.set $p1 (i32.add (local.get $p0) (local.get $rowBytes)))
+        (local.set $p2 (i32.add (local.get $p1) (local.get $rowBytes)))
+        (local.set $p3 (i32.add (local.get $p2) (local.get $rowBytes)))
+        (local.set $u0 (f64x2.splat (f64.load offset=0 (i32.add (local.get $u) (i32.shl (local.get $i) (i32.const 3))))))
+        (local.set $u1 (f64x2.splat (f64.load offset=8 (i32.add (local.get $u) (i32.shl (local.get $i) (i32.const 3))))))
+        (local.set $u2 (f64x2.splat (f64.load offset=16 (i32.add (local.get $u) (i32.shl (local.get $i) (i32.const 3))))))
+        (local.set $u3 (f64x2.splat (f64.load offset=24 (i32.add (local.get $u) (i32.shl (local.get $i) (i32.const 3))))))
+        (local.set $j (i32.const 0))
+        (block $jdone
+          (loop $jloop
+            (br_if $jdone (i32.ge_u (local.get $j) (local.get $rowBytes)))
+            (v128.store (i32.add (local.get $o) (local.get $j))
+              (f64x2.add
+                (f64x2.add
+                  (f64x2.add (v128.load (i32.add (local.get $o) (local.get $j)))
+                    (f64x2.mul (local.get $u0) (v128.load (i32.add (local.get $p0) (local.get $j)))))
+                  (f64x2.mul (local.get $u1) (v128.load (i32.add (local.get $p1) (local.get $j)))))
+                (f64x2.add
+                  (f64x2.mul (local.get $u2) (v128.load (i32.add (local.get $p2) (local.get $j))))
+                  (f64x2.mul (local.get $u3) (v128.load (i32.add (local.get $p3) (local.get $j)))))))
+            (local.set $j (i32.add (local.get $j) (i32.const 16)))
+            (br $jloop)))
+        (local.set $i (i32.add (local.get $i) (i32.const 4)))
         (br $iloop))))
 )
