@@ -16,6 +16,7 @@
  */
 import type { Tensor } from '../primitives/types.ts';
 import { dotAt } from './matrix.ts';
+import { WasmKernels } from './wasm.ts';
 
 /** The pieces of a recognized least-squares prox fixpoint, as hoisted values of the model. */
 export interface LeastSquaresProx {
@@ -95,6 +96,7 @@ export class LassoCoordinateDescent {
     private readonly b: Tensor,
     private readonly lambda: (j: number) => number,
     columns?: { data: Float64Array; scale: number },
+    engine: 'auto' | 'js' = 'auto',
   ) {
     const [n, p] = A.shape;
     this.n = n;
@@ -118,6 +120,15 @@ export class LassoCoordinateDescent {
     }
     this.cols = cols;
     this.norms = norms;
+    this.wasm = engine === 'js' ? null : residentColumns(cols, n, p);
+  }
+
+  /** The columns in WebAssembly memory, or null (no SIMD, too large): then the sweeps run here. */
+  private readonly wasm: ResidentColumns | null;
+
+  /** Which engine runs the sweeps. */
+  get engine(): 'wasm-simd' | 'js' {
+    return this.wasm ? 'wasm-simd' : 'js';
   }
 
   /**
@@ -132,7 +143,9 @@ export class LassoCoordinateDescent {
       if (beta[j] === 0) continue;
       for (let i = 0; i < n; i++) r[i] -= colScale * cols[j * n + i] * beta[j];
     }
-    const lambdas = Float64Array.from({ length: p }, (_, j) => this.lambda(j));
+    const lambdas = new Float64Array(p);
+    for (let j = 0; j < p; j++) lambdas[j] = this.lambda(j);
+    if (this.wasm) return this.wasm.run(beta, r, norms, lambdas, colScale, tol, maxSweeps);
     let sweeps = 0;
     let change = Infinity;
     const active = new Int32Array(p);
@@ -152,6 +165,95 @@ export class LassoCoordinateDescent {
     }
     return { beta, sweeps, change };
   }
+}
+
+/**
+ * A design's columns in WebAssembly memory (kernels.wat `cd_sweep`, f64x2), shared by every
+ * solver over the same column array: the instances a Lasso path derives with `with` share
+ * their hoisted s A^T, so the copy is made once per design. The memory also holds one run's
+ * residual, coefficients, thresholds and active list (runs do not interleave: each is one
+ * synchronous call).
+ */
+class ResidentColumns {
+  private readonly f64: Float64Array;
+  private readonly i32: Int32Array;
+  /** Offsets in f64 entries: norms, lambdas, beta, r, the active list (as i32 from 2 whichAt). */
+  private readonly normsAt: number;
+  private readonly lambdasAt: number;
+  private readonly betaAt: number;
+  private readonly rAt: number;
+  private readonly whichAt: number;
+
+  constructor(
+    private readonly kernels: WasmKernels,
+    memory: Float64Array,
+    private readonly n: number,
+    private readonly nP: number,
+    private readonly p: number,
+  ) {
+    this.f64 = memory;
+    this.i32 = new Int32Array(memory.buffer);
+    this.normsAt = p * nP;
+    this.lambdasAt = this.normsAt + p;
+    this.betaAt = this.lambdasAt + p;
+    this.rAt = this.betaAt + p;
+    this.whichAt = this.rAt + nP;
+  }
+
+  static entries(n: number, p: number): number {
+    const nP = n + (n % 2);
+    return p * nP + 3 * p + nP + Math.ceil(p / 2) + 2;
+  }
+
+  /** The descent of LassoCoordinateDescent.run, its sweeps in WebAssembly. */
+  run(beta: Float64Array, r: Float64Array, norms: Float64Array, lambdas: Float64Array, k: number, tol: number, maxSweeps: number): CoordinateDescentResult {
+    const { f64, i32, n, nP, p, normsAt, lambdasAt, betaAt, rAt, whichAt } = this;
+    f64.set(norms, normsAt);
+    f64.set(lambdas, lambdasAt);
+    f64.set(beta, betaAt);
+    f64.set(r, rAt);
+    if (nP > n) f64[rAt + n] = 0;
+    const sweep = this.kernels.exports.cd_sweep;
+    const b8 = (at: number) => 8 * at;
+    let sweeps = 0;
+    let change = Infinity;
+    const which = 2 * whichAt;
+    while (sweeps < maxSweeps) {
+      change = sweep(0, nP, k, b8(normsAt), b8(lambdasAt), b8(betaAt), b8(rAt), -1, p);
+      sweeps++;
+      if (change <= tol) break;
+      let count = 0;
+      for (let j = 0; j < p; j++) if (f64[betaAt + j] !== 0) i32[which + count++] = j;
+      while (sweeps < maxSweeps) {
+        const inner = sweep(0, nP, k, b8(normsAt), b8(lambdasAt), b8(betaAt), b8(rAt), 4 * which, count);
+        sweeps++;
+        if (inner <= tol) break;
+      }
+    }
+    beta.set(f64.subarray(betaAt, betaAt + p));
+    return { beta, sweeps, change };
+  }
+}
+
+/** Below this many entries the copy costs more than the SIMD sweeps save. */
+const RESIDENT_MIN_ENTRIES = 1024;
+const resident = new WeakMap<Float64Array, ResidentColumns | null>();
+
+/** The resident copy of `cols` (p columns of n at j n), made on first use; null without SIMD. */
+function residentColumns(cols: Float64Array, n: number, p: number): ResidentColumns | null {
+  if (n * p < RESIDENT_MIN_ENTRIES) return null;
+  if (resident.has(cols)) return resident.get(cols) ?? null;
+  const kernels = WasmKernels.create();
+  const memory = kernels?.ensure(ResidentColumns.entries(n, p)) ?? null;
+  let made: ResidentColumns | null = null;
+  if (kernels && memory) {
+    const nP = n + (n % 2);
+    if (nP === n) memory.set(cols.subarray(0, n * p));
+    else for (let j = 0; j < p; j++) memory.set(cols.subarray(j * n, (j + 1) * n), j * nP);
+    made = new ResidentColumns(kernels, memory, n, nP, p);
+  }
+  resident.set(cols, made);
+  return made;
 }
 
 /**
