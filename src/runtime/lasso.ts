@@ -10,7 +10,9 @@
  * file checks numerically that G is a positive multiple of A^T, then runs cyclic coordinate
  * descent with residual updates and an active set (the method of glmnet and scikit-learn),
  * which is insensitive to the conditioning that makes the map itself crawl (a step 1 /
- * ||A||^2 set by one large singular value). The caller finishes with semismooth Newton on
+ * ||A||^2 set by one large singular value). The sweeps run in WebAssembly SIMD (kernels.wat
+ * `cd_sweep`) where it is available, over a copy of the columns made once per design. The
+ * caller finishes with semismooth Newton on
  * the model's own F, so what is returned is judged by the generated residual, not by this
  * file.
  */
@@ -177,7 +179,7 @@ export class LassoCoordinateDescent {
 class ResidentColumns {
   private readonly f64: Float64Array;
   private readonly i32: Int32Array;
-  /** Offsets in f64 entries: norms, lambdas, beta, r, the active list (as i32 from 2 whichAt). */
+  /** Offsets in f64 entries of the norms, thresholds, coefficients, residual and active list (the list's i32 entries start at i32 index 2 whichAt). */
   private readonly normsAt: number;
   private readonly lambdasAt: number;
   private readonly betaAt: number;
