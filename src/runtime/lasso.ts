@@ -18,7 +18,7 @@
  */
 import type { Tensor } from '../primitives/types.ts';
 import { dotAt } from './matrix.ts';
-import { WasmKernels } from './wasm.ts';
+import { WasmKernels, wasmModule } from './wasm.ts';
 
 /** The pieces of a recognized least-squares prox fixpoint, as hoisted values of the model. */
 export interface LeastSquaresProx {
@@ -122,10 +122,10 @@ export class LassoCoordinateDescent {
     }
     this.cols = cols;
     this.norms = norms;
-    this.wasm = engine === 'js' ? null : residentColumns(cols, n, p);
+    this.wasm = engine === 'js' || n * p < RESIDENT_MIN_ENTRIES || wasmModule() === null ? null : new ResidentColumns(cols, n, p);
   }
 
-  /** The columns in WebAssembly memory, or null (no SIMD, too large): then the sweeps run here. */
+  /** The sweeps in WebAssembly, or null (no SIMD, a small design): then they run here. */
   private readonly wasm: ResidentColumns | null;
 
   /** Which engine runs the sweeps. */
@@ -147,7 +147,8 @@ export class LassoCoordinateDescent {
     }
     const lambdas = new Float64Array(p);
     for (let j = 0; j < p; j++) lambdas[j] = this.lambda(j);
-    if (this.wasm) return this.wasm.run(beta, r, norms, lambdas, colScale, tol, maxSweeps);
+    const fast = this.wasm?.run(beta, r, norms, lambdas, colScale, tol, maxSweeps) ?? null;
+    if (fast) return fast;
     let sweeps = 0;
     let change = Infinity;
     const active = new Int32Array(p);
@@ -170,16 +171,42 @@ export class LassoCoordinateDescent {
 }
 
 /**
- * A design's columns in WebAssembly memory (kernels.wat `cd_sweep`, f64x2), shared by every
- * solver over the same column array: the instances a Lasso path derives with `with` share
- * their hoisted s A^T, so the copy is made once per design. The memory also holds one run's
- * residual, coefficients, thresholds and active list (runs do not interleave: each is one
- * synchronous call).
+ * The WebAssembly instance the sweeps run in (kernels.wat `cd_sweep`, f64x2), one per
+ * process, and the column array whose copy it holds: the instances a Lasso path derives with
+ * `with` share their hoisted s A^T, so the copy is made once per path; a new design replaces
+ * it. Runs do not interleave (each is one synchronous call), so one instance serves every
+ * solver. Its memory grows to the largest design seen and stays.
+ */
+let sweeper: WasmKernels | null | undefined;
+let loaded: Float64Array | null = null;
+
+/** Views of the sweeper's memory holding `cols` (p columns of n, padded to nP), or null without SIMD or memory. */
+function load(cols: Float64Array, n: number, nP: number, p: number, entries: number): { kernels: WasmKernels; f64: Float64Array } | null {
+  if (sweeper === undefined) sweeper = WasmKernels.create();
+  if (sweeper === null) return null;
+  const f64 = sweeper.ensure(entries);
+  if (f64 === null) return null;
+  if (loaded !== cols) {
+    if (nP === n) f64.set(cols.subarray(0, n * p));
+    else {
+      for (let j = 0; j < p; j++) {
+        f64.set(cols.subarray(j * n, (j + 1) * n), j * nP);
+        f64[j * nP + n] = 0;
+      }
+    }
+    loaded = cols;
+  }
+  return { kernels: sweeper, f64 };
+}
+
+/**
+ * Coordinate descent's sweeps in WebAssembly for one design: its columns (at j n in `cols`)
+ * and, after them in the sweeper's memory, one run's norms, thresholds, coefficients,
+ * residual and active list.
  */
 class ResidentColumns {
-  private readonly f64: Float64Array;
-  private readonly i32: Int32Array;
-  /** Offsets in f64 entries of the norms, thresholds, coefficients, residual and active list (the list's i32 entries start at i32 index 2 whichAt). */
+  private readonly nP: number;
+  /** Offsets in f64 entries; the active list's i32 entries start at i32 index 2 whichAt. */
   private readonly normsAt: number;
   private readonly lambdasAt: number;
   private readonly betaAt: number;
@@ -187,35 +214,31 @@ class ResidentColumns {
   private readonly whichAt: number;
 
   constructor(
-    private readonly kernels: WasmKernels,
-    memory: Float64Array,
+    private readonly cols: Float64Array,
     private readonly n: number,
-    private readonly nP: number,
     private readonly p: number,
   ) {
-    this.f64 = memory;
-    this.i32 = new Int32Array(memory.buffer);
-    this.normsAt = p * nP;
+    this.nP = n + (n % 2);
+    this.normsAt = p * this.nP;
     this.lambdasAt = this.normsAt + p;
     this.betaAt = this.lambdasAt + p;
     this.rAt = this.betaAt + p;
-    this.whichAt = this.rAt + nP;
+    this.whichAt = this.rAt + this.nP;
   }
 
-  static entries(n: number, p: number): number {
-    const nP = n + (n % 2);
-    return p * nP + 3 * p + nP + Math.ceil(p / 2) + 2;
-  }
-
-  /** The descent of LassoCoordinateDescent.run, its sweeps in WebAssembly. */
-  run(beta: Float64Array, r: Float64Array, norms: Float64Array, lambdas: Float64Array, k: number, tol: number, maxSweeps: number): CoordinateDescentResult {
-    const { f64, i32, n, nP, p, normsAt, lambdasAt, betaAt, rAt, whichAt } = this;
+  /** The descent of LassoCoordinateDescent.run, its sweeps in WebAssembly; null when they cannot run there. */
+  run(beta: Float64Array, r: Float64Array, norms: Float64Array, lambdas: Float64Array, k: number, tol: number, maxSweeps: number): CoordinateDescentResult | null {
+    const { n, nP, p, normsAt, lambdasAt, betaAt, rAt, whichAt } = this;
+    const memory = load(this.cols, n, nP, p, whichAt + Math.ceil(p / 2) + 1);
+    if (memory === null) return null;
+    const { f64 } = memory;
+    const i32 = new Int32Array(f64.buffer);
     f64.set(norms, normsAt);
     f64.set(lambdas, lambdasAt);
     f64.set(beta, betaAt);
     f64.set(r, rAt);
     if (nP > n) f64[rAt + n] = 0;
-    const sweep = this.kernels.exports.cd_sweep;
+    const sweep = memory.kernels.exports.cd_sweep;
     const b8 = (at: number) => 8 * at;
     let sweeps = 0;
     let change = Infinity;
@@ -237,26 +260,8 @@ class ResidentColumns {
   }
 }
 
-/** Below this many entries the copy costs more than the SIMD sweeps save. */
+/** Below this many entries the JavaScript sweeps are as fast. */
 const RESIDENT_MIN_ENTRIES = 1024;
-const resident = new WeakMap<Float64Array, ResidentColumns | null>();
-
-/** The resident copy of `cols` (p columns of n at j n), made on first use; null without SIMD. */
-function residentColumns(cols: Float64Array, n: number, p: number): ResidentColumns | null {
-  if (n * p < RESIDENT_MIN_ENTRIES) return null;
-  if (resident.has(cols)) return resident.get(cols) ?? null;
-  const kernels = WasmKernels.create();
-  const memory = kernels?.ensure(ResidentColumns.entries(n, p)) ?? null;
-  let made: ResidentColumns | null = null;
-  if (kernels && memory) {
-    const nP = n + (n % 2);
-    if (nP === n) memory.set(cols.subarray(0, n * p));
-    else for (let j = 0; j < p; j++) memory.set(cols.subarray(j * n, (j + 1) * n), j * nP);
-    made = new ResidentColumns(kernels, memory, n, nP, p);
-  }
-  resident.set(cols, made);
-  return made;
-}
 
 /**
  * One sweep of coordinate updates over `which[0..count)` (all coordinates when null),

@@ -225,29 +225,59 @@ export function opnorm2(A: Matrix, options: OpNorm2Options = {}): number {
     scalePow2(scaled, -e);
     return opnorm2({ rows: m, cols: n, data: scaled }, options) * 2 ** e;
   }
-  let v = new Float64Array(n);
+  // The operator Lanczos runs on: A^T A, applied as A^T (A v), or, for a narrow matrix,
+  // the Gram matrix of its short side formed once (k x k, k <= NARROW): a 442 x 10 design
+  // then costs one Gram product instead of up to k pairs of passes over A.
+  const k = Math.min(m, n);
+  let dim: number;
+  let apply: (v: Float64Array, out?: Float64Array) => Float64Array;
+  /** A start for which the operator is not 0 (when the quasi-random one happens to be). */
+  let fallbackStart: () => Float64Array;
+  if (k <= NARROW && Math.max(m, n) > k) {
+    const G = gram(A.data, m, n);
+    dim = k;
+    apply = (v, out = new Float64Array(k)) => {
+      for (let i = 0; i < k; i++) out[i] = dotAt(G, i * k, v, 0, k);
+      return out;
+    };
+    // G e_i has G_ii = ||column i||^2 > 0 at its own index for the largest diagonal entry.
+    fallbackStart = () => {
+      let best = 0;
+      for (let i = 1; i < k; i++) if (G[i * k + i] > G[best * k + best]) best = i;
+      const e = new Float64Array(k);
+      e[best] = 1;
+      return e;
+    };
+  } else {
+    // A copy of A in WebAssembly memory pays off from some 65 000 entries; the scratch
+    // instance, since nothing else runs there until this returns.
+    const resident = m * n >= RESIDENT_MIN_ENTRIES ? ResidentMatrix.create(A, scratchKernels()) : null;
+    dim = n;
+    apply = (v, out) => gramVector(A, v, resident, out);
+    // The largest row r of A: (A r)_i = ||r||^2 > 0 for its own index i.
+    fallbackStart = () => {
+      const i = largestRow(A);
+      const r = A.data.slice(i * n, (i + 1) * n);
+      scaleInPlace(r, 1 / norm2(r));
+      return r;
+    };
+  }
+  let v: Float64Array = new Float64Array(dim);
   const golden = 0.6180339887498949;
-  for (let j = 0; j < n; j++) {
+  for (let j = 0; j < dim; j++) {
     const u = ((j + 1) * golden) % 1;
     v[j] = u < 0.5 ? -(0.5 + u) : 0.5 + u;
   }
   scaleInPlace(v, 1 / norm2(v));
-  // A copy of A in WebAssembly memory pays off from some 65 000 entries; the scratch
-  // instance, since nothing else runs there until this returns.
-  const resident = m * n >= RESIDENT_MIN_ENTRIES ? ResidentMatrix.create(A, scratchKernels()) : null;
-  let w = gramVector(A, v, resident);
+  let w = apply(v);
   if (norm2(w) === 0) {
-    // The start vector happens to lie in the null space. The largest row r of A
-    // cannot: (A r)_i = ||r||^2 > 0 for its own index i.
-    const i = largestRow(A);
-    if (i < 0) return 0;
-    v = A.data.slice(i * n, (i + 1) * n);
-    scaleInPlace(v, 1 / norm2(v));
-    w = gramVector(A, v, resident);
+    // The start vector happens to lie in the null space.
+    v = fallbackStart();
+    w = apply(v);
   }
-  // Lanczos on the symmetric A^T A with full reorthogonalization (Golub & Van Loan, sec.
-  // 10.1): the same Krylov spaces as Golub-Kahan bidiagonalization of A, so the largest
-  // Ritz value approaches ||A||_2^2 from below as fast, in tens of steps where power
+  // Lanczos on the symmetric A^T A (or A A^T) with full reorthogonalization (Golub & Van
+  // Loan, sec. 10.1): the same Krylov spaces as Golub-Kahan bidiagonalization of A, so the
+  // largest Ritz value approaches ||A||_2^2 from below as fast, in tens of steps where power
   // iteration needs hundreds to thousands (a Gaussian design, say). Each step reads A once:
   // A^T (A v) row by row, every row used twice while it is in cache, where the bidiagonal
   // form streams A twice per step; for a design of tens of megabytes the product is bound
@@ -257,12 +287,12 @@ export function opnorm2(A: Matrix, options: OpNorm2Options = {}): number {
   const betas: number[] = [];
   let lambda = 0;
   let steady = 0;
-  // The Krylov space is exhausted after at most n steps: a (relatively) zero beta then ends
-  // the iteration, with the exact value.
-  const steps = Math.min(maxIter, n);
-  for (let k = 0; k < steps; k++) {
-    const vk = V[k];
-    const alpha = dotAt(vk, 0, w, 0, n);
+  // The Krylov space is exhausted after at most dim steps: a (relatively) zero beta then
+  // ends the iteration, with the exact value.
+  const steps = Math.min(maxIter, dim);
+  for (let step = 0; step < steps; step++) {
+    const vk = V[step];
+    const alpha = dotAt(vk, 0, w, 0, dim);
     alphas.push(alpha);
     const lambdaNew = tridiagonalLargestScaled(alphas, betas);
     const change = lambdaNew - lambda;
@@ -271,20 +301,23 @@ export function opnorm2(A: Matrix, options: OpNorm2Options = {}): number {
     // Converged after two consecutive steps that change sigma^2 by at most tol relative
     // (Lanczos converges superlinearly but not steadily: one small change can precede a jump).
     steady = change <= tol * lambda ? steady + 1 : 0;
-    if (steady >= 2 || k === steps - 1) break;
-    const prev = k > 0 ? V[k - 1] : null;
-    const betaPrev = k > 0 ? betas[k - 1] : 0;
-    for (let j = 0; j < n; j++) w[j] -= alpha * vk[j] + (prev ? betaPrev * prev[j] : 0);
+    if (steady >= 2 || step === steps - 1) break;
+    const prev = step > 0 ? V[step - 1] : null;
+    const betaPrev = step > 0 ? betas[step - 1] : 0;
+    for (let j = 0; j < dim; j++) w[j] -= alpha * vk[j] + (prev ? betaPrev * prev[j] : 0);
     orthogonalize(w, V);
     const beta = norm2(w);
     if (!(beta > 1e-13 * lambda)) break;
     betas.push(beta);
     const next = w.map((x) => x / beta);
     V.push(next);
-    w = gramVector(A, next, resident, w);
+    w = apply(next, w);
   }
   return Math.sqrt(lambda);
 }
+
+/** Up to this short side, opnorm2 forms the Gram matrix of the short side once. */
+const NARROW = 32;
 
 /** From this many entries, opnorm2 copies A into WebAssembly memory for its products. */
 const RESIDENT_MIN_ENTRIES = 1 << 16;
