@@ -75,6 +75,24 @@ describe('coordinate descent for the Lasso', () => {
     }
   });
 
+  it('solvers of different designs take turns in the one WebAssembly instance', () => {
+    const first = problem(50, 40, 0.2);
+    const second = problem(64, 30, 0.6);
+    const lambda = () => 3;
+    const a = new LassoCoordinateDescent(first.A, first.b, lambda);
+    const b = new LassoCoordinateDescent(second.A, second.b, lambda);
+    expect([a.engine, b.engine]).toEqual(['wasm-simd', 'wasm-simd']);
+    // a, b, a: each run finds its own columns in place (copied back in when the design changed).
+    for (const [cd, P, p] of [
+      [a, first, 40],
+      [b, second, 30],
+      [a, first, 40],
+    ] as const) {
+      const r = cd.run(new Float64Array(p), 1e-13);
+      expect(kkt(P.A, P.b, r.beta, lambda)).toBeLessThan(1e-9);
+    }
+  });
+
   it('a huge penalty gives zero, and with orthonormal columns the answer is soft thresholding', () => {
     // A = [I; 0]: beta_j = S(b_j, lambda).
     const p = 5;

@@ -148,6 +148,25 @@ describe('ResidentMatrix and opnorm2 on it', () => {
     }
   });
 
+  it('opnorm2 of a narrow matrix (through its short side\'s Gram): exact on rank one, within the certified bound otherwise', () => {
+    for (const [rows, cols] of [
+      [400, 7],
+      [6, 300],
+    ] as const) {
+      const a = uniform(rows);
+      const b = uniform(cols);
+      const rank1 = new Float64Array(rows * cols);
+      for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) rank1[i * cols + j] = a[i] * b[j];
+      const norm = (x: Float64Array) => Math.sqrt(x.reduce((s, v) => s + v * v, 0));
+      expect(Math.abs(opnorm2({ rows, cols, data: rank1 }) / (norm(a) * norm(b)) - 1)).toBeLessThan(1e-12);
+      const A = { rows, cols, data: uniform(rows * cols) };
+      const estimate = opnorm2(A);
+      const upper = opnorm2Upper(A);
+      expect(estimate).toBeLessThanOrEqual(upper);
+      expect(upper / estimate - 1).toBeLessThan(1e-6);
+    }
+  });
+
   it('opnorm2 of a matrix large enough to be resident: exact on rank one, within the certified bound otherwise', () => {
     const [rows, cols] = [301, 250]; // 75 250 entries: the WebAssembly path
     const a = uniform(rows);
