@@ -78,6 +78,13 @@ class Pipeline {
     return stageParam(j);
   }
 
+  /** The stage that outputs dynamic node `id` (materialized already). */
+  stageIndex(id: NodeId): number {
+    const j = this.stageOf.get(id);
+    if (j === undefined) throw new Error(`internal error: node ${id} has no stage`);
+    return j;
+  }
+
   /** Adds a stage outputting vector `root` (its stages first); returns its index. */
   materialize(root: NodeId): number {
     const stage = new StageWriter(this);
@@ -181,7 +188,7 @@ class StageWriter {
       '}',
     );
     const product = productParam(this.products.length);
-    this.products.push({ matrix: this.p.writer.hoistedName(m), vector: vec === Y ? null : Number(vec.slice(1)) });
+    this.products.push({ matrix: this.p.writer.hoistedName(m), vector: v === this.p.unknown ? null : this.p.stageIndex(v) });
     this.cpuLines.push(`const ${acc} = ${product}[bi];`);
     this.locals.set(id, acc);
     return both(acc);

@@ -6,7 +6,7 @@ import { cone, dependsOn, jvp, vjp } from '../src/ir/ad.ts';
 import type { Graph } from '../src/ir/graph.ts';
 import type { IrModel } from '../src/ir/model.ts';
 import type { Shape } from '../src/ir/shape.ts';
-import { primitive } from '../src/primitives/registry.ts';
+import { factsOf, primitive } from '../src/primitives/registry.ts';
 import type { DenseOp } from '../src/runtime/structured.ts';
 import type { NodeId } from '../src/primitives/types.ts';
 import { gpuMapKernels } from './emit-gpu.ts';
@@ -54,10 +54,7 @@ function plan(a: Analysis): KernelPlan {
   const derivativeRoots = [...bTangents, ...aTangents, ...vjpY, ...vjpX, ...outputPartials.flatMap((p) => [...p.y, ...p.x])].filter(
     (r): r is NodeId => r !== null,
   );
-  const factors = cone(g, derivativeRoots).filter((id) => {
-    const n = g.node(id);
-    return n.op !== 'input' && n.op !== 'const' && primitive(n.op).structure.kinkFactor !== undefined;
-  });
+  const factors = cone(g, derivativeRoots).filter((id) => factsOf(g.node(id).op).kinkFactor !== undefined);
   return { residual, maps, unknownSeeds, paramSeeds, cotangentSeeds, bTangents, aTangents, vjpY, vjpX, outputPartials, factors };
 }
 
@@ -132,11 +129,7 @@ function denseOpOf(B: LinOp): { op: DenseOp; leaves: NodeId[] } | null {
  * checks numerically that G is a positive multiple of A^T before using them.
  */
 function leastSquaresProxOf(g: Graph, map: NodeId, unknown: NodeId, writer: KernelWriter): { A: NodeId; b: NodeId; G: NodeId; scale: NodeId | null; tau: NodeId } | null {
-  /** The registry's facts of a node's primitive (none for inputs and constants). */
-  const facts = (id: NodeId) => {
-    const n = g.node(id);
-    return n.op === 'input' || n.op === 'const' ? {} : primitive(n.op).structure;
-  };
+  const facts = (id: NodeId) => factsOf(g.node(id).op);
   const args = (id: NodeId) => g.node(id).args;
   if (facts(map).prox !== 'l1') return null;
   const [u, tau] = args(map);
@@ -215,11 +208,7 @@ export function emitModule(a: Analysis, sourceFile: string): EmittedModule {
    */
   let usesAddProduct = false;
   const accumulate = (roots: (NodeId | null)[], env: Map<NodeId, string>, target: string, layout: string): string[] => {
-    const isProduct = (r: NodeId | null): r is NodeId => {
-      if (r === null || !writer.dynamic(r)) return false;
-      const n = g.node(r);
-      return n.op !== 'input' && n.op !== 'const' && primitive(n.op).structure.linearForm === 'matrix product';
-    };
+    const isProduct = (r: NodeId | null): r is NodeId => r !== null && writer.dynamic(r) && factsOf(g.node(r).op).linearForm === 'matrix product';
     const fused = roots.map((r) => isProduct(r));
     const bodyRoots = roots.flatMap((r, i) => (fused[i] ? g.node(r!).args : [r]));
     const { lines, results } = writer.body(bodyRoots, env);

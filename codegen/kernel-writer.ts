@@ -1,5 +1,5 @@
 import { cone } from '../src/ir/ad.ts';
-import { primitive } from '../src/primitives/registry.ts';
+import { factsOf } from '../src/primitives/registry.ts';
 import type { Graph, IrNode } from '../src/ir/graph.ts';
 import type { Shape } from '../src/ir/shape.ts';
 import type { NodeId } from '../src/primitives/types.ts';
@@ -112,7 +112,7 @@ export class KernelWriter {
    * copy (which stays available, computed only if something else reads it).
    */
   private fused(n: IrNode): string | null {
-    const facts = (m: IrNode) => (m.op === 'input' || m.op === 'const' ? {} : primitive(m.op).structure);
+    const facts = (m: IrNode) => factsOf(m.op);
     if (facts(n).linearForm !== 'product') return null;
     const [a, b] = n.args;
     const isScalar = (id: NodeId) => this.graph.shape(id).length === 0;

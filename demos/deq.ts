@@ -8,8 +8,9 @@
  * gpu.js f32 batched path `solveBatch` with an f64 polish of each sample), the runtime
  * certificate of each solution (the contraction guard opnorm(W) < 1, else the exact vertex
  * test), and the f64 implicit gradient of the softmax cross-entropy w.r.t. W, U, b, V, c
- * (`batchGradientAt`), averaged over the samples whose certificate is not `violated`. Adam takes the step, then W is rescaled
- * whenever a sound upper bound on its spectral norm exceeds 0.95, so the guard keeps holding.
+ * (`batchGradientAt`), averaged over the samples whose certificate is not `violated`. Adam
+ * takes the step, then W is rescaled whenever a sound upper bound on its spectral norm
+ * exceeds 0.95, so the guard keeps holding.
  */
 import cliProgress from 'cli-progress';
 import { fileURLToPath } from 'node:url';

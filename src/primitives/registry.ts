@@ -6,7 +6,7 @@ import { internal } from './internal.ts';
 import { logic } from './logic.ts';
 import { projections } from './projections.ts';
 import { reductions } from './reductions.ts';
-import type { Primitive } from './types.ts';
+import type { Primitive, StructureFacts } from './types.ts';
 
 /** Every primitive, by name. Adding a primitive means adding a record to one family file. */
 export const REGISTRY: ReadonlyMap<string, Primitive> = new Map(
@@ -17,6 +17,11 @@ export function primitive(name: string): Primitive {
   const p = REGISTRY.get(name);
   if (!p) throw new Error(`internal error: no primitive named ${name}`);
   return p;
+}
+
+/** The structure facts of an IR node's op: its primitive's, or none for inputs and constants. */
+export function factsOf(op: string): StructureFacts {
+  return op === 'input' || op === 'const' ? {} : primitive(op).structure;
 }
 
 /** Primitives users may call by name in .impl files. */

@@ -1,5 +1,5 @@
 import { broadcast } from '../ir/shape.ts';
-import { dotAt } from '../runtime/matrix.ts';
+import { dotAt } from '../runtime/dot.ts';
 import type { Tensor } from './types.ts';
 
 // Dense f64 kernels on row-major Tensors: the value rules of the registry, which generated

@@ -15,6 +15,7 @@ import type { ModelInstance } from './model.ts';
 import { solveBatchF64, type BatchInstance } from './batch.ts';
 import { solveInstance, type SolveInstanceResult, type SolveMethod } from './solve.ts';
 import { SolverError } from './status.ts';
+import { isFiniteVector } from './validate.ts';
 
 /** An instance that can derive others with some inputs changed (every generated class). */
 export type DerivableInstance = ModelInstance & { with(changes: Record<string, InputValue>): DerivableInstance };
@@ -129,9 +130,7 @@ export function batchGradientAt(
   const deferred = new DeferredProducts(gradientSum);
   const outcomes = deferred.run(() => instances.map((inst, i) => sampleGradient(inst, solved[i], output, gradientSum, { checked: false })));
   deferred.flush();
-  let bad = 0;
-  for (let j = 0; j < m; j++) bad += gradientSum[j] - gradientSum[j];
-  if (bad === 0) return { gradientSum, contributing: outcomes.filter(contributes).length, samples: outcomes };
+  if (isFiniteVector(gradientSum)) return { gradientSum, contributing: outcomes.filter(contributes).length, samples: outcomes };
   // Some sample's numbers are not finite: again, one checked sample at a time.
   const careful = new Float64Array(m);
   const again = instances.map((inst, i) => addSampleGradient(inst, solved[i], output, careful));

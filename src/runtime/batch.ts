@@ -336,9 +336,9 @@ export class BatchMapF64 {
   private readonly products: BatchProducts;
   private readonly stages: {
     kernel: CpuKernel;
-    size: number;
     products: { index: number; vector: number | null; out: Float64Array }[];
-    args: Float64Array[];
+    /** The kernel's arguments, assembled once: slot 3 (the unknown) and the last (the output) are set per call. */
+    call: (number | Float64Array)[];
     out: Float64Array;
   }[];
 
@@ -365,13 +365,9 @@ export class BatchMapF64 {
       });
       // Kernel text from the generated module (registry scalar expressions, never user text).
       const kernel = new Function(`return ${s.stage.cpu.source};`)() as CpuKernel;
-      return {
-        kernel,
-        size: s.size,
-        products,
-        args: s.args.filter((a) => a.kind !== 'matrix').map((a) => a.data),
-        out: j === stages.length - 1 ? new Float64Array(0) : new Float64Array(B * s.size),
-      };
+      const out = j === stages.length - 1 ? new Float64Array(0) : new Float64Array(B * s.size);
+      const args = s.args.filter((a) => a.kind !== 'matrix').map((a) => a.data);
+      return { kernel, products, call: [B, s.size, n, new Float64Array(0), ...products.map((p) => p.out), ...args, out], out };
     });
     this.products = new BatchProducts(matrices, B, engine);
   }
@@ -389,7 +385,9 @@ export class BatchMapF64 {
     for (let j = 0; j <= last; j++) {
       const s = stages[j];
       for (const p of s.products) this.products.run(p.index, p.vector === null ? Y : stages[p.vector].out, p.out);
-      s.kernel(B, s.size, n, Y, ...s.products.map((p) => p.out), ...s.args, j === last ? out : s.out);
+      s.call[3] = Y;
+      if (j === last) s.call[s.call.length - 1] = out;
+      s.kernel.apply(null, s.call);
     }
   }
 }

@@ -117,7 +117,7 @@ export class ImplicitDerivatives {
       // its solve is what can fail, and then nothing has reached g.
       const py = new Float64Array(model.n);
       model.addOutputPartials(k, y, factors, py, null, 1);
-      const w = this.checkedW(this.system.solveTranspose(py));
+      const w = this.checked(this.system.solveTranspose(py), 'adjoint solve');
       model.addOutputPartials(k, y, factors, null, g, 1);
       model.addVjpX(y, factors, w, g, -1);
     } else {
@@ -126,22 +126,14 @@ export class ImplicitDerivatives {
         throw new SolverError('dimension-mismatch', `outputPartials(${model.outputNames[k]}): lengths ${partials.y.length}, ${partials.x.length}; expected ${model.n}, ${model.m}`);
       }
       const ATw = new Float64Array(model.m);
-      model.vjpX(y, factors, this.checkedW(this.system.solveTranspose(partials.y)), ATw);
+      model.vjpX(y, factors, this.checked(this.system.solveTranspose(partials.y), 'adjoint solve'), ATw);
       const px = partials.x;
       for (let j = 0; j < g.length; j++) g[j] += px[j] - ATw[j];
     }
     if (!checked) return;
     // Checked before anything reaches the sum.
-    let bad = 0;
-    for (let j = 0; j < g.length; j++) bad += g[j] - g[j];
-    if (bad !== 0) throw new SolverError('non-finite', `gradient of ${model.outputNames[k]} in ${model.name}: non-finite result`);
+    this.checked(g, `gradient of ${model.outputNames[k]}`);
     for (let j = 0; j < g.length; j++) sum[j] += g[j];
-  }
-
-  /** The adjoint solution, refused when not finite (a singular system solved anyway). */
-  private checkedW(w: Float64Array): Float64Array {
-    for (let i = 0; i < w.length; i++) if (w[i] - w[i] !== 0) throw new SolverError('non-finite', `adjoint solve of ${this.model.name}: non-finite result`);
-    return w;
   }
 
   private pullback(ybar: Float64Array): Float64Array {

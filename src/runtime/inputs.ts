@@ -1,4 +1,5 @@
 import type { Tensor } from '../primitives/types.ts';
+import { isFiniteVector } from './validate.ts';
 
 /** Declared inputs of a model, as generated modules describe them. */
 export interface InputSpec {
@@ -119,9 +120,7 @@ function toTensor(name: string, v: unknown): Tensor {
   /** A copy of a Float64Array (memcpy), checked finite in one tight pass. */
   const copyChecked = (src: Float64Array, where: (i: number) => string): Float64Array => {
     const data = src.slice();
-    let bad = 0;
-    for (let i = 0; i < data.length; i++) bad += data[i] - data[i];
-    if (bad !== 0) {
+    if (!isFiniteVector(data)) {
       const i = data.findIndex((x) => !Number.isFinite(x));
       finite(data[i], where(i));
     }

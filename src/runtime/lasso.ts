@@ -18,7 +18,7 @@
  */
 import type { Tensor } from '../primitives/types.ts';
 import { dotAt } from './matrix.ts';
-import { WasmKernels, wasmModule } from './wasm.ts';
+import { placePadded, WasmKernels, wasmModule } from './wasm.ts';
 
 /** The pieces of a recognized least-squares prox fixpoint, as hoisted values of the model. */
 export interface LeastSquaresProx {
@@ -88,6 +88,8 @@ export class LassoCoordinateDescent {
   private readonly cols: Float64Array;
   private readonly colScale: number;
   private readonly norms: Float64Array;
+  /** The sweeps in WebAssembly, or null (no SIMD, a small design): then they run here. */
+  private readonly wasm: ResidentColumns | null;
 
   /**
    * `columns` gives A's columns ready-made, times `scale` (G = s A^T holds them times s);
@@ -125,9 +127,6 @@ export class LassoCoordinateDescent {
     this.wasm = engine === 'js' || n * p < RESIDENT_MIN_ENTRIES || wasmModule() === null ? null : new ResidentColumns(cols, n, p);
   }
 
-  /** The sweeps in WebAssembly, or null (no SIMD, a small design): then they run here. */
-  private readonly wasm: ResidentColumns | null;
-
   /** Which engine runs the sweeps. */
   get engine(): 'wasm-simd' | 'js' {
     return this.wasm ? 'wasm-simd' : 'js';
@@ -149,25 +148,41 @@ export class LassoCoordinateDescent {
     for (let j = 0; j < p; j++) lambdas[j] = this.lambda(j);
     const fast = this.wasm?.run(beta, r, norms, lambdas, colScale, tol, maxSweeps) ?? null;
     if (fast) return fast;
-    let sweeps = 0;
-    let change = Infinity;
-    const active = new Int32Array(p);
-    while (sweeps < maxSweeps) {
-      // A full sweep: finds the coordinates that enter (or leave) the active set.
-      change = sweep(cols, colScale, norms, lambdas, beta, r, n, null, p);
-      sweeps++;
-      if (change <= tol) break;
-      let k = 0;
-      for (let j = 0; j < p; j++) if (beta[j] !== 0) active[k++] = j;
-      // The active set alone, to convergence: cheap sweeps over few columns.
-      while (sweeps < maxSweeps) {
-        const inner = sweep(cols, colScale, norms, lambdas, beta, r, n, active, k);
-        sweeps++;
-        if (inner <= tol) break;
-      }
-    }
-    return { beta, sweeps, change };
+    const done = cycle((which, count) => sweep(cols, colScale, norms, lambdas, beta, r, n, which, count), beta, new Int32Array(p), tol, maxSweeps);
+    return { beta, ...done };
   }
+}
+
+/**
+ * The schedule of the sweeps (glmnet's and scikit-learn's): a full sweep lets coordinates
+ * enter or leave, then sweeps over the active set alone (the nonzero coefficients, listed in
+ * `active`) run to convergence, cheap over few columns; until a full sweep changes nothing
+ * by more than `tol`, or `maxSweeps`. `sweep(which, count)` sweeps which[0..count), or
+ * every coordinate when which is null, and returns its largest scaled change; `beta` is what
+ * it updates.
+ */
+function cycle(
+  sweep: (which: Int32Array | null, count: number) => number,
+  beta: Float64Array,
+  active: Int32Array,
+  tol: number,
+  maxSweeps: number,
+): { sweeps: number; change: number } {
+  let sweeps = 0;
+  let change = Infinity;
+  while (sweeps < maxSweeps) {
+    change = sweep(null, beta.length);
+    sweeps++;
+    if (change <= tol) break;
+    let k = 0;
+    for (let j = 0; j < beta.length; j++) if (beta[j] !== 0) active[k++] = j;
+    while (sweeps < maxSweeps) {
+      const inner = sweep(active, k);
+      sweeps++;
+      if (inner <= tol) break;
+    }
+  }
+  return { sweeps, change };
 }
 
 /**
@@ -187,13 +202,7 @@ function load(cols: Float64Array, n: number, nP: number, p: number, entries: num
   const f64 = sweeper.ensure(entries);
   if (f64 === null) return null;
   if (loaded !== cols) {
-    if (nP === n) f64.set(cols.subarray(0, n * p));
-    else {
-      for (let j = 0; j < p; j++) {
-        f64.set(cols.subarray(j * n, (j + 1) * n), j * nP);
-        f64[j * nP + n] = 0;
-      }
-    }
+    placePadded(f64, 0, cols, p, n, nP);
     loaded = cols;
   }
   return { kernels: sweeper, f64 };
@@ -238,29 +247,26 @@ class ResidentColumns {
     f64.set(beta, betaAt);
     f64.set(r, rAt);
     if (nP > n) f64[rAt + n] = 0;
-    const sweep = memory.kernels.exports.cd_sweep;
-    const b8 = (at: number) => 8 * at;
-    let sweeps = 0;
-    let change = Infinity;
-    const which = 2 * whichAt;
-    while (sweeps < maxSweeps) {
-      change = sweep(0, nP, k, b8(normsAt), b8(lambdasAt), b8(betaAt), b8(rAt), -1, p);
-      sweeps++;
-      if (change <= tol) break;
-      let count = 0;
-      for (let j = 0; j < p; j++) if (f64[betaAt + j] !== 0) i32[which + count++] = j;
-      while (sweeps < maxSweeps) {
-        const inner = sweep(0, nP, k, b8(normsAt), b8(lambdasAt), b8(betaAt), b8(rAt), 4 * which, count);
-        sweeps++;
-        if (inner <= tol) break;
-      }
-    }
-    beta.set(f64.subarray(betaAt, betaAt + p));
-    return { beta, sweeps, change };
+    const kernel = memory.kernels.exports.cd_sweep;
+    const betaView = f64.subarray(betaAt, betaAt + p);
+    const active = i32.subarray(2 * whichAt, 2 * whichAt + p);
+    const done = cycle(
+      (which, count) => kernel(0, nP, k, 8 * normsAt, 8 * lambdasAt, 8 * betaAt, 8 * rAt, which ? which.byteOffset : -1, count),
+      betaView,
+      active,
+      tol,
+      maxSweeps,
+    );
+    beta.set(betaView);
+    return { beta, ...done };
   }
 }
 
-/** Below this many entries the JavaScript sweeps are as fast. */
+/**
+ * Below this many entries the sweeps stay in JavaScript: a guess, not a measurement (the
+ * copy and the calls cost little; on the 250 x 10 diabetes split a run takes 23 us against
+ * 114 in JavaScript).
+ */
 const RESIDENT_MIN_ENTRIES = 1024;
 
 /**

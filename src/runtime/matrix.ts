@@ -206,9 +206,9 @@ export interface OpNorm2Options {
  * of top singular values closer together than the changes it can resolve, it may stop at a
  * value inside the cluster. Use {@link opnorm2Upper} where a certified bound is needed.
  *
- * The start vector is a fixed quasi-random vector (golden-ratio sequence) with
- * every entry nonzero, so the result is deterministic and has a component along
- * every coordinate direction.
+ * A narrow matrix (short side at most NARROW) works on the Gram matrix of its short side,
+ * formed once; otherwise A^T A is applied as A^T (A v), in WebAssembly when A is large. The
+ * result is deterministic (see lanczosLargest for the start).
  */
 export function opnorm2(A: Matrix, options: OpNorm2Options = {}): number {
   const tol = options.tol ?? 1e-10;
@@ -225,43 +225,61 @@ export function opnorm2(A: Matrix, options: OpNorm2Options = {}): number {
     scalePow2(scaled, -e);
     return opnorm2({ rows: m, cols: n, data: scaled }, options) * 2 ** e;
   }
-  // The operator Lanczos runs on: A^T A, applied as A^T (A v), or, for a narrow matrix,
-  // the Gram matrix of its short side formed once (k x k, k <= NARROW): a 442 x 10 design
-  // then costs one Gram product instead of up to k pairs of passes over A.
+  // The operator: the Gram matrix of the short side formed once for a narrow matrix (k x k,
+  // k <= NARROW: a 442 x 10 design then costs one Gram product instead of up to k pairs of
+  // passes over A), else A^T A applied as A^T (A v).
   const k = Math.min(m, n);
-  let dim: number;
-  let apply: (v: Float64Array, out?: Float64Array) => Float64Array;
-  /** A start for which the operator is not 0 (when the quasi-random one happens to be). */
-  let fallbackStart: () => Float64Array;
-  if (k <= NARROW && Math.max(m, n) > k) {
-    const G = gram(A.data, m, n);
-    dim = k;
-    apply = (v, out = new Float64Array(k)) => {
-      for (let i = 0; i < k; i++) out[i] = dotAt(G, i * k, v, 0, k);
-      return out;
-    };
-    // G e_i has G_ii = ||column i||^2 > 0 at its own index for the largest diagonal entry.
-    fallbackStart = () => {
-      let best = 0;
-      for (let i = 1; i < k; i++) if (G[i * k + i] > G[best * k + best]) best = i;
-      const e = new Float64Array(k);
-      e[best] = 1;
-      return e;
-    };
-  } else {
-    // A copy of A in WebAssembly memory pays off from some 65 000 entries; the scratch
-    // instance, since nothing else runs there until this returns.
-    const resident = m * n >= RESIDENT_MIN_ENTRIES ? ResidentMatrix.create(A, scratchKernels()) : null;
-    dim = n;
-    apply = (v, out) => gramVector(A, v, resident, out);
-    // The largest row r of A: (A r)_i = ||r||^2 > 0 for its own index i.
-    fallbackStart = () => {
-      const i = largestRow(A);
-      const r = A.data.slice(i * n, (i + 1) * n);
-      scaleInPlace(r, 1 / norm2(r));
-      return r;
-    };
-  }
+  if (k <= NARROW && Math.max(m, n) > k) return Math.sqrt(symmetricLargest(gram(A.data, m, n), k, tol, maxIter));
+  // A copy of A in WebAssembly memory for the products: the scratch instance, since nothing
+  // else runs there until this returns.
+  const resident = m * n >= RESIDENT_MIN_ENTRIES ? ResidentMatrix.create(A, scratchKernels()) : null;
+  // A fallback start: the largest row r of A, for which (A r)_i = ||r||^2 > 0 at its own index.
+  const largest = (): Float64Array => {
+    const i = largestRow(A);
+    const r = A.data.slice(i * n, (i + 1) * n);
+    scaleInPlace(r, 1 / norm2(r));
+    return r;
+  };
+  return Math.sqrt(lanczosLargest((v, out) => gramVector(A, v, resident, out), n, largest, tol, maxIter));
+}
+
+/** lambda_max of the symmetric k x k matrix G (a Gram matrix) by {@link lanczosLargest}. */
+function symmetricLargest(G: Float64Array, k: number, tol: number, maxIter: number): number {
+  const apply = (v: Float64Array, out?: Float64Array): Float64Array => {
+    const o = out ?? new Float64Array(k);
+    for (let i = 0; i < k; i++) o[i] = dotAt(G, i * k, v, 0, k);
+    return o;
+  };
+  // A fallback start: e_i for the largest diagonal entry, for which (G e_i)_i = G_ii > 0.
+  const largest = (): Float64Array => {
+    let best = 0;
+    for (let i = 1; i < k; i++) if (G[i * k + i] > G[best * k + best]) best = i;
+    const e = new Float64Array(k);
+    e[best] = 1;
+    return e;
+  };
+  return lanczosLargest(apply, k, largest, tol, maxIter);
+}
+
+/**
+ * The largest eigenvalue of a symmetric positive semidefinite operator on R^dim (A^T A, a
+ * Gram matrix) by Lanczos with full reorthogonalization (Golub & Van Loan, sec. 10.1): the
+ * largest Ritz value approaches it from below, in tens of steps where power iteration needs
+ * hundreds to thousands (a Gaussian design, say); on A^T A, the same Krylov spaces as
+ * Golub-Kahan bidiagonalization of A. Stops after two consecutive steps that change the
+ * estimate by at most `tol` relative (Lanczos converges superlinearly but not steadily: one
+ * small change can precede a jump), when the Krylov space is exhausted (a relatively zero
+ * beta: the value is then exact to rounding), or at `maxIter`. The start is a fixed
+ * quasi-random vector (golden-ratio sequence) with every entry nonzero, so the result is
+ * deterministic; `fallback` gives one the operator does not annihilate, when it does.
+ */
+function lanczosLargest(
+  apply: (v: Float64Array, out?: Float64Array) => Float64Array,
+  dim: number,
+  fallback: () => Float64Array,
+  tol: number,
+  maxIter: number,
+): number {
   let v: Float64Array = new Float64Array(dim);
   const golden = 0.6180339887498949;
   for (let j = 0; j < dim; j++) {
@@ -271,24 +289,14 @@ export function opnorm2(A: Matrix, options: OpNorm2Options = {}): number {
   scaleInPlace(v, 1 / norm2(v));
   let w = apply(v);
   if (norm2(w) === 0) {
-    // The start vector happens to lie in the null space.
-    v = fallbackStart();
+    v = fallback();
     w = apply(v);
   }
-  // Lanczos on the symmetric A^T A (or A A^T) with full reorthogonalization (Golub & Van
-  // Loan, sec. 10.1): the same Krylov spaces as Golub-Kahan bidiagonalization of A, so the
-  // largest Ritz value approaches ||A||_2^2 from below as fast, in tens of steps where power
-  // iteration needs hundreds to thousands (a Gaussian design, say). Each step reads A once:
-  // A^T (A v) row by row, every row used twice while it is in cache, where the bidiagonal
-  // form streams A twice per step; for a design of tens of megabytes the product is bound
-  // by memory, and this halves it.
   const V: Float64Array[] = [v];
   const alphas: number[] = [];
   const betas: number[] = [];
   let lambda = 0;
   let steady = 0;
-  // The Krylov space is exhausted after at most dim steps: a (relatively) zero beta then
-  // ends the iteration, with the exact value.
   const steps = Math.min(maxIter, dim);
   for (let step = 0; step < steps; step++) {
     const vk = V[step];
@@ -298,8 +306,6 @@ export function opnorm2(A: Matrix, options: OpNorm2Options = {}): number {
     const change = lambdaNew - lambda;
     lambda = Math.max(lambda, lambdaNew);
     if (!Number.isFinite(lambda)) throw new SolverError('non-finite-input', 'opnorm2: the norm overflows');
-    // Converged after two consecutive steps that change sigma^2 by at most tol relative
-    // (Lanczos converges superlinearly but not steadily: one small change can precede a jump).
     steady = change <= tol * lambda ? steady + 1 : 0;
     if (steady >= 2 || step === steps - 1) break;
     const prev = step > 0 ? V[step - 1] : null;
@@ -313,19 +319,24 @@ export function opnorm2(A: Matrix, options: OpNorm2Options = {}): number {
     V.push(next);
     w = apply(next, w);
   }
-  return Math.sqrt(lambda);
+  return lambda;
 }
 
 /** Up to this short side, opnorm2 forms the Gram matrix of the short side once. */
 const NARROW = 32;
 
-/** From this many entries, opnorm2 copies A into WebAssembly memory for its products. */
+/**
+ * From this many entries opnorm2 copies A into WebAssembly memory for its products: a guess.
+ * At 1000 x 5000 the copy (about 40 ms into fresh memory) pays for itself within two or three
+ * steps (7 against 24 to 31 ms per step); smaller sizes were not measured.
+ */
 const RESIDENT_MIN_ENTRIES = 1 << 16;
 
 /**
- * A^T (A v): in WebAssembly SIMD when A is resident there (two products, about 5 times the
- * JavaScript speed), else one pass over A's rows, each row's dot product with v, then its
- * multiple added.
+ * A^T (A v): in WebAssembly SIMD when A is resident there (M v and M^T u took 7 ms together
+ * at 1000 x 5000, against 24 to 31 ms for matvec and matTvec in JavaScript), else one pass
+ * over A's rows, each row's dot product with v, then its multiple added (no faster than two
+ * passes here: the loop is bound by JavaScript's arithmetic, not by memory).
  */
 function gramVector(A: Matrix, v: Float64Array, resident: ResidentMatrix | null, out: Float64Array = new Float64Array(A.cols)): Float64Array {
   if (resident) return resident.mulT(resident.mul(v), out);
@@ -448,7 +459,7 @@ export function opnorm2Upper(A: Matrix, options: OpNorm2UpperOptions = {}): numb
   scalePow2(scaled, -e);
   let G = gram(scaled, m, n);
   // First the Cholesky certificate: tight, and k^3 / 3 work where the squarings take 5 k^3.
-  const estimate = opnorm2({ rows: m, cols: n, data: scaled }) ** 2;
+  const estimate = symmetricLargest(G, k, 1e-10, 1000);
   const viaCholesky = choleskyLambdaMaxBound(G, k, estimate, gammaN * frobeniusSquared(scaled));
   if (viaCholesky !== null) return Math.min(classical * margin, Math.sqrt(viaCholesky) * (1 + 64 * UNIT_ROUNDOFF) * 2 ** e);
   // log2 of the factor by which the stored G must be multiplied to give the true power.

@@ -88,6 +88,23 @@ export class WasmKernels {
   }
 }
 
+/**
+ * Rows of the row-major rows x cols array `src` into `dst` from entry `at`, each row at
+ * stride `stride` (>= cols) with its padding entries set to 0: how every kernel here reads a
+ * matrix (rows padded to the SIMD width, pads that add nothing, whatever was there before).
+ */
+export function placePadded(dst: Float64Array, at: number, src: Float64Array, rows: number, cols: number, stride: number): void {
+  if (stride === cols) {
+    dst.set(src.subarray(0, rows * cols), at);
+    return;
+  }
+  for (let r = 0; r < rows; r++) {
+    const o = at + r * stride;
+    dst.set(src.subarray(r * cols, (r + 1) * cols), o);
+    dst.fill(0, o + cols, o + stride);
+  }
+}
+
 let shared: WasmKernels | null | undefined;
 /**
  * The process's scratch instance, for kernels that copy in, run and copy out within one call
