@@ -53,6 +53,9 @@ function gradient(P: Problem, beta: ArrayLike<number>): Float64Array {
   return g;
 }
 
+/** Milliseconds with three significant digits under 10 ms (a diabetes solve takes a fraction of one). */
+const fmt = (t: number): string => (t < 10 ? t.toPrecision(2) : t.toFixed(1));
+
 /** Largest violation of the Lasso optimality conditions, relative to lambda. */
 function kkt(P: Problem, beta: ArrayLike<number>, lambda: number): number {
   const g = gradient(P, beta);
@@ -88,20 +91,21 @@ export async function benchLasso(log: (s: string) => void): Promise<string[]> {
       let beta: Float64Array = new Float64Array(0);
       let method = '';
       // Binding the inputs (with the step 1 / opnorm(X)^2) is part of the solve. Small
-      // problems get more warm-up calls: V8 compiles the solver's code in tiers, over several
-      // calls, and the first problem of the run would otherwise time the compiler.
-      const warmup = big ? 1 : 10;
+      // problems warm up for 10 calls and 300 ms: V8 compiles the solver's code in tiers,
+      // over many calls, and the first problem of the run would otherwise time the compiler
+      // (diabetes measured 0.6 to 1.5 ms a solve after 10 calls, 0.2 to 0.35 ms in steady state).
+      const [warmup, warmupMs, repeats] = big ? [1, 0, 3] : [10, 300, 11];
       const ms = timeMs(() => {
         const model = new Lasso(inputs(lambda)) as ModelInstance;
         const r = solveInstance(model, { tol: 1e-10 });
         if (r.status !== 'converged') throw new Error(`implc: ${r.status}`);
         beta = r.y;
         method = r.method;
-      }, big ? 3 : 5, warmup);
+      }, repeats, warmup, warmupMs);
       const withMs = timeMs(() => {
         const r = solveInstance(base.with({ lambda }), { tol: 1e-10 });
         if (r.status !== 'converged') throw new Error(`implc: ${r.status}`);
-      }, big ? 3 : 5, warmup);
+      }, repeats, warmup, warmupMs);
       log(`  lambda ${f} lambda_max: implc ${ms.toFixed(1)} ms, with ${withMs.toFixed(1)} ms (${method})`);
       return { lambda, ms, withMs, beta, method };
     });
@@ -112,14 +116,14 @@ export async function benchLasso(log: (s: string) => void): Promise<string[]> {
         y: writeMatrix('lasso-y', P.n, 1, P.y),
         lambdas: implc.map((r) => r.lambda),
         tol: 1e-10,
-        repeats: big ? 3 : 5,
+        repeats: big ? 3 : 11,
       });
     }
     implc.forEach((r, k) => {
       const s = peer?.results[k];
       const support = r.beta.filter((b) => b !== 0).length;
       out.push(
-        `| ${P.name} | ${fractions[k]} | ${r.ms.toFixed(1)} | ${r.withMs.toFixed(1)} | ${s ? s.ms.toFixed(1) : 'skipped'} | ${s ? (s.ms / r.ms).toPrecision(2) : '-'} | ${s ? (s.ms / r.withMs).toPrecision(2) : '-'} | ` +
+        `| ${P.name} | ${fractions[k]} | ${fmt(r.ms)} | ${fmt(r.withMs)} | ${s ? fmt(s.ms) : 'skipped'} | ${s ? (s.ms / r.ms).toPrecision(2) : '-'} | ${s ? (s.ms / r.withMs).toPrecision(2) : '-'} | ` +
           `${kkt(P, r.beta, r.lambda).toExponential(1)} | ${s ? kkt(P, s.beta, r.lambda).toExponential(1) : '-'} | ${support} | ${r.method} |`,
       );
       log(out[out.length - 1]);

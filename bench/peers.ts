@@ -27,9 +27,10 @@ export function writeMatrix(name: string, rows: number, cols: number, data: Floa
   return { path, rows, cols };
 }
 
-/** Median of repeated timings in milliseconds, after warm-up runs. */
-export function timeMs(run: () => void, repeats = 3, warmup = 1): number {
-  for (let i = 0; i < warmup; i++) run();
+/** Median of repeated timings in milliseconds, after `warmup` runs and, if longer, `warmupMs` of them. */
+export function timeMs(run: () => void, repeats = 3, warmup = 1, warmupMs = 0): number {
+  const start = performance.now();
+  for (let i = 0; i < warmup || performance.now() - start < warmupMs; i++) run();
   const t: number[] = [];
   for (let i = 0; i < repeats; i++) {
     const t0 = performance.now();

@@ -125,10 +125,16 @@ function denseOpOf(B: LinOp): { op: DenseOp; leaves: NodeId[] } | null {
  * The fixpoint y = prox_l1(y - G (A y - b), tau) (soft thresholding, the registry's `prox`) with G, A, b, tau fixed by the inputs
  * (possibly G scaled by a fixed scalar, s G (A y - b)): proximal gradient on a least-squares
  * Lasso, which the runtime can solve by coordinate descent (src/runtime/lasso.ts). Returns
- * the nodes of A, b, G (or its scalar and matrix factors) and tau, or null. The runtime
+ * the nodes of A, b, G (or its scalar and matrix factors) and tau, or null; with them `step`,
+ * the scalar s when G = s A^T by construction (the map reads `s * A'`). Without it the runtime
  * checks numerically that G is a positive multiple of A^T before using them.
  */
-function leastSquaresProxOf(g: Graph, map: NodeId, unknown: NodeId, writer: KernelWriter): { A: NodeId; b: NodeId; G: NodeId; scale: NodeId | null; tau: NodeId } | null {
+function leastSquaresProxOf(
+  g: Graph,
+  map: NodeId,
+  unknown: NodeId,
+  writer: KernelWriter,
+): { A: NodeId; b: NodeId; G: NodeId; scale: NodeId | null; tau: NodeId; step: NodeId | null } | null {
   const facts = (id: NodeId) => factsOf(g.node(id).op);
   const args = (id: NodeId) => g.node(id).args;
   if (facts(map).prox !== 'l1') return null;
@@ -152,7 +158,18 @@ function leastSquaresProxOf(g: Graph, map: NodeId, unknown: NodeId, writer: Kern
   if (writer.dynamic(b) || facts(Ay).linearForm !== 'matrix product' || args(Ay)[1] !== unknown) return null;
   const A = args(Ay)[0];
   if (writer.dynamic(A) || g.shape(A).length !== 2 || g.shape(b).length !== 1) return null;
-  return { A, b, G, scale, tau };
+  return { A, b, G, scale, tau, step: stepNode(G, scale) };
+
+  /** The scalar node s with (scale) G = s A' by construction (G itself A', or a scalar times A'), else null. */
+  function stepNode(G: NodeId, scale: NodeId | null): NodeId | null {
+    const isTransposeOfA = (id: NodeId) => facts(id).transpose === true && args(id)[0] === A;
+    if (isTransposeOfA(G)) return scale;
+    if (scale !== null || facts(G).linearForm !== 'product') return null;
+    const [x, y] = args(G);
+    if (g.shape(x).length === 0 && isTransposeOfA(y)) return x;
+    if (g.shape(y).length === 0 && isTransposeOfA(x)) return y;
+    return null;
+  }
 }
 
 export interface EmittedModule {
@@ -361,7 +378,7 @@ export function emitModule(a: Analysis, sourceFile: string): EmittedModule {
     ? leastSquaresProxOf(g, p.maps[0], m.unknowns[0].node, writer)
     : null;
   method('leastSquaresProx', [], 'LeastSquaresProx | null', lsq
-    ? ['const c = this.c;', `return { A: c.${writer.hoistedName(lsq.A)}, b: c.${writer.hoistedName(lsq.b)}, G: ${lsq.scale === null ? `c.${writer.hoistedName(lsq.G)}` : `K.mul(c.${writer.hoistedName(lsq.scale)}, c.${writer.hoistedName(lsq.G)})`}, tau: c.${writer.hoistedName(lsq.tau)} };`]
+    ? ['const c = this.c;', `return { A: c.${writer.hoistedName(lsq.A)}, b: c.${writer.hoistedName(lsq.b)}, G: ${lsq.scale === null ? `c.${writer.hoistedName(lsq.G)}` : `K.mul(c.${writer.hoistedName(lsq.scale)}, c.${writer.hoistedName(lsq.G)})`}, tau: c.${writer.hoistedName(lsq.tau)}${lsq.step === null ? '' : `, s: c.${writer.hoistedName(lsq.step)}.data[0]`} };`]
     : ['return null;'],
   lsq
     ? 'The map is proximal gradient on a least-squares Lasso: its design, targets, gradient operator and thresholds (src/runtime/lasso.ts).'

@@ -121,10 +121,10 @@ function newtonProblem(model: ModelInstance, denseLimit: number): NewtonProblem 
 function lassoProblem(model: ModelInstance, y0: Float64Array): { solver: LassoCoordinateDescent; scale: number } | null {
   const lsq = model.leastSquaresProx?.() ?? null;
   if (!lsq) return null;
-  const s = stepOf(lsq);
+  const s = lsq.s ?? stepOf(lsq);
   const p = lsq.A.shape[1];
   const tau = lsq.tau.data;
-  if (s === null || y0.length !== p || lsq.b.data.length !== lsq.A.shape[0] || (tau.length !== 1 && tau.length !== p)) return null;
+  if (s === null || !(s > 0) || !Number.isFinite(s) || y0.length !== p || lsq.b.data.length !== lsq.A.shape[0] || (tau.length !== 1 && tau.length !== p)) return null;
   for (const t of tau) if (!(t >= 0)) return null;
   const lambda = tau.length === 1 ? () => tau[0] / s : (j: number) => tau[j] / s;
   return {
@@ -149,8 +149,7 @@ export function solveInstance(model: ModelInstance, options: SolveInstanceOption
     throw new SolverError('invalid-option', `solveInstance(${model.name}): method '${method}' needs a fixpoint map, and the model has none`);
   }
 
-  const finish = (y: Float64Array, status: InstanceStatus, iterations: number, used: UsedMethod): SolveInstanceResult => {
-    const residual = residualInf(model, y);
+  const finish = (y: Float64Array, status: InstanceStatus, iterations: number, used: UsedMethod, residual = residualInf(model, y)): SolveInstanceResult => {
     // The contract is on ||F||_inf at the returned point, whatever the phase measured.
     const final: InstanceStatus = status === 'converged' && !(residual <= tol) ? (Number.isFinite(residual) ? 'max-iterations' : 'non-finite') : status;
     return { y, status: final, iterations, residual, method: used };
@@ -193,6 +192,12 @@ export function solveInstance(model: ModelInstance, options: SolveInstanceOption
       sweeps += cd.sweeps;
       if (!isFiniteVector(cd.beta)) break;
       beta = cd.beta;
+      // Newton's step on the support's piece, in closed form; judged by the model's F.
+      const exact = lasso.solver.polish(beta);
+      if (exact) {
+        const residual = residualInf(model, exact);
+        if (residual <= tol) return finish(exact, 'converged', sweeps + newtonIterations + 1, 'coordinate-descent+newton', residual);
+      }
       const nt = semismoothNewton(problem, beta, { tol, maxIter: options.maxIter ?? 10 });
       newtonIterations += nt.iterations;
       if (nt.status === 'converged') return finish(nt.y, nt.status, sweeps + newtonIterations, 'coordinate-descent+newton');

@@ -104,6 +104,38 @@ describe('coordinate descent for the Lasso', () => {
     expect(Array.from(new LassoCoordinateDescent(A, b, () => 100).run(new Float64Array(p), 1e-15).beta)).toEqual([0, 0, 0, 0, 0]);
   });
 
+  it('polish: the exact minimizer on a support and its signs, null when they are not the solution\'s', () => {
+    for (const [n, p, corr] of [
+      [40, 10, 0],
+      [30, 80, 0.5],
+    ] as const) {
+      const { A, b } = problem(n, p, corr);
+      const lambdas = Float64Array.from({ length: p }, () => 1 + 4 * rng());
+      for (const lambda of [() => 3, (j: number) => lambdas[j]]) {
+        const cd = new LassoCoordinateDescent(A, b, lambda);
+        // A loose run finds the support; the polished point meets the conditions to rounding,
+        // where the loose one does not.
+        const loose = cd.run(new Float64Array(p), 1e-3);
+        const exact = cd.polish(loose.beta);
+        expect(exact).not.toBeNull();
+        expect(kkt(A, b, loose.beta, lambda)).toBeGreaterThan(1e-9);
+        expect(kkt(A, b, exact!, lambda)).toBeLessThan(1e-11);
+        exact!.forEach((v, j) => expect(v === 0).toBe(loose.beta[j] === 0));
+      }
+    }
+    const { A, b } = problem(40, 10, 0.3);
+    const cd = new LassoCoordinateDescent(A, b, () => 3);
+    const beta = cd.run(new Float64Array(10), 1e-13).beta;
+    const j = beta.findIndex((v) => v !== 0);
+    // The wrong sign on one coordinate: its equation pulls it across zero.
+    const flipped = beta.slice();
+    flipped[j] = -flipped[j];
+    expect(cd.polish(flipped)).toBeNull();
+    // No support: zero; a support above the limit: no answer.
+    expect(Array.from(cd.polish(new Float64Array(10))!)).toEqual(new Array(10).fill(0));
+    expect(cd.polish(Float64Array.from({ length: 10 }, () => 1), 5)).toBeNull();
+  });
+
   it('stepOf: the s of G = s A^T, and null for anything else', () => {
     const { A } = problem(6, 4);
     const G = (f: (i: number, j: number) => number): Tensor => ({ shape: [4, 6], data: Float64Array.from({ length: 24 }, (_, k) => f(Math.floor(k / 6), k % 6)) });
@@ -130,6 +162,10 @@ describe('the generated Lasso solves by coordinate descent and Newton', () => {
     const fast = solveInstance(model, { tol: 1e-12 });
     expect(fast.status).toBe('converged');
     expect(fast.method).toBe('coordinate-descent+newton');
+    // G = step * X' by construction: the step comes from codegen, and agrees with the numbers.
+    const lsq = model.leastSquaresProx!()!;
+    expect(lsq.s).toBe((model as unknown as { value(name: string): Tensor }).value('step').data[0]);
+    expect(stepOf({ ...lsq, s: undefined })).toBeCloseTo(lsq.s!, 14);
     const slow = solveInstance(model, { method: 'anderson', tol: 1e-12, maxIter: 200_000 });
     expect(slow.status).toBe('converged');
     fast.y.forEach((v, i) => expect(Math.abs(v - slow.y[i])).toBeLessThan(1e-9));
@@ -164,6 +200,7 @@ describe('the generated Lasso solves by coordinate descent and Newton', () => {
     const Z = X.map((row) => row.map((v) => v + 0.05 * normal()));
     const model = new NotLasso({ X, Z, y, lambda: 1 }) as ModelInstance;
     expect(model.leastSquaresProx?.()).not.toBeNull(); // the shape matches ...
+    expect(model.leastSquaresProx?.()?.s).toBeUndefined(); // ... Z' is not X', so no step by construction ...
     const r = solveInstance(model, { tol: 1e-11 });
     expect(r.method).not.toBe('coordinate-descent+newton'); // ... the numbers do not
     expect(r.status).toBe('converged');
