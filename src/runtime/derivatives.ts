@@ -117,7 +117,7 @@ export class ImplicitDerivatives {
       // its solve is what can fail, and then nothing has reached g.
       const py = new Float64Array(model.n);
       model.addOutputPartials(k, y, factors, py, null, 1);
-      const w = this.checked(this.system.solveTranspose(py), 'adjoint solve');
+      const w = this.checked(this.adjoint(py), 'adjoint solve');
       model.addOutputPartials(k, y, factors, null, g, 1);
       model.addVjpX(y, factors, w, g, -1);
     } else {
@@ -126,7 +126,7 @@ export class ImplicitDerivatives {
         throw new SolverError('dimension-mismatch', `outputPartials(${model.outputNames[k]}): lengths ${partials.y.length}, ${partials.x.length}; expected ${model.n}, ${model.m}`);
       }
       const ATw = new Float64Array(model.m);
-      model.vjpX(y, factors, this.checked(this.system.solveTranspose(partials.y), 'adjoint solve'), ATw);
+      model.vjpX(y, factors, this.checked(this.adjoint(partials.y), 'adjoint solve'), ATw);
       const px = partials.x;
       for (let j = 0; j < g.length; j++) g[j] += px[j] - ATw[j];
     }
@@ -136,8 +136,13 @@ export class ImplicitDerivatives {
     for (let j = 0; j < g.length; j++) sum[j] += g[j];
   }
 
+  /** w with B^T w = ybar where A^T w reads it (everywhere, unless A's rows vanish on the identity rows). */
+  private adjoint(ybar: Float64Array): Float64Array {
+    return this.system.solveTranspose(ybar, { keptRowsOnly: this.model.analysis.paramRowsVanishWhereFactorZero });
+  }
+
   private pullback(ybar: Float64Array): Float64Array {
-    const w = this.system.solveTranspose(ybar);
+    const w = this.adjoint(ybar);
     const xbar = new Float64Array(this.model.m);
     this.model.vjpX(this.y, this.factors, w, xbar);
     // Negate and check in one pass (xbar has one entry per parameter: W alone is h^2).

@@ -223,8 +223,13 @@ export class ImplicitSystem {
     return z;
   }
 
-  /** w with B^T w = g. */
-  solveTranspose(g: Float64Array): Float64Array {
+  /**
+   * w with B^T w = g. With `keptRowsOnly`, w on the identity rows (where the reduction
+   * dropped them) is left 0, not solved for: for A^T w when A's rows vanish there
+   * (CompiledAnalysis.paramRowsVanishWhereFactorZero), which saves one vjpY, a pass over
+   * the model's matrices (X^T X D w for the Lasso, W^T D w for a DEQ).
+   */
+  solveTranspose(g: Float64Array, options: { keptRowsOnly?: boolean } = {}): Float64Array {
     if (this.method === 'gmres') {
       return this.iterate((v, out) => this.model.vjpY(this.y, this.factors, v, out), g, 'B^T');
     }
@@ -237,6 +242,7 @@ export class ImplicitSystem {
     const wR = luSolveTranspose(lu, gR, gR);
     const w = new Float64Array(this.n);
     for (let a = 0; a < rows.length; a++) w[rows[a]] = wR[a];
+    if (options.keptRowsOnly) return w;
     const BTw = new Float64Array(this.n);
     this.model.vjpY(this.y, this.factors, w, BTw);
     for (const i of comp) w[i] = g[i] - BTw[i];

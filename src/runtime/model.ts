@@ -33,6 +33,11 @@ export interface CompiledAnalysis {
    */
   identityRowsWhereFactorZero: number | null;
   /**
+   * With that site, the rows of A = dF/dx vanish where its factor does (each term of A is
+   * scaled by it): A^T w never reads w on the identity rows, so backward passes skip them.
+   */
+  paramRowsVanishWhereFactorZero: boolean;
+  /**
    * F has kinks that are not diagonal kink-factor sites (projections onto the simplex, the
    * l1 ball or the cone; norm2, norminf): their ties are not among `kinkGaps`, so "no tie at
    * the solution" cannot be concluded from the sites alone.

@@ -111,7 +111,7 @@ abstract class HandWritten {
   }
 }
 
-const ANALYSIS: CompiledAnalysis = { verdict: 'guarded', test: 'hand-written', guard: null, rowwise: true, identityRowsWhereFactorZero: null, nonDiagonalKinks: false, reason: 'hand-written test model' };
+const ANALYSIS: CompiledAnalysis = { verdict: 'guarded', test: 'hand-written', guard: null, rowwise: true, identityRowsWhereFactorZero: null, paramRowsVanishWhereFactorZero: false, nonDiagonalKinks: false, reason: 'hand-written test model' };
 
 /** Deq: z = relu(W z + U u + b), W h x h, U h x d. */
 export class DeqInstance extends HandWritten implements BatchInstance {

@@ -147,6 +147,44 @@ describe('structured assembly of B agrees with jvpY on unit vectors', () => {
   }
 });
 
+describe("A's rows vanish where the reduction site's factor does, when the analysis says so", () => {
+  // The analysis's claim (paramRowsVanishWhereFactorZero) against the generated kernels: with
+  // the site's factor 0 on random rows and anything in range elsewhere, every column of A (jvpX
+  // on unit vectors) is exactly 0 on those rows; and a backward pass that skips them agrees.
+  const expected: Record<string, boolean> = {
+    'samples/kink.impl': false, // A = -dx: no factor at all
+    'samples/deq.impl': true,
+    'samples/lasso.impl': true, // -sign(u) D step dlambda
+    'samples/elastic_net.impl': false, // the lambda2 term is divided, not multiplied, by D's companion
+    'samples/simplex_qp.impl': false, // no reduction site
+    'samples/box_qp.impl': true,
+  };
+  for (const sample of samples) {
+    it(sample.file, async () => {
+      const Model = await generatedClass(sample.file);
+      const rng = mulberry32(23);
+      const model = new Model(sample.inputs(rng)) as unknown as ModelInstance;
+      expect(model.analysis.paramRowsVanishWhereFactorZero).toBe(expected[sample.file]);
+      if (!model.analysis.paramRowsVanishWhereFactorZero) return;
+      const site = model.analysis.identityRowsWhereFactorZero!;
+      const y = Float64Array.from({ length: model.n }, () => normal(rng));
+      const zero = Array.from({ length: model.n }, () => rng() < 0.5);
+      const factors = model.kinkFactors(y).map((f, s) => {
+        const [lo, hi] = model.kinkSites[s].range;
+        return f.map((_, i) => (s === site && zero[i] ? 0 : lo + (hi - lo) * (0.1 + 0.8 * rng())));
+      });
+      const e = new Float64Array(model.m);
+      const col = new Float64Array(model.n);
+      for (let j = 0; j < model.m; j++) {
+        e[j] = 1;
+        model.jvpX(y, factors, e, col);
+        e[j] = 0;
+        for (let i = 0; i < model.n; i++) if (zero[i]) expect(Math.abs(col[i])).toBe(0);
+      }
+    });
+  }
+});
+
 describe('the in-place kernels add what vjpX and outputPartials compute', () => {
   for (const sample of samples) {
     it(sample.file, async () => {

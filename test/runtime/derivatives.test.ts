@@ -172,6 +172,25 @@ describe('(c) Lasso beta = ST(beta - s X\'(X beta - y), s lambda)', () => {
     const z1 = reduced.system.solve(ybar);
     const z2 = unreduced.system.solve(ybar);
     expect(maxRelError(z1, z2, 1e-12)).toBeLessThan(1e-10);
+    // keptRowsOnly: the same w on the kept rows, 0 on the identity rows.
+    const kept = reduced.system.solveTranspose(ybar, { keptRowsOnly: true });
+    const rows = new Set(reduced.system.rows);
+    kept.forEach((v, i) => expect(rows.has(i) ? Math.abs(v - w1[i]) : Math.abs(v)).toBeLessThanOrEqual(rows.has(i) ? 1e-15 * Math.abs(w1[i]) : 0));
+  });
+
+  it("with A's rows vanishing on the identity rows, the backward pass skips them: no vjpY, the same gradient", () => {
+    const flagged = new Lasso(model.X, model.yv, model.lambda, model.step);
+    Object.assign(flagged, { analysis: { ...model.analysis, paramRowsVanishWhereFactorZero: true } });
+    let calls = 0;
+    const vjpY = flagged.vjpY.bind(flagged);
+    Object.assign(flagged, { vjpY: (...args: Parameters<typeof vjpY>) => (calls++, vjpY(...args)) });
+    const ybar = randomVector(mulberry32(5), model.n);
+    const skipped = new ImplicitDerivatives(flagged, beta).vjp(ybar);
+    expect(calls).toBe(0);
+    const [g] = outputGradients(flagged, beta);
+    expect(calls).toBe(0);
+    expect(maxRelError(skipped, new ImplicitDerivatives(model, beta).vjp(ybar), 1e-14)).toBeLessThan(1e-12);
+    expect(maxRelError(g, outputGradients(model, beta)[0], 1e-14)).toBeLessThan(1e-12);
   });
 
   it('the hypergradient of the validation loss matches central differences in lambda', () => {

@@ -11,7 +11,7 @@ function layout(name: string, shape: number[], offset: number): VariableLayout {
 }
 
 function analysis(partial: Partial<CompiledAnalysis> & Pick<CompiledAnalysis, 'verdict'>): CompiledAnalysis {
-  return { test: 'none', guard: null, rowwise: false, identityRowsWhereFactorZero: null, nonDiagonalKinks: false, reason: 'hand-written test model', ...partial };
+  return { test: 'none', guard: null, rowwise: false, identityRowsWhereFactorZero: null, paramRowsVanishWhereFactorZero: false, nonDiagonalKinks: false, reason: 'hand-written test model', ...partial };
 }
 
 /** Shared defaults: no map, no outputs, no guard. */
