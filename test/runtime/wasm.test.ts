@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { luFactor, luSolve } from '../../src/runtime/lu.ts';
-import { opnorm2, opnorm2Upper } from '../../src/runtime/matrix.ts';
+import { choleskyInPlace, gram, opnorm2, opnorm2Upper } from '../../src/runtime/matrix.ts';
 import { BatchProducts, ResidentMatrix, type ProductMatrix } from '../../src/runtime/products.ts';
 import { scratchKernels, wasmModule } from '../../src/runtime/wasm.ts';
 import { compileWat, embedding } from '../../src/runtime/wasm/build.ts';
@@ -119,6 +119,59 @@ describe('luFactor in WebAssembly', () => {
     const js = luFactor({ rows: n, cols: n, data }, { engine: 'js' });
     expect(wasm.singular).toBe(true);
     expect(wasm).toEqual(js);
+  });
+});
+
+describe('Cholesky and the Gram matrix in WebAssembly (opnorm2Upper)', () => {
+  const bits = (x: Float64Array) => Buffer.from(x.buffer, x.byteOffset, x.byteLength);
+
+  it('choleskyInPlace gives the JavaScript factor bit for bit, and the same refusal', () => {
+    for (const k of [16, 17, 40, 65]) {
+      // A A^T / k + I: symmetric positive definite.
+      const A = uniform(k * k);
+      const S = new Float64Array(k * k);
+      for (let i = 0; i < k; i++) for (let j = 0; j < k; j++) {
+        let s = i === j ? 1 : 0;
+        for (let l = 0; l < k; l++) s += (A[i * k + l] * A[j * k + l]) / k;
+        S[i * k + j] = s;
+      }
+      const wasm = S.slice();
+      const js = S.slice();
+      const fw = choleskyInPlace(wasm, k);
+      const fj = choleskyInPlace(js, k, 'js');
+      expect(fw).not.toBeNull();
+      expect(fw).toBe(fj);
+      expect(bits(wasm).equals(bits(js))).toBe(true);
+      // R^T R = S to rounding (R in the upper triangle).
+      for (let i = 0; i < k; i++) for (let j = i; j < k; j++) {
+        let s = 0;
+        for (let l = 0; l <= i; l++) s += wasm[l * k + i] * wasm[l * k + j];
+        expect(Math.abs(s - S[i * k + j])).toBeLessThan(1e-12 * k);
+      }
+      // Not positive definite: S - 2 lambda_max-ish I fails in both.
+      const shifted = S.map((v, i) => (i % (k + 1) === 0 ? v - 10 * k : v));
+      expect(choleskyInPlace(shifted.slice(), k)).toBeNull();
+      expect(choleskyInPlace(shifted.slice(), k, 'js')).toBeNull();
+    }
+  });
+
+  it('gram: one triangle in blocks, exactly symmetric, equal to plain sums, whatever the scratch held', () => {
+    // Something else's NaNs in the scratch instance first: the padding must not carry them.
+    const scratch = scratchKernels()!;
+    scratch.ensure(1 << 18)!.fill(NaN);
+    for (const [m, n] of [[301, 67], [50, 133], [129, 129]]) {
+      const a = uniform(m * n);
+      const G = gram(a, m, n);
+      const k = Math.min(m, n);
+      expect(G.length).toBe(k * k);
+      for (let i = 0; i < k; i++) for (let j = 0; j < k; j++) {
+        expect(G[i * k + j]).toBe(G[j * k + i]);
+        let s = 0;
+        if (m >= n) for (let r = 0; r < m; r++) s += a[r * n + i] * a[r * n + j];
+        else for (let c = 0; c < n; c++) s += a[i * n + c] * a[j * n + c];
+        expect(Math.abs(G[i * k + j] - s)).toBeLessThan(1e-12 * Math.max(m, n));
+      }
+    }
   });
 });
 

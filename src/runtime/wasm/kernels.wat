@@ -4,7 +4,8 @@
 ;;
 ;; products: M v_b of one matrix with a batch of vectors (BatchProducts, behind BatchMapF64);
 ;; products_t: M^T u (ResidentMatrix, behind opnorm2); lu_eliminate: a step of LU;
-;; cd_sweep: a sweep of Lasso coordinate descent (lasso.ts).
+;; chol_update: a step of Cholesky (opnorm2Upper's certificate); cd_sweep: a sweep of Lasso
+;; coordinate descent (lasso.ts).
 ;; Register blocking: 4 rows of M by 2 samples, each accumulator an f64x2 over k (8 of them,
 ;; plus 4 loads per step: 14 of the 16 SIMD registers of x86-64). Every M entry loaded feeds
 ;; two samples, every v entry four rows.
@@ -114,6 +115,49 @@
         (local.set $pi (i32.add (local.get $pi) (local.get $rowBytes)))
         (br $iloop))))
  
+  ;; chol_update: the trailing update of step j of the right-looking Cholesky factorization
+  ;; (matrix.ts choleskyInPlace) of the row-major n x n matrix at byte offset $a, row j of R
+  ;; already in place: for every row i > j with r = a[j, i] nonzero, a[i, i..n) -= r a[j, i..n)
+  ;; (the upper triangle only), two entries per SIMD step; a multiply then a subtract, as the
+  ;; JavaScript loop does: the factors agree bit for bit.
+  (func (export "chol_update") (param $a i32) (param $n i32) (param $j i32)
+    (local $rowBytes i32) (local $pj i32) (local $end i32) (local $shift i32) (local $i i32)
+    (local $q i32) (local $pairEnd i32) (local $r f64) (local $rv v128)
+    (local.set $rowBytes (i32.shl (local.get $n) (i32.const 3)))
+    (local.set $pj (i32.add (local.get $a) (i32.mul (local.get $j) (local.get $rowBytes))))
+    (local.set $end (i32.add (local.get $pj) (local.get $rowBytes)))
+    ;; an entry of row i lies $shift bytes after the same column's entry of row j
+    (local.set $shift (local.get $rowBytes))
+    (local.set $i (i32.add (local.get $j) (i32.const 1)))
+    (block $idone
+      (loop $iloop
+        (br_if $idone (i32.ge_u (local.get $i) (local.get $n)))
+        ;; q: byte address of a[j, i]
+        (local.set $q (i32.add (local.get $pj) (i32.shl (local.get $i) (i32.const 3))))
+        (local.set $r (f64.load (local.get $q)))
+        (if (f64.ne (local.get $r) (f64.const 0))
+          (then
+            (local.set $rv (f64x2.splat (local.get $r)))
+            ;; pairs of entries from column i: (n - i) rounded down to even, in bytes
+            (local.set $pairEnd (i32.add (local.get $q)
+              (i32.shl (i32.and (i32.sub (local.get $n) (local.get $i)) (i32.const -2)) (i32.const 3))))
+            (block $ldone
+              (loop $lloop
+                (br_if $ldone (i32.ge_u (local.get $q) (local.get $pairEnd)))
+                (v128.store (i32.add (local.get $q) (local.get $shift))
+                  (f64x2.sub (v128.load (i32.add (local.get $q) (local.get $shift)))
+                    (f64x2.mul (local.get $rv) (v128.load (local.get $q)))))
+                (local.set $q (i32.add (local.get $q) (i32.const 16)))
+                (br $lloop)))
+            (if (i32.lt_u (local.get $q) (local.get $end))
+              (then
+                (f64.store (i32.add (local.get $q) (local.get $shift))
+                  (f64.sub (f64.load (i32.add (local.get $q) (local.get $shift)))
+                    (f64.mul (local.get $r) (f64.load (local.get $q)))))))))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (local.set $shift (i32.add (local.get $shift) (local.get $rowBytes)))
+        (br $iloop))))
+
   ;; products_t: out[j] = sum_i u[i] M[i colsP + j] for j < colsP (M^T u), rowsP a multiple of
   ;; 4 and colsP even (zero-padded by the caller). Four rows per pass over out, two columns
   ;; per SIMD step: M is read once, out once per four rows.
