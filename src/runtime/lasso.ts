@@ -11,10 +11,10 @@
  * descent with residual updates and an active set (the method of glmnet and scikit-learn),
  * which is insensitive to the conditioning that makes the map itself crawl (a step 1 /
  * ||A||^2 set by one large singular value). The sweeps run in WebAssembly SIMD (kernels.wat
- * `cd_sweep`) where it is available, over a copy of the columns made once per design. The
- * caller finishes with semismooth Newton on
- * the model's own F, so what is returned is judged by the generated residual, not by this
- * file.
+ * `cd_sweep`) where it is available, over a copy of the columns made once per design.
+ * `polish` then solves the optimality conditions on the support found (Newton's step on that
+ * piece, in closed form). The caller judges every point by the model's own F (the generated
+ * residual), and finishes with semismooth Newton on it when the polished point falls short.
  */
 import type { Tensor } from '../primitives/types.ts';
 import { luFactor, luSolve } from './lu.ts';

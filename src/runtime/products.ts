@@ -10,7 +10,7 @@
  *
  * The engine that ran is reported (`engine`), as the batched solvers report theirs.
  */
-import { dotAt } from './dot.ts';
+import { dotAt, matvecAt } from './dot.ts';
 import { SolverError } from './status.ts';
 import { placePadded, WasmKernels } from './wasm.ts';
 
@@ -166,7 +166,7 @@ export class ResidentMatrix {
 export function productsNT(M: Float64Array, rows: number, cols: number, V: Float64Array, B: number, out: Float64Array): void {
   let b = 0;
   for (; b + 1 < B; b += 2) pairRows(M, rows, cols, V, b * cols, (b + 1) * cols, out, b * rows, (b + 1) * rows);
-  if (b < B) for (let r = 0; r < rows; r++) out[b * rows + r] = dotAt(M, r * cols, V, b * cols, cols);
+  if (b < B) matvecAt(M, rows, cols, V, b * cols, out, b * rows);
 }
 
 /** Rows of M times two vectors (at va, vb), into out at oa and ob. */

@@ -178,7 +178,8 @@ export function solveInstance(model: ModelInstance, options: SolveInstanceOption
   }
 
   // auto, and the map is proximal gradient on a least-squares Lasso (recognized by codegen,
-  // checked here): coordinate descent finds the support, Newton on the model's F finishes.
+  // checked here): coordinate descent finds the support, Newton on the model's F finishes
+  // (its step on the support's piece in closed form first, the generic kernels if need be).
   const lasso = lassoProblem(model, y0);
   if (lasso) {
     // Tighter and tighter: coordinate descent only has to find the support, which Newton
