@@ -30,6 +30,7 @@ export interface KernelExports {
   products(m: number, rowsP: number, colsP: number, v: number, BP: number, o: number): void;
   products_t(m: number, rowsP: number, colsP: number, u: number, o: number): void;
   lu_eliminate(a: number, n: number, k: number, inv: number): void;
+  lu_eliminate2(a: number, n: number, k: number, inv1: number): void;
   chol_update(a: number, n: number, j: number): void;
   cd_sweep(cols: number, nP: number, k: number, norms: number, lambdas: number, beta: number, r: number, which: number, count: number): number;
 }

@@ -110,6 +110,19 @@ describe('luFactor in WebAssembly', () => {
     }
   });
 
+  it('gives the JavaScript factors bit for bit on a sparse matrix (zero multipliers skip their updates)', () => {
+    // Two columns at a time (lu_eliminate2), with l0, l1 or both 0 on many rows.
+    for (const n of [18, 31]) {
+      const data = Float64Array.from({ length: n * n }, (_, q) => (q % (n + 1) === 0 ? 4 : rng() < 0.7 ? 0 : 2 * rng() - 1));
+      const wasm = luFactor({ rows: n, cols: n, data });
+      const js = luFactor({ rows: n, cols: n, data }, { engine: 'js' });
+      if (wasm.singular || js.singular) throw new Error('diagonally dominated matrix singular');
+      expect(Array.from(wasm.perm)).toEqual(Array.from(js.perm));
+      expect(Buffer.from(wasm.lu.buffer, wasm.lu.byteOffset, wasm.lu.byteLength).equals(Buffer.from(js.lu.buffer, js.lu.byteOffset, js.lu.byteLength))).toBe(true);
+      expect(Array.from(wasm.lu).filter((v) => v === 0).length).toBeGreaterThan(n);
+    }
+  });
+
   it('finds the same singular column', () => {
     const n = 20;
     const data = uniform(n * n);

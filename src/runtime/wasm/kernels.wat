@@ -3,7 +3,8 @@
 ;; test/runtime/wasm.test.ts checks that the two agree.
 ;;
 ;; products: M v_b of one matrix with a batch of vectors (BatchProducts, behind BatchMapF64);
-;; products_t: M^T u (ResidentMatrix, behind opnorm2); lu_eliminate: a step of LU;
+;; products_t: M^T u (ResidentMatrix, behind opnorm2); lu_eliminate: a step of LU, and
+;; lu_eliminate2 two of them in one pass;
 ;; chol_update: a step of Cholesky (opnorm2Upper's certificate); cd_sweep: a sweep of Lasso
 ;; coordinate descent (lasso.ts).
 ;; Register blocking: 4 rows of M by 2 samples, each accumulator an f64x2 over k (8 of them,
@@ -115,6 +116,80 @@
         (local.set $pi (i32.add (local.get $pi) (local.get $rowBytes)))
         (br $iloop))))
  
+  ;; lu_eliminate2: steps k and k + 1 of LU together (lu.ts luFactor), for the rows i > k + 1,
+  ;; with column k's multipliers already in place, column k + 1 already updated by step k, the
+  ;; pivot of column k + 1 chosen and row k + 1 already updated by step k: l1 = a[i, k + 1] *
+  ;; inv1 is stored, then a[i, k+2..n) = (a[i, j] - l0 a[k, j]) - l1 a[k + 1, j], one pass over
+  ;; the trailing rows where two steps made two. Each subtraction is skipped when its multiplier
+  ;; is 0, as in lu_eliminate: the same operations in the same order as two lu_eliminate steps,
+  ;; so the factors agree bit for bit.
+  (func $axpy (param $dst i32) (param $src i32) (param $l f64) (param $from i32) (param $pairEnd i32) (param $end i32)
+    (local $j i32) (local $lv v128)
+    (local.set $lv (f64x2.splat (local.get $l)))
+    (local.set $j (local.get $from))
+    (block $jdone
+      (loop $jloop
+        (br_if $jdone (i32.ge_u (local.get $j) (local.get $pairEnd)))
+        (v128.store (i32.add (local.get $dst) (local.get $j))
+          (f64x2.sub (v128.load (i32.add (local.get $dst) (local.get $j)))
+            (f64x2.mul (local.get $lv) (v128.load (i32.add (local.get $src) (local.get $j))))))
+        (local.set $j (i32.add (local.get $j) (i32.const 16)))
+        (br $jloop)))
+    (if (i32.lt_u (local.get $j) (local.get $end))
+      (then
+        (f64.store (i32.add (local.get $dst) (local.get $j))
+          (f64.sub (f64.load (i32.add (local.get $dst) (local.get $j)))
+            (f64.mul (local.get $l) (f64.load (i32.add (local.get $src) (local.get $j)))))))))
+  (func (export "lu_eliminate2") (param $a i32) (param $n i32) (param $k i32) (param $inv1 f64)
+    (local $rowBytes i32) (local $pk i32) (local $pk1 i32) (local $pi i32) (local $i i32) (local $j i32)
+    (local $from i32) (local $pairEnd i32) (local $l0 f64) (local $l1 f64) (local $v0 v128) (local $v1 v128)
+    (local.set $rowBytes (i32.shl (local.get $n) (i32.const 3)))
+    (local.set $pk (i32.add (local.get $a) (i32.mul (local.get $k) (local.get $rowBytes))))
+    (local.set $pk1 (i32.add (local.get $pk) (local.get $rowBytes)))
+    ;; columns k + 2 .. n in bytes, the pairs first: (n - k - 2) rounded down to even
+    (local.set $from (i32.shl (i32.add (local.get $k) (i32.const 2)) (i32.const 3)))
+    (local.set $pairEnd (i32.add (local.get $from)
+      (i32.shl (i32.and (i32.sub (i32.sub (local.get $n) (local.get $k)) (i32.const 2)) (i32.const -2)) (i32.const 3))))
+    (local.set $i (i32.add (local.get $k) (i32.const 2)))
+    (local.set $pi (i32.add (local.get $pk1) (local.get $rowBytes)))
+    (block $idone
+      (loop $iloop
+        (br_if $idone (i32.ge_u (local.get $i) (local.get $n)))
+        (local.set $l0 (f64.load (i32.add (local.get $pi) (i32.shl (local.get $k) (i32.const 3)))))
+        (local.set $l1 (f64.mul (f64.load offset=8 (i32.add (local.get $pi) (i32.shl (local.get $k) (i32.const 3)))) (local.get $inv1)))
+        (f64.store offset=8 (i32.add (local.get $pi) (i32.shl (local.get $k) (i32.const 3))) (local.get $l1))
+        (if (i32.and (f64.ne (local.get $l0) (f64.const 0)) (f64.ne (local.get $l1) (f64.const 0)))
+          (then
+            (local.set $v0 (f64x2.splat (local.get $l0)))
+            (local.set $v1 (f64x2.splat (local.get $l1)))
+            (local.set $j (local.get $from))
+            (block $jdone
+              (loop $jloop
+                (br_if $jdone (i32.ge_u (local.get $j) (local.get $pairEnd)))
+                (v128.store (i32.add (local.get $pi) (local.get $j))
+                  (f64x2.sub
+                    (f64x2.sub (v128.load (i32.add (local.get $pi) (local.get $j)))
+                      (f64x2.mul (local.get $v0) (v128.load (i32.add (local.get $pk) (local.get $j)))))
+                    (f64x2.mul (local.get $v1) (v128.load (i32.add (local.get $pk1) (local.get $j))))))
+                (local.set $j (i32.add (local.get $j) (i32.const 16)))
+                (br $jloop)))
+            (if (i32.lt_u (local.get $j) (local.get $rowBytes))
+              (then
+                (f64.store (i32.add (local.get $pi) (local.get $j))
+                  (f64.sub
+                    (f64.sub (f64.load (i32.add (local.get $pi) (local.get $j)))
+                      (f64.mul (local.get $l0) (f64.load (i32.add (local.get $pk) (local.get $j)))))
+                    (f64.mul (local.get $l1) (f64.load (i32.add (local.get $pk1) (local.get $j))))))))
+          )
+          (else
+            (if (f64.ne (local.get $l0) (f64.const 0))
+              (then (call $axpy (local.get $pi) (local.get $pk) (local.get $l0) (local.get $from) (local.get $pairEnd) (local.get $rowBytes))))
+            (if (f64.ne (local.get $l1) (f64.const 0))
+              (then (call $axpy (local.get $pi) (local.get $pk1) (local.get $l1) (local.get $from) (local.get $pairEnd) (local.get $rowBytes))))))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (local.set $pi (i32.add (local.get $pi) (local.get $rowBytes)))
+        (br $iloop))))
+
   ;; chol_update: the trailing update of step j of the right-looking Cholesky factorization
   ;; (matrix.ts choleskyInPlace) of the row-major n x n matrix at byte offset $a, row j of R
   ;; already in place: for every row i > j with r = a[j, i] nonzero, a[i, i..n) -= r a[j, i..n)
