@@ -20,18 +20,28 @@
     (local $pa i32) (local $pb i32) (local $m0 i32) (local $m1 i32) (local $m2 i32) (local $m3 i32) (local $q i32)
     (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128)
     (local $c0 v128) (local $c1 v128) (local $c2 v128) (local $c3 v128)
-    (local $x v128) (local $z v128) (local $w v128)
+    (local $x v128) (local $z v128) (local $w v128) (local $r0 i32) (local $rEnd i32) (local $R i32)
     (local.set $rowBytes (i32.shl (local.get $colsP) (i32.const 3)))
+    ;; Rows in blocks of R (about 256 KiB of M, a multiple of 4): each block is read from cache
+    ;; for every pair of samples, instead of all of M per pair (2 MiB at h = 512).
+    (local.set $R (i32.and (i32.div_u (i32.const 32768) (local.get $colsP)) (i32.const -4)))
+    (if (i32.lt_u (local.get $R) (i32.const 4)) (then (local.set $R (i32.const 4))))
+    (local.set $r0 (i32.const 0))
+    (block $r0done
+      (loop $r0loop
+    (br_if $r0done (i32.ge_u (local.get $r0) (local.get $rowsP)))
+    (local.set $rEnd (i32.add (local.get $r0) (local.get $R)))
+    (if (i32.gt_u (local.get $rEnd) (local.get $rowsP)) (then (local.set $rEnd (local.get $rowsP))))
     (local.set $b (i32.const 0))
     (block $bdone
       (loop $bloop
         (br_if $bdone (i32.ge_u (local.get $b) (local.get $BP)))
         (local.set $pa (i32.add (local.get $v) (i32.mul (local.get $b) (local.get $rowBytes))))
         (local.set $pb (i32.add (local.get $pa) (local.get $rowBytes)))
-        (local.set $r (i32.const 0))
+        (local.set $r (local.get $r0))
         (block $rdone
           (loop $rloop
-            (br_if $rdone (i32.ge_u (local.get $r) (local.get $rowsP)))
+            (br_if $rdone (i32.ge_u (local.get $r) (local.get $rEnd)))
             (local.set $m0 (i32.add (local.get $m) (i32.mul (local.get $r) (local.get $rowBytes))))
             (local.set $m1 (i32.add (local.get $m0) (local.get $rowBytes)))
             (local.set $m2 (i32.add (local.get $m1) (local.get $rowBytes)))
@@ -74,7 +84,10 @@
             (local.set $r (i32.add (local.get $r) (i32.const 4)))
             (br $rloop)))
         (local.set $b (i32.add (local.get $b) (i32.const 2)))
-        (br $bloop)))) 
+        (br $bloop)))
+    (local.set $r0 (i32.add (local.get $r0) (local.get $R)))
+    (br $r0loop))))
+
   ;; lu_eliminate: step k of LU with partial pivoting on the row-major n x n matrix at byte
   ;; offset $a, its pivot row already in place (lu.ts luFactor): for every row i > k,
   ;; l = a[i, k] * inv (inv = 1 / a[k, k]), a[i, k] = l, a[i, k+1..n) -= l a[k, k+1..n),
