@@ -207,8 +207,10 @@ export interface OpNorm2Options {
  * value inside the cluster. Use {@link opnorm2Upper} where a certified bound is needed.
  *
  * A narrow matrix (short side at most NARROW) works on the Gram matrix of its short side,
- * formed once; otherwise A^T A is applied as A^T (A v), in WebAssembly when A is large. The
- * result is deterministic (see lanczosLargest for the start).
+ * formed once, whose largest eigenvalue comes from a dense tridiagonalization (exact to
+ * rounding, not iterative: `tol` and `maxIter` do not apply); otherwise A^T A is applied as
+ * A^T (A v), in WebAssembly when A is large. The result is deterministic (see lanczosLargest
+ * for the start).
  */
 export function opnorm2(A: Matrix, options: OpNorm2Options = {}): number {
   const tol = options.tol ?? 1e-10;
@@ -337,7 +339,7 @@ function lanczosLargest(
   return lambda;
 }
 
-/** Up to this short side, opnorm2 forms the Gram matrix of the short side once. */
+/** Up to this short side, opnorm2 forms the Gram matrix of the short side once (and symmetricLargest tridiagonalizes it densely). */
 const NARROW = 32;
 
 /**

@@ -223,6 +223,26 @@ describe('opnorm2 / opnorm2Upper', () => {
     expect(opnorm2Upper(G) / s).toBeLessThan(1 + 1e-6);
   });
 
+  it('a narrow matrix (Householder on its short side\'s Gram matrix): known singular values, vectors, rank deficiency', () => {
+    // A = Q diag(s) with orthonormal columns Q (from a Householder reflection): ||A|| = max s.
+    const rng = mulberry32(19);
+    for (const k of [1, 2, 3, 7, 32]) {
+      const m = 50;
+      const u = Float64Array.from({ length: m }, () => rng() - 0.5);
+      const uu = u.reduce((a, x) => a + x * x, 0);
+      const s = Array.from({ length: k }, (_, j) => (j === Math.floor(k / 2) ? 9.5 : 1 + 8 * rng()));
+      const A = zeros(m, k);
+      for (let i = 0; i < m; i++) for (let j = 0; j < k; j++) A.data[i * k + j] = ((i === j ? 1 : 0) - (2 * u[i] * u[j]) / uu) * s[j];
+      expect(Math.abs(opnorm2(A) - 9.5) / 9.5).toBeLessThan(1e-13);
+      expect(Math.abs(opnorm2(transpose(A)) - 9.5) / 9.5).toBeLessThan(1e-13);
+    }
+    // Rank one, with zero columns: x y^T has norm ||x|| ||y||.
+    const x = [3, 0, 4];
+    const y = [0, 1, 0, 0, 2];
+    const R = fromRows(x.map((a) => y.map((b) => a * b)));
+    expect(Math.abs(opnorm2(R) - 5 * Math.sqrt(5)) / (5 * Math.sqrt(5))).toBeLessThan(1e-14);
+  });
+
   it('recovers when the deterministic start vector is in the null space', () => {
     // The start vector is u_j = +-(0.5 + frac((j + 1) * golden)); [u_1, -u_0] annihilates it.
     const golden = 0.6180339887498949;
