@@ -1,5 +1,6 @@
 import { broadcast } from '../ir/shape.ts';
 import { dotAt, matvecAt } from '../runtime/dot.ts';
+import { residentMatvec } from '../runtime/resident.ts';
 import type { Tensor } from './types.ts';
 
 // Dense f64 kernels on row-major Tensors: the value rules of the registry, which generated
@@ -167,7 +168,8 @@ export function addProduct(s: number, a: Tensor, b: Tensor, out: Float64Array, o
 const SPARSE_DENSITY = 1 / 16;
 
 /**
- * out = A x for A m x p row-major: contiguous dot products, four rows at a time (matvecAt), or, when x is mostly
+ * out = A x for A m x p row-major: contiguous dot products, four rows at a time (matvecAt; in
+ * WebAssembly for a matrix used many times, resident.ts), or, when x is mostly
  * zeros (a Lasso iterate: X beta with beta on its support), per row a sum over x's nonzeros
  * alone: m nnz multiply-adds instead of m p (a 300 x 1000 design with 15 nonzeros: 4 500
  * instead of 300 000). Like matmulRows, the sparse form skips the columns where x is 0, so a
@@ -187,6 +189,7 @@ function matvecRows(A: Float64Array, x: Float64Array, m: number, p: number, out:
     }
     return;
   }
+  if (residentMatvec(A, m, p, x, out)) return;
   matvecAt(A, m, p, x, 0, out, 0);
 }
 

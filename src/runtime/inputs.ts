@@ -1,4 +1,5 @@
 import type { Tensor } from '../primitives/types.ts';
+import { immutable } from './resident.ts';
 import { isFiniteVector } from './validate.ts';
 
 /** Declared inputs of a model, as generated modules describe them. */
@@ -70,7 +71,7 @@ export function bindInputs(spec: InputSpec, values: Readonly<Record<string, unkn
         );
       }
     });
-    tensors[input.name] = t;
+    tensors[input.name] = immutable(t); // a snapshot, never written
   }
   for (const d of spec.dims) {
     if (dims[d] === undefined) throw new InputError(`dim \`${d}\` is not fixed by any input's shape`);
@@ -98,7 +99,7 @@ export function bindChanges(spec: InputSpec, values: Readonly<Record<string, unk
         `\`${name}\` should have shape ${showShape(expected)} (declared ${showShape(input.dims)}, with the dims of the instance \`with\` was called on), but it has shape ${showShape(t.shape)}`,
       );
     }
-    tensors[name] = t;
+    tensors[name] = immutable(t);
   }
   return { dims: { ...dims }, tensors };
 }

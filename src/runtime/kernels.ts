@@ -1,4 +1,5 @@
 import { opnorm2Upper } from './matrix.ts';
+import { immutable } from './resident.ts';
 import { REGISTRY } from '../primitives/registry.ts';
 import type { Tensor } from '../primitives/types.ts';
 
@@ -33,7 +34,8 @@ export function lazy(target: Record<string, Tensor>, name: string, compute: () =
     configurable: true,
     enumerable: true,
     get() {
-      const value = compute();
+      // Hoisted values are never written once made: their products may use a resident copy.
+      const value = immutable(compute());
       Object.defineProperty(target, name, { value, enumerable: true, writable: false, configurable: false });
       return value;
     },
