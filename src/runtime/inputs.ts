@@ -110,26 +110,32 @@ function isDense(v: unknown): v is DenseInput {
   return Array.isArray(o.shape) && (o.data instanceof Float64Array || Array.isArray(o.data));
 }
 
+/** x, when it is a finite number; else an InputError naming the input and the entry (`where`). */
+function finiteEntry(name: string, x: unknown, where: string): number {
+  if (typeof x !== 'number' || !Number.isFinite(x)) {
+    throw new InputError(`\`${name}\`${where} is ${typeof x === 'number' ? String(x) : JSON.stringify(x) ?? typeof x}, not a finite number`);
+  }
+  return x;
+}
+
+/** A copy of a Float64Array (memcpy), checked finite in one tight pass. */
+function copyChecked(name: string, src: Float64Array, where: (i: number) => string): Float64Array {
+  const data = src.slice();
+  if (!isFiniteVector(data)) {
+    const i = data.findIndex((x) => !Number.isFinite(x));
+    finiteEntry(name, data[i], where(i));
+  }
+  return data;
+}
+
+// The helpers live at module level: closures made per call cost more than binding a small
+// input itself (the keepNames transform names each one), a third of a diabetes instance's
+// construction.
 function toTensor(name: string, v: unknown): Tensor {
-  const finite = (x: unknown, where: string): number => {
-    if (typeof x !== 'number' || !Number.isFinite(x)) {
-      throw new InputError(`\`${name}\`${where} is ${typeof x === 'number' ? String(x) : JSON.stringify(x) ?? typeof x}, not a finite number`);
-    }
-    return x;
-  };
-  if (typeof v === 'number') return { shape: [], data: Float64Array.of(finite(v, '')) };
-  /** A copy of a Float64Array (memcpy), checked finite in one tight pass. */
-  const copyChecked = (src: Float64Array, where: (i: number) => string): Float64Array => {
-    const data = src.slice();
-    if (!isFiniteVector(data)) {
-      const i = data.findIndex((x) => !Number.isFinite(x));
-      finite(data[i], where(i));
-    }
-    return data;
-  };
+  if (typeof v === 'number') return { shape: [], data: Float64Array.of(finiteEntry(name, v, '')) };
   if (v instanceof Float64Array) {
     // A copy: an instance is a snapshot of its inputs (values derived from them are cached).
-    return { shape: [v.length], data: copyChecked(v, (i) => `[${i}]`) };
+    return { shape: [v.length], data: copyChecked(name, v, (i) => `[${i}]`) };
   }
   if (isDense(v)) {
     const shape = Array.from(v.shape);
@@ -137,12 +143,12 @@ function toTensor(name: string, v: unknown): Tensor {
     const count = shape.reduce((a, b) => a * b, 1);
     if (v.data.length !== count) throw new InputError(`\`${name}\` has shape [${shape.join(', ')}] (${count} entries) but ${v.data.length} values`);
     // A copy, checked: an instance is a snapshot of its inputs.
-    if (v.data instanceof Float64Array) return { shape, data: copyChecked(v.data, (i) => `.data[${i}]`) };
+    if (v.data instanceof Float64Array) return { shape, data: copyChecked(name, v.data, (i) => `.data[${i}]`) };
     const data = new Float64Array(count);
     const src = v.data;
     for (let i = 0; i < count; i++) {
       const x: unknown = src[i];
-      data[i] = typeof x === 'number' && Number.isFinite(x) ? x : finite(x, `.data[${i}]`);
+      data[i] = typeof x === 'number' && Number.isFinite(x) ? x : finiteEntry(name, x, `.data[${i}]`);
     }
     return { shape, data };
   }
@@ -163,7 +169,7 @@ function toTensor(name: string, v: unknown): Tensor {
       const at = i * cols;
       for (let j = 0; j < cols; j++) {
         const x: unknown = row[j];
-        data[at + j] = typeof x === 'number' && Number.isFinite(x) ? x : finite(x, `[${i}][${j}]`);
+        data[at + j] = typeof x === 'number' && Number.isFinite(x) ? x : finiteEntry(name, x, `[${i}][${j}]`);
       }
     }
     return { shape: [rows, cols], data };
@@ -171,7 +177,7 @@ function toTensor(name: string, v: unknown): Tensor {
   const data = new Float64Array(v.length);
   for (let i = 0; i < v.length; i++) {
     const x: unknown = v[i];
-    data[i] = typeof x === 'number' && Number.isFinite(x) ? x : finite(x, `[${i}]`);
+    data[i] = typeof x === 'number' && Number.isFinite(x) ? x : finiteEntry(name, x, `[${i}]`);
   }
   return { shape: [v.length], data };
 }
