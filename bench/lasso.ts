@@ -91,10 +91,11 @@ export async function benchLasso(log: (s: string) => void): Promise<string[]> {
       let beta: Float64Array = new Float64Array(0);
       let method = '';
       // Binding the inputs (with the step 1 / opnorm(X)^2) is part of the solve. Small
-      // problems warm up for 10 calls and 300 ms: V8 compiles the solver's code in tiers,
-      // over many calls, and the first problem of the run would otherwise time the compiler
-      // (diabetes measured 0.6 to 1.5 ms a solve after 10 calls, 0.2 to 0.35 ms in steady state).
-      const [warmup, warmupMs, repeats] = big ? [1, 0, 3] : [10, 300, 11];
+      // problems warm up for 10 calls and 1 s: V8 compiles the solver's code in tiers, over
+      // many calls, and the first problem of the run would otherwise time the compiler (a fresh
+      // diabetes solve measured 0.6 to 1.5 ms after 10 calls, 0.49 ms after 300 ms of calls,
+      // 0.19 to 0.22 ms once V8 is done, about a second of calls in).
+      const [warmup, warmupMs, repeats] = big ? [1, 0, 3] : [10, 1000, 11];
       const ms = timeMs(() => {
         const model = new Lasso(inputs(lambda)) as ModelInstance;
         const r = solveInstance(model, { tol: 1e-10 });
