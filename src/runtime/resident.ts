@@ -12,6 +12,7 @@
  * a matrix used a few times stays in JavaScript: a fresh Lasso instance's three residuals do
  * not pay for a copy of its design; a path's, a batch's or a backward pass's repeated products
  * do. The copy lives as long as the matrix: both are reachable from the same tensors only.
+ * It doubles that matrix's memory meanwhile (40 MB more for each 1000 x 5000 matrix).
  */
 import type { Tensor } from '../primitives/types.ts';
 import { ResidentMatrix } from './products.ts';
