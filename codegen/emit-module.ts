@@ -255,13 +255,15 @@ export function emitModule(a: Analysis, sourceFile: string): EmittedModule {
 
   /**
    * Statements adding `scale` times each root into its block of `target` (`addInto`), for the
-   * accumulating kernels (addVjpX, addOutputPartials). A root that is a matrix product, needed
-   * by nothing else, is not formed: `addProduct` adds it in place (the outer product v z^T of
-   * a parameter gradient, in one pass over its block).
+   * accumulating kernels (addVjpX, addOutputPartials). A root that is an outer product (a
+   * matrix product with inner dimension 1: the v z^T of a parameter gradient), not cached per
+   * solution and needed by nothing else, is not formed: `addProduct` adds it in place, in one
+   * pass over its block. Other products are formed (or read from the cache) and added.
    */
   let usesAddProduct = false;
   const accumulate = (roots: (NodeId | null)[], env: Map<NodeId, string>, target: string, layout: string): string[] => {
-    const isProduct = (r: NodeId | null): r is NodeId => r !== null && writer.dynamic(r) && factsOf(g.node(r).op).linearForm === 'matrix product';
+    const isProduct = (r: NodeId | null): r is NodeId =>
+      r !== null && !env.has(r) && writer.dynamic(r) && factsOf(g.node(r).op).linearForm === 'matrix product' && g.shape(g.node(r).args[1])[0] === 1;
     const fused = roots.map((r) => isProduct(r));
     const bodyRoots = roots.flatMap((r, i) => (fused[i] ? g.node(r!).args : [r]));
     const { lines, results } = writer.body(bodyRoots, env);
@@ -346,7 +348,7 @@ export function emitModule(a: Analysis, sourceFile: string): EmittedModule {
     const body = accumulate(p.vjpX, derivative(p.cotangentSeeds.map((s, i) => [s, `bar_${i}`])), 'out', 'this.params');
     const prologue = [unknownViews, factorWrap, `const [${p.cotangentSeeds.map((_, i) => `bar_${i}`).join(', ')}] = views(w, this.blocks);`];
     return ['const c = this.c;', ...prologue, ...(usesPrimal(body) ? [primalLoad] : []), ...body];
-  })(), 'out += scale A^T w (a running gradient sum: parameter gradients added in place, none formed).');
+  })(), 'out += scale A^T w (a running gradient sum: outer-product parameter gradients added in place, never formed).');
   method('outputs', [['y', 'Float64Array']], 'Float64Array', (() => {
     const { lines, results } = writer.body(m.outputs.map((o) => o.node), unknownEnv);
     return ['const c = this.c;', unknownViews, ...lines, `return Float64Array.of(${results.map((r) => `${r}.data[0]`).join(', ')});`];

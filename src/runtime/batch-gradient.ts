@@ -1,7 +1,7 @@
 /**
- * The training step of an implicit layer over a batch (DESIGN.md "Generated modules"): for
- * every sample, solve, certify (MATH.md 5), and add the implicit gradient of one output to a
- * running sum. A sample whose solve does not converge, whose certificate is `violated`, or
+ * The training step of an implicit layer over a batch (DESIGN.md "Generated modules"): solve
+ * the batch (together, in f64, when the model has a batched map), then for every sample
+ * certify (MATH.md 5) and add the implicit gradient of one output to a running sum. A sample whose solve does not converge, whose certificate is `violated`, or
  * whose backward solve fails contributes no numbers (it is counted), never NaN.
  *
  * `batchGradient` runs in the calling thread; `WorkerPool` (./worker-pool.ts) splits a batch
@@ -48,34 +48,23 @@ export interface BatchGradientResult {
 }
 
 /**
- * One sample of a step, solved already: its certificate (MATH.md 5), then, unless the
- * solve did not converge or the certificate is `violated`, the implicit gradient of output
- * `output` added into `sum`. `onCertified` runs between the two (for timing them apart).
- * A failed backward solve adds nothing (`backward-failed`), as runModel gives no numbers.
+ * One sample of a step, solved already: its certificate (MATH.md 5), then, unless the solve
+ * did not converge or the certificate is `violated`, the implicit gradient of output `output`
+ * added into `sum` (checked: a non-finite gradient throws before it reaches the sum; unchecked:
+ * added straight in, outer products possibly deferred). A failed backward solve adds nothing
+ * (`backward-failed`), as runModel gives no numbers.
  */
-export function addSampleGradient(
-  inst: ModelInstance,
-  solved: { y: Float64Array; status: string; residual: number },
-  output: number,
-  sum: Float64Array,
-  onCertified?: () => void,
-): SampleOutcome {
-  return sampleGradient(inst, solved, output, sum, { checked: true, onCertified });
-}
-
 function sampleGradient(
   inst: ModelInstance,
   solved: { y: Float64Array; status: string; residual: number },
   output: number,
   sum: Float64Array,
-  options: { checked: boolean; onCertified?: () => void },
+  options: { checked: boolean },
 ): SampleOutcome {
-  const { onCertified } = options;
   const { y } = solved;
   const value = inst.outputs(y)[output];
   if (solved.status !== 'converged') return { value, status: 'not-converged', test: null, y };
   const cert = certifySelection(inst, y, solved.residual);
-  onCertified?.();
   const { verdict, test } = cert.certificate;
   if (verdict === 'violated') return { value, status: 'violated', test, y };
   try {
@@ -89,8 +78,8 @@ function sampleGradient(
 
 /**
  * One instance for the shared inputs and the first sample, derived with `with` for the rest
- * (the shared inputs and what depends on them alone are bound once), then per sample: solve,
- * certify, differentiate.
+ * (the shared inputs and what depends on them alone are bound once); the batch solved
+ * together (`solveAll`), then per sample: certify, differentiate (`batchGradientAt`).
  */
 export function batchGradient(
   make: (inputs: Record<string, InputValue>) => DerivableInstance,
@@ -99,13 +88,9 @@ export function batchGradient(
   options: BatchGradientOptions = {},
 ): BatchGradientResult {
   const output = options.output ?? 0;
-  const outcomes: SampleOutcome[] = [];
-  let contributing = 0;
-  if (samples.length === 0) return { gradientSum: new Float64Array(0), contributing, samples: outcomes };
+  if (samples.length === 0) return { gradientSum: new Float64Array(0), contributing: 0, samples: [] };
   const base = make({ ...shared, ...samples[0] });
-  if (!Number.isInteger(output) || output < 0 || output >= base.outputNames.length) {
-    throw new SolverError('invalid-option', `batchGradient(${base.name}): no output ${output} (its outputs: ${base.outputNames.join(', ') || 'none'})`);
-  }
+  requireOutput(base, output, 'batchGradient');
   const instances = samples.map((sample, i) => (i === 0 ? base : base.with(sample)));
   return batchGradientAt(instances, solveAll(instances, options), output);
 }
@@ -115,8 +100,9 @@ export function batchGradient(
  * certificate and the implicit gradient of output `output`, summed. The gradients go straight
  * into the sum, their outer products deferred and added as one blocked product per parameter
  * (accumulate.ts); the sum is checked once at the end. Only if it is not finite are the
- * samples redone one by one (`addSampleGradient`, each checked), so that the ones without
- * numbers are found and left out.
+ * samples redone one by one, each checked, so that the ones without numbers are found and
+ * left out. A wrong output index or instances of different sizes throw (SolverError), before
+ * any sample is touched: they are the caller's mistakes, not a sample's failed backward solve.
  */
 export function batchGradientAt(
   instances: readonly ModelInstance[],
@@ -126,6 +112,10 @@ export function batchGradientAt(
   if (solved.length !== instances.length) throw new SolverError('dimension-mismatch', `batchGradientAt: ${instances.length} instances, ${solved.length} solutions`);
   if (instances.length === 0) return { gradientSum: new Float64Array(0), contributing: 0, samples: [] };
   const m = instances[0].m;
+  for (const inst of instances) {
+    requireOutput(inst, output, 'batchGradientAt');
+    if (inst.m !== m) throw new SolverError('dimension-mismatch', `batchGradientAt: instances with ${m} and ${inst.m} parameters in one batch`);
+  }
   const gradientSum = new Float64Array(m);
   const deferred = new DeferredProducts(gradientSum);
   const outcomes = deferred.run(() => instances.map((inst, i) => sampleGradient(inst, solved[i], output, gradientSum, { checked: false })));
@@ -133,11 +123,17 @@ export function batchGradientAt(
   if (isFiniteVector(gradientSum)) return { gradientSum, contributing: outcomes.filter(contributes).length, samples: outcomes };
   // Some sample's numbers are not finite: again, one checked sample at a time.
   const careful = new Float64Array(m);
-  const again = instances.map((inst, i) => addSampleGradient(inst, solved[i], output, careful));
+  const again = instances.map((inst, i) => sampleGradient(inst, solved[i], output, careful, { checked: true }));
   return { gradientSum: careful, contributing: again.filter(contributes).length, samples: again };
 }
 
 const contributes = (o: SampleOutcome): boolean => o.status === 'certified' || o.status === 'unverified';
+
+function requireOutput(inst: ModelInstance, output: number, who: string): void {
+  if (!Number.isInteger(output) || output < 0 || output >= inst.outputNames.length) {
+    throw new SolverError('invalid-option', `${who}(${inst.name}): no output ${output} (its outputs: ${inst.outputNames.join(', ') || 'none'})`);
+  }
+}
 
 /**
  * The forward solves of a batch: all together in f64 (`solveBatchF64`) when the model has a

@@ -104,11 +104,9 @@ export type { BoundInputs, DenseInput, InputSpec, InputValue } from './inputs.ts
 export type { CompiledAnalysis, CompiledVerdict, KinkSite, ModelInstance, VariableLayout } from './model.ts';
 export type { BatchF64Options, BatchF64Result, BatchInstance, BatchOptions, BatchResult, GpuArg, GpuBound, GpuMapSpec, GpuProduct, GpuStage } from './batch.ts';
 export { BatchMap, BatchMapF64, solveBatch, solveBatchF64 } from './batch.ts';
-export { DeferredProducts } from './accumulate.ts';
-export { BatchProducts } from './products.ts';
 export type { ProductEngine, ProductMatrix } from './products.ts';
 
 export type { BatchGradientOptions, BatchGradientResult, DerivableInstance, SampleOutcome } from './batch-gradient.ts';
-export { addSampleGradient, batchGradient, batchGradientAt } from './batch-gradient.ts';
+export { batchGradient, batchGradientAt } from './batch-gradient.ts';
 export type { PoolableClass } from './worker-pool.ts';
 export { WorkerPool } from './worker-pool.ts';

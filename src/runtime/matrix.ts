@@ -247,15 +247,15 @@ export function opnorm2(A: Matrix, options: OpNorm2Options = {}): number {
 
 /**
  * lambda_max of the symmetric k x k matrix G (a Gram matrix): for k <= NARROW, by Householder
- * tridiagonalization and bisection (exact to rounding, 4 k^3 / 3 flops: for a 10 x 10 Gram
- * matrix a few microseconds, where Lanczos's small vectors and closures took 22); beyond, by
+ * tridiagonalization and bisection (exact to rounding, 4 k^3 / 3 flops: 14 us for a 10 x 10
+ * Gram matrix, where Lanczos with a bisection per step took 70, side by side); beyond, by
  * {@link lanczosLargest}.
  */
 function symmetricLargest(G: Float64Array, k: number, tol: number, maxIter: number): number {
   if (k <= NARROW) {
     const { d, e } = householderTridiagonal(G, k);
     const lambda = tridiagonalLargestScaled(d, e);
-    if (!Number.isFinite(lambda) || d.some((x) => x !== x)) throw new SolverError('non-finite-input', 'opnorm2: the norm overflows');
+    if (!Number.isFinite(lambda)) throw new SolverError('non-finite-input', 'opnorm2: the norm overflows');
     return lambda;
   }
   // G in WebAssembly memory for its products when large (the scratch instance: nothing else
@@ -371,8 +371,9 @@ function gramVector(A: Matrix, v: Float64Array, resident: ResidentMatrix | null,
 function tridiagonalLargestScaled(alphas: readonly number[], betas: readonly number[]): number {
   const k = alphas.length;
   const off = betas.slice(0, k - 1);
-  const s = Math.max(...alphas.map(Math.abs), ...off);
-  if (!(s > 0)) return 0;
+  const s = Math.max(...alphas.map(Math.abs), ...off.map(Math.abs));
+  if (s !== s) return NaN;
+  if (s === 0) return 0;
   return tridiagonalLargest(
     alphas.map((x) => x / s),
     off.map((x) => x / s),
@@ -391,33 +392,32 @@ function householderTridiagonal(G: Float64Array, k: number): { d: number[]; e: n
   const v = new Float64Array(k);
   const p = new Float64Array(k);
   for (let j = 0; j < k - 2; j++) {
-    // x = a[j+1.., j]; v = x + sign(x_0) ||x|| e_1, H = I - 2 v v^T / v^T v maps x to -sign(x_0) ||x|| e_1.
-    // ||x||, scaled by its largest entry (a Gram matrix's entries can square past the range).
-    let big = 0;
-    for (let i = j + 1; i < k; i++) big = Math.max(big, Math.abs(a[i * k + j]));
-    let sum = 0;
-    if (big > 0) for (let i = j + 1; i < k; i++) sum += (a[i * k + j] / big) ** 2;
-    const norm = big * Math.sqrt(sum);
     d.push(a[j * k + j]);
-    const x0 = a[(j + 1) * k + j];
-    if (norm === 0) {
+    // x = a[j+1.., j], gathered into v scaled by its largest entry (a Gram matrix's entries
+    // can be far from 1, and v^T v squares them again; H does not depend on v's scale). With
+    // x = big x', v = x' + sign(x'_0) ||x'|| e_1 and H = I - 2 v v^T / v^T v, H x = alpha e_1.
+    let big = 0;
+    for (let i = j + 1; i < k; i++) {
+      v[i] = a[i * k + j];
+      big = Math.max(big, Math.abs(v[i]));
+    }
+    if (big === 0) {
       e.push(0);
       continue;
     }
-    const alpha = x0 >= 0 ? -norm : norm;
-    for (let i = j + 1; i < k; i++) v[i] = a[i * k + j];
+    for (let i = j + 1; i < k; i++) v[i] /= big;
+    const norm = norm2(v.subarray(j + 1, k));
+    const alpha = v[j + 1] >= 0 ? -norm : norm;
     v[j + 1] -= alpha;
+    e.push(alpha * big);
+    // v^T v >= 1: its entry j + 1 is x'_0 - alpha, of magnitude |x'_0| + ||x'|| >= 1.
     let vv = 0;
     for (let i = j + 1; i < k; i++) vv += v[i] * v[i];
-    e.push(alpha);
-    if (vv === 0) continue;
     const beta = 2 / vv;
     // p = beta A v on the trailing block, w = p - (beta p^T v / 2) v, A -= v w^T + w v^T.
     let pv = 0;
     for (let i = j + 1; i < k; i++) {
-      let s = 0;
-      for (let l = j + 1; l < k; l++) s += a[i * k + l] * v[l];
-      p[i] = beta * s;
+      p[i] = beta * dotAt(a, i * k + j + 1, v, j + 1, k - j - 1);
       pv += p[i] * v[i];
     }
     const c = (beta * pv) / 2;
@@ -521,7 +521,9 @@ export function opnorm2Upper(A: Matrix, options: OpNorm2UpperOptions = {}): numb
   const gammaN = (N * UNIT_ROUNDOFF) / (1 - N * UNIT_ROUNDOFF);
   const margin = 1 + 2 * k * gammaN + 64 * UNIT_ROUNDOFF;
 
-  const classical = Math.min(frobenius(A), Math.sqrt(matNorm1(A) * matNormInf(A)));
+  // The square roots taken apart: the product of the two norms underflows (or overflows) where
+  // the matrix's entries are far from 1 (entries of 1e-200 gave a bound of 0).
+  const classical = Math.min(frobenius(A), Math.sqrt(matNorm1(A)) * Math.sqrt(matNormInf(A)));
 
   // Scale A by 2^-e so its largest entry lies in [1, 2): the Gram product cannot overflow.
   const e = Math.floor(Math.log2(amax));

@@ -73,5 +73,8 @@ describe('batchGradientAt', () => {
     const alone = batchGradientAt(good.map((i) => insts[i]), good.map((i) => solved[i]));
     const scale = Math.max(...alone.gradientSum.map(Math.abs));
     all.gradientSum.forEach((g, j) => expect(Math.abs(g - alone.gradientSum[j]) / scale).toBeLessThan(1e-13));
+    // A caller's mistake throws; it is not a sample's failed backward solve.
+    expect(() => batchGradientAt(insts, solved, 3)).toThrow(/no output 3/);
+    expect(() => batchGradientAt(insts, solved.slice(1))).toThrow(/4 instances, 3 solutions/);
   });
 });

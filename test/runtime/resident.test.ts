@@ -43,7 +43,7 @@ describe('resident matrix-vector products', () => {
     expect(isResident(small.data)).toBe(false);
   });
 
-  it('a NaN in x reaches only the products it enters, as in JavaScript', () => {
+  it('a NaN in x gives NaN products, as in JavaScript, and does not stay in the copy', () => {
     const A = immutable({ shape: [128, 128], data: uniform(128 * 128) });
     for (let k = 0; k < 10; k++) matmul(A, { shape: [128], data: uniform(128) });
     expect(isResident(A.data)).toBe(true);
@@ -56,7 +56,7 @@ describe('resident matrix-vector products', () => {
     expect(clean.every((v) => Number.isFinite(v))).toBe(true);
   });
 
-  it('a generated model: its bound W goes resident over one solve (its products are the same sums)', async () => {
+  it('a generated model: its bound W goes resident over one solve, and the solve still finds the fixed point', async () => {
     const Deq = await generatedClass('samples/deq.impl');
     const h = 130;
     const W = Array.from({ length: h }, () => Array.from({ length: h }, () => (rng() - 0.5) / (2 * Math.sqrt(h))));
@@ -66,7 +66,11 @@ describe('resident matrix-vector products', () => {
     expect(r.status).toBe('converged');
     expect(r.iterations).toBeGreaterThan(8);
     expect(isResident(model.value('W').data)).toBe(true);
-    // The solution is the one a second instance finds (the same history of engines, the same sums).
-    expect(bits(solveInstance(new Deq(inputs) as unknown as ModelInstance, { method: 'fixed-point', tol: 1e-12 }).y).equals(bits(r.y))).toBe(true);
+    // The fixed point of relu(W z + U u + b), iterated here in plain JavaScript.
+    let z = new Array(h).fill(0);
+    for (let it = 0; it < 200; it++) {
+      z = W.map((row, i) => Math.max(0, row.reduce((s, w, j) => s + w * z[j], 0) + inputs.U[i][0] * inputs.u[0] + inputs.U[i][1] * inputs.u[1] + inputs.b[i]));
+    }
+    z.forEach((v, i) => expect(Math.abs(r.y[i] - v)).toBeLessThan(1e-11));
   });
 });
