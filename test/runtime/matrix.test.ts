@@ -243,6 +243,22 @@ describe('opnorm2 / opnorm2Upper', () => {
     expect(Math.abs(opnorm2(R) - 5 * Math.sqrt(5)) / (5 * Math.sqrt(5))).toBeLessThan(1e-14);
   });
 
+  it('narrow matrices with entries far from 1: the same norm, scaled (Householder scales its vectors)', () => {
+    const A = randomMatrix(mulberry32(23), 40, 5);
+    const base = opnorm2(A);
+    for (const c of [1e-80, 1e-100, 1e-200, 1e77, 1e100, 1e200]) {
+      const B = { rows: 40, cols: 5, data: A.data.map((x) => x * c) };
+      expect(Math.abs(opnorm2(B) / (c * base) - 1)).toBeLessThan(1e-13);
+      const upper = opnorm2Upper(B);
+      expect(upper / (c * base)).toBeGreaterThanOrEqual(1 - 1e-13);
+      expect(upper / (c * base)).toBeLessThan(1 + 1e-6);
+    }
+    // Columns of 1e-160 beside columns of 1: the Gram matrix spans 320 orders of magnitude.
+    const M = { rows: 50, cols: 3, data: Float64Array.from({ length: 150 }, (_, i) => (i % 3 === 0 ? 1 : 1e-160)) };
+    expect(Math.abs(opnorm2(M) / Math.sqrt(50) - 1)).toBeLessThan(1e-14);
+    expect(opnorm2Upper(M)).toBeGreaterThanOrEqual(Math.sqrt(50));
+  });
+
   it('recovers when the deterministic start vector is in the null space', () => {
     // The start vector is u_j = +-(0.5 + frac((j + 1) * golden)); [u_1, -u_0] annihilates it.
     const golden = 0.6180339887498949;
