@@ -25,7 +25,7 @@
  */
 import type { Graph } from '../src/ir/graph.ts';
 import { isScalar } from '../src/ir/shape.ts';
-import { primitive } from '../src/primitives/registry.ts';
+import { factsOf, primitive } from '../src/primitives/registry.ts';
 import type { NodeId } from '../src/primitives/types.ts';
 import type { GpuArg, GpuMapSpec, GpuProduct, GpuStage } from '../src/runtime/batch.ts';
 import type { KernelWriter } from './kernel-writer.ts';
@@ -151,7 +151,7 @@ class StageWriter {
       if (writer.dynamic(n.args[0])) throw new Unsupported('broadcast of a moving scalar');
       return this.entry(n.args[0]);
     }
-    if (n.op === 'matmul') return this.matvec(id, n.args[0], n.args[1]);
+    if (factsOf(n.op).linearForm === 'matrix product') return this.matvec(id, n.args[0], n.args[1]);
     const prim = primitive(n.op);
     const scalarExpr = prim.scalarExpr;
     if (!prim.structure.elementwise || !scalarExpr) throw new Unsupported(`${n.op} is not elementwise`);

@@ -27,6 +27,8 @@ interface KernelPlan {
   vjpY: (NodeId | null)[];
   vjpX: (NodeId | null)[];
   outputPartials: { y: (NodeId | null)[]; x: (NodeId | null)[] }[];
+  /** Every non-zero root above: what the derivative kernels compute. */
+  derivativeRoots: NodeId[];
   /** Kink-factor nodes used by the derivative kernels, in a fixed order (the sites). */
   factors: NodeId[];
 }
@@ -55,7 +57,7 @@ function plan(a: Analysis): KernelPlan {
     (r): r is NodeId => r !== null,
   );
   const factors = cone(g, derivativeRoots).filter((id) => factsOf(g.node(id).op).kinkFactor !== undefined);
-  return { residual, maps, unknownSeeds, paramSeeds, cotangentSeeds, bTangents, aTangents, vjpY, vjpX, outputPartials, factors };
+  return { residual, maps, unknownSeeds, paramSeeds, cotangentSeeds, bTangents, aTangents, vjpY, vjpX, outputPartials, derivativeRoots, factors };
 }
 
 /**
@@ -234,11 +236,8 @@ export function emitModule(a: Analysis, sourceFile: string): EmittedModule {
   // recompute them. Not cached: anything that moves with a seed or a kink factor (the factors
   // are an argument: the vertex test passes others than the selected ones).
   const moving = dependsOn(g, new Set<NodeId>([...p.unknownSeeds, ...p.paramSeeds, ...p.cotangentSeeds, ...p.factors]));
-  const primalRoots = [
-    ...p.factors,
-    ...[...p.bTangents, ...p.aTangents, ...p.vjpY, ...p.vjpX, ...p.outputPartials.flatMap((o) => [...o.y, ...o.x])].filter((r): r is NodeId => r !== null),
-  ];
-  const primalNodes = cone(g, primalRoots).filter((id) => {
+  // (The kink factors lie in the cone of the derivative roots.)
+  const primalNodes = cone(g, p.derivativeRoots).filter((id) => {
     const n = g.node(id);
     return n.op !== 'input' && n.op !== 'const' && writer.dynamic(id) && !moving(id);
   });

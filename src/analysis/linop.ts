@@ -2,7 +2,7 @@ import { dependsOn } from '../ir/ad.ts';
 import type { Graph } from '../ir/graph.ts';
 import type { IrModel } from '../ir/model.ts';
 import { isScalar } from '../ir/shape.ts';
-import { primitive, REGISTRY } from '../primitives/registry.ts';
+import { factsOf, primitive, REGISTRY } from '../primitives/registry.ts';
 import type { NodeId } from '../primitives/types.ts';
 
 /**
@@ -28,7 +28,7 @@ export function kinkFactorsOf(g: Graph, id: NodeId, memo = new Map<NodeId, NodeI
   const n = g.node(id);
   let out: NodeId[] = [];
   if (n.op !== 'input' && n.op !== 'const') {
-    const s = primitive(n.op).structure;
+    const s = factsOf(n.op);
     if (s.kinkFactor || (s.predicate && (n.dep === 'unknown' || n.dep === 'param'))) out = [id];
     else out = [...new Set(n.args.flatMap((a) => kinkFactorsOf(g, a, memo)))];
   }
@@ -45,7 +45,7 @@ export function toLinOp(g: Graph, tangent: NodeId, seeds: ReadonlyMap<NodeId, st
     if (seed !== undefined) return { kind: 'identity', variable: seed };
     const n = g.node(id);
     const [a, b] = n.args;
-    const form = n.op === 'input' || n.op === 'const' ? undefined : primitive(n.op).structure.linearForm;
+    const form = factsOf(n.op).linearForm;
     switch (form) {
       case 'sum':
       case 'difference': {
@@ -178,7 +178,7 @@ export class Namer {
     const n = this.model.graph.node(id);
     if (n.op === 'const') return String((n as { value: number }).value);
     if (n.op === 'input') return (n as { name: string }).name;
-    if (n.op === 'transpose') return `${this.atom(n.args[0])}'`;
+    if (n.op !== 'input' && factsOf(n.op).transpose) return `${this.atom(n.args[0])}'`;
     // Nodes made by differentiation carry their primal's span, not their own text.
     if (n.span && id < this.primalCount) return this.sourceText.slice(n.span.start.offset, n.span.end.offset).replace(/\s+/g, ' ');
     const p = primitive(n.op);
@@ -197,11 +197,11 @@ export class Namer {
   /** The symbol of a diagonal factor: `D_relu` for kink factors, `diag(f)` otherwise. */
   diag(factor: NodeId, kinks: readonly NodeId[]): string {
     const n = this.model.graph.node(factor);
-    const own = n.op !== 'input' && n.op !== 'const' ? primitive(n.op).structure.kinkFactor : undefined;
+    const own = factsOf(n.op).kinkFactor;
     if (own) return `D_${own.of}`;
     if (kinks.length === 1) {
       const k = this.model.graph.node(kinks[0]);
-      const of = primitive(k.op).structure.kinkFactor?.of ?? 'if';
+      const of = factsOf(k.op).kinkFactor?.of ?? 'if';
       // An affine function of one kink factor, e.g. 1 - D_max for the second argument of max.
       return `D_${of}'`;
     }

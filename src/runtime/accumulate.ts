@@ -11,7 +11,9 @@
  */
 import { addProduct as addProductNow } from '../primitives/tensor.ts';
 import type { Tensor } from '../primitives/types.ts';
+import { transpose } from './matrix.ts';
 import { BatchProducts } from './products.ts';
+import { scratchKernels } from './wasm.ts';
 
 /** The deferral in effect, if any (JavaScript runs one batch at a time per thread). */
 let active: DeferredProducts | null = null;
@@ -90,20 +92,14 @@ export class DeferredProducts {
       if (count === 0) continue;
       // target[i q + j] += sum_c A[c, i] Bm[c, j]: the m "vectors" A^T (length count) against the
       // q x count matrix Bm^T.
-      const At = transposeRows(block.a, count, m);
-      const Bt = transposeRows(block.b, count, q);
+      const At = transpose({ rows: count, cols: m, data: block.a.subarray(0, count * m) }).data;
+      const Bt = transpose({ rows: count, cols: q, data: block.b.subarray(0, count * q) }).data;
       const product = new Float64Array(m * q);
-      new BatchProducts([{ data: Bt, rows: q, cols: count }], m).run(0, At, product);
+      // Used at once: the scratch instance, not a new one per block and step.
+      new BatchProducts([{ data: Bt, rows: q, cols: count }], m, 'auto', scratchKernels()).run(0, At, product);
       const { target } = this;
       for (let k = 0, o = block.offset; k < product.length; k++, o++) target[o] += product[k];
     }
     this.blocks.clear();
   }
-}
-
-/** The first `rows` rows of a row-major rows x cols array, transposed (cols x rows). */
-function transposeRows(x: Float64Array, rows: number, cols: number): Float64Array {
-  const t = new Float64Array(cols * rows);
-  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) t[c * rows + r] = x[r * cols + c];
-  return t;
 }

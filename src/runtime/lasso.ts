@@ -6,8 +6,9 @@
  *
  * is proximal gradient on the Lasso min 1/2 ||A beta - b||^2 + sum_j (tau_j / s) |beta_j|,
  * and its fixed points are exactly that problem's minimizers, whatever the step s. Codegen
- * recognizes the shape of the map and hands over A, b, G and tau (`leastSquaresProx`); this
- * file checks numerically that G is a positive multiple of A^T, then runs cyclic coordinate
+ * recognizes the shape of the map and hands over A, b, G and tau (`leastSquaresProx`), and s
+ * when it read the map's `s * A'`; without s, `stepOf` checks numerically that G is a positive
+ * multiple of A^T. The solver then runs cyclic coordinate
  * descent with residual updates and an active set (the method of glmnet and scikit-learn),
  * which is insensitive to the conditioning that makes the map itself crawl (a step 1 /
  * ||A||^2 set by one large singular value). The sweeps run in WebAssembly SIMD (kernels.wat
@@ -168,11 +169,12 @@ export class LassoCoordinateDescent {
    * solved by LU on the |S| x |S| Gram matrix. This is the semismooth Newton step on the
    * piece of F that the support selects (F is affine there), taken in closed form: |S|^2 n / 2
    * multiply-adds over contiguous columns instead of assembling B through the generic
-   * kernels. Null when S is larger than `maxSupport` or than n, the Gram matrix is singular
+   * kernels. Null when S is larger than `maxSupport` (the caller's limit on a reduced Newton
+   * step) or than n, the Gram matrix is singular
    * to working precision, or a sign flips (the support or signs were not yet the solution's).
    * A screen, like the sweeps: the caller judges the point by the model's residual.
    */
-  polish(beta: Float64Array, maxSupport = POLISH_MAX_SUPPORT): Float64Array | null {
+  polish(beta: Float64Array, maxSupport: number): Float64Array | null {
     const { n, p, cols, colScale: k } = this;
     const support: number[] = [];
     for (let j = 0; j < p; j++) if (beta[j] !== 0) support.push(j);
@@ -204,12 +206,6 @@ export class LassoCoordinateDescent {
     return out;
   }
 }
-
-/**
- * Largest support {@link LassoCoordinateDescent.polish} solves (as the generic reduced Newton
- * step's limit in solve.ts): beyond, the Gram matrix costs as much as many sweeps.
- */
-const POLISH_MAX_SUPPORT = 100;
 
 /**
  * The schedule of the sweeps (glmnet's and scikit-learn's): a full sweep lets coordinates

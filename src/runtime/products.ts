@@ -42,10 +42,16 @@ export class BatchProducts {
   private readonly oAt: number = 0;
   private readonly BP: number;
 
+  /**
+   * `kernels`: the instance to hold the matrices (default a fresh one, for a map kept across
+   * calls). The process's scratch instance (wasm.ts `scratchKernels`) serves a product used
+   * at once, before the scratch instance's next user.
+   */
   constructor(
     matrices: readonly ProductMatrix[],
     readonly B: number,
     engine: ProductEngine | 'auto' = 'auto',
+    kernels?: WasmKernels | null,
   ) {
     for (const m of matrices) {
       if (m.data.length !== m.rows * m.cols) throw new SolverError('dimension-mismatch', `BatchProducts: a ${m.rows} x ${m.cols} matrix with ${m.data.length} entries`);
@@ -59,7 +65,7 @@ export class BatchProducts {
       at += rowsP * colsP;
       return placed;
     });
-    const wasm = engine === 'js' ? null : WasmKernels.create();
+    const wasm = engine === 'js' ? null : (kernels ?? WasmKernels.create());
     this.vAt = at;
     this.oAt = at + this.BP * Math.max(2, ...this.matrices.map((m) => m.colsP));
     const memory = wasm?.ensure(this.oAt + this.BP * Math.max(4, ...this.matrices.map((m) => m.rowsP))) ?? null;
@@ -71,7 +77,8 @@ export class BatchProducts {
     this.engine = 'wasm-simd';
     this.kernel = wasm.exports.products;
     this.memory = memory;
-    // The matrices, once, zero-padded (the padding rows below them are fresh memory: zero).
+    // The matrices, once, their padding columns zeroed (padding rows and samples give products
+    // that are never read, whatever the memory held).
     for (const m of this.matrices) placePadded(memory, m.at, m.data, m.rows, m.cols, m.colsP);
   }
 

@@ -177,8 +177,8 @@ export function solveInstance(model: ModelInstance, options: SolveInstanceOption
     return finish(r.y, r.status, r.iterations, method);
   }
 
-  // auto, and the map is proximal gradient on a least-squares Lasso (recognized by codegen,
-  // checked here): coordinate descent finds the support, Newton on the model's F finishes
+  // auto, and the map is proximal gradient on a least-squares Lasso (recognized by codegen;
+  // its step checked here when codegen did not give it): coordinate descent finds the support, Newton on the model's F finishes
   // (its step on the support's piece in closed form first, the generic kernels if need be).
   const lasso = lassoProblem(model, y0);
   if (lasso) {
@@ -194,7 +194,7 @@ export function solveInstance(model: ModelInstance, options: SolveInstanceOption
       if (!isFiniteVector(cd.beta)) break;
       beta = cd.beta;
       // Newton's step on the support's piece, in closed form; judged by the model's F.
-      const exact = lasso.solver.polish(beta);
+      const exact = lasso.solver.polish(beta, Math.min(denseLimit, REDUCED_NEWTON_LIMIT));
       if (exact) {
         const residual = residualInf(model, exact);
         if (residual <= tol) return finish(exact, 'converged', sweeps + newtonIterations + 1, 'coordinate-descent+newton', residual);

@@ -116,7 +116,7 @@ describe('coordinate descent for the Lasso', () => {
         // A loose run finds the support; the polished point meets the conditions to rounding,
         // where the loose one does not.
         const loose = cd.run(new Float64Array(p), 1e-3);
-        const exact = cd.polish(loose.beta);
+        const exact = cd.polish(loose.beta, 100);
         expect(exact).not.toBeNull();
         expect(kkt(A, b, loose.beta, lambda)).toBeGreaterThan(1e-9);
         expect(kkt(A, b, exact!, lambda)).toBeLessThan(1e-11);
@@ -130,9 +130,9 @@ describe('coordinate descent for the Lasso', () => {
     // The wrong sign on one coordinate: its equation pulls it across zero.
     const flipped = beta.slice();
     flipped[j] = -flipped[j];
-    expect(cd.polish(flipped)).toBeNull();
+    expect(cd.polish(flipped, 100)).toBeNull();
     // No support: zero; a support above the limit: no answer.
-    expect(Array.from(cd.polish(new Float64Array(10))!)).toEqual(new Array(10).fill(0));
+    expect(Array.from(cd.polish(new Float64Array(10), 100)!)).toEqual(new Array(10).fill(0));
     expect(cd.polish(Float64Array.from({ length: 10 }, () => 1), 5)).toBeNull();
   });
 
