@@ -1,5 +1,5 @@
 import { broadcast } from '../ir/shape.ts';
-import { dotAt, matvecAt } from '../runtime/dot.ts';
+import { matvecAt } from '../runtime/dot.ts';
 import { residentMatvec } from '../runtime/resident.ts';
 import type { Tensor } from './types.ts';
 
@@ -172,8 +172,9 @@ const SPARSE_DENSITY = 1 / 16;
  * WebAssembly for a matrix used many times, resident.ts), or, when x is mostly
  * zeros (a Lasso iterate: X beta with beta on its support), per row a sum over x's nonzeros
  * alone: m nnz multiply-adds instead of m p (a 300 x 1000 design with 15 nonzeros: 4 500
- * instead of 300 000). Like matmulRows, the sparse form skips the columns where x is 0, so a
- * non-finite entry of A there does not reach the result.
+ * instead of 300 000). The sparse form skips the columns where x is 0, so a non-finite entry
+ * of A there does not reach the result, where the dense forms give 0 * Inf = NaN (inputs are
+ * checked finite when bound, so only a value computed from them could differ).
  */
 function matvecRows(A: Float64Array, x: Float64Array, m: number, p: number, out: Float64Array): void {
   let nnz = 0;

@@ -19,7 +19,7 @@
  */
 import type { Tensor } from '../primitives/types.ts';
 import { luFactor, luSolve } from './lu.ts';
-import { dotAt } from './matrix.ts';
+import { dotAt } from './dot.ts';
 import { isFiniteVector } from './validate.ts';
 import { placePadded, WasmKernels, wasmModule } from './wasm.ts';
 
@@ -305,7 +305,7 @@ class ResidentColumns {
     const betaView = f64.subarray(betaAt, betaAt + p);
     const active = i32.subarray(2 * whichAt, 2 * whichAt + p);
     const done = cycle(
-      (which, count) => kernel(0, nP, k, 8 * normsAt, 8 * lambdasAt, 8 * betaAt, 8 * rAt, which ? which.byteOffset : -1, count),
+      (which, count) => kernel(0, nP, k, 8 * normsAt, 8 * lambdasAt, 8 * betaAt, 8 * rAt, which ? which.byteOffset : 0, count),
       betaView,
       active,
       tol,

@@ -6,7 +6,7 @@
 import { SolverError } from './status.ts';
 import { matNorm1, normInf, UNIT_ROUNDOFF } from './matrix.ts';
 import type { Matrix } from './matrix.ts';
-import { scratchKernels } from './wasm.ts';
+import { SCRATCH_MIN_ORDER, scratchKernels } from './wasm.ts';
 
 export interface LuResult {
   readonly singular: false;
@@ -37,21 +37,18 @@ export interface LuOptions {
   pivotTol?: number;
   /**
    * Where the elimination runs: 'auto' (default) in WebAssembly SIMD (kernels.wat
-   * `lu_eliminate`) from order WASM_MIN_ORDER up when it is available, else JavaScript;
+   * `lu_eliminate`) from order SCRATCH_MIN_ORDER up when it is available, else JavaScript;
    * 'js' always JavaScript. Both give the same factors, bit for bit.
    */
   engine?: 'auto' | 'js';
 }
-
-/** Below this order the copies into WebAssembly memory cost more than the SIMD saves. */
-export const WASM_MIN_ORDER = 16;
 
 export function luFactor(A: Matrix, options: LuOptions = {}): LuResult | LuSingular {
   const n = A.rows;
   if (A.cols !== n) throw new SolverError('dimension-mismatch', `luFactor: matrix is ${A.rows}x${A.cols}, not square`);
   if (!Number.isFinite(normInf(A.data))) throw new SolverError('non-finite-input', 'luFactor: matrix has non-finite entries');
   const threshold = (options.pivotTol ?? n * 2 * UNIT_ROUNDOFF) * matNorm1(A);
-  const wasm = n >= WASM_MIN_ORDER && options.engine !== 'js' ? scratchKernels() : null;
+  const wasm = n >= SCRATCH_MIN_ORDER && options.engine !== 'js' ? scratchKernels() : null;
   const memory = wasm?.ensure(n * n) ?? null;
   if (wasm && memory) {
     // Factored in the scratch memory (the elimination in SIMD), then copied out.

@@ -5,10 +5,10 @@
  * produce a vector accept an optional `out` buffer so that solvers can reuse
  * storage inside their iteration loops.
  */
-import { dotAt } from './dot.ts';
+import { dotAt, matvecAt } from './dot.ts';
 import { SolverError } from './status.ts';
 import { ResidentMatrix } from './products.ts';
-import { placePadded, scratchKernels } from './wasm.ts';
+import { placePadded, SCRATCH_MIN_ORDER, scratchKernels } from './wasm.ts';
 import type { NormKind } from './status.ts';
 
 export interface Matrix {
@@ -57,15 +57,12 @@ function checkLength(what: string, actual: number, expected: number): void {
   }
 }
 
-export { dotAt } from './dot.ts';
-
-
 /** out = A x. */
 export function matvec(A: Matrix, x: Float64Array, out: Float64Array = new Float64Array(A.rows)): Float64Array {
   const { rows, cols, data } = A;
   checkLength('matvec x', x.length, cols);
   checkLength('matvec out', out.length, rows);
-  for (let i = 0, base = 0; i < rows; i++, base += cols) out[i] = dotAt(data, base, x, 0, cols);
+  matvecAt(data, rows, cols, x, 0, out, 0);
   return out;
 }
 
@@ -206,7 +203,7 @@ export interface OpNorm2Options {
  * of top singular values closer together than the changes it can resolve, it may stop at a
  * value inside the cluster. Use {@link opnorm2Upper} where a certified bound is needed.
  *
- * A narrow matrix (short side at most NARROW) works on the Gram matrix of its short side,
+ * A narrow matrix (short side at most NARROW, long side longer) works on the Gram matrix of its short side,
  * formed once, whose largest eigenvalue comes from a dense tridiagonalization (exact to
  * rounding, not iterative: `tol` and `maxIter` do not apply); otherwise A^T A is applied as
  * A^T (A v), in WebAssembly when A is large. The result is deterministic (see lanczosLargest
@@ -231,10 +228,10 @@ export function opnorm2(A: Matrix, options: OpNorm2Options = {}): number {
   // k <= NARROW: a 442 x 10 design then costs one Gram product instead of up to k pairs of
   // passes over A), else A^T A applied as A^T (A v).
   const k = Math.min(m, n);
-  if (k <= NARROW && Math.max(m, n) > k) return Math.sqrt(symmetricLargest(gram(A.data, m, n), k, tol, maxIter));
+  if (k <= NARROW && Math.max(m, n) > k) return Math.sqrt(denseSymmetricLargest(gram(A.data, m, n), k));
   // A copy of A in WebAssembly memory for the products: the scratch instance, since nothing
   // else runs there until this returns.
-  const resident = m * n >= RESIDENT_MIN_ENTRIES ? ResidentMatrix.create(A, scratchKernels()) : null;
+  const resident = m * n >= OPNORM_RESIDENT_MIN_ENTRIES ? ResidentMatrix.create(A, scratchKernels()) : null;
   // A fallback start: the largest row r of A, for which (A r)_i = ||r||^2 > 0 at its own index.
   const largest = (): Float64Array => {
     const i = largestRow(A);
@@ -246,25 +243,27 @@ export function opnorm2(A: Matrix, options: OpNorm2Options = {}): number {
 }
 
 /**
- * lambda_max of the symmetric k x k matrix G (a Gram matrix): for k <= NARROW, by Householder
- * tridiagonalization and bisection (exact to rounding, 4 k^3 / 3 flops: 14 us for a 10 x 10
- * Gram matrix, where Lanczos with a bisection per step took 70, side by side); beyond, by
- * {@link lanczosLargest}.
+ * lambda_max of the symmetric k x k matrix G, by Householder tridiagonalization and bisection:
+ * exact to rounding, 4 k^3 / 3 flops (14 us for a 10 x 10 Gram matrix, where Lanczos with a
+ * bisection per step took 70, side by side). For small k.
  */
+function denseSymmetricLargest(G: Float64Array, k: number): number {
+  const { d, e } = householderTridiagonal(G, k);
+  const lambda = tridiagonalLargestScaled(d, e);
+  if (!Number.isFinite(lambda)) throw new SolverError('non-finite-input', 'opnorm2: the norm overflows');
+  return lambda;
+}
+
+/** lambda_max of the symmetric k x k matrix G (a Gram matrix): densely for k <= NARROW, else by {@link lanczosLargest}. */
 function symmetricLargest(G: Float64Array, k: number, tol: number, maxIter: number): number {
-  if (k <= NARROW) {
-    const { d, e } = householderTridiagonal(G, k);
-    const lambda = tridiagonalLargestScaled(d, e);
-    if (!Number.isFinite(lambda)) throw new SolverError('non-finite-input', 'opnorm2: the norm overflows');
-    return lambda;
-  }
+  if (k <= NARROW) return denseSymmetricLargest(G, k);
   // G in WebAssembly memory for its products when large (the scratch instance: nothing else
   // runs there until this returns); at k = 512 the estimate took 20 ms in JavaScript.
-  const resident = k * k >= RESIDENT_MIN_ENTRIES ? ResidentMatrix.create({ rows: k, cols: k, data: G }, scratchKernels()) : null;
+  const resident = k * k >= OPNORM_RESIDENT_MIN_ENTRIES ? ResidentMatrix.create({ rows: k, cols: k, data: G }, scratchKernels()) : null;
   const apply = (v: Float64Array, out?: Float64Array): Float64Array => {
     const o = out ?? new Float64Array(k);
     if (resident) return resident.mul(v, o);
-    for (let i = 0; i < k; i++) o[i] = dotAt(G, i * k, v, 0, k);
+    matvecAt(G, k, k, v, 0, o, 0);
     return o;
   };
   // A fallback start: e_i for the largest diagonal entry, for which (G e_i)_i = G_ii > 0.
@@ -347,24 +346,17 @@ const NARROW = 32;
  * At 1000 x 5000 the copy (about 40 ms into fresh memory) pays for itself within two or three
  * steps (7 against 24 to 31 ms per step); smaller sizes were not measured.
  */
-const RESIDENT_MIN_ENTRIES = 1 << 16;
+const OPNORM_RESIDENT_MIN_ENTRIES = 1 << 16;
 
 /**
  * A^T (A v): in WebAssembly SIMD when A is resident there (M v and M^T u took 7 ms together
- * at 1000 x 5000, against 24 to 31 ms for matvec and matTvec in JavaScript), else one pass
- * over A's rows, each row's dot product with v, then its multiple added (no faster than two
- * passes here: the loop is bound by JavaScript's arithmetic, not by memory).
+ * at 1000 x 5000, against 24 to 31 ms for matvec and matTvec in JavaScript), else matvec then
+ * matTvec (a fused pass over A's rows was no faster: the loop is bound by JavaScript's
+ * arithmetic, not by memory).
  */
 function gramVector(A: Matrix, v: Float64Array, resident: ResidentMatrix | null, out: Float64Array = new Float64Array(A.cols)): Float64Array {
   if (resident) return resident.mulT(resident.mul(v), out);
-  const { rows, cols, data } = A;
-  out.fill(0);
-  for (let i = 0, base = 0; i < rows; i++, base += cols) {
-    const t = dotAt(data, base, v, 0, cols);
-    if (t === 0) continue;
-    for (let j = 0; j < cols; j++) out[j] += t * data[base + j];
-  }
-  return out;
+  return matTvec(A, matvec(A, v), out);
 }
 
 /** The largest eigenvalue of the symmetric tridiagonal (alphas; betas), scaled to entries of order 1 for the Sturm count. */
@@ -484,7 +476,7 @@ export interface OpNorm2UpperOptions {
  * GUARANTEED UPPER BOUND on ||A||_2, including floating-point rounding.
  *
  * First a certificate by Cholesky: with G the k x k Gram matrix (k = min(rows,
- * cols)) and c slightly above a Lanczos estimate of its largest eigenvalue, a
+ * cols)) and c slightly above an estimate of its largest eigenvalue (symmetricLargest), a
  * Cholesky factorization of c I - G that runs to completion proves
  * lambda_max(G) <= c plus explicit rounding terms (see choleskyLambdaMaxBound):
  * typically within 1e-7 of ||A||_2, for k^3 / 3 work. When no certificate is
@@ -558,8 +550,8 @@ export function opnorm2Upper(A: Matrix, options: OpNorm2UpperOptions = {}): numb
 /**
  * A GUARANTEED upper bound on lambda_max(G_exact), the largest eigenvalue of the exact Gram
  * matrix whose computed version G (k x k, symmetric) is within `gramError` of it in the
- * 2-norm, or null when no certificate was found. `theta` estimates lambda (opnorm2 of the
- * matrix, squared); c a little above it is certified when the Cholesky factorization of
+ * 2-norm, or null when no certificate was found. `theta` estimates lambda (from below:
+ * symmetricLargest of G); c a little above it is certified when the Cholesky factorization of
  * M = fl(c I - G) runs to completion: then R^T R = M + dM with |dM| <= gamma_(k+1) |R^T| |R|
  * (Higham, Accuracy and Stability, 2nd ed., Thm. 10.3), so ||dM||_2 <= gamma_(k+1) ||R||_F^2,
  * and c I - G_exact = R^T R - dM + E + (G - G_exact), with E the rounding of the diagonal of
@@ -594,12 +586,12 @@ function choleskyLambdaMaxBound(G: Float64Array, k: number, theta: number, gramE
  * Cholesky factorization of the symmetric k x k matrix in `a` (upper triangle read), in
  * place (R in the upper triangle); the sum of squares of R's entries, or null when a pivot
  * is not positive (the matrix is not positive definite to working precision). From order
- * CHOLESKY_WASM_MIN_ORDER the trailing updates run in WebAssembly SIMD (kernels.wat
+ * SCRATCH_MIN_ORDER the trailing updates run in WebAssembly SIMD (kernels.wat
  * `chol_update`, over a copy in the scratch instance), unless `engine` is 'js'; both engines
  * give the same factor, bit for bit.
  */
 export function choleskyInPlace(a: Float64Array, k: number, engine: 'auto' | 'js' = 'auto'): number | null {
-  const wasm = k >= CHOLESKY_WASM_MIN_ORDER && engine !== 'js' ? scratchKernels() : null;
+  const wasm = k >= SCRATCH_MIN_ORDER && engine !== 'js' ? scratchKernels() : null;
   const memory = wasm?.ensure(k * k) ?? null;
   if (wasm && memory) {
     memory.set(a.subarray(0, k * k));
@@ -609,9 +601,6 @@ export function choleskyInPlace(a: Float64Array, k: number, engine: 'auto' | 'js
   }
   return choleskyRows(a, k, (j) => choleskyUpdate(a, k, j));
 }
-
-/** Below this order the copies into WebAssembly memory cost more than the SIMD saves (as for LU). */
-const CHOLESKY_WASM_MIN_ORDER = 16;
 
 /** The right-looking (outer product) form: row j of R, then `update(j)` of the trailing upper triangle. */
 function choleskyRows(a: Float64Array, k: number, update: (j: number) => void): number | null {
@@ -690,7 +679,7 @@ export function gram(a: Float64Array, m: number, n: number): Float64Array {
     len = m;
   }
   const G = new Float64Array(k * k);
-  if (k >= 32 && gramWasm(rowsData, k, len, G)) return G;
+  if (k >= GRAM_WASM_MIN_ORDER && gramWasm(rowsData, k, len, G)) return G;
   for (let i = 0; i < k; i++) {
     for (let j = i; j < k; j++) {
       const v = dotAt(rowsData, i * len, rowsData, j * len, len);
@@ -735,6 +724,9 @@ function gramWasm(R: Float64Array, k: number, len: number, G: Float64Array): boo
   }
   return true;
 }
+
+/** From this order the Gram product runs in WebAssembly (below it, the copies cost more than the SIMD saves). */
+const GRAM_WASM_MIN_ORDER = 32;
 
 /** Samples per call of the blocked Gram product: the smaller, the closer to one triangle's work. */
 const GRAM_BLOCK = 64;

@@ -1,6 +1,9 @@
 /**
  * The products M v_b of fixed matrices with a batch of vectors: the matrix-vector work of a
- * batched fixed-point map (BatchMapF64), in f64. Two engines compute the same sums:
+ * batched fixed-point map (BatchMapF64), a batch's deferred outer products and the Gram
+ * matrices of opnorm2Upper, in f64; and one matrix resident for many single products
+ * (`ResidentMatrix`). Two engines compute the same sums, up to rounding (the JavaScript pairs
+ * of samples sum in one chain per entry, the SIMD lanes in two):
  *
  * - 'wasm-simd': the WebAssembly kernel `products` of wasm/kernels.wat (f64x2 SIMD, 4 rows by 2
  *   samples per pass). The matrices live in its memory, copied in once, zero-padded to the
@@ -103,7 +106,8 @@ export class BatchProducts {
 
 /**
  * One matrix kept in WebAssembly memory (copied in once, zero-padded), for many products
- * with single vectors, M v and M^T u: the iterations of `opnorm2`, where JavaScript's scalar
+ * with single vectors, M v and M^T u: the iterations of `opnorm2` and the immutable matrices
+ * of resident.ts (whose M v are the sums of dot.ts `matvecAt`, bit for bit), where JavaScript's scalar
  * loops run at about 1 GFLOP/s. `create` gives null without WebAssembly SIMD (or when M is
  * too large for its memory): callers keep their JavaScript loops.
  */
@@ -170,7 +174,7 @@ export class ResidentMatrix {
  * entry (4.0 against 2.0 GFLOP/s for 64 samples at h = 128 in a microbenchmark on this
  * project's machine), and M is read once per pair of samples instead of once per sample.
  */
-export function productsNT(M: Float64Array, rows: number, cols: number, V: Float64Array, B: number, out: Float64Array): void {
+function productsNT(M: Float64Array, rows: number, cols: number, V: Float64Array, B: number, out: Float64Array): void {
   let b = 0;
   for (; b + 1 < B; b += 2) pairRows(M, rows, cols, V, b * cols, (b + 1) * cols, out, b * rows, (b + 1) * rows);
   if (b < B) matvecAt(M, rows, cols, V, b * cols, out, b * rows);

@@ -12,7 +12,8 @@
  * support S, X^T X[S, S] from X's columns, O(|S|^2 n) against |S| calls of O(n p) each.
  */
 import type { Tensor } from '../primitives/types.ts';
-import { dotAt, type Matrix } from './matrix.ts';
+import { dotAt } from './dot.ts';
+import type { Matrix } from './matrix.ts';
 
 /**
  * A linear operator on the unknowns, its leaves numbered: `I` the identity; `scale` by a

@@ -1,8 +1,9 @@
 /**
  * The runtime's WebAssembly kernels (wasm/kernels.wat, f64x2 SIMD): compiled once per process
  * from the bytes embedded in wasm/kernels.wasm.ts, instantiated with a memory of their own
- * wherever a caller needs one. Where WebAssembly or its SIMD is missing, `wasmKernels()` is
- * null and callers keep their JavaScript loops (they report which ran).
+ * wherever a caller needs one. Where WebAssembly or its SIMD is missing, `wasmModule()` and
+ * `WasmKernels.create()` give null and callers keep their JavaScript loops (they report which
+ * ran).
  */
 import { KERNELS_WASM_BASE64 } from './wasm/kernels.wasm.ts';
 
@@ -107,10 +108,17 @@ export function placePadded(dst: Float64Array, at: number, src: Float64Array, ro
   }
 }
 
+/** Below this order a factorization's copies into WebAssembly memory cost more than its SIMD saves (LU, Cholesky). */
+export const SCRATCH_MIN_ORDER = 16;
+
 let shared: WasmKernels | null | undefined;
 /**
- * The process's scratch instance, for kernels that copy in, run and copy out within one call
- * (LU): JavaScript runs one such call at a time, so they can share it.
+ * The process's scratch instance, for work that copies in, runs and copies out within one
+ * call: LU and Cholesky factorizations, the Gram matrix and the Lanczos steps of opnorm2 and
+ * opnorm2Upper (a ResidentMatrix held for the call), a batch's deferred outer products.
+ * JavaScript runs one such call at a time, so they can share it. What one call leaves there
+ * is garbage to the next: a ResidentMatrix on it must not outlive its call (another user
+ * overwrites its matrix, or grows the memory and detaches its view).
  */
 export function scratchKernels(): WasmKernels | null {
   if (shared === undefined) shared = WasmKernels.create();

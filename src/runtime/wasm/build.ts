@@ -1,7 +1,7 @@
 /**
  * Compiles the WebAssembly kernels (`*.wat` here) into TypeScript modules that embed their
  * bytes (`*.wasm.ts`), so that the runtime needs no build step and no file reads: run by
- * `npm run wasm` after editing a .wat file. test/runtime/products.test.ts recompiles them
+ * `npm run wasm` after editing a .wat file. test/runtime/wasm.test.ts recompiles them
  * and checks that what is committed is what the source gives.
  */
 import fs from 'node:fs';
@@ -11,7 +11,7 @@ import wabtInit from 'wabt';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 /** The kernels: each `<name>.wat` becomes `<name>.wasm.ts`. */
-export const KERNELS = ['kernels'];
+const KERNELS = ['kernels'];
 
 /** The binary of one .wat file (SIMD enabled). */
 export async function compileWat(name: string): Promise<Uint8Array> {

@@ -129,13 +129,7 @@
         (local.set $pi (i32.add (local.get $pi) (local.get $rowBytes)))
         (br $iloop))))
  
-  ;; lu_eliminate2: steps k and k + 1 of LU together (lu.ts luFactor), for the rows i > k + 1,
-  ;; with column k's multipliers already in place, column k + 1 already updated by step k, the
-  ;; pivot of column k + 1 chosen and row k + 1 already updated by step k: l1 = a[i, k + 1] *
-  ;; inv1 is stored, then a[i, k+2..n) = (a[i, j] - l0 a[k, j]) - l1 a[k + 1, j], one pass over
-  ;; the trailing rows where two steps made two. Each subtraction is skipped when its multiplier
-  ;; is 0, as in lu_eliminate: the same operations in the same order as two lu_eliminate steps,
-  ;; so the factors agree bit for bit.
+  ;; $axpy: dst[from..end) -= l src[from..end) (byte offsets; pairs up to pairEnd, then one entry).
   (func $axpy (param $dst i32) (param $src i32) (param $l f64) (param $from i32) (param $pairEnd i32) (param $end i32)
     (local $j i32) (local $lv v128)
     (local.set $lv (f64x2.splat (local.get $l)))
@@ -153,6 +147,13 @@
         (f64.store (i32.add (local.get $dst) (local.get $j))
           (f64.sub (f64.load (i32.add (local.get $dst) (local.get $j)))
             (f64.mul (local.get $l) (f64.load (i32.add (local.get $src) (local.get $j)))))))))
+  ;; lu_eliminate2: steps k and k + 1 of LU together (lu.ts luFactor), for the rows i > k + 1,
+  ;; with column k's multipliers already in place, column k + 1 already updated by step k, the
+  ;; pivot of column k + 1 chosen and row k + 1 already updated by step k: l1 = a[i, k + 1] *
+  ;; inv1 is stored, then a[i, k+2..n) = (a[i, j] - l0 a[k, j]) - l1 a[k + 1, j], one pass over
+  ;; the trailing rows where two steps made two. Each subtraction is skipped when its multiplier
+  ;; is 0, as in lu_eliminate: the same operations in the same order as two lu_eliminate steps,
+  ;; so the factors agree bit for bit.
   (func (export "lu_eliminate2") (param $a i32) (param $n i32) (param $k i32) (param $inv1 f64)
     (local $rowBytes i32) (local $pk i32) (local $pk1 i32) (local $pi i32) (local $i i32) (local $j i32)
     (local $from i32) (local $pairEnd i32) (local $l0 f64) (local $l1 f64) (local $v0 v128) (local $v1 v128)
@@ -291,7 +292,8 @@
         (br $iloop))))
  
   ;; cd_sweep: one sweep of Lasso coordinate descent (lasso.ts `sweep`) over the coordinates
-  ;; listed at $which (i32 indices, $count of them), or over 0..$count when $which < 0. Column
+  ;; listed at $which (i32 indices, $count of them), or over 0..$count when $which is 0 (no list
+  ;; lies at address 0: the columns do; a byte address is unsigned, so no sign test). Column
   ;; j of the design is k times the nP entries at $cols + 8 j nP (nP even, zero-padded, as is
   ;; the residual r = b - A beta at $r); norms ||a_j||^2, thresholds lambda_j and beta at
   ;; $norms, $lambdas, $beta. Returns the largest |change| times its column norm.
@@ -306,7 +308,7 @@
     (block $tdone
       (loop $tloop
         (br_if $tdone (i32.ge_u (local.get $t) (local.get $count)))
-        (local.set $j (if (result i32) (i32.lt_s (local.get $which) (i32.const 0))
+        (local.set $j (if (result i32) (i32.eqz (local.get $which))
           (then (local.get $t))
           (else (i32.load (i32.add (local.get $which) (i32.shl (local.get $t) (i32.const 2)))))))
         (local.set $pj (i32.add (local.get $beta) (i32.shl (local.get $j) (i32.const 3))))
