@@ -70,19 +70,15 @@ class Pipeline {
     readonly writer: KernelWriter,
   ) {}
 
-  /** The kernel parameter holding all entries of vector `id` (per sample), building a stage if needed. */
-  vectorParam(id: NodeId, reader: StageWriter): string {
-    if (id === this.unknown) return Y;
+  /**
+   * The kernel parameter holding all entries of vector `id` (per sample), building a stage if
+   * needed, and that stage's index (null: the unknown itself).
+   */
+  vectorParam(id: NodeId, reader: StageWriter): { param: string; stage: number | null } {
+    if (id === this.unknown) return { param: Y, stage: null };
     const j = this.stageOf.get(id) ?? this.materialize(id);
     reader.inputs.add(j);
-    return stageParam(j);
-  }
-
-  /** The stage that outputs dynamic node `id` (materialized already). */
-  stageIndex(id: NodeId): number {
-    const j = this.stageOf.get(id);
-    if (j === undefined) throw new Error(`internal error: node ${id} has no stage`);
-    return j;
+    return { param: stageParam(j), stage: j };
   }
 
   /** Adds a stage outputting vector `root` (its stages first); returns its index. */
@@ -174,7 +170,7 @@ class StageWriter {
       throw new Unsupported('matmul other than a fixed matrix times a moving vector');
     }
     const M = argParam(this.arg(m, 'matrix'));
-    const vec = this.p.vectorParam(v, this);
+    const { param: vec, stage } = this.p.vectorParam(v, this);
     // The loop bound is M's column count, a kernel constant: gpu.js silently cuts a bound
     // read from an argument at its default loopMaxIterations.
     const bound = `cols${id}`;
@@ -188,7 +184,7 @@ class StageWriter {
       '}',
     );
     const product = productParam(this.products.length);
-    this.products.push({ matrix: this.p.writer.hoistedName(m), vector: v === this.p.unknown ? null : this.p.stageIndex(v) });
+    this.products.push({ matrix: this.p.writer.hoistedName(m), vector: stage });
     this.cpuLines.push(`const ${acc} = ${product}[bi];`);
     this.locals.set(id, acc);
     return both(acc);

@@ -228,7 +228,9 @@ export function emitModule(a: Analysis, sourceFile: string): EmittedModule {
 
   // Locals for the unknowns, seeds and cotangents of each kernel.
   const unknownEnv = new Map<NodeId, string>(m.unknowns.map((u) => [u.node, `u_${u.name}`]));
-  const unknownViews = `const [${m.unknowns.map((u) => `u_${u.name}`).join(', ')}] = views(y, this.unknowns);`;
+  /** The unknowns' locals, as views of the flat vector `source`. */
+  const unknownViewsOf = (source: string) => `const [${m.unknowns.map((u) => `u_${u.name}`).join(', ')}] = views(${source}, this.unknowns);`;
+  const unknownViews = unknownViewsOf('y');
   const factorEnv = new Map<NodeId, string>(p.factors.map((f, i) => [f, `f[${i}]`]));
   const factorWrap = 'const f = this.wrapFactors(factors);';
   // Values the derivative kernels need that depend on the unknowns alone (X * beta - y, W * z
@@ -436,7 +438,7 @@ export function emitModule(a: Analysis, sourceFile: string): EmittedModule {
         'const c = this.c;',
         // A copy: the kernels of later calls must see these values, whatever the caller does to y.
         'const yc = y.slice();',
-        unknownViews.replace('views(y,', 'views(yc,'),
+        unknownViewsOf('yc'),
         'const values: Record<string, Tensor> = {};',
         ...primalNodes.map((id) => `lazy(values, 't${id}', () => ${writer.expression(id, env)});`),
         'this.primalCache = { y: yc, values };',
@@ -518,7 +520,7 @@ export function emitModule(a: Analysis, sourceFile: string): EmittedModule {
       { name: 'analysis', isReadonly: true, type: 'CompiledAnalysis', initializer: JSON.stringify(analysis) },
       { name: 'kinkSites', isReadonly: true, type: 'readonly KinkSite[]', initializer: JSON.stringify(sites) },
       { name: 'hasMap', isReadonly: true, initializer: String(p.maps !== null) },
-      { name: 'gpu', isReadonly: true, type: 'GpuMapSpec | null', initializer: JSON.stringify(gpu), docs: ['Kernels of one application of T over a batch, for `solveBatch` (null: no batched path).'] },
+      { name: 'gpu', isReadonly: true, type: 'GpuMapSpec | null', initializer: JSON.stringify(gpu), docs: ['Kernels of one application of T over a batch: the gpu.js stages for `solveBatch` and their f64 CPU form (`cpu`) for `solveBatchF64` and `batchGradient` (null: no batched path).'] },
       { name: 'outputNames', isReadonly: true, type: 'readonly string[]', initializer: JSON.stringify(m.outputs.map((o) => o.name)) },
       { name: 'dims', isReadonly: true, type: 'Readonly<Record<string, number>>' },
       { name: 'unknowns', isReadonly: true, type: 'VariableLayout[]' },

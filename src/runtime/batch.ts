@@ -1,9 +1,12 @@
 /**
- * Batched mixed-precision solves (DESIGN.md "Generated modules", gpu.js path): many
- * instances of one fixed-point model (a DEQ mini-batch, a hyperparameter sweep) iterate
- * y = T(y) together in f32 through gpu.js kernels, then every sample is polished in f64 by
- * `solveInstance`, so that what gets certified is an f64 solution. Where the batch has no
- * gpu path (no spec, matrices that differ between samples), every instance is solved in f64.
+ * Batched solves (DESIGN.md "Generated modules", batched path): many instances of one
+ * fixed-point model (a DEQ mini-batch, a hyperparameter sweep) iterate y = T(y) together,
+ * from the stages of the generated `gpu` spec. `solveBatchF64` runs them in f64 on the CPU
+ * (`BatchMapF64`: WebAssembly SIMD products, then each stage's entry code), with the same
+ * iterates as per-sample plain iteration. `solveBatch` runs them in f32 through gpu.js
+ * kernels, then polishes every sample in f64 by `solveInstance`, so that what gets certified
+ * is an f64 solution. Where the batch has no batched path (no spec, matrices that differ
+ * between samples), every instance is solved alone in f64.
  */
 import { GPU, type IKernelRunShortcut } from 'gpu.js';
 import type { Tensor } from './kernels.ts';

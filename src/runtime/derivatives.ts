@@ -84,11 +84,8 @@ export class ImplicitDerivatives {
   /** For each output k, d o_k/dx = explicit x-partial - A^T w with B^T w = d o_k/dy. */
   outputGradients(): Float64Array[] {
     const { model } = this;
-    return model.outputNames.map((name, k) => {
-      const partials = model.outputPartials(k, this.y, this.factors);
-      if (partials.y.length !== model.n || partials.x.length !== model.m) {
-        throw new SolverError('dimension-mismatch', `outputPartials(${name}): lengths ${partials.y.length}, ${partials.x.length}; expected ${model.n}, ${model.m}`);
-      }
+    return model.outputNames.map((_, k) => {
+      const partials = this.partials(k);
       const g = this.pullback(partials.y);
       for (let j = 0; j < g.length; j++) g[j] += partials.x[j];
       return g;
@@ -121,10 +118,7 @@ export class ImplicitDerivatives {
       model.addOutputPartials(k, y, factors, null, g, 1);
       model.addVjpX(y, factors, w, g, -1);
     } else {
-      const partials = model.outputPartials(k, y, factors);
-      if (partials.y.length !== model.n || partials.x.length !== model.m) {
-        throw new SolverError('dimension-mismatch', `outputPartials(${model.outputNames[k]}): lengths ${partials.y.length}, ${partials.x.length}; expected ${model.n}, ${model.m}`);
-      }
+      const partials = this.partials(k);
       const ATw = new Float64Array(model.m);
       model.vjpX(y, factors, this.checked(this.adjoint(partials.y), 'adjoint solve'), ATw);
       const px = partials.x;
@@ -134,6 +128,16 @@ export class ImplicitDerivatives {
     // Checked before anything reaches the sum.
     this.checked(g, `gradient of ${model.outputNames[k]}`);
     for (let j = 0; j < g.length; j++) sum[j] += g[j];
+  }
+
+  /** The explicit partials of output k, their lengths checked. */
+  private partials(k: number): { y: Float64Array; x: Float64Array } {
+    const { model } = this;
+    const partials = model.outputPartials(k, this.y, this.factors);
+    if (partials.y.length !== model.n || partials.x.length !== model.m) {
+      throw new SolverError('dimension-mismatch', `outputPartials(${model.outputNames[k]}): lengths ${partials.y.length}, ${partials.x.length}; expected ${model.n}, ${model.m}`);
+    }
+    return partials;
   }
 
   /** w with B^T w = ybar where A^T w reads it (everywhere, unless A's rows vanish on the identity rows). */
