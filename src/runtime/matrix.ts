@@ -8,7 +8,7 @@
 import { dotAt, matvecAt } from './dot.ts';
 import { SolverError } from './status.ts';
 import { ResidentMatrix } from './products.ts';
-import { placePadded, SCRATCH_MIN_ORDER, scratchKernels } from './wasm.ts';
+import { placePadded, roundUp, SCRATCH_MIN_ORDER, scratchKernels } from './wasm.ts';
 import type { NormKind } from './status.ts';
 
 export interface Matrix {
@@ -700,13 +700,12 @@ export function gram(a: Float64Array, m: number, n: number): Float64Array {
  */
 function gramWasm(R: Float64Array, k: number, len: number, G: Float64Array): boolean {
   const kernels = scratchKernels();
-  const rowsP = Math.ceil(k / 4) * 4;
-  const colsP = len + (len % 2);
+  const rowsP = roundUp(k, 4);
+  const colsP = roundUp(len, 2);
   const outAt = rowsP * colsP;
   const memory = kernels?.ensure(outAt + GRAM_BLOCK * rowsP) ?? null;
   if (kernels === null || memory === null) return false;
-  placePadded(memory, 0, R, k, len, colsP);
-  memory.fill(0, k * colsP, rowsP * colsP);
+  placePadded(memory, 0, R, k, len, colsP, rowsP);
   for (let b0 = 0; b0 < k; b0 += GRAM_BLOCK) {
     // Samples b0 .. b0 + count (count even: rowsP is a multiple of 4, GRAM_BLOCK of 2), rows r
     // below the block's end (a multiple of 4): out[(b - b0) rows + r] = R_r . R_b.

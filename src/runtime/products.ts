@@ -15,7 +15,7 @@
  */
 import { dotAt, matvecAt } from './dot.ts';
 import { SolverError } from './status.ts';
-import { placePadded, WasmKernels } from './wasm.ts';
+import { placePadded, roundUp, WasmKernels } from './wasm.ts';
 
 export type ProductEngine = 'wasm-simd' | 'js';
 
@@ -25,8 +25,6 @@ export interface ProductMatrix {
   rows: number;
   cols: number;
 }
-
-const roundUp = (x: number, to: number): number => Math.ceil(x / to) * to;
 
 interface Placed extends ProductMatrix {
   /** Offsets in f64 entries of the padded matrix in wasm memory; padded sizes. */
@@ -138,9 +136,8 @@ export class ResidentMatrix {
     const oAt = vAt + 2 * Math.max(rowsP, colsP);
     const memory = kernels.ensure(oAt + 2 * Math.max(rowsP, colsP));
     if (memory === null) return null;
-    placePadded(memory, 0, M.data, M.rows, M.cols, colsP);
-    // Padding rows: the scratch instance may hold anything there.
-    memory.fill(0, M.rows * colsP, rowsP * colsP);
+    // Padding rows zeroed too: the scratch instance may hold anything there.
+    placePadded(memory, 0, M.data, M.rows, M.cols, colsP, rowsP);
     return new ResidentMatrix(kernels, memory, M.rows, M.cols, rowsP, colsP, vAt, oAt);
   }
 

@@ -91,12 +91,17 @@ export class WasmKernels {
   }
 }
 
+/** x rounded up to a multiple of `to` (the kernels' row and sample blocking). */
+export const roundUp = (x: number, to: number): number => Math.ceil(x / to) * to;
+
 /**
  * Rows of the row-major rows x cols array `src` into `dst` from entry `at`, each row at
- * stride `stride` (>= cols) with its padding entries set to 0: how every kernel here reads a
- * matrix (rows padded to the SIMD width, pads that add nothing, whatever was there before).
+ * stride `stride` (>= cols) with its padding entries set to 0, and rows rows..rowsP (when
+ * asked) set to 0: how every kernel here reads a matrix (padded to the SIMD blocking, pads
+ * that add nothing, whatever the memory held before).
  */
-export function placePadded(dst: Float64Array, at: number, src: Float64Array, rows: number, cols: number, stride: number): void {
+export function placePadded(dst: Float64Array, at: number, src: Float64Array, rows: number, cols: number, stride: number, rowsP = rows): void {
+  dst.fill(0, at + rows * stride, at + rowsP * stride);
   if (stride === cols) {
     dst.set(src.subarray(0, rows * cols), at);
     return;
