@@ -57,7 +57,15 @@ export function gpuMapKernels(graph: Graph, map: NodeId, unknown: NodeId, writer
 /** Kernel parameter names: the unknown, earlier stages, hoisted values (prefixed: a hoisted `y` must not shadow the unknown). */
 const Y = 'y';
 const stageParam = (j: number) => `s${j}`;
-const argParam = (name: string) => `c_${name}`;
+/**
+ * The parameter of a hoisted value: `c_` and its name with `Q` written `QQ` and `$` written
+ * `Q_` (`c_X`, `c_Q_t9` for the invented `$t9`): one distinct name per hoisted name, without
+ * the `$` that the GLSL gpu.js writes cannot hold; null for a name outside ASCII.
+ */
+const argParam = (name: string): string | null => {
+  const param = `c_${name.replace(/Q/g, 'QQ').replace(/\$/g, 'Q_')}`;
+  return /^[A-Za-z_][A-Za-z0-9_]*$/.test(param) ? param : null;
+};
 
 class Pipeline {
   readonly stages: GpuStage[] = [];
@@ -169,7 +177,7 @@ class StageWriter {
     if (writer.dynamic(m) || graph.shape(m).length !== 2 || graph.shape(v).length !== 1) {
       throw new Unsupported('matmul other than a fixed matrix times a moving vector');
     }
-    const M = argParam(this.arg(m, 'matrix'));
+    const M = this.arg(m, 'matrix');
     const { param: vec, stage } = this.p.vectorParam(v, this);
     // The loop bound is M's column count, a kernel constant: gpu.js silently cuts a bound
     // read from an argument at its default loopMaxIterations.
@@ -194,29 +202,31 @@ class StageWriter {
   private hoisted(id: NodeId): Entry {
     const shape = this.p.graph.shape(id);
     if (isScalar(shape)) {
-      const name = argParam(this.arg(id, 'scalar'));
+      const name = this.arg(id, 'scalar');
       return { g: `${name}[b][0]`, c: `${name}[b]` };
     }
     if (shape.length === 1) {
-      const name = argParam(this.arg(id, 'vector'));
+      const name = this.arg(id, 'vector');
       return { g: `${name}[b][i]`, c: `${name}[bi]` };
     }
     throw new Unsupported('a fixed matrix used entrywise');
   }
 
+  /** Records a hoisted value the kernel reads; returns its kernel parameter. */
   private arg(id: NodeId, kind: GpuArg['kind']): string {
     const name = this.p.writer.hoistedName(id);
-    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new Unsupported(`hoisted name ${name} is not an identifier`);
+    const param = argParam(name);
+    if (param === null) throw new Unsupported(`hoisted name ${name} has no ASCII kernel parameter`);
     const seen = this.args.get(name);
     if (seen !== undefined && seen !== kind) throw new Unsupported(`${name} used as ${seen} and ${kind}`);
     this.args.set(name, kind);
-    return name;
+    return param;
   }
 
   finish(result: Entry, size: string | number): GpuStage {
     const inputs = [...this.inputs].sort((a, b) => a - b);
     const args = [...this.args].map(([name, kind]) => ({ name, kind }));
-    const params = [Y, ...inputs.map(stageParam), ...args.map((a) => argParam(a.name))];
+    const params = [Y, ...inputs.map(stageParam), ...args.map((a) => argParam(a.name)!)];
     const source = [
       `function (${params.join(', ')}) {`,
       '  const b = this.thread.y;',
@@ -227,7 +237,7 @@ class StageWriter {
     ].join('\n');
     // The CPU kernel reads the unknown, the products and the vector and scalar args; the
     // stage inputs and the matrices are only read by the products.
-    const cpuParams = ['B', 'n', 'ny', Y, ...this.products.map((_, j) => productParam(j)), ...args.filter((a) => a.kind !== 'matrix').map((a) => argParam(a.name)), 'out'];
+    const cpuParams = ['B', 'n', 'ny', Y, ...this.products.map((_, j) => productParam(j)), ...args.filter((a) => a.kind !== 'matrix').map((a) => argParam(a.name)!), 'out'];
     const cpuSource = [
       `function (${cpuParams.join(', ')}) {`,
       '  for (let b = 0; b < B; b++) {',

@@ -1,5 +1,6 @@
 import { Project, Scope, type ClassDeclarationStructure, type MethodDeclarationStructure, type OptionalKind, StructureKind } from 'ts-morph';
 import type { Analysis } from '../src/analysis/analyze.ts';
+import { modelNameProblem } from '../src/check/js-names.ts';
 import { factorsOf, type LinOp } from '../src/analysis/linop.ts';
 import type { NormBound } from '../src/analysis/norm-bound.ts';
 import { cone, dependsOn, jvp, vjp } from '../src/ir/ad.ts';
@@ -11,6 +12,7 @@ import type { DenseOp } from '../src/runtime/structured.ts';
 import type { NodeId } from '../src/primitives/types.ts';
 import { gpuMapKernels } from './emit-gpu.ts';
 import { KernelWriter, shapeExpr } from './kernel-writer.ts';
+import { commentText, INPUTS_TYPE, literal, localName, member, MODEL_CLASS, propertyKey } from './names.ts';
 
 /** Where generated modules import the runtime from: the package, never a copy. */
 export const RUNTIME_IMPORT = 'implc/runtime';
@@ -227,9 +229,11 @@ export function emitModule(a: Analysis, sourceFile: string): EmittedModule {
   const writer = new KernelWriter(g, names);
 
   // Locals for the unknowns, seeds and cotangents of each kernel.
-  const unknownEnv = new Map<NodeId, string>(m.unknowns.map((u) => [u.node, `u_${u.name}`]));
+  // (Locals derived from user names carry a `$`, see names.ts: `$u_beta`, `$dot_W`.)
+  const unknownLocal = (i: number) => localName('u', m.unknowns[i].name, i);
+  const unknownEnv = new Map<NodeId, string>(m.unknowns.map((u, i) => [u.node, unknownLocal(i)]));
   /** The unknowns' locals, as views of the flat vector `source`. */
-  const unknownViewsOf = (source: string) => `const [${m.unknowns.map((u) => `u_${u.name}`).join(', ')}] = views(${source}, this.unknowns);`;
+  const unknownViewsOf = (source: string) => `const [${m.unknowns.map((_, i) => unknownLocal(i)).join(', ')}] = views(${source}, this.unknowns);`;
   const unknownViews = unknownViewsOf('y');
   const factorEnv = new Map<NodeId, string>(p.factors.map((f, i) => [f, `f[${i}]`]));
   const factorWrap = 'const f = this.wrapFactors(factors);';
@@ -292,12 +296,12 @@ export function emitModule(a: Analysis, sourceFile: string): EmittedModule {
 
   const methods: OptionalKind<MethodDeclarationStructure>[] = [];
   const method = (name: string, params: [string, string][], returnType: string, statements: string[], doc: string) =>
-    methods.push({ name, parameters: params.map(([n, t]) => ({ name: n, type: t })), returnType, statements, docs: [doc] });
+    methods.push({ name, parameters: params.map(([n, t]) => ({ name: n, type: t })), returnType, statements, docs: [commentText(doc)] });
 
   method('initial', [], 'Float64Array', [
     'const c = this.c;',
     'const out = new Float64Array(this.n);',
-    ...m.unknowns.map((u, i) => `put(c.${writer.hoistedName(u.init)}, out, this.unknowns[${i}].offset, this.unknowns[${i}].size);`),
+    ...m.unknowns.map((u, i) => `put(${writer.read(u.init)}, out, this.unknowns[${i}].offset, this.unknowns[${i}].size);`),
     'return out;',
   ], 'The declared starting point of the unknowns.');
   method('residual', [['y', 'Float64Array'], ['out', 'Float64Array']], 'void', kernel(p.residual, unknownEnv, [unknownViews], 'out', 'this.blocks'),
@@ -322,7 +326,7 @@ export function emitModule(a: Analysis, sourceFile: string): EmittedModule {
         const n = g.node(f);
         const own = results.slice(k, k + n.args.length);
         k += n.args.length;
-        return `kinkGap('${primitive(n.op).structure.kinkFactor!.of}', [${own.join(', ')}])`;
+        return `kinkGap(${literal(primitive(n.op).structure.kinkFactor!.of)}, [${own.join(', ')}])`;
       });
       const ret = `return [${gaps.join(', ')}];`;
       return ['const c = this.c;', unknownViews, ...(usesPrimal([...lines, ret]) ? [primalLoad] : []), ...lines, ret];
@@ -330,16 +334,16 @@ export function emitModule(a: Analysis, sourceFile: string): EmittedModule {
   ], 'Per kink factor and element, the distance to its switching surface (0 at a tie).');
   const fParams: [string, string][] = [['y', 'Float64Array'], ['factors', 'readonly Float64Array[]']];
   method('jvpY', [...fParams, ['ydot', 'Float64Array'], ['out', 'Float64Array']], 'void',
-    kernel(p.bTangents, derivative(m.unknowns.map((u, i) => [p.unknownSeeds[i], `dot_${u.name}`])),
-      [unknownViews, factorWrap, `const [${m.unknowns.map((u) => `dot_${u.name}`).join(', ')}] = views(ydot, this.unknowns);`], 'out', 'this.blocks'),
+    kernel(p.bTangents, derivative(m.unknowns.map((u, i) => [p.unknownSeeds[i], localName('dot', u.name, i)])),
+      [unknownViews, factorWrap, `const [${m.unknowns.map((u, i) => localName('dot', u.name, i)).join(', ')}] = views(ydot, this.unknowns);`], 'out', 'this.blocks'),
     `B ydot, with B = dF/dy = ${a.B}.`);
   method('vjpY', [...fParams, ['w', 'Float64Array'], ['out', 'Float64Array']], 'void',
     kernel(p.vjpY, derivative(p.cotangentSeeds.map((s, i) => [s, `bar_${i}`])),
       [unknownViews, factorWrap, `const [${p.cotangentSeeds.map((_, i) => `bar_${i}`).join(', ')}] = views(w, this.blocks);`], 'out', 'this.unknowns'),
     'B^T w.');
   method('jvpX', [...fParams, ['xdot', 'Float64Array'], ['out', 'Float64Array']], 'void',
-    kernel(p.aTangents, derivative(m.params.map((q, i) => [p.paramSeeds[i], `dot_${q.name}`])),
-      [unknownViews, factorWrap, m.params.length ? `const [${m.params.map((q) => `dot_${q.name}`).join(', ')}] = views(xdot, this.params);` : 'void xdot;'], 'out', 'this.blocks'),
+    kernel(p.aTangents, derivative(m.params.map((q, i) => [p.paramSeeds[i], localName('dot', q.name, i)])),
+      [unknownViews, factorWrap, m.params.length ? `const [${m.params.map((q, i) => localName('dot', q.name, i)).join(', ')}] = views(xdot, this.params);` : 'void xdot;'], 'out', 'this.blocks'),
     `A xdot, with A = dF/dx = ${a.A}.`);
   method('vjpX', [...fParams, ['w', 'Float64Array'], ['out', 'Float64Array']], 'void',
     kernel(p.vjpX, derivative(p.cotangentSeeds.map((s, i) => [s, `bar_${i}`])),
@@ -417,7 +421,7 @@ export function emitModule(a: Analysis, sourceFile: string): EmittedModule {
     ? leastSquaresProxOf(g, p.maps[0], m.unknowns[0].node, writer)
     : null;
   method('leastSquaresProx', [], 'LeastSquaresProx | null', lsq
-    ? ['const c = this.c;', `return { A: c.${writer.hoistedName(lsq.A)}, b: c.${writer.hoistedName(lsq.b)}, G: ${lsq.scale === null ? `c.${writer.hoistedName(lsq.G)}` : `K.mul(c.${writer.hoistedName(lsq.scale)}, c.${writer.hoistedName(lsq.G)})`}, tau: c.${writer.hoistedName(lsq.tau)}${lsq.step === null ? '' : `, s: c.${writer.hoistedName(lsq.step)}.data[0]`} };`]
+    ? ['const c = this.c;', `return { A: ${writer.read(lsq.A)}, b: ${writer.read(lsq.b)}, G: ${lsq.scale === null ? writer.read(lsq.G) : `K.mul(${writer.read(lsq.scale)}, ${writer.read(lsq.G)})`}, tau: ${writer.read(lsq.tau)}${lsq.step === null ? '' : `, s: ${writer.read(lsq.step)}.data[0]`} };`]
     : ['return null;'],
   lsq
     ? 'The map is proximal gradient on a least-squares Lasso: its design, targets, gradient operator and thresholds (src/runtime/lasso.ts).'
@@ -440,7 +444,7 @@ export function emitModule(a: Analysis, sourceFile: string): EmittedModule {
         'const yc = y.slice();',
         unknownViewsOf('yc'),
         'const values: Record<string, Tensor> = {};',
-        ...primalNodes.map((id) => `lazy(values, 't${id}', () => ${writer.expression(id, env)});`),
+        ...primalNodes.map((id) => `lazy(values, ${literal(`t${id}`)}, () => ${writer.expression(id, env)});`),
         'this.primalCache = { y: yc, values };',
         'return values;',
       ];
@@ -474,7 +478,11 @@ export function emitModule(a: Analysis, sourceFile: string): EmittedModule {
   // hoisted values by the names `hoist` gave them.
   const gpu = p.maps && m.unknowns.length === 1 ? gpuMapKernels(g, p.maps[0], m.unknowns[0].node, writer) : null;
 
-  const className = m.name;
+  // The class and its inputs interface are declared under `$` names and exported under the
+  // model's: a model named `K`, `Math` or `c` shadows nothing the module uses.
+  const problem = modelNameProblem(m.name);
+  if (problem !== null) throw new Error(`internal error: model name ${literal(m.name)} ${problem} (implc check reports E0109)`);
+  const className = MODEL_CLASS;
   const spec = {
     model: m.name,
     dims: m.dims.map((d) => d.name),
@@ -500,8 +508,9 @@ export function emitModule(a: Analysis, sourceFile: string): EmittedModule {
 
   const cls: OptionalKind<ClassDeclarationStructure> = {
     name: className,
-    isExported: true,
     implements: ['BatchInstance'],
+    // The class's own name is the model's, as for a class declared under it (WorkerPool finds the export by it).
+    staticBlocks: [{ statements: [`Object.defineProperty(this, 'name', { value: ${literal(m.name)} });`] }],
     docs: [
       [
         `Model \`${m.name}\` of ${sourceFile}, generated by implc: do not edit.`,
@@ -512,23 +521,30 @@ export function emitModule(a: Analysis, sourceFile: string): EmittedModule {
         `B = dF/dy = ${a.B}`,
         `A = dF/dx = ${a.A}`,
         `Definability: ${a.classes.definability}; Lipschitz: ${a.classes.lipschitz}.`,
-      ].join('\n'),
+      ].map(commentText).join('\n'),
     ],
     properties: [
-      { name: 'spec', isStatic: true, isReadonly: true, type: 'InputSpec', initializer: JSON.stringify(spec) },
-      { name: 'name', isReadonly: true, initializer: JSON.stringify(m.name) },
-      { name: 'analysis', isReadonly: true, type: 'CompiledAnalysis', initializer: JSON.stringify(analysis) },
-      { name: 'kinkSites', isReadonly: true, type: 'readonly KinkSite[]', initializer: JSON.stringify(sites) },
+      { name: 'spec', isStatic: true, isReadonly: true, type: 'InputSpec', initializer: literal(spec) },
+      { name: 'name', isReadonly: true, initializer: literal(m.name) },
+      { name: 'analysis', isReadonly: true, type: 'CompiledAnalysis', initializer: literal(analysis) },
+      { name: 'kinkSites', isReadonly: true, type: 'readonly KinkSite[]', initializer: literal(sites) },
       { name: 'hasMap', isReadonly: true, initializer: String(p.maps !== null) },
-      { name: 'gpu', isReadonly: true, type: 'GpuMapSpec | null', initializer: JSON.stringify(gpu), docs: ['Kernels of one application of T over a batch: the gpu.js stages for `solveBatch` and their f64 CPU form (`cpu`) for `solveBatchF64` and `batchGradient` (null: no batched path).'] },
-      { name: 'outputNames', isReadonly: true, type: 'readonly string[]', initializer: JSON.stringify(m.outputs.map((o) => o.name)) },
+      { name: 'gpu', isReadonly: true, type: 'GpuMapSpec | null', initializer: literal(gpu), docs: ['Kernels of one application of T over a batch: the gpu.js stages for `solveBatch` and their f64 CPU form (`cpu`) for `solveBatchF64` and `batchGradient` (null: no batched path).'] },
+      { name: 'outputNames', isReadonly: true, type: 'readonly string[]', initializer: literal(m.outputs.map((o) => o.name)) },
       { name: 'dims', isReadonly: true, type: 'Readonly<Record<string, number>>' },
       { name: 'unknowns', isReadonly: true, type: 'VariableLayout[]' },
       { name: 'params', isReadonly: true, type: 'VariableLayout[]' },
       { name: 'blocks', isReadonly: true, type: 'VariableLayout[]', scope: Scope.Private },
       { name: 'n', isReadonly: true, type: 'number' },
       { name: 'm', isReadonly: true, type: 'number' },
-      { name: 'c', isReadonly: true, type: 'Record<string, Tensor>', initializer: '{}', scope: Scope.Private, docs: ['Values fixed by the inputs: data, params, dims and everything computed from them alone.'] },
+      {
+        name: 'c',
+        isReadonly: true,
+        type: 'Record<string, Tensor>',
+        initializer: 'Object.create(null)',
+        scope: Scope.Private,
+        docs: ['Values fixed by the inputs: data, params, dims (by their names) and everything computed from them alone (named with a `$`). No prototype: only these names are in it.'],
+      },
       { name: 'factorShapes', isReadonly: true, type: 'number[][]', scope: Scope.Private },
       { name: 'primalCache', type: '{ y: Float64Array; values: Record<string, Tensor> } | null', initializer: 'null', scope: Scope.Private },
       { name: 'guardMemo', isReadonly: true, type: '{ value?: number | null }', scope: Scope.Private, docs: ['The guard bound once computed, shared by the instances `with` derives while its inputs are unchanged.'] },
@@ -536,7 +552,7 @@ export function emitModule(a: Analysis, sourceFile: string): EmittedModule {
     ctors: [
       {
         parameters: [
-          { name: 'inputs', type: `${className}Inputs` },
+          { name: 'inputs', type: INPUTS_TYPE },
           { name: 'base', type: className, hasQuestionToken: true },
         ],
         docs: [
@@ -552,11 +568,14 @@ export function emitModule(a: Analysis, sourceFile: string): EmittedModule {
           'this.dims = d;',
           'const c = this.c;',
           '/** Whether a value depending on these inputs must be computed anew (else it is shared with base). */',
-          'const fresh = (...names: string[]): boolean => !base || names.some((name) => name in bound.tensors);',
-          ...m.dims.map((v) => `c.${v.name} = scalar(d.${v.name});`),
-          ...[...m.data, ...m.params].map((v) => `c.${v.name} = bound.tensors.${v.name} ?? base!.value(${JSON.stringify(v.name)});`),
-          `this.unknowns = layout([${m.unknowns.map((u) => `{ name: '${u.name}', shape: ${shapeExpr(u.shape)} }`).join(', ')}]);`,
-          `this.params = layout([${m.params.map((q) => `{ name: '${q.name}', shape: ${shapeExpr(q.shape)} }`).join(', ')}]);`,
+          'const fresh = (...names: string[]): boolean => !base || names.some((name) => Object.hasOwn(bound.tensors, name));',
+          ...m.dims.map((v) => `${member('c', v.name)} = scalar(${member('d', v.name)});`),
+          ...[...m.data, ...m.params].map((v) => {
+            const name = literal(v.name);
+            return `${member('c', v.name)} = Object.hasOwn(bound.tensors, ${name}) ? ${member('bound.tensors', v.name)} : base!.value(${name});`;
+          }),
+          `this.unknowns = layout([${m.unknowns.map((u) => `{ name: ${literal(u.name)}, shape: ${shapeExpr(u.shape)} }`).join(', ')}]);`,
+          `this.params = layout([${m.params.map((q) => `{ name: ${literal(q.name)}, shape: ${shapeExpr(q.shape)} }`).join(', ')}]);`,
           `this.blocks = layout([${p.residual.map((r, i) => `{ name: 'F${i}', shape: ${shapeExpr(g.shape(r))} }`).join(', ')}]);`,
           'this.n = totalSize(this.unknowns);',
           'this.m = totalSize(this.params);',
@@ -564,12 +583,12 @@ export function emitModule(a: Analysis, sourceFile: string): EmittedModule {
           // Computed on first read (lazy): a solve does not pay for what only derivatives read.
           ...hoisted.map((h) => {
             const deps = inputsOf(h.node);
-            const name = JSON.stringify(h.name);
+            const name = literal(h.name);
             return deps.length === 0
               ? `lazy(c, ${name}, base ? () => base.value(${name}) : () => ${h.expr});`
-              : `lazy(c, ${name}, fresh(${deps.map((x) => JSON.stringify(x)).join(', ')}) ? () => ${h.expr} : () => base!.value(${name}));`;
+              : `lazy(c, ${name}, fresh(${deps.map((x) => literal(x)).join(', ')}) ? () => ${h.expr} : () => base!.value(${name}));`;
           }),
-          `this.guardMemo = ${guard ? `fresh(${guardInputs.map((x) => JSON.stringify(x)).join(', ')}) ? {} : base!.guardMemo` : '{}'};`,
+          `this.guardMemo = ${guard ? `fresh(${guardInputs.map((x) => literal(x)).join(', ')}) ? {} : base!.guardMemo` : '{}'};`,
         ],
       },
     ],
@@ -579,14 +598,17 @@ export function emitModule(a: Analysis, sourceFile: string): EmittedModule {
         name: 'value',
         parameters: [{ name: 'name', type: 'string' }],
         returnType: 'Tensor',
-        statements: ['const v = this.c[name];', 'if (!v) throw new RangeError(`no value named ${name}`);', 'return v;'],
-        docs: ['A value fixed by the inputs, by its name in the kernels (batched kernels read their arguments here).'],
+        statements: [
+          "if (typeof name !== 'string' || !Object.hasOwn(this.c, name)) throw new SolverError('invalid-option', `value(${typeof name === 'string' ? JSON.stringify(name) : typeof name}): not a value of model ${this.name}`);",
+          'return this.c[name];',
+        ],
+        docs: ['A value fixed by the inputs, by its name in the kernels (batched kernels read their arguments here); a SolverError for any other name.'],
       },
       {
         name: 'with',
-        parameters: [{ name: 'changes', type: `Partial<${className}Inputs>` }],
+        parameters: [{ name: 'changes', type: `Partial<${INPUTS_TYPE}>` }],
         returnType: className,
-        statements: [`return new ${className}(changes as ${className}Inputs, this);`],
+        statements: [`return new ${className}(changes as ${INPUTS_TYPE}, this);`],
         docs: [
           [
             'A new instance whose inputs are these ones with `changes` applied (same dims): what',
@@ -613,11 +635,11 @@ export function emitModule(a: Analysis, sourceFile: string): EmittedModule {
   };
 
   const project = new Project({ useInMemoryFileSystem: true });
-  const file = project.createSourceFile(`${className}.ts`, '', { overwrite: true });
+  const file = project.createSourceFile('module.ts', '', { overwrite: true });
   file.addImportDeclaration({
     moduleSpecifier: RUNTIME_IMPORT,
     namedImports: [
-      'addInto', ...(usesAddProduct ? ['addProduct'] : []), 'assembleStructured', 'bindChanges', 'bindInputs', 'K', 'kinkGap', 'layout', 'lazy', ...(guard ? ['matrixNormUpper', 'operatorNormUpper'] : []), 'put', 'runModel', 'scalar',
+      'addInto', ...(usesAddProduct ? ['addProduct'] : []), 'assembleStructured', 'bindChanges', 'bindInputs', 'K', 'kinkGap', 'layout', 'lazy', ...(guard ? ['matrixNormUpper', 'operatorNormUpper'] : []), 'put', 'runModel', 'scalar', 'SolverError',
       ...(writer.usesScaledTranspose ? ['scaledTranspose'] : []), 'sameVector', 'totalSize', 'views',
     ],
   });
@@ -627,16 +649,23 @@ export function emitModule(a: Analysis, sourceFile: string): EmittedModule {
     namedImports: ['BatchInstance', 'CompiledAnalysis', ...([...m.data, ...m.params].some((v) => v.shape.length >= 2) ? ['DenseInput'] : []), 'GpuMapSpec', 'InputSpec', 'KinkSite', 'LeastSquaresProx', 'Matrix', 'RunOptions', 'RunResult', 'Tensor', 'VariableLayout'],
   });
   file.addInterface({
-    name: `${className}Inputs`,
-    isExported: true,
-    docs: [`Inputs of \`${m.name}\`: scalars as numbers, vectors as arrays, matrices as arrays of rows or { shape, data } (row-major).`],
+    name: INPUTS_TYPE,
+    docs: [commentText(`Inputs of \`${m.name}\`: scalars as numbers, vectors as arrays, matrices as arrays of rows or { shape, data } (row-major).`)],
     properties: [...m.data, ...m.params]
       .sort((x, y) => declOrder(m, x.name) - declOrder(m, y.name))
-      .map((v) => ({ name: v.name, type: jsonType(v.shape), isReadonly: true, docs: [`${m.data.includes(v) ? 'data' : 'param'} ${v.name}: ${showDeclType(v.shape)}`] })),
+      .map((v) => ({
+        // Quoted unless an ASCII identifier name: `"ⸯ"`, `"__proto__"`.
+        name: propertyKey(v.name),
+        type: jsonType(v.shape),
+        isReadonly: true,
+        docs: [commentText(`${m.data.includes(v) ? 'data' : 'param'} ${v.name}: ${showDeclType(v.shape)}`)],
+      })),
   });
   file.addClass({ ...cls, kind: StructureKind.Class });
-  const header = `// Generated by implc from ${sourceFile}, model ${m.name}. Do not edit: rebuild with \`implc build\`.\n`;
-  return { model: m.name, fileName: `${className}.ts`, text: header + file.getFullText() };
+  file.addExportDeclaration({ namedExports: [{ name: MODEL_CLASS, alias: m.name }] });
+  file.addExportDeclaration({ isTypeOnly: true, namedExports: [{ name: INPUTS_TYPE, alias: `${m.name}Inputs` }] });
+  const header = commentText(`// Generated by implc from ${sourceFile}, model ${m.name}. Do not edit: rebuild with \`implc build\`.`) + '\n';
+  return { model: m.name, fileName: `${m.name}.ts`, text: header + file.getFullText() };
 }
 
 function guardStatements(bound: NormBound, g: Graph, writer: KernelWriter, m: IrModel): string[] {
@@ -645,12 +674,12 @@ function guardStatements(bound: NormBound, g: Graph, writer: KernelWriter, m: Ir
     if (f.value !== null) return String(f.value);
     const op = f.op!;
     if (op.kind === 'scale' && op.of.kind === 'identity') {
-      const v = `Math.abs(c.${writer.hoistedName(op.factor)}.data[0])`;
+      const v = `Math.abs(${writer.read(op.factor)}.data[0])`;
       return op.inverse ? `1 / ${v}` : v;
     }
     // M itself (W z): its norm from its entries, not from M applied to n unit vectors.
     if (op.kind === 'matmul' && op.of.kind === 'identity' && g.shape(op.matrix).length === 2 && shape.length === 1) {
-      return `matrixNormUpper(c.${writer.hoistedName(op.matrix)})`;
+      return `matrixNormUpper(${writer.read(op.matrix)})`;
     }
     return `operatorNormUpper((v) => ${applyLinOp(op, 'v', writer)}, ${shapeExpr(shape)})`;
   };
@@ -660,7 +689,7 @@ function guardStatements(bound: NormBound, g: Graph, writer: KernelWriter, m: Ir
 
 /** A kink-free LinOp applied to a tensor expression, as kernel calls. */
 function applyLinOp(op: LinOp, v: string, writer: KernelWriter): string {
-  const c = (id: NodeId) => `c.${writer.hoistedName(id)}`;
+  const c = (id: NodeId) => writer.read(id);
   switch (op.kind) {
     case 'identity':
       return v;

@@ -3,15 +3,17 @@ import { factsOf } from '../src/primitives/registry.ts';
 import type { Graph, IrNode } from '../src/ir/graph.ts';
 import type { Shape } from '../src/ir/shape.ts';
 import type { NodeId } from '../src/primitives/types.ts';
+import { member } from './names.ts';
 
 /**
  * Writes kernel bodies: straight-line TypeScript over tensors, one `K.<primitive>(...)` call
  * per IR node (the registry's value rules, through implc/runtime). Nodes that do not move
  * with the unknowns or the seeds were computed once, in the constructor, and are read from
- * `c` by name; the rest are locals `t<id>`.
+ * `c` by name (user names as they are, invented ones with a `$`: `c.$t9`, `c.$num_2`); the
+ * rest are locals `t<id>`.
  */
 export class KernelWriter {
-  /** Names of the hoisted values (`c.<name>`), by node. */
+  /** Names of the hoisted values (keys of `c`), by node. */
   readonly hoistedNames = new Map<NodeId, string>();
   private readonly dynamicMemo = new Map<NodeId, boolean>();
 
@@ -33,12 +35,12 @@ export class KernelWriter {
     return r;
   }
 
-  /** The name of a hoisted node, inventing one when it has none. */
+  /** The name of a hoisted node, inventing one (with a `$`, which no user name has) when it has none. */
   hoistedName(id: NodeId): string {
     let name = this.hoistedNames.get(id);
     if (name === undefined) {
       const n = this.graph.node(id);
-      name = n.op === 'const' ? constName((n as { value: number }).value) : `t${id}`;
+      name = n.op === 'const' ? constName((n as { value: number }).value) : `$t${id}`;
       this.hoistedNames.set(id, name);
     }
     return name;
@@ -56,7 +58,7 @@ export class KernelWriter {
       const n = this.graph.node(id);
       if (n.op === 'input') continue; // bound from the inputs
       const name = this.hoistedName(id);
-      const expr = n.op === 'const' ? `scalar(${(n as { value: number }).value})` : (this.fused(n) ?? this.call(n, (a) => `c.${this.hoistedName(a)}`));
+      const expr = n.op === 'const' ? `scalar(${(n as { value: number }).value})` : (this.fused(n) ?? this.call(n, (a) => this.read(a)));
       lines.push({ node: id, name, expr });
     }
     return lines;
@@ -68,7 +70,7 @@ export class KernelWriter {
    */
   body(roots: readonly (NodeId | null)[], env: ReadonlyMap<NodeId, string>): { lines: string[]; results: (string | null)[] } {
     const lines: string[] = [];
-    const ref = (id: NodeId): string => env.get(id) ?? (this.dynamic(id) ? `t${id}` : `c.${this.hoistedName(id)}`);
+    const ref = (id: NodeId): string => env.get(id) ?? (this.dynamic(id) ? `t${id}` : this.read(id));
     const live = roots.filter((r): r is NodeId => r !== null);
     const stop = new Set(env.keys());
     for (const id of this.dynamicCone(live, stop)) {
@@ -85,7 +87,7 @@ export class KernelWriter {
       const bound = env.get(a);
       if (bound !== undefined) return bound;
       if (this.dynamic(a)) throw new Error(`internal error: argument t${a} of t${id} is not bound`);
-      return `c.${this.hoistedName(a)}`;
+      return this.read(a);
     };
     return this.call(this.graph.node(id), ref);
   }
@@ -123,7 +125,12 @@ export class KernelWriter {
     const [s, t] = isScalar(a) && isTranspose(b) ? [a, b] : isScalar(b) && isTranspose(a) ? [b, a] : [null, null];
     if (s === null || t === null) return null;
     this.usesScaledTranspose = true;
-    return `scaledTranspose(c.${this.hoistedName(s)}.data[0], c.${this.hoistedName(this.graph.node(t).args[0])})`;
+    return `scaledTranspose(${this.read(s)}.data[0], ${this.read(this.graph.node(t).args[0])})`;
+  }
+
+  /** The hoisted value of a node, read from `c`: `c.X`, `c["ⸯ"]`, `c.$t9`. */
+  read(id: NodeId): string {
+    return member('c', this.hoistedName(id));
   }
 
   private call(n: IrNode, ref: (id: NodeId) => string): string {
@@ -131,16 +138,21 @@ export class KernelWriter {
   }
 }
 
+/** `$num_0_5` for 0.5, `$num_neg1eneg7` for -1e-7: one name per value. */
 function constName(v: number): string {
-  return `num_${String(v).replace('-', 'neg').replace(/[.+]/g, '_')}`;
+  return `$num_${String(v).replace(/-/g, 'neg').replace(/[.+]/g, '_')}`;
 }
 
-/** A shape as a TypeScript expression over the bound dims: `[d.n, 3]`. */
+/** A shape as a TypeScript expression over the bound dims: `[d.n, 3]` (`d["ⸯ"]` for a name that cannot follow a dot). */
 export function shapeExpr(shape: Shape): string {
-  return `[${shape.map((d) => (typeof d === 'number' ? String(d) : `d.${d}`)).join(', ')}]`;
+  return `[${shape.map(dimExpr).join(', ')}]`;
 }
 
 /** The size of a shape as a TypeScript expression. */
 export function sizeExpr(shape: Shape): string {
-  return shape.length === 0 ? '1' : shape.map((d) => (typeof d === 'number' ? String(d) : `d.${d}`)).join(' * ');
+  return shape.length === 0 ? '1' : shape.map(dimExpr).join(' * ');
+}
+
+function dimExpr(d: number | string): string {
+  return typeof d === 'number' ? String(d) : member('d', d);
 }

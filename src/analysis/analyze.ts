@@ -1,7 +1,7 @@
 import type { CheckedModel } from '../check/check.ts';
 import { diagnostic, type Diagnostic } from '../diagnostics/diagnostic.ts';
 import type { Span } from '../diagnostics/span.ts';
-import { lower } from '../ir/lower.ts';
+import { takeLowered } from '../ir/lower.ts';
 import type { IrModel } from '../ir/model.ts';
 import { showSize, sizeOf } from '../ir/shape.ts';
 import { primitive } from '../primitives/registry.ts';
@@ -38,7 +38,7 @@ export interface Analysis {
 }
 
 export function analyze(checked: CheckedModel, sourceText: string): Analysis {
-  const model = lower(checked, sourceText);
+  const model = takeLowered(checked, sourceText);
   const bounds = new Bounds(model, sourceText);
   const namer = new Namer(model, sourceText);
   const classes = classify(model, bounds);

@@ -42,7 +42,10 @@ export function searchCounterexample(model: IrModel, jac: Jacobians): Counterexa
   const scalar = (v: number): Tensor => ({ shape: [], data: Float64Array.of(v) });
   const [solveFor, ...fixed] = model.params;
   const bindingsAt = (x: number, y: number): Bindings => {
-    const inputs: Record<string, Tensor> = { [unknown]: scalar(y), [seedName]: scalar(1) };
+    // No prototype: an input named `__proto__` or `constructor` is an ordinary key.
+    const inputs: Record<string, Tensor> = Object.create(null);
+    inputs[unknown] = scalar(y);
+    inputs[seedName] = scalar(1);
     if (solveFor) inputs[solveFor.name] = scalar(x);
     for (const p of fixed) inputs[p.name] = scalar(0.5);
     return { dims: {}, inputs };

@@ -36,11 +36,33 @@ export function kinkFactorsOf(g: Graph, id: NodeId, memo = new Map<NodeId, NodeI
   return out;
 }
 
+/** The largest structured Jacobian read, counted as a tree; larger ones stay opaque. */
+const MAX_LINOP_SIZE = 4096;
+
 /** Read a tangent node (linear in the seeds) as a LinOp. */
 export function toLinOp(g: Graph, tangent: NodeId, seeds: ReadonlyMap<NodeId, string>): LinOp {
   const dependsOnSeed = dependsOn(g, seeds);
   const kinkMemo = new Map<NodeId, NodeId[]>();
+  // A tangent DAG with shared parts reads as a tree that can grow exponentially: each node
+  // is read once, and an operator whose tree outgrows MAX_LINOP_SIZE stays opaque.
+  const memo = new Map<NodeId, LinOp>();
+  const sizes = new WeakMap<LinOp, number>();
+  const sizeOf = (o: LinOp): number => {
+    const known = sizes.get(o);
+    if (known !== undefined) return known;
+    const size = 1 + ('of' in o ? sizeOf(o.of) : 0) + (o.kind === 'sum' ? o.terms.reduce((t, x) => t + sizeOf(x.op), 0) : 0);
+    sizes.set(o, size);
+    return size;
+  };
   const read = (id: NodeId): LinOp => {
+    const hit = memo.get(id);
+    if (hit) return hit;
+    let op = readNode(id);
+    if (sizeOf(op) > MAX_LINOP_SIZE) op = { kind: 'opaque', node: id };
+    memo.set(id, op);
+    return op;
+  };
+  const readNode = (id: NodeId): LinOp => {
     const seed = seeds.get(id);
     if (seed !== undefined) return { kind: 'identity', variable: seed };
     const n = g.node(id);
@@ -158,9 +180,14 @@ export function normalize(op: LinOp): LinOp {
   }
 }
 
+/** Names longer than this are cut (with `…`), so that naming stays linear in the graph. */
+const MAX_NAME_LENGTH = 2000;
+
 /** Readable names for nodes: declared names where they exist, else the source text. */
 export class Namer {
   private readonly names = new Map<NodeId, string>();
+  /** Names built from a node's arguments, memoized: each node is named once. */
+  private readonly made = new Map<NodeId, string>();
   private readonly primalCount: number;
 
   constructor(
@@ -173,8 +200,16 @@ export class Namer {
   }
 
   name(id: NodeId): string {
-    const known = this.names.get(id);
-    if (known) return known;
+    const known = this.names.get(id) ?? this.made.get(id);
+    if (known !== undefined) return known;
+    let made = this.make(id);
+    // A DAG printed as a tree can grow exponentially: long names are elided.
+    if (made.length > MAX_NAME_LENGTH) made = `${made.slice(0, MAX_NAME_LENGTH)}…`;
+    this.made.set(id, made);
+    return made;
+  }
+
+  private make(id: NodeId): string {
     const n = this.model.graph.node(id);
     if (n.op === 'const') return String((n as { value: number }).value);
     if (n.op === 'input') return (n as { name: string }).name;

@@ -7,6 +7,7 @@ import {
 import { binaryPrimitive, callable, callableNames, primitive, unaryPrimitive } from '../primitives/registry.ts';
 import type { ShapeResult } from '../primitives/types.ts';
 import type { Decl, Equation, Expr, Model, Program, TypeExpr } from '../syntax/ast.ts';
+import { modelNameDiagnostics } from './js-names.ts';
 import { closest } from './suggest.ts';
 import type { ModelSymbol, SymbolKind } from './symbols.ts';
 
@@ -60,10 +61,12 @@ export function check(program: Program, recoveredNames: ReadonlySet<string> = ne
     } else {
       seen.set(model.name.name, model.name.span);
     }
+    const nameErrors = modelNameDiagnostics(model.name);
+    diagnostics.push(...nameErrors);
     const checker = new ModelChecker(model, recoveredNames);
     const checked = checker.run();
     diagnostics.push(...checker.diagnostics);
-    if (!checker.diagnostics.some((d) => d.severity === 'error')) models.push(checked);
+    if (!nameErrors.length && !checker.diagnostics.some((d) => d.severity === 'error')) models.push(checked);
   }
   return { models, diagnostics };
 }
@@ -361,9 +364,46 @@ class ModelChecker {
 
   /** The type of `e`, or null after reporting an error (callers do not cascade on null). */
   private expr(e: Expr): ValueType | null {
-    const t = this.exprInner(e);
-    if (t) this.types.set(e, t);
+    // Chains (`a + b + c`, `x''`) are left-deep: their spine is walked with a loop, so a
+    // chain of any length costs no stack.
+    const spine: Extract<Expr, { kind: 'binary' | 'transpose' }>[] = [];
+    let leaf = e;
+    while (leaf.kind === 'binary' || leaf.kind === 'transpose') {
+      spine.push(leaf);
+      leaf = leaf.kind === 'binary' ? leaf.left : leaf.arg;
+    }
+    let t = this.exprInner(leaf);
+    if (t) this.types.set(leaf, t);
+    for (let i = spine.length - 1; i >= 0; i--) {
+      const node = spine[i];
+      t = node.kind === 'binary' ? this.binary(node, t) : this.transpose(node, t);
+      if (t) this.types.set(node, t);
+    }
     return t;
+  }
+
+  private binary(e: Extract<Expr, { kind: 'binary' }>, l: ValueType | null): ValueType | null {
+    const r = this.expr(e.right);
+    if (!l || !r) return null;
+    const p = binaryPrimitive(e.op, l, r);
+    const result = p.shape([l, r]);
+    if (!result.ok && result.arg !== undefined && (result.code === 'E0201' || result.code === 'E0202' || result.code === 'E0207')) {
+      // A mismatch between the operands: point at the operator, show both sides.
+      this.error(result.code, e.opSpan, result.message, {
+        label: `\`${e.op}\` of ${showType(l)} and ${showType(r)}`,
+        related: [
+          { span: e.left.span, message: `this is ${showType(l)}` },
+          { span: e.right.span, message: `this is ${showType(r)}` },
+        ],
+        help: result.help,
+      });
+      return null;
+    }
+    return this.apply(e, result, [e.left, e.right]);
+  }
+
+  private transpose(e: Extract<Expr, { kind: 'transpose' }>, arg: ValueType | null): ValueType | null {
+    return arg ? this.apply(e, primitive('transpose').shape([arg]), [e.arg]) : null;
   }
 
   private exprInner(e: Expr): ValueType | null {
@@ -394,30 +434,10 @@ class ModelChecker {
         if (!p) return arg.kind === 'real' ? arg : this.apply(e, primitive('neg').shape([arg]), [e.arg]);
         return this.apply(e, p.shape([arg]), [e.arg]);
       }
-      case 'binary': {
-        const l = this.expr(e.left);
-        const r = this.expr(e.right);
-        if (!l || !r) return null;
-        const p = binaryPrimitive(e.op, l, r);
-        const result = p.shape([l, r]);
-        if (!result.ok && result.arg !== undefined && (result.code === 'E0201' || result.code === 'E0202' || result.code === 'E0207')) {
-          // A mismatch between the operands: point at the operator, show both sides.
-          this.error(result.code, e.opSpan, result.message, {
-            label: `\`${e.op}\` of ${showType(l)} and ${showType(r)}`,
-            related: [
-              { span: e.left.span, message: `this is ${showType(l)}` },
-              { span: e.right.span, message: `this is ${showType(r)}` },
-            ],
-            help: result.help,
-          });
-          return null;
-        }
-        return this.apply(e, result, [e.left, e.right]);
-      }
-      case 'transpose': {
-        const arg = this.expr(e.arg);
-        return arg ? this.apply(e, primitive('transpose').shape([arg]), [e.arg]) : null;
-      }
+      case 'binary':
+        return this.binary(e, this.expr(e.left));
+      case 'transpose':
+        return this.transpose(e, this.expr(e.arg));
       case 'if': {
         const c = this.expr(e.cond);
         const a = this.expr(e.then);

@@ -1,7 +1,7 @@
 import { statSync } from 'node:fs';
 import { DEMOS, findDemo } from '../../demos/index.ts';
 import { errorText, machineDescription, printSummary, runDemo } from '../../demos/run.ts';
-import { EXIT, usageError } from './output.ts';
+import { EXIT, PROCESS_IO, quoted, usageError, type CliIo } from './output.ts';
 
 export interface DemoOptions {
   list: boolean;
@@ -14,19 +14,19 @@ export interface DemoOptions {
  * report page to `<report>/NAME.html` (the same section as in report/index.html, without the
  * sample table). `implc demo --list`: the demos' names, one a line with what each shows.
  */
-export async function runDemoCommand(name: string | undefined, options: DemoOptions): Promise<number> {
+export async function runDemoCommand(name: string | undefined, options: DemoOptions, io: CliIo = PROCESS_IO): Promise<number> {
   if (options.list) {
     const w = Math.max(...DEMOS.map((d) => d.name.length));
-    for (const d of DEMOS) process.stdout.write(`${d.name.padEnd(w)}  ${d.about}\n`);
+    for (const d of DEMOS) io.stdout.write(`${d.name.padEnd(w)}  ${d.about}\n`);
     return EXIT.ok;
   }
   if (name === undefined) {
-    usageError(`name a demo (one of ${DEMOS.map((d) => d.name).join(', ')}), or pass --list`);
+    usageError(`name a demo (one of ${DEMOS.map((d) => d.name).join(', ')}), or pass --list`, io.stderr);
     return EXIT.usage;
   }
   const entry = findDemo(name);
   if (!entry) {
-    usageError(`no demo \`${name}\`; the demos are ${DEMOS.map((d) => d.name).join(', ')} (implc demo --list)`);
+    usageError(`no demo ${quoted(name)}; the demos are ${DEMOS.map((d) => d.name).join(', ')} (implc demo --list)`, io.stderr);
     return EXIT.usage;
   }
   const start = performance.now();

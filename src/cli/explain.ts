@@ -2,7 +2,7 @@ import { explainJson, explainTex, explainText } from '../analysis/explain.ts';
 import type { SourceFile } from '../diagnostics/span.ts';
 import { analyzeFile } from '../pipeline.ts';
 import { readModelFile } from './files.ts';
-import { diagnosticsJson, EXIT, printDiagnostics, usageError } from './output.ts';
+import { diagnosticsJson, EXIT, PROCESS_IO, printDiagnostics, quoted, usageError, type CliIo } from './output.ts';
 
 export interface ExplainOptions {
   format: 'text' | 'json' | 'tex';
@@ -10,46 +10,46 @@ export interface ExplainOptions {
 }
 
 /** `implc explain FILE...`: classes, pieces, Jacobian structure, verdict and certificate. */
-export async function runExplain(files: string[], options: ExplainOptions): Promise<number> {
+export async function runExplain(files: string[], options: ExplainOptions, io: CliIo = PROCESS_IO): Promise<number> {
   if (files.length > 1 && options.model) {
-    usageError('--model needs a single file');
+    usageError('--model needs a single file', io.stderr);
     return EXIT.usage;
   }
   let code: number = EXIT.ok;
   const json: ReturnType<typeof explainJson>[] = [];
-  for (const file of files) code = Math.max(code, await explainOne(file, options, files.length > 1, json));
+  for (const file of files) code = Math.max(code, await explainOne(file, options, files.length > 1, json, io));
   if (options.format === 'json' && code !== EXIT.errors) {
-    process.stdout.write(`${JSON.stringify(options.model ? json[0] : json, null, 2)}\n`);
+    io.stdout.write(`${JSON.stringify(options.model ? json[0] : json, null, 2)}\n`);
   }
   return code;
 }
 
-async function explainOne(file: string, options: ExplainOptions, several: boolean, json: ReturnType<typeof explainJson>[]): Promise<number> {
-  const text = readModelFile(file);
+async function explainOne(file: string, options: ExplainOptions, several: boolean, json: ReturnType<typeof explainJson>[], io: CliIo): Promise<number> {
+  const text = readModelFile(file, io.stderr);
   if (text === null) return EXIT.usage;
   const result = analyzeFile(file, text);
   const errors = result.diagnostics.filter((d) => d.severity === 'error');
   if (errors.length) {
-    if (options.format === 'json') process.stdout.write(`${JSON.stringify(diagnosticsJson(result.diagnostics), null, 2)}\n`);
-    else printDiagnostics(result.diagnostics, new Map<string, SourceFile>([[file, result.source]]));
+    if (options.format === 'json') io.stdout.write(`${JSON.stringify(diagnosticsJson(result.diagnostics), null, 2)}\n`);
+    else printDiagnostics(result.diagnostics, new Map<string, SourceFile>([[file, result.source]]), io.stdout);
     return EXIT.errors;
   }
   const analyses = options.model ? result.analyses.filter((a) => a.model.name === options.model) : result.analyses;
   if (options.model && analyses.length === 0) {
-    usageError(`no model \`${options.model}\` in ${file}; it has ${result.analyses.map((a) => `\`${a.model.name}\``).join(', ') || 'none'}`);
+    usageError(`no model ${quoted(options.model)} in ${quoted(file)}; it has ${result.analyses.map((a) => quoted(a.model.name)).join(', ') || 'none'}`, io.stderr);
     return EXIT.usage;
   }
   if (options.format === 'json') {
     json.push(...analyses.map(explainJson));
   } else if (options.format === 'tex') {
-    process.stdout.write(`${(await Promise.all(analyses.map(explainTex))).join('\n\n')}\n`);
+    io.stdout.write(`${(await Promise.all(analyses.map(explainTex))).join('\n\n')}\n`);
   } else {
-    if (several) process.stdout.write(`== ${file}\n`);
-    process.stdout.write(`${analyses.map(explainText).join('\n\n')}\n\n`);
+    if (several) io.stdout.write(`== ${file}\n`);
+    io.stdout.write(`${analyses.map(explainText).join('\n\n')}\n\n`);
     const warnings = result.diagnostics.filter((d) => d.severity === 'warning');
     if (warnings.length) {
-      process.stdout.write('\n');
-      printDiagnostics(warnings, new Map<string, SourceFile>([[file, result.source]]));
+      io.stdout.write('\n');
+      printDiagnostics(warnings, new Map<string, SourceFile>([[file, result.source]]), io.stdout);
     }
   }
   return EXIT.ok;

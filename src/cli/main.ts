@@ -2,19 +2,28 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { runCheck } from './check.ts';
 import { runExplain } from './explain.ts';
+import { EXIT, PROCESS_IO, type CliIo } from './output.ts';
 import type { SolveOptions } from './solve.ts';
-import { EXIT } from './output.ts';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
+/** The largest `--max-iter`: a bound on what one command can be asked to spend. */
+export const MAX_ITER_LIMIT = 1_000_000;
+
 const formatOption = () => new Option('--format <format>', 'output format').choices(['text', 'json']).default('text');
 
-export function buildProgram(): Command {
+/**
+ * The command tree. Every action reports its exit code through `exit`; everything is written
+ * to `io` (commander's help and errors too), so that {@link runCli} can run in process.
+ */
+export function buildProgram(io: CliIo, exit: (code: number) => void): Command {
+  // Output and exit settings first: subcommands inherit them when they are created.
   const program = new Command('implc')
+    .configureOutput({ writeOut: (s) => void io.stdout.write(s), writeErr: (s) => void io.stderr.write(s) })
+    .exitOverride()
     .description('Compiler for implicitly defined nonsmooth models, with certified derivatives')
     .version(pkg.version, '-V, --version')
-    .showHelpAfterError()
-    .exitOverride();
+    .showHelpAfterError();
 
   program
     .command('check')
@@ -23,7 +32,7 @@ export function buildProgram(): Command {
     .addOption(formatOption())
     .option('--deny-warnings', 'exit 1 when there are warnings', false)
     .action((files: string[], opts: { format: 'text' | 'json'; denyWarnings: boolean }) => {
-      process.exitCode = runCheck(files, opts);
+      exit(runCheck(files, opts, io));
     });
 
   program
@@ -33,18 +42,26 @@ export function buildProgram(): Command {
     .option('--model <name>', 'only this model of the file')
     .addOption(new Option('--format <format>', 'output format').choices(['text', 'json', 'tex']).default('text'))
     .action(async (files: string[], opts: { format: 'text' | 'json' | 'tex'; model?: string }) => {
-      process.exitCode = await runExplain(files, opts);
+      exit(await runExplain(files, opts, io));
     });
 
   program
     .command('build')
-    .description('write one TypeScript module per model (they import implc/runtime)')
+    .description('write one TypeScript module per model (they import implc/runtime); all or none')
     .argument('<files...>', '.impl model files')
-    .requiredOption('-o, --out <dir>', 'output folder')
+    .requiredOption('-o, --out <dir>', 'output folder (created if missing)')
+    .addHelpText(
+      'after',
+      '\nWrites <dir>/<Model>.ts for every model of every file, each atomically (a temporary file,\n' +
+        'then a rename). A module implc generated before is replaced; any other file or a symbolic\n' +
+        'link at a module\'s name is refused (exit 2). A model defined in two files is an error\n' +
+        '(E0108). Nothing is written unless every file is free of errors and every module can be written.\n' +
+        'Exit code: 0 written, 1 model errors, 2 usage or file error.',
+    )
     .action(async (files: string[], opts: { out: string }) => {
       // Code generation loads ts-morph (and TypeScript): only the commands that need it pay.
       const { runBuild } = await import('./build.ts');
-      process.exitCode = runBuild(files, opts);
+      exit(runBuild(files, opts, io));
     });
 
   program
@@ -54,13 +71,19 @@ export function buildProgram(): Command {
     .requiredOption('--input <file>', 'JSON object of inputs keyed by declared names')
     .option('--model <name>', 'the model to solve, when the file has several')
     .option('--jacobian', 'also print the full Jacobian of every unknown in every param', false)
-    .addOption(new Option('--method <method>', 'forward solver').choices(['auto', 'fixed-point', 'anderson', 'newton']).default('auto'))
-    .addOption(new Option('--tol <tol>', 'tolerance on the residual (max norm)').argParser(positiveNumber))
-    .addOption(new Option('--max-iter <n>', 'iteration limit').argParser(positiveNumber))
+    .addOption(new Option('--method <method>', 'forward solver (fixed-point and anderson need a fixpoint model)').choices(['auto', 'fixed-point', 'anderson', 'newton']).default('auto'))
+    .addOption(new Option('--tol <tol>', 'tolerance on the residual (max norm), a positive number').argParser(positiveNumber))
+    .addOption(new Option('--max-iter <n>', `iteration limit, an integer from 1 to ${MAX_ITER_LIMIT}`).argParser(iterationLimit))
     .addOption(new Option('--format <format>', 'output format').choices(['json']).default('json'))
+    .addHelpText(
+      'after',
+      '\nPrints one JSON object (LANGUAGE.md "Command line"); numbers that JSON cannot hold are the\n' +
+        'strings "Infinity", "-Infinity" and "NaN". Exit code: 0 converged, not violated, every number\n' +
+        'finite and the Jacobian there if asked for; 1 otherwise; 2 bad options or inputs.',
+    )
     .action(async (file: string, opts: SolveOptions) => {
       const { runSolve } = await import('./solve.ts');
-      process.exitCode = await runSolve(file, opts);
+      exit(await runSolve(file, opts, io));
     });
 
   program
@@ -79,30 +102,69 @@ export function buildProgram(): Command {
     .action(async (name: string | undefined, opts: { list: boolean; report: string | false }) => {
       // The demos load codegen, runtimes and the chart renderer: only this command pays.
       const { runDemoCommand } = await import('./demo.ts');
-      process.exitCode = await runDemoCommand(name, opts);
+      exit(await runDemoCommand(name, opts, io));
     });
 
   return program;
 }
 
+/** A positive finite decimal number (not hex, not `Infinity`, no blanks). */
 function positiveNumber(value: string): number {
   const x = Number(value);
-  if (!Number.isFinite(x) || x <= 0) throw new InvalidArgumentError('expected a positive number');
+  if (!/^\+?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i.test(value) || !Number.isFinite(x) || x <= 0) {
+    throw new InvalidArgumentError('expected a positive finite number, such as 1e-10');
+  }
   return x;
 }
 
-export async function main(argv: string[]): Promise<void> {
-  const program = buildProgram();
+/** An iteration limit: a whole number from 1 to MAX_ITER_LIMIT, in decimal digits. */
+function iterationLimit(value: string): number {
+  const n = Number(value);
+  if (!/^\+?\d+$/.test(value) || !Number.isSafeInteger(n) || n < 1 || n > MAX_ITER_LIMIT) {
+    throw new InvalidArgumentError(`expected a whole number from 1 to ${MAX_ITER_LIMIT}`);
+  }
+  return n;
+}
+
+/**
+ * Run the command line on `args` (the arguments after the program name) and return its exit
+ * code; everything goes to `io`. Never throws: an exception no command expected is a bug,
+ * reported in one line (no stack trace unless IMPLC_DEBUG is set) with exit code 70.
+ */
+export async function runCli(args: readonly string[], io: CliIo = PROCESS_IO): Promise<number> {
+  let code: number = EXIT.ok;
   try {
-    await program.parseAsync(argv);
+    const program = buildProgram(io, (c) => (code = c));
+    await program.parseAsync([...args], { from: 'user' });
+    return code;
   } catch (e) {
     if (e instanceof CommanderError) {
       // Help and version exit 0; any other parse failure is a usage error.
-      process.exitCode = e.exitCode === 0 ? EXIT.ok : EXIT.usage;
-      return;
+      return e.exitCode === 0 ? EXIT.ok : EXIT.usage;
     }
-    throw e;
+    return internalError(e, io);
   }
 }
 
-await main(process.argv);
+/** Report an unexpected exception: its message on one line, and where to report it. */
+export function internalError(e: unknown, io: CliIo): number {
+  const what = e instanceof Error ? (e.name && e.name !== 'Error' ? `${e.name}: ${e.message}` : e.message) : String(e);
+  const line = what.replace(/\s+/g, ' ').trim();
+  io.stderr.write(`error: internal error: ${line.length > 500 ? `${line.slice(0, 500)}...` : line}\n`);
+  io.stderr.write('This is a bug in implc: please report it with the command and the files it read (IMPLC_DEBUG=1 prints the stack).\n');
+  if (process.env.IMPLC_DEBUG && e instanceof Error && e.stack) io.stderr.write(`${e.stack}\n`);
+  return EXIT.internal;
+}
+
+/** The process entry (bin/implc.js): argv from the process, exit code into the process. */
+export async function main(args: readonly string[] = process.argv.slice(2)): Promise<void> {
+  // A reader that went away (`implc solve ... | head`) ends the run quietly.
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(process.exitCode ?? EXIT.ok);
+    process.exit(internalError(e, { stdout: process.stdout, stderr: process.stderr }));
+  });
+  // Whatever escapes the commands asynchronously (a worker, a timer) is a bug, not a stack trace.
+  process.on('uncaughtException', (e) => process.exit(internalError(e, PROCESS_IO)));
+  process.on('unhandledRejection', (e) => process.exit(internalError(e, PROCESS_IO)));
+  process.exitCode = await runCli(args);
+}

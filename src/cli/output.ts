@@ -8,14 +8,26 @@ export type Format = 'text' | 'json';
 /** Colors only on a terminal, and never when NO_COLOR is set (picocolors decides). */
 export const useColor = pc.isColorSupported && Boolean(process.stdout.isTTY);
 
-/** Exit codes of every command (README "Command line"). */
-export const EXIT = { ok: 0, errors: 1, usage: 2 } as const;
+/**
+ * Exit codes of every command (README "Command line"). `internal` (70, EX_SOFTWARE of
+ * sysexits.h) is a bug of implc itself: an exception no command expected.
+ */
+export const EXIT = { ok: 0, errors: 1, usage: 2, internal: 70 } as const;
 
-export function printDiagnostics(
-  diagnostics: readonly Diagnostic[],
-  sources: ReadonlyMap<string, SourceFile>,
-  out: NodeJS.WritableStream = process.stdout,
-): void {
+/** Where a command writes: anything with `write(text)` (process streams, or a buffer in tests). */
+export interface Writer {
+  write(text: string): unknown;
+}
+
+/** The two output streams of one run of the command line. */
+export interface CliIo {
+  stdout: Writer;
+  stderr: Writer;
+}
+
+export const PROCESS_IO: CliIo = { stdout: process.stdout, stderr: process.stderr };
+
+export function printDiagnostics(diagnostics: readonly Diagnostic[], sources: ReadonlyMap<string, SourceFile>, out: Writer = process.stdout): void {
   for (const d of diagnostics) {
     out.write(`${renderText(d, sources.get(d.span.file), { color: useColor })}\n\n`);
   }
@@ -29,6 +41,20 @@ export function diagnosticsJson(diagnostics: readonly Diagnostic[]) {
 }
 
 /** A failure of the command itself (not of the model): message on stderr. */
-export function usageError(message: string): void {
-  process.stderr.write(`${pc.createColors(useColor).red('error')}: ${message}\n`);
+export function usageError(message: string, err: Writer = process.stderr): void {
+  err.write(`${pc.createColors(useColor).red('error')}: ${message}\n`);
+}
+
+/**
+ * A path (or any name from the user) as messages print it: in backticks, with control
+ * characters escaped, so that a name holding a newline or a terminal escape prints as text.
+ */
+export function quoted(name: string): string {
+  return `\`${printable(name)}\``;
+}
+
+/** Text with its control characters (and line separators) escaped as `\uXXXX`: one printable line. */
+export function printable(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }

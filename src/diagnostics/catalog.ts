@@ -14,6 +14,8 @@ export const CATALOG = {
   // syntax
   E0001: { title: 'syntax error', severity: 'error', group: 'syntax' },
   E0002: { title: 'unterminated block comment', severity: 'error', group: 'syntax' },
+  E0003: { title: 'expression nested too deeply', severity: 'error', group: 'syntax' },
+  E0004: { title: 'expression too deep to compile', severity: 'error', group: 'syntax' },
   // names
   E0101: { title: 'undeclared name', severity: 'error', group: 'names' },
   E0102: { title: 'duplicate declaration', severity: 'error', group: 'names' },
@@ -23,6 +25,7 @@ export const CATALOG = {
   E0106: { title: 'name used before its declaration', severity: 'error', group: 'names' },
   E0107: { title: 'fixpoint target is not an unknown', severity: 'error', group: 'names' },
   E0108: { title: 'duplicate model', severity: 'error', group: 'names' },
+  E0109: { title: 'model name cannot name a TypeScript class', severity: 'error', group: 'names' },
   W0110: { title: 'unused declaration', severity: 'warning', group: 'names' },
   // shapes and types
   E0201: { title: 'shape mismatch', severity: 'error', group: 'shapes' },

@@ -28,12 +28,19 @@ export type IrNode =
  */
 export class Graph implements Builder {
   readonly nodes: IrNode[] = [];
+  /** The length of the longest path from each node down to an input or constant. */
+  private readonly depths: number[] = [];
   private readonly interned = new Map<string, NodeId>();
   /** Span given to nodes created while lowering a source expression. */
   currentSpan: Span | null = null;
 
   node(id: NodeId): IrNode {
     return this.nodes[id];
+  }
+
+  /** How many operations deep the node is: the recursive passes recurse this far. */
+  depth(id: NodeId): number {
+    return this.depths[id] ?? 0;
   }
 
   shape(id: NodeId): Shape {
@@ -47,6 +54,7 @@ export class Graph implements Builder {
     const dep: Dependency = role === 'dim' ? 'data' : role === 'seed' ? 'const' : role;
     const id = this.nodes.length;
     this.nodes.push({ id, op: 'input', name, role, args: [], type, dep, attrs: {}, span });
+    this.depths[id] = 0;
     this.interned.set(key, id);
     return id;
   }
@@ -57,6 +65,7 @@ export class Graph implements Builder {
     if (hit !== undefined) return hit;
     const id = this.nodes.length;
     this.nodes.push({ id, op: 'const', value, args: [], type: { kind: 'real', shape: [] }, dep: 'const', attrs: {}, span: this.currentSpan });
+    this.depths[id] = 0;
     this.interned.set(key, id);
     return id;
   }
@@ -70,6 +79,7 @@ export class Graph implements Builder {
     const dep = args.reduce<Dependency>((d, a) => joinDependency(d, this.nodes[a].dep), 'const');
     const id = this.nodes.length;
     this.nodes.push({ id, op, args: [...args], type: rule.type, dep, attrs, span: this.currentSpan });
+    this.depths[id] = 1 + args.reduce((d, a) => Math.max(d, this.depths[a] ?? 0), 0);
     this.interned.set(key, id);
     return id;
   }
@@ -96,7 +106,7 @@ export interface Bindings {
 export function concreteShape(shape: Shape, dims: Record<string, number>): number[] {
   return shape.map((d) => {
     if (typeof d === 'number') return d;
-    const v = dims[d];
+    const v = Object.hasOwn(dims, d) ? dims[d] : undefined;
     if (v === undefined) throw new Error(`internal error: dim ${d} is not bound`);
     return v;
   });
@@ -123,9 +133,12 @@ export function evaluate(
     } else if (n.op === 'input') {
       const name = (n as { name: string }).name;
       if ((n as { role: InputRole }).role === 'dim') {
-        value = { shape: [], data: Float64Array.of(bindings.dims[name]) };
+        // Own properties only: a dim or input named `constructor` must not read Object's.
+        const size = Object.hasOwn(bindings.dims, name) ? bindings.dims[name] : undefined;
+        if (size === undefined) throw new Error(`internal error: dim ${name} is not bound`);
+        value = { shape: [], data: Float64Array.of(size) };
       } else {
-        const v = bindings.inputs[name];
+        const v = Object.hasOwn(bindings.inputs, name) ? bindings.inputs[name] : undefined;
         if (!v) throw new Error(`internal error: input ${name} is not bound`);
         value = v;
       }

@@ -1,11 +1,67 @@
 import type { CheckedModel } from '../check/check.ts';
+import type { Span } from '../diagnostics/span.ts';
 import { binaryPrimitive, SELECT, TRANSPOSE, unaryPrimitive } from '../primitives/registry.ts';
 import type { NodeId } from '../primitives/types.ts';
 import type { Expr } from '../syntax/ast.ts';
 import { Graph } from './graph.ts';
+import { isScalar } from './shape.ts';
 import type { IrModel, IrVariable, ResidualBlock } from './model.ts';
 
-/** Lower a checked model to its IR. Only checked models reach here, so lowering cannot fail. */
+/**
+ * The deepest IR a model may lower to (README, "Limits"): the passes after lowering (AD,
+ * the analysis, codegen) recurse along the graph's paths, so this bounds their stack. A
+ * `let` adds the depth of its value to every use.
+ */
+export const MAX_IR_DEPTH = 512;
+
+/**
+ * Runs of one associative operator longer than this are lowered as a balanced tree, so a
+ * sum of 10^4 terms is 14 levels deep, not 10^4. Shorter runs keep the left-to-right order
+ * of the source (and its rounding).
+ */
+export const BALANCE_MIN_TERMS = 32;
+
+/** Lowering stopped: the expression at `span` is deeper than MAX_IR_DEPTH. */
+export class DepthLimitError extends Error {
+  constructor(
+    readonly span: Span,
+    /** What sits at the span: `/`, `'`, `abs(...)`, a `let`. */
+    readonly what: string,
+  ) {
+    super(`expression deeper than ${MAX_IR_DEPTH} operations`);
+  }
+}
+
+const lowered = new WeakMap<CheckedModel, IrModel>();
+
+/**
+ * Lower a model once in the front end to find expressions too deep to compile (E0004); the
+ * analysis then takes that IR with `takeLowered` instead of lowering again.
+ */
+export function lowerOrDepthError(checked: CheckedModel, sourceText: string): DepthLimitError | null {
+  try {
+    lowered.set(checked, lower(checked, sourceText));
+    return null;
+  } catch (e) {
+    if (e instanceof DepthLimitError) return e;
+    throw e;
+  }
+}
+
+/** The IR `lowerOrDepthError` made for this model (once), or a fresh one. */
+export function takeLowered(checked: CheckedModel, sourceText: string): IrModel {
+  const hit = lowered.get(checked);
+  if (hit) {
+    lowered.delete(checked);
+    return hit;
+  }
+  return lower(checked, sourceText);
+}
+
+/** The associative family of a binary node, or null when it may not be regrouped. */
+type RunClass = 'sum' | 'product' | 'and' | 'or';
+
+/** Lower a checked model to its IR. Fails only with a DepthLimitError. */
 export function lower(checked: CheckedModel, sourceText: string): IrModel {
   const graph = new Graph();
   const names = new Map<string, NodeId>();
@@ -17,24 +73,107 @@ export function lower(checked: CheckedModel, sourceText: string): IrModel {
   const text = (e: { span: { start: { offset: number }; end: { offset: number } } }) =>
     sourceText.slice(e.span.start.offset, e.span.end.offset);
 
-  const expr = (e: Expr): NodeId => {
-    const saved = graph.currentSpan;
-    graph.currentSpan = e.span;
-    try {
-      return lowerExpr(e);
-    } finally {
-      graph.currentSpan = saved;
-    }
-  };
   const typeOf = (e: Expr) => {
     const t = checked.types.get(e);
     if (!t) throw new Error('internal error: expression has no type after checking');
     return t;
   };
-  const lowerExpr = (e: Expr): NodeId => {
+  /** Make a node at `span`, refusing one deeper than MAX_IR_DEPTH. */
+  const make = (op: string, args: NodeId[], span: Span | null, at: Span, what: string): NodeId => {
+    const saved = graph.currentSpan;
+    graph.currentSpan = span;
+    const id = graph.apply(op, args);
+    graph.currentSpan = saved;
+    if (graph.depth(id) > MAX_IR_DEPTH) throw new DepthLimitError(at, what);
+    return id;
+  };
+  const runClass = (e: Extract<Expr, { kind: 'binary' }>): RunClass | null => {
+    switch (e.op) {
+      case '+':
+      case '-':
+        return 'sum';
+      case '.*':
+        return 'product';
+      case '*':
+        return isScalar(typeOf(e.left).shape) || isScalar(typeOf(e.right).shape) ? 'product' : null;
+      case '&&':
+        return 'and';
+      case '||':
+        return 'or';
+      default:
+        return null;
+    }
+  };
+
+  const expr = (e: Expr): NodeId => {
+    // Chains are left-deep: their spine is walked with a loop, not recursion.
+    const spine: Extract<Expr, { kind: 'binary' | 'transpose' }>[] = [];
+    let leaf = e;
+    while (leaf.kind === 'binary' || leaf.kind === 'transpose') {
+      spine.push(leaf);
+      leaf = leaf.kind === 'binary' ? leaf.left : leaf.arg;
+    }
+    let acc = lowerLeaf(leaf);
+    let i = spine.length - 1;
+    while (i >= 0) {
+      const node = spine[i];
+      if (node.kind === 'transpose') {
+        acc = make(TRANSPOSE, [acc], node.span, node.span, "`'`");
+        i--;
+        continue;
+      }
+      // The run of one regroupable operator family that starts at this node.
+      const cls = runClass(node);
+      let top = i;
+      while (cls && top > 0 && spine[top - 1].kind === 'binary' && runClass(spine[top - 1] as Extract<Expr, { kind: 'binary' }>) === cls) top--;
+      if (cls && i - top + 1 >= BALANCE_MIN_TERMS) {
+        acc = balanced(cls, acc, spine.slice(top, i + 1).reverse() as Extract<Expr, { kind: 'binary' }>[]);
+        i = top - 1;
+        continue;
+      }
+      const p = binaryPrimitive(node.op, typeOf(node.left), typeOf(node.right));
+      acc = make(p.name, [acc, expr(node.right)], node.span, node.opSpan, `\`${node.op}\``);
+      i--;
+    }
+    return acc;
+  };
+
+  /**
+   * A run `t0 op1 t1 op2 t2 ...` (ops given bottom-up) as a balanced tree. Sums keep each
+   * term's sign: a half whose first term is subtracted is added as a difference, so no
+   * negation is introduced. The top node keeps the whole run's span.
+   */
+  const balanced = (cls: RunClass, first: NodeId, ops: Extract<Expr, { kind: 'binary' }>[]): NodeId => {
+    const terms: { node: NodeId; negative: boolean; span: Span }[] = [{ node: first, negative: false, span: ops[0].left.span }];
+    for (const o of ops) terms.push({ node: expr(o.right), negative: o.op === '-', span: o.right.span });
+    const top = ops[ops.length - 1];
+    const opName = cls === 'sum' ? 'add' : cls === 'product' ? 'mul' : cls;
+    const build = (lo: number, hi: number): { node: NodeId; negative: boolean } => {
+      if (hi - lo === 1) return terms[lo];
+      const mid = (lo + hi) >> 1;
+      const l = build(lo, mid);
+      const r = build(mid, hi);
+      const whole = lo === 0 && hi === terms.length;
+      // Products and logic regroup freely; their text from the first to the last term is the value.
+      const span = whole ? top.span : cls === 'sum' ? null : { file: top.span.file, start: terms[lo].span.start, end: terms[hi - 1].span.end };
+      const at = whole ? top.opSpan : terms[mid].span;
+      if (cls !== 'sum') return { node: make(opName, [l.node, r.node], span, at, `\`${top.op}\``), negative: false };
+      if (!l.negative) return { node: make(r.negative ? 'sub' : 'add', [l.node, r.node], span, at, '`+`'), negative: false };
+      if (!r.negative) return { node: make('sub', [r.node, l.node], null, at, '`+`'), negative: false };
+      return { node: make('add', [l.node, r.node], null, at, '`+`'), negative: true };
+    };
+    return build(0, terms.length).node;
+  };
+
+  const lowerLeaf = (e: Expr): NodeId => {
     switch (e.kind) {
-      case 'number':
-        return graph.constant(e.value);
+      case 'number': {
+        const saved = graph.currentSpan;
+        graph.currentSpan = e.span;
+        const id = graph.constant(e.value);
+        graph.currentSpan = saved;
+        return id;
+      }
       case 'name': {
         const n = names.get(e.name);
         if (n === undefined) throw new Error(`internal error: ${e.name} has no node`);
@@ -43,18 +182,15 @@ export function lower(checked: CheckedModel, sourceText: string): IrModel {
       case 'unary': {
         const p = unaryPrimitive(e.op);
         const arg = expr(e.arg);
-        return p ? graph.apply(p.name, [arg]) : arg;
+        return p ? make(p.name, [arg], e.span, e.span, `unary \`${e.op}\``) : arg;
       }
-      case 'binary': {
-        const p = binaryPrimitive(e.op, typeOf(e.left), typeOf(e.right));
-        return graph.apply(p.name, [expr(e.left), expr(e.right)]);
-      }
-      case 'transpose':
-        return graph.apply(TRANSPOSE, [expr(e.arg)]);
       case 'if':
-        return graph.apply(SELECT, [expr(e.cond), expr(e.then), expr(e.else)]);
+        return make(SELECT, [expr(e.cond), expr(e.then), expr(e.else)], e.span, e.span, '`if`');
       case 'call':
-        return graph.apply(e.callee.name, e.args.map(expr));
+        return make(e.callee.name, e.args.map(expr), e.span, e.span, `\`${e.callee.name}(...)\``);
+      case 'binary':
+      case 'transpose':
+        return expr(e);
     }
   };
 

@@ -13,9 +13,9 @@ import { ImplicitDerivatives } from './derivatives.ts';
 import type { InputValue } from './inputs.ts';
 import type { ModelInstance } from './model.ts';
 import { solveBatchF64, type BatchInstance } from './batch.ts';
-import { solveInstance, type SolveInstanceResult, type SolveMethod } from './solve.ts';
+import { SOLVE_METHODS, solveInstance, type SolveInstanceResult, type SolveMethod } from './solve.ts';
 import { SolverError } from './status.ts';
-import { isFiniteVector } from './validate.ts';
+import { describeValue, isFiniteVector, requireChoice, requireInstances, requireOptions } from './validate.ts';
 
 /** An instance that can derive others with some inputs changed (every generated class). */
 export type DerivableInstance = ModelInstance & { with(changes: Record<string, InputValue>): DerivableInstance };
@@ -87,6 +87,14 @@ export function batchGradient(
   samples: readonly Record<string, InputValue>[],
   options: BatchGradientOptions = {},
 ): BatchGradientResult {
+  options = requireOptions('batchGradient', options, ['output', 'method', 'tol', 'maxIter']);
+  if (typeof make !== 'function') throw new SolverError('invalid-option', `batchGradient: make must be a function (inputs => instance), got ${describeValue(make)}`);
+  if (typeof shared !== 'object' || shared === null || Array.isArray(shared)) throw new SolverError('invalid-option', `batchGradient: shared inputs must be an object, got ${describeValue(shared)}`);
+  if (!Array.isArray(samples)) throw new SolverError('invalid-option', `batchGradient: samples must be an array of input objects, got ${describeValue(samples)}`);
+  samples.forEach((sample: unknown, i) => {
+    if (typeof sample !== 'object' || sample === null || Array.isArray(sample)) throw new SolverError('invalid-option', `batchGradient: sample ${i} is ${describeValue(sample)}, not an object of inputs`);
+  });
+  if (options.method !== undefined) requireChoice('batchGradient: method', options.method, SOLVE_METHODS);
   const output = options.output ?? 0;
   if (samples.length === 0) return { gradientSum: new Float64Array(0), contributing: 0, samples: [] };
   const base = make({ ...shared, ...samples[0] });
@@ -109,6 +117,13 @@ export function batchGradientAt(
   solved: readonly { y: Float64Array; status: string; residual: number }[],
   output = 0,
 ): BatchGradientResult {
+  requireInstances('batchGradientAt', instances);
+  if (!Array.isArray(solved)) throw new SolverError('invalid-option', `batchGradientAt: solved must be an array of solve results, got ${describeValue(solved)}`);
+  solved.forEach((r: unknown, i) => {
+    const y = (r as { y?: unknown } | null)?.y;
+    if (!(y instanceof Float64Array)) throw new SolverError('invalid-option', `batchGradientAt: solved[${i}] has no Float64Array y`);
+    if (y.length !== instances[i]?.n) throw new SolverError('dimension-mismatch', `batchGradientAt: solved[${i}].y has length ${y.length}, expected n = ${instances[i]?.n}`);
+  });
   if (solved.length !== instances.length) throw new SolverError('dimension-mismatch', `batchGradientAt: ${instances.length} instances, ${solved.length} solutions`);
   if (instances.length === 0) return { gradientSum: new Float64Array(0), contributing: 0, samples: [] };
   const m = instances[0].m;

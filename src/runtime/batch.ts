@@ -14,7 +14,7 @@ import { BatchProducts, type ProductEngine, type ProductMatrix } from './product
 import type { ModelInstance } from './model.ts';
 import { solveInstance, type SolveInstanceResult } from './solve.ts';
 import { SolverError } from './status.ts';
-import { requireInRange, requireInteger } from './validate.ts';
+import { requireChoice, requireInstances, requireInteger, requireOptions, requireTolerance } from './validate.ts';
 
 /** A hoisted value a kernel reads, by its name in the generated class. */
 export interface GpuArg {
@@ -107,10 +107,12 @@ export interface BatchResult {
 const FALLBACK = 'none (f64 fallback)';
 
 export function solveBatch(instances: readonly BatchInstance[], options: BatchOptions = {}): BatchResult {
-  const tol = requireInRange('solveBatch: tol', options.tol ?? 1e-10, 0, Infinity);
-  const f32Tol = requireInRange('solveBatch: f32Tol', options.f32Tol ?? 1e-5, 0, Infinity);
+  requireInstances('solveBatch', instances);
+  options = requireOptions('solveBatch', options, ['tol', 'f32Tol', 'maxIter']);
+  const tol = requireTolerance('solveBatch: tol', options.tol ?? 1e-10);
+  const f32Tol = requireTolerance('solveBatch: f32Tol', options.f32Tol ?? 1e-5);
   const maxIter = options.maxIter ?? 5000;
-  requireInteger('solveBatch: maxIter', maxIter, 0);
+  requireInteger('solveBatch: maxIter', maxIter, 1);
 
   const start = performance.now();
   const map = BatchMap.plan(instances);
@@ -456,8 +458,11 @@ export interface BatchF64Result {
  * matrices that differ), every instance is solved alone.
  */
 export function solveBatchF64(instances: readonly BatchInstance[], options: BatchF64Options = {}): BatchF64Result {
-  const tol = requireInRange('solveBatchF64: tol', options.tol ?? 1e-10, 0, Infinity);
-  const maxIter = requireInteger('solveBatchF64: maxIter', options.maxIter ?? 1000, 0);
+  requireInstances('solveBatchF64', instances);
+  options = requireOptions('solveBatchF64', options, ['tol', 'maxIter', 'finish']);
+  if (options.finish !== undefined) requireChoice('solveBatchF64: finish', options.finish, ['auto', 'none']);
+  const tol = requireTolerance('solveBatchF64: tol', options.tol ?? 1e-10);
+  const maxIter = requireInteger('solveBatchF64: maxIter', options.maxIter ?? 1000, 1);
   const finish = options.finish ?? 'auto';
   const alone = (inst: BatchInstance, y0?: Float64Array): SolveInstanceResult =>
     solveInstance(inst, finish === 'auto' ? { tol, y0, maxIter: options.maxIter } : { tol, y0, method: 'fixed-point', maxIter });

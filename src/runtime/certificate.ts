@@ -26,6 +26,7 @@ import { matNorm1, normInf, type Matrix } from './matrix.ts';
 import type { ModelInstance } from './model.ts';
 import { assembleB, complementRows, couplingRC, DENSE_LIMIT, reducedRows } from './implicit-system.ts';
 import type { DenseSelection } from './implicit-system.ts';
+import { isFiniteVector, requireFiniteVector, requireLimit, requireModel, requireOptions } from './validate.ts';
 
 /** Most ties the vertex test enumerates (2^12 = 4096 factorizations). */
 export const MAX_TIES = 12;
@@ -154,7 +155,10 @@ export function certifyAt(model: ModelInstance, y: Float64Array, residual: numbe
  *   (checking vertices without row-wise structure is unsound, MATH.md 5).
  */
 export function certifySelection(model: ModelInstance, y: Float64Array, residual: number, options: CertifyOptions = {}): CertifiedSelection {
-  const limit = options.denseLimit ?? DENSE_LIMIT;
+  requireModel('certifySelection', model);
+  requireFiniteVector(`certifySelection(${model.name}): y`, y, model.n);
+  requireOptions('certifySelection', options, ['denseLimit']);
+  const limit = options.denseLimit === undefined ? DENSE_LIMIT : requireLimit('certifySelection: denseLimit', options.denseLimit);
   const { analysis } = model;
   const ties = findTies(model, y, residual);
   const t = ties.length;
@@ -176,6 +180,19 @@ export function certifySelection(model: ModelInstance, y: Float64Array, residual
   let errorBound: number | null = null;
   if (order <= limit) {
     const B = assembleB(model, y, factors, rows);
+    if (!isFiniteVector(B.data)) {
+      // F is not differentiable here as computed (sqrt'(0) = Infinity, say): no test applies.
+      const certificate: RuntimeCertificate = {
+        verdict: 'unverified',
+        test: 'selected B',
+        ties: t,
+        detail: `the selected B = dF/dy${reduction ? `, ${reduction},` : ''} has entries that are not finite at the solution (a derivative that blows up there): neither its invertibility nor the derivatives can be computed`,
+        condition: null,
+        errorBound: null,
+        ...(t > 0 ? { point: { ties, vertices: [] } } : {}),
+      };
+      return { certificate, selected: null };
+    }
     const lu = luFactor(B);
     if (lu.singular) {
       singular = true;
@@ -246,7 +263,9 @@ export function certifySelection(model: ModelInstance, y: Float64Array, residual
     detail:
       t > 0
         ? `${t} ties, and B is not row-wise in the kink factors, so checking vertices would be unsound (MATH.md 5): ${analysis.reason}`
-        : `B has order ${order}, above the dense limit ${limit}: ${analysis.reason}`,
+        : selected
+          ? `F has kinks that are not kink-factor sites (norm2, projections), whose ties cannot be ruled out at the solution: ${analysis.reason}`
+          : `B has order ${order}, above the dense limit ${limit}: ${analysis.reason}`,
     point: named,
   });
 }
@@ -304,6 +323,7 @@ function fragility(model: ModelInstance, y: Float64Array, factors: readonly Floa
     const diff = { rows: B.rows, cols: B.cols, data: Float64Array.from(B.data, (v, i) => Bm.data[i] - v) };
     change = Math.max(change, matNorm1(diff));
   }
+  if (!Number.isFinite(change) || !Number.isFinite(margin)) return `B is not finite within the solution's uncertainty (|d| = ${normInf(d).toExponential(2)}): treat the derivative as unreliable`;
   if (!(change > 0.5 * margin)) return null;
   return `B changes by ${change.toExponential(2)} within the solution's uncertainty (|d| = ${normInf(d).toExponential(2)}), more than half its distance ${margin.toExponential(2)} to a singular matrix: solve to a tighter tolerance or treat the derivative as unreliable`;
 }
@@ -356,7 +376,16 @@ function vertices(
     ties.forEach((k, b) => {
       trial[k.site][k.element] = values[b];
     });
-    const lu = luFactor(assembleB(model, y, trial, selected.rows));
+    const Bv = assembleB(model, y, trial, selected.rows);
+    if (!isFiniteVector(Bv.data)) {
+      return {
+        verdict: 'unverified',
+        test,
+        detail: `${prefix}B has entries that are not finite at a vertex of the ${t} tied kink factors (${describe(ties)}): the vertex test cannot decide`,
+        point: { ties, vertices: [values] },
+      };
+    }
+    const lu = luFactor(Bv);
     if (lu.singular) {
       return {
         verdict: 'violated',

@@ -17,7 +17,7 @@ import type { ImplicitSystemOptions } from './implicit-system.ts';
 import type { Matrix } from './matrix.ts';
 import type { ModelInstance } from './model.ts';
 import { SolverError } from './status.ts';
-import { requireFiniteVector } from './validate.ts';
+import { requireFiniteVector, requireModel } from './validate.ts';
 
 export type DerivativeOptions = ImplicitSystemOptions;
 
@@ -34,6 +34,7 @@ export class ImplicitDerivatives {
     private readonly y: Float64Array,
     options: DerivativeOptions = {},
   ) {
+    requireModel('ImplicitDerivatives', model);
     requireFiniteVector(`derivatives(${model.name}): y`, y, model.n);
     this.factors = model.kinkFactors(y);
     this.system = new ImplicitSystem(model, y, this.factors, options);

@@ -9,7 +9,7 @@
  */
 import { dot, vecNorm } from './matrix.ts';
 import type { FixedPointResult, FixedPointStatus, NormKind } from './status.ts';
-import { isFiniteVector, requireFiniteVector, requireInRange, requireInteger } from './validate.ts';
+import { isFiniteVector, requireChoice, requireFiniteVector, requireFunction, requireInRange, requireInteger, requireOptionsObject } from './validate.ts';
 
 /** Writes T(y) into `out`; must not modify `y`. */
 export type FixedPointMap = (y: Float64Array, out: Float64Array) => void;
@@ -175,7 +175,10 @@ class AndersonWindow {
  * finite (y0 itself, with residual Infinity, if T(y0) is non-finite).
  */
 export function fixedPoint(map: FixedPointMap, y0: Float64Array, options: FixedPointOptions = {}): FixedPointResult {
+  requireFunction('fixedPoint: map', map);
+  requireOptionsObject('fixedPoint', options);
   requireFiniteVector('fixedPoint: y0', y0);
+  if (options.norm !== undefined) requireChoice('fixedPoint: norm', options.norm, ['inf', '2']);
   const tol = requireInRange('fixedPoint: tol', options.tol ?? 1e-10, 0, Infinity);
   const rtol = requireInRange('fixedPoint: rtol', options.rtol ?? 0, 0, Infinity);
   const maxIter = requireInteger('fixedPoint: maxIter', options.maxIter ?? 1000, 0);

@@ -23,6 +23,7 @@ import { zeros } from './matrix.ts';
 import type { Matrix } from './matrix.ts';
 import type { ModelInstance } from './model.ts';
 import { SolverError } from './status.ts';
+import { requireInteger, requireLimit, requireOptions, requireTolerance } from './validate.ts';
 
 /** Largest (reduced) order handled by dense LU; beyond it, matrix-free GMRES. */
 export const DENSE_LIMIT = 2000;
@@ -164,6 +165,10 @@ export class ImplicitSystem {
     readonly factors: readonly Float64Array[],
     private readonly options: ImplicitSystemOptions = {},
   ) {
+    requireOptions('ImplicitSystem', options, ['denseLimit', 'gmresTol', 'gmresMaxIter', 'prefactored']);
+    if (options.denseLimit !== undefined) requireLimit('ImplicitSystem: denseLimit', options.denseLimit);
+    if (options.gmresTol !== undefined) requireTolerance('ImplicitSystem: gmresTol', options.gmresTol);
+    if (options.gmresMaxIter !== undefined) requireInteger('ImplicitSystem: gmresMaxIter', options.gmresMaxIter, 1);
     this.n = model.n;
     const limit = options.denseLimit ?? DENSE_LIMIT;
     const pre = options.prefactored;

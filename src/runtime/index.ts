@@ -93,11 +93,11 @@ export { certifyAt, certifySelection, findTies, MAX_TIES } from './certificate.t
 export type { DerivativeOptions } from './derivatives.ts';
 export { ImplicitDerivatives, jacobian, jvp, outputGradients, vjp } from './derivatives.ts';
 
-export type { Nested, RunOptions, RunResult } from './run.ts';
+export type { DerivativesUnavailable, Nested, RunOptions, RunResult } from './run.ts';
 export { runModel, unflatten } from './run.ts';
 
 // What generated modules call: the registry's kernels, layouts, input binding.
-export { addInto, addProduct, K, kinkGap, layout, lazy, matrixNormUpper, operatorNormUpper, put, sameVector, scalar, scaledTranspose, totalSize, view, views } from './kernels.ts';
+export { addInto, addProduct, K, kinkGap, layout, lazy, matrixNormUpper, operatorNormUpper, put, requireLength, sameVector, scalar, scaledTranspose, totalSize, view, views } from './kernels.ts';
 export type { Tensor } from './kernels.ts';
 export { bindChanges, bindInputs, InputError } from './inputs.ts';
 export type { BoundInputs, DenseInput, InputSpec, InputValue } from './inputs.ts';

@@ -43,18 +43,18 @@ const showShape = (s: readonly (string | number)[]) => (s.length === 0 ? 'a scal
  * arrays, shapes that contradict the dims and non-finite numbers are all InputErrors.
  */
 export function bindInputs(spec: InputSpec, values: Readonly<Record<string, unknown>>): BoundInputs {
+  requireInputObject(spec, values);
   const declared = new Set(spec.inputs.map((i) => i.name));
   for (const name of Object.keys(values)) {
-    if (!declared.has(name)) {
-      throw new InputError(`\`${name}\` is not an input of model ${spec.model}; its inputs are ${[...declared].map((n) => `\`${n}\``).join(', ')}`);
-    }
+    if (!declared.has(name)) throw unknownInput(spec, name);
   }
-  const dims: Record<string, number> = {};
-  const dimSource: Record<string, string> = {};
-  const tensors: Record<string, Tensor> = {};
+  // Tables keyed by declared names have no prototype: `toString` or `__proto__` is a name like any other.
+  const dims: Record<string, number> = Object.create(null);
+  const dimSource: Record<string, string> = Object.create(null);
+  const tensors: Record<string, Tensor> = Object.create(null);
   for (const input of spec.inputs) {
-    if (!(input.name in values)) throw new InputError(`missing input \`${input.name}\` (${input.role}, shape ${showShape(input.dims)})`);
-    const t = toTensor(input.name, values[input.name]);
+    if (!Object.hasOwn(values, input.name)) throw new InputError(`missing input \`${input.name}\` (${input.role}, shape ${showShape(input.dims)})`);
+    const t = toTensor(input.name, values[input.name], input.dims);
     if (t.shape.length !== input.dims.length) {
       throw new InputError(`\`${input.name}\` should have shape ${showShape(input.dims)}, but it has shape ${showShape(t.shape)}`);
     }
@@ -86,14 +86,13 @@ export function bindInputs(spec: InputSpec, values: Readonly<Record<string, unkn
  * everything shared with the instance depend on the dims).
  */
 export function bindChanges(spec: InputSpec, values: Readonly<Record<string, unknown>>, dims: Readonly<Record<string, number>>): BoundInputs {
-  const tensors: Record<string, Tensor> = {};
-  for (const [name, value] of Object.entries(values)) {
+  requireInputObject(spec, values, 'with');
+  const tensors: Record<string, Tensor> = Object.create(null);
+  for (const name of Object.keys(values)) {
     const input = spec.inputs.find((i) => i.name === name);
-    if (!input) {
-      throw new InputError(`\`${name}\` is not an input of model ${spec.model}; its inputs are ${spec.inputs.map((i) => `\`${i.name}\``).join(', ')}`);
-    }
-    const t = toTensor(name, value);
-    const expected = input.dims.map((d) => (typeof d === 'number' ? d : dims[d]));
+    if (!input) throw unknownInput(spec, name);
+    const t = toTensor(name, values[name], input.dims);
+    const expected = input.dims.map((d) => (typeof d === 'number' ? d : Object.hasOwn(dims, d) ? dims[d] : NaN));
     if (t.shape.length !== expected.length || t.shape.some((s, axis) => s !== expected[axis])) {
       throw new InputError(
         `\`${name}\` should have shape ${showShape(expected)} (declared ${showShape(input.dims)}, with the dims of the instance \`with\` was called on), but it has shape ${showShape(t.shape)}`,
@@ -101,7 +100,43 @@ export function bindChanges(spec: InputSpec, values: Readonly<Record<string, unk
     }
     tensors[name] = immutable(t);
   }
-  return { dims: { ...dims }, tensors };
+  return { dims: Object.assign(Object.create(null) as Record<string, number>, dims), tensors };
+}
+
+/** The inputs must be one object keyed by input names (`new M(null)`, `.with(5)`: an InputError). */
+function requireInputObject(spec: InputSpec, values: unknown, call?: 'with'): void {
+  if (typeof values !== 'object' || values === null || Array.isArray(values) || ArrayBuffer.isView(values)) {
+    const what = call === 'with' ? `the changes passed to \`with\` on model ${spec.model}` : `the inputs of model ${spec.model}`;
+    throw new InputError(`${what} must be an object keyed by input names (${spec.inputs.map((i) => `\`${i.name}\``).join(', ')}), not ${showEntry(values)}`);
+  }
+}
+
+function unknownInput(spec: InputSpec, name: string): InputError {
+  return new InputError(`\`${name}\` is not an input of model ${spec.model}; its inputs are ${spec.inputs.map((i) => `\`${i.name}\``).join(', ')}`);
+}
+
+/** A value as a message shows it, without walking into it (it may be nested 10^5 deep). */
+function showEntry(x: unknown): string {
+  if (typeof x === 'number') return String(x);
+  if (typeof x === 'string') return JSON.stringify(x.length > 40 ? `${x.slice(0, 40)}...` : x);
+  if (x === null) return 'null';
+  if (Array.isArray(x)) return `an array of ${x.length}`;
+  if (ArrayBuffer.isView(x)) return `a ${x.constructor.name}`;
+  return typeof x === 'object' ? 'an object' : typeof x;
+}
+
+/**
+ * How deep arrays nest along their first entries, counted no further than `limit` + 1 (an
+ * iterative walk: a value nested 10^5 deep must not overflow the stack).
+ */
+function nestingDepth(v: unknown, limit: number): number {
+  let depth = 0;
+  let x = v;
+  while (Array.isArray(x) && depth <= limit) {
+    depth++;
+    x = x.length > 0 ? x[0] : undefined;
+  }
+  return depth;
 }
 
 function isDense(v: unknown): v is DenseInput {
@@ -113,7 +148,7 @@ function isDense(v: unknown): v is DenseInput {
 /** x, when it is a finite number; else an InputError naming the input and the entry (`where`). */
 function finiteEntry(name: string, x: unknown, where: string): number {
   if (typeof x !== 'number' || !Number.isFinite(x)) {
-    throw new InputError(`\`${name}\`${where} is ${typeof x === 'number' ? String(x) : JSON.stringify(x) ?? typeof x}, not a finite number`);
+    throw new InputError(`\`${name}\`${where} is ${showEntry(x)}, not a finite number`);
   }
   return x;
 }
@@ -131,7 +166,16 @@ function copyChecked(name: string, src: Float64Array, where: (i: number) => stri
 // The helpers live at module level: closures made per call are named by the keepNames
 // transform on every call (a diabetes instance's construction: 62 to 66 against 69 to 95 us
 // in a loop before, on a noisy machine).
-function toTensor(name: string, v: unknown): Tensor {
+function toTensor(name: string, v: unknown, declared: readonly (string | number)[]): Tensor {
+  if (Array.isArray(v)) {
+    // Nested arrays give vectors and matrices (other ranks come as { shape, data }).
+    const allowed = Math.min(Math.max(declared.length, 1), 2);
+    const depth = nestingDepth(v, allowed);
+    if (depth > allowed) {
+      const takes = declared.length === 0 ? 'a number' : declared.length === 1 ? 'an array of numbers' : declared.length === 2 ? 'an array of rows' : '{ shape, data }';
+      throw new InputError(`\`${name}\` has arrays nested ${depth} or more deep, but its declared shape ${showShape(declared)} takes ${takes}`);
+    }
+  }
   if (typeof v === 'number') return { shape: [], data: Float64Array.of(finiteEntry(name, v, '')) };
   if (v instanceof Float64Array) {
     // A copy: an instance is a snapshot of its inputs (values derived from them are cached).

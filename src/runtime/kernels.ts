@@ -1,5 +1,7 @@
 import { opnorm2Upper } from './matrix.ts';
+import { InputError } from './inputs.ts';
 import { immutable } from './resident.ts';
+import { SolverError } from './status.ts';
 import { REGISTRY } from '../primitives/registry.ts';
 import type { Tensor } from '../primitives/types.ts';
 
@@ -28,18 +30,47 @@ export function kinkGap(primitive: string, args: readonly Tensor[]): Float64Arra
  * constructors hoist every value that does not move with the unknowns this way, so that an
  * instance pays only for what its kernels read (a solve never forms the transposes that only
  * the derivatives use).
+ *
+ * With a `label` (how a message names the value: "`step` (let at 10:3)"), the value is
+ * checked when computed: one that is not finite (`1 / opnorm(X)^2` with X = 0) throws an
+ * InputError, since it depends on the inputs alone. Values that move with y (the primal
+ * caches of the derivative kernels) pass no label: the solvers handle those as statuses.
  */
-export function lazy(target: Record<string, Tensor>, name: string, compute: () => Tensor): void {
+export function lazy(target: Record<string, Tensor>, name: string, compute: () => Tensor, label?: string): void {
   Object.defineProperty(target, name, {
     configurable: true,
     enumerable: true,
     get() {
+      const computed = compute();
+      if (label !== undefined) requireFiniteValue(label === '' ? `\`${name}\`` : label, computed);
       // Hoisted values are never written once made: their products may use a resident copy.
-      const value = immutable(compute());
+      const value = immutable(computed);
       Object.defineProperty(target, name, { value, enumerable: true, writable: false, configurable: false });
       return value;
     },
   });
+}
+
+/** An InputError naming `what` and its first entry that is not finite, if any. */
+function requireFiniteValue(what: string, t: Tensor): void {
+  const { data } = t;
+  for (let i = 0; i < data.length; i++) {
+    const v = data[i];
+    if (v - v !== 0) {
+      const where = t.shape.length === 0 ? `it is ${v}` : `entry ${flatIndex(i, t.shape)} is ${v}`;
+      throw new InputError(`${what} is not finite for these inputs: ${where}`);
+    }
+  }
+}
+
+/** The index of flat entry i of a row-major tensor of `shape`, as `[i]` or `[i, j]`. */
+function flatIndex(i: number, shape: readonly number[]): string {
+  const index: number[] = [];
+  for (let axis = shape.length - 1; axis >= 0; axis--) {
+    index.unshift(i % shape[axis]);
+    i = Math.floor(i / shape[axis]);
+  }
+  return `[${index.join(', ')}]`;
 }
 
 /** Whether two vectors have the same length and the same entries (NaN never equal). */
@@ -60,16 +91,37 @@ export function view(flat: Float64Array, offset: number, shape: number[]): Tenso
   return { shape, data: flat.subarray(offset, offset + size) };
 }
 
-/** Write `t` into `out[offset .. offset + size)`, repeating a scalar over the whole block. */
+/**
+ * Write `t` into `out[offset .. offset + size)`, repeating a scalar over the whole block. An
+ * `out` too short for the block (or not a Float64Array) is SolverError('dimension-mismatch').
+ */
 export function put(t: Tensor | null, out: Float64Array, offset: number, size: number): void {
+  if (!(out instanceof Float64Array) || out.length < offset + size) throw outMismatch(out, offset + size);
   if (t === null) out.fill(0, offset, offset + size);
   else if (t.data.length === size) out.set(t.data, offset);
   else if (t.data.length === 1) out.fill(t.data[0], offset, offset + size);
   else throw new Error(`internal error: a block of ${t.data.length} entries written where ${size} belong`);
 }
 
+function outMismatch(out: unknown, end: number): SolverError {
+  const got = out instanceof Float64Array ? `length ${out.length}` : `not a Float64Array (${out === null ? 'null' : Array.isArray(out) ? 'an array' : typeof out})`;
+  return new SolverError('dimension-mismatch', `the output vector: ${got}, but the kernel writes entries up to ${end}`);
+}
+
+/**
+ * SolverError('dimension-mismatch') unless `v` is a Float64Array of length `n`: for kernels
+ * to check the vectors they are passed (`what` names the argument, `out`, `ydot`).
+ */
+export function requireLength(what: string, v: unknown, n: number): void {
+  if (!(v instanceof Float64Array) || v.length !== n) {
+    const got = v instanceof Float64Array ? `length ${v.length}` : `not a Float64Array (${v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v})`;
+    throw new SolverError('dimension-mismatch', `${what}: ${got}, expected a Float64Array of length ${n}`);
+  }
+}
+
 /** out[offset .. offset + size) += s t, a scalar t added over the whole block; null adds nothing. */
 export function addInto(s: number, t: Tensor | null, out: Float64Array, offset: number, size: number): void {
+  if (!(out instanceof Float64Array) || out.length < offset + size) throw outMismatch(out, offset + size);
   if (t === null) return;
   const d = t.data;
   if (d.length === size) for (let i = 0; i < size; i++) out[offset + i] += s * d[i];
@@ -90,8 +142,18 @@ export function layout(vars: readonly { name: string; shape: number[] }[]): { na
   });
 }
 
-/** Views of a flat vector, one per variable of a layout. */
-export function views(flat: Float64Array, vars: readonly { shape: number[]; offset: number }[]): Tensor[] {
+/**
+ * Views of a flat vector, one per variable of a layout. The vector must be a Float64Array
+ * exactly as long as the layout (else SolverError('dimension-mismatch') naming `argument`, or
+ * the layout's variables, and both lengths): every kernel reads its vectors through here.
+ */
+export function views(flat: Float64Array, vars: readonly { name?: string; shape: number[]; offset: number; size?: number }[], argument?: string): Tensor[] {
+  const last = vars.length > 0 ? vars[vars.length - 1] : undefined;
+  const need = last === undefined ? 0 : last.offset + (last.size ?? last.shape.reduce((a, b) => a * b, 1));
+  if (!(flat instanceof Float64Array) || flat.length !== need) {
+    const what = argument ?? `the vector of ${vars.map((v) => v.name ?? '?').join(', ') || 'nothing'}`;
+    requireLength(what, flat, need);
+  }
   return vars.map((v) => view(flat, v.offset, v.shape));
 }
 

@@ -10,7 +10,7 @@
  */
 import { dot, norm2, UNIT_ROUNDOFF } from './matrix.ts';
 import type { KrylovResult, KrylovStatus } from './status.ts';
-import { isFiniteVector, requireFiniteVector, requireInRange, requireInteger } from './validate.ts';
+import { isFiniteVector, requireFiniteVector, requireInRange, requireInteger, requireFunction, requireOptionsObject } from './validate.ts';
 
 export type LinearOperator = (x: Float64Array, out: Float64Array) => void;
 
@@ -41,8 +41,9 @@ interface Setup {
 }
 
 function setup(name: string, b: Float64Array, options: KrylovOptions): Setup {
-  const n = b.length;
+  requireOptionsObject(name, options);
   requireFiniteVector(`${name}: right-hand side`, b);
+  const n = b.length;
   const tol = requireInRange(`${name}: tol`, options.tol ?? 1e-10, 0, Infinity);
   const atol = requireInRange(`${name}: atol`, options.atol ?? 0, 0, Infinity);
   const maxIter = requireInteger(`${name}: maxIter`, options.maxIter ?? 1000, 0);
@@ -81,6 +82,7 @@ function result(x: Float64Array, status: KrylovStatus, iterations: number, resid
  * inconsistent systems. The returned x is the best iterate found.
  */
 export function gmres(apply: LinearOperator, b: Float64Array, options: GmresOptions = {}): KrylovResult {
+  requireFunction('gmres: operator', apply);
   const { n, target, maxIter, x: start } = setup('gmres', b, options);
   let x = start;
   const m = Math.min(requireInteger('gmres: restart', options.restart ?? 30, 1), Math.max(n, 1));
@@ -193,6 +195,7 @@ export function gmres(apply: LinearOperator, b: Float64Array, options: GmresOpti
  * breakdown in the first step after such a restart is reported as 'breakdown'.
  */
 export function bicgstab(apply: LinearOperator, b: Float64Array, options: KrylovOptions = {}): KrylovResult {
+  requireFunction('bicgstab: operator', apply);
   const { n, target, maxIter, x: start } = setup('bicgstab', b, options);
   let x = start;
   let xNext: Float64Array = new Float64Array(n);

@@ -44,6 +44,9 @@ export interface LuOptions {
 }
 
 export function luFactor(A: Matrix, options: LuOptions = {}): LuResult | LuSingular {
+  if (typeof A !== 'object' || A === null || !(A.data instanceof Float64Array) || !Number.isInteger(A.rows) || A.data.length !== A.rows * A.cols) {
+    throw new SolverError('dimension-mismatch', 'luFactor: expected a matrix { rows, cols, data: Float64Array of rows * cols entries }');
+  }
   const n = A.rows;
   if (A.cols !== n) throw new SolverError('dimension-mismatch', `luFactor: matrix is ${A.rows}x${A.cols}, not square`);
   if (!Number.isFinite(normInf(A.data))) throw new SolverError('non-finite-input', 'luFactor: matrix has non-finite entries');

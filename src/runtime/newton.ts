@@ -17,7 +17,7 @@ import { frobenius, matTvec, matvec, norm2, normInf, UNIT_ROUNDOFF, vecNorm } fr
 import type { Matrix } from './matrix.ts';
 import { SolverError } from './status.ts';
 import type { NewtonResult, NewtonStatus, NormKind } from './status.ts';
-import { isFiniteVector, requireFiniteVector, requireInRange, requireInteger } from './validate.ts';
+import { describeValue, isFiniteVector, requireChoice, requireFiniteVector, requireInRange, requireInteger, requireOptionsObject } from './validate.ts';
 
 /** Writes F(y) into `out`; must not modify `y`. */
 export type ResidualFunction = (y: Float64Array, out: Float64Array) => void;
@@ -72,7 +72,12 @@ export interface NewtonOptions {
  * 'line-search-failed'. The returned y is always finite.
  */
 export function semismoothNewton(problem: NewtonProblem, y0: Float64Array, options: NewtonOptions = {}): NewtonResult {
+  if (typeof problem !== 'object' || problem === null || typeof problem.residual !== 'function') {
+    throw new SolverError('invalid-option', `semismoothNewton: the problem must be an object with a residual function, got ${describeValue(problem)}`);
+  }
+  requireOptionsObject('semismoothNewton', options);
   requireFiniteVector('semismoothNewton: y0', y0);
+  if (options.norm !== undefined) requireChoice('semismoothNewton: norm', options.norm, ['inf', '2']);
   const tol = requireInRange('semismoothNewton: tol', options.tol ?? 1e-10, 0, Infinity);
   const kind = options.norm ?? 'inf';
   const maxIter = requireInteger('semismoothNewton: maxIter', options.maxIter ?? 50, 0);

@@ -12,34 +12,73 @@ import type { ModelInstance } from './model.ts';
 import { solveInstance } from './solve.ts';
 import type { InstanceStatus, SolveMethod, UsedMethod } from './solve.ts';
 import { SolverError } from './status.ts';
+import type { SolverErrorCode } from './status.ts';
+import { isFiniteVector, requireBoolean, requireModel, requireLimit, requireOptions, requireStart } from './validate.ts';
 
 /** A scalar, or arrays nested per dimension (matrices as arrays of rows). */
 export type Nested = number | Nested[];
 
 export interface RunOptions {
   method?: SolveMethod;
+  /** Tolerance on ||F||_inf, a finite number >= 0 (default 1e-10). */
   tol?: number;
+  /** Iteration cap of each phase, an integer >= 1. */
   maxIter?: number;
   /** Attach the full dy/dx (`jacobian.U.P`). */
   jacobian?: boolean;
-  y0?: Float64Array;
-  /** Dense limit of certificate and derivatives (default 2000). */
+  /** Start of the solve: n finite numbers (default: the declared initial values). */
+  y0?: Float64Array | readonly number[];
+  /** Dense limit of certificate and derivatives, an integer >= 0 or Infinity (default 2000). */
   denseLimit?: number;
 }
 
+const RUN_OPTIONS: readonly (keyof RunOptions)[] = ['method', 'tol', 'maxIter', 'jacobian', 'y0', 'denseLimit'];
+
+/**
+ * Why the derivatives of a converged solution whose certificate is not `violated` are
+ * missing: `reason` is the code of the failure (`singular`, `non-finite`, `breakdown`, ...).
+ */
+export interface DerivativesUnavailable {
+  status: 'unavailable';
+  reason: SolverErrorCode;
+  detail: string;
+}
+
+/**
+ * The object `implc solve` prints. Every number in it is a JS number, and any that is not
+ * finite (NaN, +-Infinity: what JSON cannot hold) is listed in `nonFinite`, with status
+ * `non-finite`. The tables keyed by declared names (`solution`, `outputs`, `jacobian`,
+ * `gradients`) have no prototype, so that a name such as `__proto__` is an ordinary key.
+ */
 export interface RunResult {
   model: string;
+  /**
+   * The solver's status, except `non-finite` whenever a number of this result is not finite
+   * (even when the solver converged: an output may overflow at a finite solution).
+   */
   status: InstanceStatus;
+  /**
+   * Present when some number of the result, or of the derivatives due, is not finite: its
+   * path, `residual`, `solution.U`, `outputs.O`, `jacobian` or `jacobian.U.P`, `gradients`,
+   * `gradients.O` or `gradients.O.P` (U, O, P the declared names). No derivatives are given
+   * then (and `derivatives` says why when they were due).
+   */
+  nonFinite?: string[];
   iterations: number;
   residual: number;
   method: UsedMethod;
   solution: Record<string, Nested>;
   outputs: Record<string, number>;
   certificate: RuntimeCertificate;
-  /** jacobian[U][P]: the shape of U followed by the shape of P. */
+  /** jacobian[U][P]: the shape of U followed by the shape of P; only when asked for. */
   jacobian?: Record<string, Record<string, Nested>>;
   /** gradients[O][P]: the shape of P. */
   gradients?: Record<string, Record<string, Nested>>;
+  /**
+   * Present when derivatives were due (a converged solution whose certificate is not
+   * `violated`) but could not be computed: then neither `jacobian` nor `gradients` is given.
+   */
+  derivatives?: DerivativesUnavailable;
 }
 
 /** Row-major flat data to nested arrays of the given shape ([] gives the scalar data[0]). */
@@ -56,34 +95,60 @@ export function unflatten(data: ArrayLike<number>, shape: readonly number[]): Ne
   return build(0, 0);
 }
 
+/** A table keyed by declared names: no prototype, so `__proto__` or `toString` is an ordinary key. */
+function table<T>(): Record<string, T> {
+  return Object.create(null) as Record<string, T>;
+}
+
+/**
+ * Solve, certify, differentiate. Bad options throw SolverError('invalid-option') naming the
+ * option; every numerical outcome is in the result (status, `nonFinite`, `derivatives`).
+ */
 export function runModel(model: ModelInstance, options: RunOptions = {}): RunResult {
-  const solved = solveInstance(model, { method: options.method, tol: options.tol, maxIter: options.maxIter, y0: options.y0 });
+  requireModel('runModel', model);
+  const given = requireOptions(`runModel(${model.name})`, options, RUN_OPTIONS);
+  const denseLimit = given.denseLimit === undefined ? undefined : requireLimit(`runModel(${model.name}): denseLimit`, given.denseLimit);
+  const wantJacobian = given.jacobian === undefined ? false : requireBoolean(`runModel(${model.name}): jacobian`, given.jacobian);
+  const y0 = given.y0 === undefined ? undefined : requireStart(`runModel(${model.name}): y0`, given.y0, model.n);
+  const solved = solveInstance(model, { method: given.method, tol: given.tol, maxIter: given.maxIter, y0 });
   const { y } = solved;
-  const solution: Record<string, Nested> = {};
-  for (const u of model.unknowns) solution[u.name] = unflatten(y.subarray(u.offset, u.offset + u.size), u.shape);
+  const nonFinite: string[] = [];
+  if (!Number.isFinite(solved.residual)) nonFinite.push('residual');
+  const solution = table<Nested>();
+  for (const u of model.unknowns) {
+    const block = y.subarray(u.offset, u.offset + u.size);
+    if (!isFiniteVector(block)) nonFinite.push(`solution.${u.name}`);
+    solution[u.name] = unflatten(block, u.shape);
+  }
+  const solutionFinite = nonFinite.length === 0;
   const values = model.outputs(y);
-  const outputs: Record<string, number> = {};
+  const outputs = table<number>();
   model.outputNames.forEach((name, k) => {
     outputs[name] = values[k];
+    if (!Number.isFinite(values[k])) nonFinite.push(`outputs.${name}`);
   });
 
-  const certifyOptions: CertifyOptions = { denseLimit: options.denseLimit };
-  const certified = solved.status === 'converged' ? certifySelection(model, y, solved.residual, certifyOptions) : null;
-  let certificate: RuntimeCertificate =
+  const certifyOptions: CertifyOptions = { denseLimit };
+  const certified = solved.status === 'converged' && solutionFinite ? certifySelection(model, y, solved.residual, certifyOptions) : null;
+  const certificate: RuntimeCertificate =
     certified
       ? certified.certificate
       : {
           verdict: 'unverified',
           test: 'none',
           ties: 0,
-          detail: `the solve did not converge (${solved.status}, residual ${solved.residual.toExponential(3)}): there is no solution to certify`,
+          detail:
+            solved.status === 'converged'
+              ? `${nonFinite.join(', ')} not finite: there is no solution to certify`
+              : `the solve did not converge (${solved.status}, residual ${solved.residual.toExponential(3)}): there is no solution to certify`,
           condition: null,
           errorBound: null,
         };
 
   const result: RunResult = {
     model: model.name,
-    status: solved.status,
+    status: nonFinite.length > 0 ? 'non-finite' : solved.status,
+    ...(nonFinite.length > 0 ? { nonFinite } : {}),
     iterations: solved.iterations,
     residual: solved.residual,
     method: solved.method,
@@ -92,41 +157,113 @@ export function runModel(model: ModelInstance, options: RunOptions = {}): RunRes
     certificate,
   };
   if (solved.status !== 'converged' || certificate.verdict === 'violated') return result;
+  if (nonFinite.length > 0) {
+    if (certified) result.certificate = { ...certificate, detail: `${certificate.detail}; ${nonFinite.join(', ')} not finite: no derivatives` };
+    return result;
+  }
 
   // The certificate's factorization of the selected B serves every derivative solve.
-  const derivativeOptions: DerivativeOptions = { denseLimit: options.denseLimit, prefactored: certified?.selected ?? undefined };
+  const derivativeOptions: DerivativeOptions = { denseLimit, prefactored: certified?.selected ?? undefined };
+  const derivatives = attachDerivatives(model, y, derivativeOptions, wantJacobian);
+  if ('failure' in derivatives) {
+    const { failure, paths } = derivatives;
+    result.derivatives = failure;
+    result.certificate = { ...certificate, detail: `${certificate.detail}; derivatives unavailable: ${failure.detail}` };
+    if (paths.length === 0) return result;
+    // Derivatives that are not finite: the result says so, with no numbers (keys in their documented order).
+    const { model: name, status: _status, ...rest } = result;
+    return { model: name, status: 'non-finite', nonFinite: paths, ...rest };
+  }
+  if (derivatives.jacobian) result.jacobian = derivatives.jacobian;
+  result.gradients = derivatives.gradients;
+  return result;
+}
+
+type Attached =
+  | { jacobian: Record<string, Record<string, Nested>> | null; gradients: Record<string, Record<string, Nested>> }
+  | { failure: DerivativesUnavailable; paths: string[] };
+
+/**
+ * The jacobian (when asked for) and the output gradients, or why they cannot be given: a
+ * numerical failure of the backward solves gives no numbers rather than wrong ones, and a
+ * non-finite derivative names its place (`jacobian`, `gradients.O` or `gradients.O.P`).
+ */
+function attachDerivatives(model: ModelInstance, y: Float64Array, options: DerivativeOptions, wantJacobian: boolean): Attached {
+  const fail = (err: SolverError, paths: string[] = []): Attached => {
+    // Inputs and options were checked before the solve: a non-finite matrix here is B or A
+    // at the solution (a derivative that blows up there), not the caller's input.
+    const reason: SolverErrorCode = err.code === 'non-finite-input' ? 'non-finite' : err.code;
+    const detail = err.code === 'non-finite-input' ? `a matrix of the implicit system (B = dF/dy or A = dF/dx) is not finite at the solution (${err.message})` : err.message;
+    return { failure: { status: 'unavailable', reason, detail }, paths: reason === 'non-finite' ? paths : [] };
+  };
+  let d: ImplicitDerivatives;
   try {
-    const d = new ImplicitDerivatives(model, y, derivativeOptions);
-    if (options.jacobian) result.jacobian = jacobianBlocks(model, d);
-    const grads = d.outputGradients();
-    const gradients: Record<string, Record<string, Nested>> = {};
-    model.outputNames.forEach((name, k) => {
-      const perParam: Record<string, Nested> = {};
-      for (const p of model.params) perParam[p.name] = unflatten(grads[k].subarray(p.offset, p.offset + p.size), p.shape);
-      gradients[name] = perParam;
-    });
-    result.gradients = gradients;
+    d = new ImplicitDerivatives(model, y, options);
   } catch (err) {
     if (!(err instanceof SolverError)) throw err;
-    // A numerical failure of the backward solves: no numbers rather than wrong ones.
-    delete result.jacobian;
-    certificate = { ...certificate, detail: `${certificate.detail}; derivatives unavailable: ${err.message}` };
-    result.certificate = certificate;
+    // B itself cannot be factored (not finite, singular): every derivative due is lost.
+    return fail(err, [...(wantJacobian ? ['jacobian'] : []), ...(model.outputNames.length > 0 ? ['gradients'] : [])]);
   }
-  return result;
+  let jacobian: Record<string, Record<string, Nested>> | null = null;
+  if (wantJacobian) {
+    try {
+      jacobian = jacobianBlocks(model, d);
+    } catch (err) {
+      if (!(err instanceof SolverError)) throw err;
+      return fail(err, ['jacobian']);
+    }
+  }
+  let grads: Float64Array[];
+  try {
+    grads = d.outputGradients();
+  } catch (err) {
+    if (!(err instanceof SolverError)) throw err;
+    return fail(err, err.code === 'non-finite' ? nonFiniteGradients(model, d) : []);
+  }
+  const gradients = table<Record<string, Nested>>();
+  const paths: string[] = [];
+  model.outputNames.forEach((name, k) => {
+    const perParam = table<Nested>();
+    for (const p of model.params) {
+      const block = grads[k].subarray(p.offset, p.offset + p.size);
+      if (!isFiniteVector(block)) paths.push(`gradients.${name}.${p.name}`);
+      perParam[p.name] = unflatten(block, p.shape);
+    }
+    gradients[name] = perParam;
+  });
+  if (paths.length > 0) return fail(new SolverError('non-finite', `${paths.join(', ')} not finite`), paths);
+  return { jacobian, gradients };
+}
+
+/** Where the output gradients are not finite: `gradients.O.P`, or `gradients.O` when the adjoint solve itself fails. */
+function nonFiniteGradients(model: ModelInstance, d: ImplicitDerivatives): string[] {
+  const paths: string[] = [];
+  model.outputNames.forEach((name, k) => {
+    const g = new Float64Array(model.m);
+    try {
+      d.addOutputGradient(k, g, { checked: false });
+    } catch (err) {
+      if (!(err instanceof SolverError)) throw err;
+      paths.push(`gradients.${name}`);
+      return;
+    }
+    for (const p of model.params) if (!isFiniteVector(g.subarray(p.offset, p.offset + p.size))) paths.push(`gradients.${name}.${p.name}`);
+  });
+  return paths.length > 0 ? paths : ['gradients'];
 }
 
 function jacobianBlocks(model: ModelInstance, d: ImplicitDerivatives): Record<string, Record<string, Nested>> {
   const J = d.jacobian();
   const m = model.m;
-  const out: Record<string, Record<string, Nested>> = {};
+  const out = table<Record<string, Nested>>();
   for (const u of model.unknowns) {
-    const perParam: Record<string, Nested> = {};
+    const perParam = table<Nested>();
     for (const p of model.params) {
       const block = new Float64Array(u.size * p.size);
       for (let a = 0; a < u.size; a++) {
         for (let b = 0; b < p.size; b++) block[a * p.size + b] = J.data[(u.offset + a) * m + p.offset + b];
       }
+      if (!isFiniteVector(block)) throw new SolverError('non-finite', `jacobian.${u.name}.${p.name} not finite`);
       perParam[p.name] = unflatten(block, [...u.shape, ...p.shape]);
     }
     out[u.name] = perParam;

@@ -23,9 +23,12 @@ import type { NewtonResult } from './status.ts';
 import { assembleB, ImplicitSystem, reducedRows } from './implicit-system.ts';
 import { SolverError } from './status.ts';
 import { LassoCoordinateDescent, stepOf } from './lasso.ts';
-import { isFiniteVector, requireFiniteVector, requireInRange, requireInteger } from './validate.ts';
+import { isFiniteVector, requireChoice, requireFiniteVector, requireInteger, requireLimit, requireModel, requireOptions, requireStart, requireTolerance } from './validate.ts';
 
 export type SolveMethod = 'auto' | 'fixed-point' | 'anderson' | 'newton';
+/** Every {@link SolveMethod}, for option checks. */
+export const SOLVE_METHODS: readonly SolveMethod[] = ['auto', 'fixed-point', 'anderson', 'newton'];
+const SOLVE_OPTIONS: readonly (keyof SolveInstanceOptions)[] = ['method', 'tol', 'maxIter', 'y0', 'denseNewtonLimit'];
 /** The method that produced the returned solution. */
 export type UsedMethod = 'fixed-point' | 'anderson' | 'newton' | 'anderson+newton' | 'coordinate-descent+newton';
 export type InstanceStatus = 'converged' | 'max-iterations' | 'diverged' | 'non-finite' | 'singular' | 'line-search-failed';
@@ -35,11 +38,11 @@ export interface SolveInstanceOptions {
   /** Convergence when ||F(y)||_inf <= tol (default 1e-10). */
   tol?: number;
   /**
-   * Iteration cap of each phase (defaults: 1000 for plain or Anderson
+   * Iteration cap of each phase, an integer >= 1 (defaults: 1000 for plain or Anderson
    * fixed-point iteration, 200 for the Anderson phase of 'auto', 100 for Newton).
    */
   maxIter?: number;
-  /** Start (default model.initial()); not modified. */
+  /** Start (default model.initial()): n finite numbers; not modified. */
   y0?: Float64Array;
   /** Largest n for which Newton assembles B densely and uses LU (default 500); beyond, GMRES with jvpY. */
   denseNewtonLimit?: number;
@@ -139,12 +142,15 @@ function lassoProblem(model: ModelInstance, y0: Float64Array): { solver: LassoCo
  * numerical failure is a status, and the returned y is always finite.
  */
 export function solveInstance(model: ModelInstance, options: SolveInstanceOptions = {}): SolveInstanceResult {
-  const method = options.method ?? 'auto';
-  const tol = requireInRange('solveInstance: tol', options.tol ?? 1e-10, 0, Infinity);
-  if (options.maxIter !== undefined) requireInteger('solveInstance: maxIter', options.maxIter, 0);
-  const denseLimit = options.denseNewtonLimit ?? 500;
-  const y0 = options.y0 ? options.y0.slice() : model.initial();
-  requireFiniteVector(`solveInstance(${model.name}): y0`, y0, model.n);
+  requireModel('solveInstance', model);
+  const who = `solveInstance(${model.name})`;
+  const given = requireOptions(who, options, SOLVE_OPTIONS);
+  const method = given.method === undefined ? 'auto' : requireChoice(`${who}: method`, given.method, SOLVE_METHODS);
+  const tol = given.tol === undefined ? 1e-10 : requireTolerance(`${who}: tol`, given.tol);
+  if (given.maxIter !== undefined) requireInteger(`${who}: maxIter`, given.maxIter, 1);
+  const denseLimit = given.denseNewtonLimit === undefined ? 500 : requireLimit(`${who}: denseNewtonLimit`, given.denseNewtonLimit);
+  const y0 = given.y0 === undefined ? model.initial() : requireStart(`${who}: y0`, given.y0, model.n);
+  requireFiniteVector(`${who}: the declared start`, y0, model.n);
   if ((method === 'fixed-point' || method === 'anderson') && !model.hasMap) {
     throw new SolverError('invalid-option', `solveInstance(${model.name}): method '${method}' needs a fixpoint map, and the model has none`);
   }

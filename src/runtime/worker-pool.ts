@@ -10,7 +10,9 @@ import { Worker } from 'node:worker_threads';
 import type { BatchGradientOptions, BatchGradientResult } from './batch-gradient.ts';
 import type { InputValue } from './inputs.ts';
 import type { WorkerJob } from './worker-main.ts';
+import { SOLVE_METHODS } from './solve.ts';
 import { SolverError } from './status.ts';
+import { describeValue, requireChoice, requireInteger, requireOptions, requireTolerance } from './validate.ts';
 
 interface Pending {
   resolve: (r: BatchGradientResult) => void;
@@ -34,6 +36,12 @@ export class WorkerPool {
 
   /** `threads` defaults to the machine's available parallelism. */
   constructor(model: PoolableClass, threads = os.availableParallelism()) {
+    if (typeof model !== 'function' && (typeof model !== 'object' || model === null)) {
+      throw new SolverError('invalid-option', `WorkerPool: expected a generated model class, got ${describeValue(model)}`);
+    }
+    if (threads !== undefined && !(typeof threads === 'number' && Number.isInteger(threads) && threads >= 1)) {
+      throw new SolverError('invalid-option', `WorkerPool: threads must be an integer >= 1, got ${describeValue(threads)}`);
+    }
     if (!model.modulePath) throw new SolverError('invalid-option', `WorkerPool: class ${model.name} has no modulePath (load it with compileModel or loadModule)`);
     this.threads = Math.max(1, Math.floor(threads));
     const boot = new URL('./worker-boot.mjs', import.meta.url);
@@ -82,6 +90,13 @@ export class WorkerPool {
   async batchGradient(shared: Record<string, InputValue>, samples: readonly Record<string, InputValue>[], options: BatchGradientOptions = {}): Promise<BatchGradientResult> {
     if (this.closed) throw new SolverError('invalid-option', 'WorkerPool: closed');
     if (this.broken) throw new SolverError('invalid-option', `WorkerPool: a worker failed: ${this.broken.message}`);
+    // Checked here, in this thread, so that misuse is the same typed error as batchGradient's.
+    options = requireOptions('WorkerPool.batchGradient', options, ['output', 'method', 'tol', 'maxIter']);
+    if (typeof shared !== 'object' || shared === null || Array.isArray(shared)) throw new SolverError('invalid-option', `WorkerPool.batchGradient: shared inputs must be an object, got ${describeValue(shared)}`);
+    if (!Array.isArray(samples)) throw new SolverError('invalid-option', `WorkerPool.batchGradient: samples must be an array of input objects, got ${describeValue(samples)}`);
+    if (options.method !== undefined) requireChoice('WorkerPool.batchGradient: method', options.method, SOLVE_METHODS);
+    if (options.tol !== undefined) requireTolerance('WorkerPool.batchGradient: tol', options.tol);
+    if (options.maxIter !== undefined) requireInteger('WorkerPool.batchGradient: maxIter', options.maxIter, 1);
     await this.ready;
     const shares = Math.min(this.threads, samples.length);
     if (shares === 0) return { gradientSum: new Float64Array(0), contributing: 0, samples: [] };

@@ -3,6 +3,7 @@ import { diagnostic, type Diagnostic } from '../diagnostics/diagnostic.ts';
 import { SourceFile, type Span } from '../diagnostics/span.ts';
 import type { BinaryOp, Decl, DimRef, Equation, Expr, Ident, Model, Program, TypeExpr, UnaryOp } from './ast.ts';
 import { grammar } from './grammar.ts';
+import { MAX_NESTING, nestingDiagnostics } from './nesting.ts';
 
 export interface ParseResult {
   /** The AST of what could be parsed; declarations with syntax errors are left out. */
@@ -22,21 +23,29 @@ const MAX_RECOVERIES = 25;
 export function parse(source: SourceFile): ParseResult {
   const diagnostics: Diagnostic[] = [];
   const recoveredNames = new Set<string>();
-  let text = blankUnterminatedComment(source, diagnostics);
+  // A leading byte-order mark reads as a space: every offset stays an offset into the text
+  // as read (the mark is column 1 of line 1).
+  let text = blankUnterminatedComment(source, diagnostics).replace(/^\uFEFF/, ' ');
+  const deep = nestingDiagnostics(source, text);
+  if (deep.length) {
+    diagnostics.push(...deep);
+    return { program: null, diagnostics, recoveredNames };
+  }
   let lastFailure = -1;
   for (let attempt = 0; attempt <= MAX_RECOVERIES; attempt++) {
     let match: ohm.MatchResult;
     try {
       match = grammar.match(text);
     } catch (e) {
-      // Ohm recurses once per nesting level: absurd nesting exhausts the stack.
+      // Ohm recurses once per nesting level; the pre-scan above keeps it far from the
+      // stack's end, so this is only a last resort.
       if (!(e instanceof RangeError)) throw e;
-      diagnostics.push(tooDeep(source, text));
+      diagnostics.push(tooDeep(source));
       return { program: null, diagnostics, recoveredNames };
     }
     if (!match.failed()) {
       const program = buildAst(match, source);
-      diagnostics.push(...numberChecks(program, source));
+      diagnostics.push(...numberChecks(program));
       return { program, diagnostics, recoveredNames };
     }
     const pos = match.getRightmostFailurePosition();
@@ -82,21 +91,9 @@ function recoveryRegion(text: string, pos: number): [number, number] | null {
   return [start, end];
 }
 
-const MAX_DEPTH = 64;
-
-function tooDeep(source: SourceFile, text: string): Diagnostic {
-  let depth = 0;
-  let at = 0;
-  for (let i = 0; i < text.length; i++) {
-    if (text[i] === '(') depth++;
-    else if (text[i] === ')') depth--;
-    if (depth > MAX_DEPTH) {
-      at = i;
-      break;
-    }
-  }
-  return diagnostic('E0001', source.span(at, at + 1), 'expression is nested too deeply', {
-    label: `more than ${MAX_DEPTH} levels of parentheses`,
+function tooDeep(source: SourceFile): Diagnostic {
+  return diagnostic('E0003', source.span(0, 0), 'the file is nested too deeply to parse', {
+    label: `expressions may nest at most ${MAX_NESTING} levels`,
     help: 'name intermediate results with `let`',
   });
 }
@@ -193,38 +190,44 @@ function blankUnterminatedComment(source: SourceFile, diagnostics: Diagnostic[])
   return text;
 }
 
-function numberChecks(program: Program, source: SourceFile): Diagnostic[] {
+/** Numbers that do not fit an f64. Iterative: a chain of 10^5 terms is a deep AST. */
+function numberChecks(program: Program): Diagnostic[] {
   const out: Diagnostic[] = [];
-  const visit = (e: Expr): void => {
-    switch (e.kind) {
-      case 'number':
-        if (!Number.isFinite(e.value)) out.push(diagnostic('E0001', e.span, `number \`${e.text}\` is out of range`, { label: 'not a finite f64' }));
-        return;
-      case 'name':
-        return;
-      case 'unary':
-      case 'transpose':
-        return visit(e.arg);
-      case 'binary':
-        visit(e.left);
-        return visit(e.right);
-      case 'call':
-        return e.args.forEach(visit);
-      case 'if':
-        visit(e.cond);
-        visit(e.then);
-        return visit(e.else);
-    }
-  };
+  const stack: Expr[] = [];
   for (const m of program.models) {
     for (const d of m.decls) {
-      if (d.kind === 'let' || d.kind === 'fixpoint' || d.kind === 'output') visit(d.value);
-      else if (d.kind === 'unknown' && d.init) visit(d.init);
-      else if (d.kind === 'require') visit(d.cond);
-      else if (d.kind === 'solve') d.equations.forEach((q) => (visit(q.lhs), visit(q.rhs)));
+      if (d.kind === 'let' || d.kind === 'fixpoint' || d.kind === 'output') stack.push(d.value);
+      else if (d.kind === 'unknown' && d.init) stack.push(d.init);
+      else if (d.kind === 'require') stack.push(d.cond);
+      else if (d.kind === 'solve') for (const q of d.equations) stack.push(q.lhs, q.rhs);
     }
   }
-  void source;
+  stack.reverse();
+  const found: Extract<Expr, { kind: 'number' }>[] = [];
+  while (stack.length) {
+    const e = stack.pop()!;
+    switch (e.kind) {
+      case 'number':
+        if (!Number.isFinite(e.value)) found.push(e);
+        break;
+      case 'name':
+        break;
+      case 'unary':
+      case 'transpose':
+        stack.push(e.arg);
+        break;
+      case 'binary':
+        stack.push(e.right, e.left);
+        break;
+      case 'call':
+        for (let i = e.args.length - 1; i >= 0; i--) stack.push(e.args[i]);
+        break;
+      case 'if':
+        stack.push(e.else, e.then, e.cond);
+        break;
+    }
+  }
+  for (const e of found) out.push(diagnostic('E0001', e.span, `number \`${e.text}\` is out of range`, { label: 'not a finite f64' }));
   return out;
 }
 

@@ -1,4 +1,5 @@
-// The `implc` command line, run as a subprocess exactly as users run it.
+// The `implc` command line: a few runs as a subprocess, exactly as users run it; the others in
+// process (runCli), which prints the same.
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
@@ -10,6 +11,7 @@ import { CATALOG } from '../../src/diagnostics/catalog.ts';
 import { toJson } from '../../src/diagnostics/render.ts';
 import { assertCheckJson, validateCheckJson, validateDiagnosticJson } from '../helpers/diagnostic-json.ts';
 import { spanProblems } from '../helpers/spans.ts';
+import { implcInProcess } from './in-process.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const bin = join(root, 'bin/implc.js');
@@ -57,33 +59,36 @@ const parseJson = (run: Run): unknown => {
 };
 
 /**
- * Every invocation the tests below need. Starting the CLI costs seconds (tsx compiles the
- * sources and loads the analysis libraries), so the runs are made once, a few at a time,
- * before the tests, and each test asserts on its run.
+ * Every invocation the tests below need, made once before the tests; each test asserts on its
+ * run. Starting the CLI costs seconds (tsx compiles the sources and loads the analysis
+ * libraries), so only the runs marked `spawn` start one, a few at a time.
  */
 const RUNS = {
-  help: { args: ['--help'] },
-  version: { args: ['--version'] },
+  help: { args: ['--help'], spawn: true },
+  version: { args: ['--version'], spawn: true },
+  badMaxIter: { args: ['solve', 'samples/kink.impl', '--input', 'samples/inputs/kink.json', '--max-iter', '1.5'], spawn: true },
   noArgs: { args: [] },
   checkNoFiles: { args: ['check'] },
   badFormat: { args: ['check', '--format', 'xml', WARNING_ONLY] },
-  missing: { args: ['check', MISSING] },
+  missing: { args: ['check', MISSING], spawn: true },
   samplesDenyWarnings: { args: ['check', '--deny-warnings', ...SAMPLES, LANGUAGE_EXAMPLES] },
   pathological: { args: ['check', ...PATHOLOGICAL] },
   errorsText: { args: ['check', ERRORS] },
-  golden: { args: ['check', `cases/${GOLDEN}.impl`], cwd: join(root, 'test/golden') },
+  golden: { args: ['check', `cases/${GOLDEN}.impl`], cwd: join(root, 'test/golden'), spawn: true },
   errorsJson: { args: ['check', '--format', 'json', ERRORS] },
   jsonWithMissing: { args: ['check', '--format', 'json', WARNING_ONLY, MISSING, SAMPLES[0]] },
   warning: { args: ['check', WARNING_ONLY] },
   warningDenied: { args: ['check', '--deny-warnings', WARNING_ONLY] },
   warningDeniedJson: { args: ['check', '--format', 'json', '--deny-warnings', WARNING_ONLY] },
-} satisfies Record<string, { args: string[]; cwd?: string }>;
+} satisfies Record<string, { args: string[]; cwd?: string; spawn?: boolean }>;
 
 let runs: Record<keyof typeof RUNS, Run>;
 
 beforeAll(async () => {
-  const entries = Object.entries(RUNS) as [keyof typeof RUNS, { args: string[]; cwd?: string }][];
+  const all = Object.entries(RUNS) as [keyof typeof RUNS, { args: string[]; cwd?: string; spawn?: boolean }][];
   const out: Partial<Record<keyof typeof RUNS, Run>> = {};
+  for (const [name, { args }] of all.filter(([, run]) => !run.spawn)) out[name] = await implcInProcess(args);
+  const entries = all.filter(([, run]) => run.spawn);
   let next = 0;
   const worker = async () => {
     while (next < entries.length) {
@@ -97,7 +102,7 @@ beforeAll(async () => {
 
 const lastLine = (s: string) => s.trimEnd().split('\n').at(-1);
 
-describe('implc (subprocess)', () => {
+describe('implc', () => {
   describe('help and version', () => {
     it('--help exits 0 with usage', () => {
       expect(runs.help.code).toBe(0);
@@ -112,6 +117,13 @@ describe('implc (subprocess)', () => {
   });
 
   describe('usage errors exit 2', () => {
+    it('a --max-iter that is not a whole number: the option and the value named, no stack trace', () => {
+      expect(runs.badMaxIter.code).toBe(2);
+      expect(runs.badMaxIter.stdout).toBe('');
+      expect(runs.badMaxIter.stderr).toMatch(/option '--max-iter <n>' argument '1\.5' is invalid/);
+      expect(runs.badMaxIter.stderr).not.toMatch(/\n\s+at /);
+    });
+
     it('no arguments', () => {
       expect(runs.noArgs.code).toBe(2);
       expect(runs.noArgs.stderr).toContain('Usage');

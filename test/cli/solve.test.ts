@@ -1,16 +1,23 @@
+// `implc solve`: one run as a subprocess, exactly as users run it; the others in process.
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { implcInProcess, STACK_LINE } from './in-process.ts';
 
 mkdirSync('.build', { recursive: true });
 const dir = mkdtempSync('.build/solve-cli-');
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-function solve(model: string, inputs: unknown, ...flags: string[]) {
+function inputFile(inputs: unknown): string {
   const input = join(dir, `in-${Math.random().toString(36).slice(2)}.json`);
   writeFileSync(input, typeof inputs === 'string' ? inputs : JSON.stringify(inputs));
-  return spawnSync(process.execPath, ['bin/implc.js', 'solve', model, '--input', input, ...flags], { encoding: 'utf8' });
+  return input;
+}
+
+async function solve(model: string, inputs: unknown, ...flags: string[]) {
+  const r = await implcInProcess(['solve', model, '--input', inputFile(inputs), ...flags]);
+  return { status: r.code, stdout: r.stdout, stderr: r.stderr };
 }
 
 const deqInputs = {
@@ -21,8 +28,8 @@ const deqInputs = {
 };
 
 describe('implc solve', () => {
-  it('prints the JSON of LANGUAGE.md, with the Jacobian shaped [shape of U, shape of P]', () => {
-    const r = solve('samples/deq.impl', deqInputs, '--jacobian');
+  it('prints the JSON of LANGUAGE.md, with the Jacobian shaped [shape of U, shape of P] (subprocess)', () => {
+    const r = spawnSync(process.execPath, ['bin/implc.js', 'solve', 'samples/deq.impl', '--input', inputFile(deqInputs), '--jacobian'], { encoding: 'utf8' });
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     const out = JSON.parse(r.stdout);
@@ -45,17 +52,17 @@ describe('implc solve', () => {
     ['text that is not JSON', '{ W: ', /cannot read inputs/],
   ];
   for (const [what, inputs, message] of bad) {
-    it(`rejects ${what} with exit code 2 and a clear message`, () => {
-      const r = solve('samples/deq.impl', inputs);
+    it(`rejects ${what} with exit code 2 and a clear message`, async () => {
+      const r = await solve('samples/deq.impl', inputs);
       expect(r.status).toBe(2);
       expect(r.stdout).toBe('');
       expect(r.stderr).toMatch(message);
-      expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace
+      expect(r.stderr).not.toMatch(STACK_LINE);
     });
   }
 
-  it('a violated solution exits nonzero and prints no derivatives', () => {
-    const r = solve('samples/pathological/cubic.impl', { x: 0 }, '--jacobian');
+  it('a violated solution exits nonzero and prints no derivatives', async () => {
+    const r = await solve('samples/pathological/cubic.impl', { x: 0 }, '--jacobian');
     expect(r.status).toBe(1);
     const out = JSON.parse(r.stdout);
     expect(out.certificate.verdict).toBe('violated');
@@ -63,19 +70,19 @@ describe('implc solve', () => {
     expect(out.gradients).toBeUndefined();
   });
 
-  it('a model with errors exits 1, with the diagnostics on stderr and nothing on stdout', () => {
+  it('a model with errors exits 1, with the diagnostics on stderr and nothing on stdout', async () => {
     const bad = join(dir, 'bad.impl');
     writeFileSync(bad, 'model M {\n  param x: real\n  unknown y: real\n  solve y - xx = 0\n}\n');
     const input = join(dir, 'bad.json');
     writeFileSync(input, '{"x": 1}');
-    const r = spawnSync(process.execPath, ['bin/implc.js', 'solve', bad, '--input', input], { encoding: 'utf8' });
-    expect(r.status).toBe(1);
+    const r = await implcInProcess(['solve', bad, '--input', input]);
+    expect(r.code).toBe(1);
     expect(r.stdout).toBe('');
     expect(r.stderr).toMatch(/E0101/);
   });
 
-  it('asks for --model when a file has several', () => {
-    const r = solve('samples/pathological/relu_unit_weight.impl', { x: 1 });
+  it('asks for --model when a file has several', async () => {
+    const r = await solve('samples/pathological/relu_unit_weight.impl', { x: 1 });
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/--model/);
   });
