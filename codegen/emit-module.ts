@@ -1,4 +1,4 @@
-import { Project, Scope, type ClassDeclarationStructure, type MethodDeclarationStructure, type OptionalKind, StructureKind } from 'ts-morph';
+import { printStructure, Scope, type ClassDeclarationStructure, type MethodDeclarationStructure, type OptionalKind, type StatementStructures, StructureKind } from 'ts-morph';
 import type { Analysis } from '../src/analysis/analyze.ts';
 import { modelNameProblem } from '../src/check/js-names.ts';
 import { factorsOf, type LinOp } from '../src/analysis/linop.ts';
@@ -7,7 +7,7 @@ import { cone, dependsOn, jvp, vjp } from '../src/ir/ad.ts';
 import type { Graph } from '../src/ir/graph.ts';
 import type { IrModel } from '../src/ir/model.ts';
 import type { Shape } from '../src/ir/shape.ts';
-import { factsOf, primitive } from '../src/primitives/registry.ts';
+import { factsOf, primitive, REGISTRY } from '../src/primitives/registry.ts';
 import type { DenseOp } from '../src/runtime/structured.ts';
 import type { NodeId } from '../src/primitives/types.ts';
 import { gpuMapKernels } from './emit-gpu.ts';
@@ -233,7 +233,7 @@ export function emitModule(a: Analysis, sourceFile: string): EmittedModule {
   const unknownLocal = (i: number) => localName('u', m.unknowns[i].name, i);
   const unknownEnv = new Map<NodeId, string>(m.unknowns.map((u, i) => [u.node, unknownLocal(i)]));
   /** The unknowns' locals, as views of the flat vector `source`. */
-  const unknownViewsOf = (source: string) => `const [${m.unknowns.map((_, i) => unknownLocal(i)).join(', ')}] = views(${source}, this.unknowns);`;
+  const unknownViewsOf = (source: string) => `const [${m.unknowns.map((_, i) => unknownLocal(i)).join(', ')}] = views(${source}, this.unknowns, ${literal(source)});`;
   const unknownViews = unknownViewsOf('y');
   const factorEnv = new Map<NodeId, string>(p.factors.map((f, i) => [f, `f[${i}]`]));
   const factorWrap = 'const f = this.wrapFactors(factors);';
@@ -255,7 +255,10 @@ export function emitModule(a: Analysis, sourceFile: string): EmittedModule {
   const kernel = (roots: (NodeId | null)[], env: Map<NodeId, string>, prologue: string[], target: string, layout: string) => {
     const { lines, results } = writer.body(roots, env);
     const puts = results.map((r, i) => `put(${r ?? 'null'}, ${target}, ${layout}[${i}].offset, ${layout}[${i}].size);`);
-    return ['const c = this.c;', ...prologue, ...(usesPrimal([...lines, ...puts]) ? [primalLoad] : []), ...lines, ...puts];
+    // `put` checks that each block fits; this also refuses an `out` longer than the layout.
+    // (F has the unknowns' total size, E0303: both are this.n.)
+    const outCheck = `requireLength(${literal(target)}, ${target}, ${layout === 'this.params' ? 'this.m' : 'this.n'});`;
+    return ['const c = this.c;', outCheck, ...prologue, ...(usesPrimal([...lines, ...puts]) ? [primalLoad] : []), ...lines, ...puts];
   };
 
   /**
@@ -307,7 +310,7 @@ export function emitModule(a: Analysis, sourceFile: string): EmittedModule {
   method('residual', [['y', 'Float64Array'], ['out', 'Float64Array']], 'void', kernel(p.residual, unknownEnv, [unknownViews], 'out', 'this.blocks'),
     `F(x, y): ${m.residual.map((r) => (r.fixpoint ? `${r.fixpoint.unknown} - T` : 'lhs - rhs')).join('; ')}.`);
   method('map', [['y', 'Float64Array'], ['out', 'Float64Array']], 'void',
-    p.maps ? kernel(p.maps, unknownEnv, [unknownViews], 'out', 'this.unknowns') : ["throw new Error('this model is not in fixed-point form');"],
+    p.maps ? kernel(p.maps, unknownEnv, [unknownViews], 'out', 'this.unknowns') : ["throw new SolverError('invalid-option', `map: model ${this.name} is not in fixed-point form (it has solve equations; hasMap is false)`);"],
     'The fixed-point map T(x, y).');
   const primalOnly = new Map([...unknownEnv, ...primalEnv]);
   method('kinkFactors', [['y', 'Float64Array']], 'Float64Array[]', [
@@ -335,23 +338,23 @@ export function emitModule(a: Analysis, sourceFile: string): EmittedModule {
   const fParams: [string, string][] = [['y', 'Float64Array'], ['factors', 'readonly Float64Array[]']];
   method('jvpY', [...fParams, ['ydot', 'Float64Array'], ['out', 'Float64Array']], 'void',
     kernel(p.bTangents, derivative(m.unknowns.map((u, i) => [p.unknownSeeds[i], localName('dot', u.name, i)])),
-      [unknownViews, factorWrap, `const [${m.unknowns.map((u, i) => localName('dot', u.name, i)).join(', ')}] = views(ydot, this.unknowns);`], 'out', 'this.blocks'),
+      [unknownViews, factorWrap, `const [${m.unknowns.map((u, i) => localName('dot', u.name, i)).join(', ')}] = views(ydot, this.unknowns, 'ydot');`], 'out', 'this.blocks'),
     `B ydot, with B = dF/dy = ${a.B}.`);
   method('vjpY', [...fParams, ['w', 'Float64Array'], ['out', 'Float64Array']], 'void',
     kernel(p.vjpY, derivative(p.cotangentSeeds.map((s, i) => [s, `bar_${i}`])),
-      [unknownViews, factorWrap, `const [${p.cotangentSeeds.map((_, i) => `bar_${i}`).join(', ')}] = views(w, this.blocks);`], 'out', 'this.unknowns'),
+      [unknownViews, factorWrap, `const [${p.cotangentSeeds.map((_, i) => `bar_${i}`).join(', ')}] = views(w, this.blocks, 'w');`], 'out', 'this.unknowns'),
     'B^T w.');
   method('jvpX', [...fParams, ['xdot', 'Float64Array'], ['out', 'Float64Array']], 'void',
     kernel(p.aTangents, derivative(m.params.map((q, i) => [p.paramSeeds[i], localName('dot', q.name, i)])),
-      [unknownViews, factorWrap, m.params.length ? `const [${m.params.map((q, i) => localName('dot', q.name, i)).join(', ')}] = views(xdot, this.params);` : 'void xdot;'], 'out', 'this.blocks'),
+      [unknownViews, factorWrap, m.params.length ? `const [${m.params.map((q, i) => localName('dot', q.name, i)).join(', ')}] = views(xdot, this.params, 'xdot');` : 'void xdot;'], 'out', 'this.blocks'),
     `A xdot, with A = dF/dx = ${a.A}.`);
   method('vjpX', [...fParams, ['w', 'Float64Array'], ['out', 'Float64Array']], 'void',
     kernel(p.vjpX, derivative(p.cotangentSeeds.map((s, i) => [s, `bar_${i}`])),
-      [unknownViews, factorWrap, `const [${p.cotangentSeeds.map((_, i) => `bar_${i}`).join(', ')}] = views(w, this.blocks);`], 'out', 'this.params'),
+      [unknownViews, factorWrap, `const [${p.cotangentSeeds.map((_, i) => `bar_${i}`).join(', ')}] = views(w, this.blocks, 'w');`], 'out', 'this.params'),
     'A^T w.');
   method('addVjpX', [...fParams, ['w', 'Float64Array'], ['out', 'Float64Array'], ['scale', 'number']], 'void', (() => {
     const body = accumulate(p.vjpX, derivative(p.cotangentSeeds.map((s, i) => [s, `bar_${i}`])), 'out', 'this.params');
-    const prologue = [unknownViews, factorWrap, `const [${p.cotangentSeeds.map((_, i) => `bar_${i}`).join(', ')}] = views(w, this.blocks);`];
+    const prologue = [unknownViews, factorWrap, `const [${p.cotangentSeeds.map((_, i) => `bar_${i}`).join(', ')}] = views(w, this.blocks, 'w');`];
     return ['const c = this.c;', ...prologue, ...(usesPrimal(body) ? [primalLoad] : []), ...body];
   })(), 'out += scale A^T w (a running gradient sum: outer-product parameter gradients added in place, never formed).');
   method('outputs', [['y', 'Float64Array']], 'Float64Array', (() => {
@@ -473,6 +476,18 @@ export function emitModule(a: Analysis, sourceFile: string): EmittedModule {
       .map((x) => g.node(x))
       .filter((n) => n.op === 'input' && ['data', 'param'].includes((n as { role: string }).role))
       .map((n) => (n as { name: string }).name);
+  // How an InputError names a hoisted value that is not finite: the let, or the operation and its place.
+  const letNames = new Map<NodeId, string>([...m.lets].map(([name, node]) => [node, name]));
+  const hoistedLabel = (id: NodeId): string => {
+    const n = g.node(id);
+    const at = n.span ? ` at ${n.span.start.line}:${n.span.start.column}` : '';
+    const letName = letNames.get(id);
+    if (letName !== undefined) return `\`${letName}\` (let${at})`;
+    if (n.op === 'const') return `the number${at}`;
+    const notation = REGISTRY.get(n.op)?.notation;
+    const shown = n.op === 'transpose' ? "'" : notation?.infix ?? notation?.prefix ?? `${n.op}(…)`;
+    return `the value of \`${shown}\`${at}`;
+  };
   const guardInputs = guard ? [...new Set(guard.terms.flat().flatMap((f) => (f.op ? factorsOf(f.op) : [])).flatMap(inputsOf))] : [];
   // The batched f32 pipeline (gpu.js) for one vector unknown in fixed-point form; it reads
   // hoisted values by the names `hoist` gave them.
@@ -585,8 +600,8 @@ export function emitModule(a: Analysis, sourceFile: string): EmittedModule {
             const deps = inputsOf(h.node);
             const name = literal(h.name);
             return deps.length === 0
-              ? `lazy(c, ${name}, base ? () => base.value(${name}) : () => ${h.expr});`
-              : `lazy(c, ${name}, fresh(${deps.map((x) => literal(x)).join(', ')}) ? () => ${h.expr} : () => base!.value(${name}));`;
+              ? `lazy(c, ${name}, base ? () => base.value(${name}) : () => ${h.expr}, ${literal(hoistedLabel(h.node))});`
+              : `lazy(c, ${name}, fresh(${deps.map((x) => literal(x)).join(', ')}) ? () => ${h.expr} : () => base!.value(${name}), ${literal(hoistedLabel(h.node))});`;
           }),
           `this.guardMemo = ${guard ? `fresh(${guardInputs.map((x) => literal(x)).join(', ')}) ? {} : base!.guardMemo` : '{}'};`,
         ],
@@ -594,6 +609,13 @@ export function emitModule(a: Analysis, sourceFile: string): EmittedModule {
     ],
     methods: [
       ...methods,
+      {
+        name: 'inputProblems',
+        parameters: [],
+        returnType: 'string[]',
+        statements: ['return nonFiniteHoisted(this.c);'],
+        docs: ['The values computed from the inputs alone so far that are not finite, each named with its place in the model.'],
+      },
       {
         name: 'value',
         parameters: [{ name: 'name', type: 'string' }],
@@ -634,21 +656,25 @@ export function emitModule(a: Analysis, sourceFile: string): EmittedModule {
     ],
   };
 
-  const project = new Project({ useInMemoryFileSystem: true });
-  const file = project.createSourceFile('module.ts', '', { overwrite: true });
-  file.addImportDeclaration({
+  // One structure printed once, never parsed: adding statements one by one to a source file
+  // re-parses it each time (10 ms a model; a file of a thousand models took 14 s to build).
+  const statements: StatementStructures[] = [];
+  statements.push({
+    kind: StructureKind.ImportDeclaration,
     moduleSpecifier: RUNTIME_IMPORT,
     namedImports: [
-      'addInto', ...(usesAddProduct ? ['addProduct'] : []), 'assembleStructured', 'bindChanges', 'bindInputs', 'K', 'kinkGap', 'layout', 'lazy', ...(guard ? ['matrixNormUpper', 'operatorNormUpper'] : []), 'put', 'runModel', 'scalar', 'SolverError',
+      'addInto', ...(usesAddProduct ? ['addProduct'] : []), 'assembleStructured', 'bindChanges', 'bindInputs', 'K', 'kinkGap', 'layout', 'lazy', ...(guard ? ['matrixNormUpper', 'operatorNormUpper'] : []), 'nonFiniteHoisted', 'put', 'requireLength', 'runModel', 'scalar', 'SolverError',
       ...(writer.usesScaledTranspose ? ['scaledTranspose'] : []), 'sameVector', 'totalSize', 'views',
     ],
   });
-  file.addImportDeclaration({
+  statements.push({
+    kind: StructureKind.ImportDeclaration,
     moduleSpecifier: RUNTIME_IMPORT,
     isTypeOnly: true,
     namedImports: ['BatchInstance', 'CompiledAnalysis', ...([...m.data, ...m.params].some((v) => v.shape.length >= 2) ? ['DenseInput'] : []), 'GpuMapSpec', 'InputSpec', 'KinkSite', 'LeastSquaresProx', 'Matrix', 'RunOptions', 'RunResult', 'Tensor', 'VariableLayout'],
   });
-  file.addInterface({
+  statements.push({
+    kind: StructureKind.Interface,
     name: INPUTS_TYPE,
     docs: [commentText(`Inputs of \`${m.name}\`: scalars as numbers, vectors as arrays, matrices as arrays of rows or { shape, data } (row-major).`)],
     properties: [...m.data, ...m.params]
@@ -661,11 +687,12 @@ export function emitModule(a: Analysis, sourceFile: string): EmittedModule {
         docs: [commentText(`${m.data.includes(v) ? 'data' : 'param'} ${v.name}: ${showDeclType(v.shape)}`)],
       })),
   });
-  file.addClass({ ...cls, kind: StructureKind.Class });
-  file.addExportDeclaration({ namedExports: [{ name: MODEL_CLASS, alias: m.name }] });
-  file.addExportDeclaration({ isTypeOnly: true, namedExports: [{ name: INPUTS_TYPE, alias: `${m.name}Inputs` }] });
+  statements.push({ ...cls, kind: StructureKind.Class });
+  statements.push({ kind: StructureKind.ExportDeclaration, namedExports: [{ name: MODEL_CLASS, alias: m.name }] });
+  statements.push({ kind: StructureKind.ExportDeclaration, isTypeOnly: true, namedExports: [{ name: INPUTS_TYPE, alias: `${m.name}Inputs` }] });
+  const text = printStructure({ kind: StructureKind.SourceFile, statements });
   const header = commentText(`// Generated by implc from ${sourceFile}, model ${m.name}. Do not edit: rebuild with \`implc build\`.`) + '\n';
-  return { model: m.name, fileName: `${m.name}.ts`, text: header + file.getFullText() };
+  return { model: m.name, fileName: `${m.name}.ts`, text: header + text };
 }
 
 function guardStatements(bound: NormBound, g: Graph, writer: KernelWriter, m: IrModel): string[] {

@@ -17,6 +17,12 @@ const GRID_Y = [0, 0.5, -0.5, 1, -1, 2, -2, 0.25, -0.25];
 const GRID_X = Array.from({ length: 161 }, (_, i) => (i - 80) / 20);
 const TIE = 1e-9;
 const MAX_TIES = 8;
+/**
+ * The search evaluates F and B some 10^4 times: a scalar model whose F and B take more than
+ * this many operations is not searched (it stays `unverified` at compile time, and the run
+ * time certificate decides at each solution), so that the analysis stays fast on any file.
+ */
+export const MAX_SEARCH_OPERATIONS = 1000;
 
 /**
  * Search for a counterexample on a scalar model (MATH.md 4): put the unknown at a grid
@@ -35,7 +41,9 @@ export function searchCounterexample(model: IrModel, jac: Jacobians): Counterexa
   const unknown = model.unknowns[0].name;
   const seedName = `d${unknown}`;
   const F = model.residual[0].node;
-  const factors = cone(g, [bTangent]).filter((id) => {
+  const operations = cone(g, [F, bTangent]);
+  if (operations.length > MAX_SEARCH_OPERATIONS) return null;
+  const factors = operations.filter((id) => {
     const n = g.node(id);
     return n.op !== 'input' && n.op !== 'const' && primitive(n.op).structure.kinkFactor !== undefined;
   });
@@ -63,9 +71,12 @@ export function searchCounterexample(model: IrModel, jac: Jacobians): Counterexa
       const bindings = bindingsAt(x, y);
       // Kink factors at a tie range over their whole interval; the others keep their value.
       const tied: NodeId[] = [];
+      // Every factor's arguments in one evaluation (shared subexpressions once).
+      const argValues = evaluate(g, factors.flatMap((f) => g.node(f).args), bindings);
+      let next = 0;
       for (const f of factors) {
         const n = g.node(f);
-        const args = evaluate(g, n.args, bindings);
+        const args = argValues.slice(next, (next += n.args.length));
         const of = primitive(n.op).structure.kinkFactor!.of;
         const gap = primitive(of).kink?.kinkGap(args);
         if (gap && gap.length === 1 && Math.abs(gap[0]) < TIE) tied.push(f);

@@ -2,7 +2,7 @@ import { explainJson, explainTex, explainText } from '../analysis/explain.ts';
 import type { SourceFile } from '../diagnostics/span.ts';
 import { analyzeFile } from '../pipeline.ts';
 import { readModelFile } from './files.ts';
-import { diagnosticsJson, EXIT, PROCESS_IO, printDiagnostics, quoted, usageError, type CliIo } from './output.ts';
+import { diagnosticsJson, EXIT, PROCESS_IO, printDiagnostics, printable, quoted, usageError, type CliIo } from './output.ts';
 
 export interface ExplainOptions {
   format: 'text' | 'json' | 'tex';
@@ -44,7 +44,7 @@ async function explainOne(file: string, options: ExplainOptions, several: boolea
   } else if (options.format === 'tex') {
     io.stdout.write(`${(await Promise.all(analyses.map(explainTex))).join('\n\n')}\n`);
   } else {
-    if (several) io.stdout.write(`== ${file}\n`);
+    if (several) io.stdout.write(`== ${printable(file)}\n`);
     io.stdout.write(`${analyses.map(explainText).join('\n\n')}\n\n`);
     const warnings = result.diagnostics.filter((d) => d.severity === 'warning');
     if (warnings.length) {

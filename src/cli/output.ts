@@ -1,6 +1,8 @@
 import pc from 'picocolors';
 import type { Diagnostic } from '../diagnostics/diagnostic.ts';
-import { renderSummary, renderText, toJson } from '../diagnostics/render.ts';
+import { printable, renderSummary, renderText, toJson } from '../diagnostics/render.ts';
+
+export { printable };
 import type { SourceFile } from '../diagnostics/span.ts';
 
 export type Format = 'text' | 'json';
@@ -53,8 +55,3 @@ export function quoted(name: string): string {
   return `\`${printable(name)}\``;
 }
 
-/** Text with its control characters (and line separators) escaped as `\uXXXX`: one printable line. */
-export function printable(text: string): string {
-  // eslint-disable-next-line no-control-regex
-  return text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`);
-}

@@ -16,20 +16,27 @@ interface Label {
   primary: boolean;
 }
 
+/** How many related spans of one diagnostic are drawn under the source; the others are counted. */
+export const MAX_RELATED_LABELS = 8;
+
 /** Text rendering in the style of rustc: header, location, source lines with labels, notes. */
 export function renderText(d: Diagnostic, source: SourceFile | undefined, options: RenderOptions): string {
   const c = pc.createColors(options.color);
   const tone = d.severity === 'error' ? c.red : c.yellow;
+  // Each label on a line adds a row under it: past a few, the rest are counted, not drawn
+  // (a model with thousands of kinks would print millions of rows; JSON keeps them all).
+  const inFile = d.related.filter((r) => source && r.span.file === source.name);
   const labels: Label[] = [
     { span: d.span, text: d.label ?? '', primary: true },
-    ...d.related.filter((r) => source && r.span.file === source.name).map((r) => ({ span: r.span, text: r.message, primary: false })),
+    ...inFile.slice(0, MAX_RELATED_LABELS).map((r) => ({ span: r.span, text: r.message, primary: false })),
   ];
+  const hidden = inFile.length - (labels.length - 1);
   const gutter = String(Math.max(...labels.map((l) => Math.min(l.span.end.line, l.span.start.line + 2)))).length;
   const pad = ' '.repeat(gutter);
   const bar = c.blue('|');
   const out: string[] = [];
   out.push(`${tone(c.bold(`${d.severity}[${d.code}]`))}${c.bold(`: ${d.message}`)}`);
-  out.push(`${pad}${c.blue('-->')} ${d.span.file}:${d.span.start.line}:${d.span.start.column}`);
+  out.push(`${pad}${c.blue('-->')} ${printable(d.span.file)}:${d.span.start.line}:${d.span.start.column}`);
   if (source) {
     out.push(`${pad} ${bar}`);
     const lines = [...new Set(labels.map((l) => l.span.start.line))].sort((a, b) => a - b);
@@ -43,8 +50,9 @@ export function renderText(d: Diagnostic, source: SourceFile | undefined, option
   }
   for (const r of d.related) {
     if (source && r.span.file === source.name) continue;
-    out.push(`${pad} ${c.blue('=')} ${c.bold('see')}: ${r.span.file}:${r.span.start.line}:${r.span.start.column}: ${r.message}`);
+    out.push(`${pad} ${c.blue('=')} ${c.bold('see')}: ${printable(r.span.file)}:${r.span.start.line}:${r.span.start.column}: ${r.message}`);
   }
+  if (hidden > 0) out.push(`${pad} ${c.blue('=')} ${c.bold('note')}: ${hidden} more related place${hidden === 1 ? '' : 's'} not shown (\`--format json\` lists them all)`);
   for (const n of d.notes) out.push(`${pad} ${c.blue('=')} ${c.bold('note')}: ${n}`);
   if (d.help) out.push(`${pad} ${c.blue('=')} ${c.bold('help')}: ${d.help}`);
   return out.join('\n');
@@ -159,4 +167,13 @@ export function toJson(d: Diagnostic): DiagnosticJson {
     help: d.help ?? null,
     related: d.related.map((r) => ({ message: r.message, file: r.span.file, span: spanJson(r.span) })),
   };
+}
+
+/**
+ * Text with its control characters (and line separators) escaped as `\uXXXX`: one printable
+ * line, so that a file name holding a newline or a terminal escape cannot forge output.
+ */
+export function printable(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }

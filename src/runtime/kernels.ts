@@ -1,5 +1,4 @@
 import { opnorm2Upper } from './matrix.ts';
-import { InputError } from './inputs.ts';
 import { immutable } from './resident.ts';
 import { SolverError } from './status.ts';
 import { REGISTRY } from '../primitives/registry.ts';
@@ -32,35 +31,59 @@ export function kinkGap(primitive: string, args: readonly Tensor[]): Float64Arra
  * the derivatives use).
  *
  * With a `label` (how a message names the value: "`step` (let at 10:3)"), the value is
- * checked when computed: one that is not finite (`1 / opnorm(X)^2` with X = 0) throws an
- * InputError, since it depends on the inputs alone. Values that move with y (the primal
- * caches of the derivative kernels) pass no label: the solvers handle those as statuses.
+ * recorded for {@link nonFiniteHoisted}: one that is not finite (`1 / opnorm(X)^2` with X = 0)
+ * depends on the inputs alone, so when the solve then fails to be finite, the run names it as
+ * a bad input. It is not refused here: an `if` computes both branches, and a branch that is not
+ * taken may be infinite (`if x > 0 then 1 / x else 0` at x = 0). Values that move with y (the
+ * primal caches of the derivative kernels) pass no label: the solvers handle those as statuses.
  */
 export function lazy(target: Record<string, Tensor>, name: string, compute: () => Tensor, label?: string): void {
+  if (label !== undefined) labelsOf(target).set(name, label === '' ? `\`${name}\`` : label);
   Object.defineProperty(target, name, {
     configurable: true,
     enumerable: true,
     get() {
-      const computed = compute();
-      if (label !== undefined) requireFiniteValue(label === '' ? `\`${name}\`` : label, computed);
       // Hoisted values are never written once made: their products may use a resident copy.
-      const value = immutable(computed);
+      const value = immutable(compute());
       Object.defineProperty(target, name, { value, enumerable: true, writable: false, configurable: false });
       return value;
     },
   });
 }
 
-/** An InputError naming `what` and its first entry that is not finite, if any. */
-function requireFiniteValue(what: string, t: Tensor): void {
+/** The labels `lazy` was given, per table of hoisted values. */
+const hoistedLabels = new WeakMap<object, Map<string, string>>();
+
+function labelsOf(target: object): Map<string, string> {
+  let labels = hoistedLabels.get(target);
+  if (!labels) hoistedLabels.set(target, (labels = new Map()));
+  return labels;
+}
+
+/**
+ * The labelled hoisted values of `target` computed so far that are not finite, each as
+ * "`step` (let at 10:3) is Infinity" (or "entry [1, 0] is NaN"). Values not yet computed
+ * are not computed here.
+ */
+export function nonFiniteHoisted(target: Record<string, Tensor>): string[] {
+  const problems: string[] = [];
+  for (const [name, label] of hoistedLabels.get(target) ?? []) {
+    const d = Object.getOwnPropertyDescriptor(target, name);
+    if (!d || !('value' in d)) continue;
+    const where = firstNonFinite(d.value as Tensor);
+    if (where) problems.push(`${label} is not finite for these inputs: ${where}`);
+  }
+  return problems;
+}
+
+/** Where a tensor first holds a number that is not finite ("it is Infinity", "entry [1, 0] is NaN"), or null. */
+function firstNonFinite(t: Tensor): string | null {
   const { data } = t;
   for (let i = 0; i < data.length; i++) {
     const v = data[i];
-    if (v - v !== 0) {
-      const where = t.shape.length === 0 ? `it is ${v}` : `entry ${flatIndex(i, t.shape)} is ${v}`;
-      throw new InputError(`${what} is not finite for these inputs: ${where}`);
-    }
+    if (v - v !== 0) return t.shape.length === 0 ? `it is ${v}` : `entry ${flatIndex(i, t.shape)} is ${v}`;
   }
+  return null;
 }
 
 /** The index of flat entry i of a row-major tensor of `shape`, as `[i]` or `[i, j]`. */

@@ -109,4 +109,11 @@ export interface ModelInstance {
    * it is below 1); null when the model has no guard.
    */
   guardBound(): number | null;
+  /**
+   * The values computed from the inputs alone (lets, hoisted products) that are not finite,
+   * each named with its place in the model ("`step` (let at 10:14) is not finite for these
+   * inputs: it is Infinity"); optional for hand-written models. `runModel` asks when a solve
+   * is not finite, and reports them as an InputError: the inputs, not the solver, are at fault.
+   */
+  inputProblems?(): string[];
 }

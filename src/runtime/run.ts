@@ -9,6 +9,7 @@ import type { CertifyOptions, RuntimeCertificate } from './certificate.ts';
 import { ImplicitDerivatives } from './derivatives.ts';
 import type { DerivativeOptions } from './derivatives.ts';
 import type { ModelInstance } from './model.ts';
+import { InputError } from './inputs.ts';
 import { solveInstance } from './solve.ts';
 import type { InstanceStatus, SolveMethod, UsedMethod } from './solve.ts';
 import { SolverError } from './status.ts';
@@ -127,6 +128,13 @@ export function runModel(model: ModelInstance, options: RunOptions = {}): RunRes
     outputs[name] = values[k];
     if (!Number.isFinite(values[k])) nonFinite.push(`outputs.${name}`);
   });
+
+  if (solved.status === 'non-finite' || nonFinite.length > 0) {
+    // A value of the inputs alone that is not finite (`1 / opnorm(X)^2` with X = 0) is why.
+    const problems = model.inputProblems?.() ?? [];
+    // Hoisted values are recorded in dependency order: the first is a cause, the rest may follow from it.
+    if (problems.length > 0) throw new InputError(problems.length === 1 ? problems[0] : `${problems[0]} (and ${problems.length - 1} more computed from the inputs)`);
+  }
 
   const certifyOptions: CertifyOptions = { denseLimit };
   const certified = solved.status === 'converged' && solutionFinite ? certifySelection(model, y, solved.residual, certifyOptions) : null;

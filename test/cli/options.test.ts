@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { jsonDepth } from '../../src/cli/solve.ts';
+import { MAX_RELATED_LABELS } from '../../src/diagnostics/render.ts';
 import { implcInProcess as implc, STACK_LINE } from './in-process.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'implc-options-'));
@@ -151,5 +152,36 @@ describe('an exception no command expected', () => {
     expect(code).toBe(70);
     expect(stderr).toMatch(/^error: internal error: TypeError: the disk is on fire\n.*report/);
     expect(stderr).not.toMatch(STACK_LINE);
+  });
+});
+
+describe('file names in diagnostics', () => {
+  it('a model path with a newline and a terminal escape is printed as one escaped line', async () => {
+    const sub = join(dir, 'a\nerror[E0000]: forged\u001b[31m');
+    mkdirSync(sub, { recursive: true });
+    const path = join(sub, 'bad.impl');
+    writeFileSync(path, 'model M {\n  param x: real\n  unknown y: real\n  solve y - z * x = 0\n}\n');
+    const r = await implc(['check', path]);
+    expect(r.code).toBe(1);
+    const arrows = r.stdout.split('\n').filter((l) => l.includes('-->'));
+    expect(arrows).toEqual([' --> ' + join(dir, 'a\\u000aerror[E0000]: forged\\u001b[31m', 'bad.impl') + ':4:13']);
+    expect(r.stdout).not.toContain('\u001b');
+    expect(r.stdout.split('\n').filter((l) => l.startsWith('error[')).map((l) => l.slice(0, 11))).toEqual(['error[E0101']);
+  });
+});
+
+describe('diagnostics with many related places', () => {
+  it('draws at most MAX_RELATED_LABELS of them under the source and counts the rest; JSON keeps all', async () => {
+    // 400 kinks on one line: drawing each label took rows per label, quadratic in the kinks.
+    const terms = Array.from({ length: 400 }, (_, i) => `max(y, ${i}) .* max(-y, ${i})`).join(' + ');
+    const path = file('many-kinks.impl', `model M {\n  param x: real\n  unknown y: real\n  solve ${terms} - x = 0\n}\n`);
+    const text = await implc(['check', path]);
+    const json = await implc(['check', path, '--format', 'json']);
+    const warnings = JSON.parse(json.stdout).diagnostics.filter((d: { code: string }) => d.code.startsWith('W05'));
+    expect(warnings).toHaveLength(1);
+    const related = warnings[0].related.length;
+    expect(related).toBe(800);
+    expect(text.stdout).toContain(`= note: ${related - MAX_RELATED_LABELS} more related places not shown (\`--format json\` lists them all)`);
+    expect(text.stdout.length).toBeLessThan(200_000);
   });
 });
