@@ -380,7 +380,7 @@ export function emitModule(a: Analysis, sourceFile: string): EmittedModule {
         '  }',
       ];
     }),
-    "  default: throw new RangeError(`no output ${k}`);",
+    "  default: throw new SolverError('invalid-option', `no output ${typeof k === 'number' ? k : typeof k} of model ${this.name}: its outputs are ${this.outputNames.length === 0 ? 'none' : `0 to ${this.outputNames.length - 1}`}`);",
     '}',
     'return { y: y_, x: x_ };',
   ], 'Explicit partial derivatives of output k in the unknowns and the params.');
@@ -405,7 +405,7 @@ export function emitModule(a: Analysis, sourceFile: string): EmittedModule {
         '  }',
       ];
     }),
-    "  default: throw new RangeError(`no output ${k}`);",
+    "  default: throw new SolverError('invalid-option', `no output ${typeof k === 'number' ? k : typeof k} of model ${this.name}: its outputs are ${this.outputNames.length === 0 ? 'none' : `0 to ${this.outputNames.length - 1}`}`);",
     '}',
   ], 'yOut += scale d o_k/dy, xOut += scale d o_k/dx (each skipped when null): the explicit partials of output k, added in place.');
   // B assembled from its structure (src/runtime/structured.ts) where the analysis read it.
@@ -644,7 +644,7 @@ export function emitModule(a: Analysis, sourceFile: string): EmittedModule {
         scope: Scope.Private,
         parameters: [{ name: 'factors', type: 'readonly Float64Array[]' }],
         returnType: 'Tensor[]',
-        statements: ['return factors.map((data, i) => ({ shape: this.factorShapes[i], data }));'],
+        statements: ['return wrapFactors(factors, this.factorShapes);'],
       },
       {
         name: 'solve',
@@ -664,7 +664,7 @@ export function emitModule(a: Analysis, sourceFile: string): EmittedModule {
     moduleSpecifier: RUNTIME_IMPORT,
     namedImports: [
       'addInto', ...(usesAddProduct ? ['addProduct'] : []), 'assembleStructured', 'bindChanges', 'bindInputs', 'K', 'kinkGap', 'layout', 'lazy', ...(guard ? ['matrixNormUpper', 'operatorNormUpper'] : []), 'nonFiniteHoisted', 'put', 'requireLength', 'runModel', 'scalar', 'SolverError',
-      ...(writer.usesScaledTranspose ? ['scaledTranspose'] : []), 'sameVector', 'totalSize', 'views',
+      ...(writer.usesScaledTranspose ? ['scaledTranspose'] : []), 'sameVector', 'totalSize', 'views', 'wrapFactors',
     ],
   });
   statements.push({

@@ -227,7 +227,7 @@ const NAME_POOL = [
   ...'K put lazy views layout scalar c d b i n m y out base inputs bound fresh spec value solve residual map t1 t9 t17 num_0 num_1 num_2 num_0_5 u_y w0 dX seed'.split(' '),
   ...'Math Float64Array Array Object Number JSON Symbol Promise process globalThis require module exports undefined NaN Infinity'.split(' '),
   // Unicode letters the grammar accepts
-  ...['é', 'λ', 'Δx', 'θ_1', 'ⸯ', 'ſ', '℮', 'ǅ', 'x\u02B0', '日本', '_', '__', '_1'],
+  ...['é', 'λ', 'Δx', 'θ_1', 'ⸯ', 'ſ', 'ǅ', 'x\u02B0', '日本', '_', '__', '_1'],
 ];
 
 /** The .impl language's own keywords (grammar/impl.ohm): never names. */
@@ -533,6 +533,80 @@ const classes: Record<string, () => Promise<void>> = {
       record('options', r, kind, why, {}, args);
     });
     await pool(tasks);
+  },
+
+  /**
+   * Bad calls into the runtime API of generated modules, in process: every one returns a result
+   * or throws an InputError or SolverError; none throws anything else, and a converged result
+   * carries only finite numbers.
+   */
+  async api() {
+    const { compileModel } = await import('../codegen/build.ts');
+    const { InputError, SolverError } = await import('../src/runtime/index.ts');
+    type Instance = Record<string, (...args: unknown[]) => unknown> & { n: number; m: number };
+    type Klass = new (inputs: unknown) => Instance;
+    const n: Names = { model: 'M', dim: 'n', param: 'p', data: 'q', let: 'l', unknown: 'y', output: 'o' };
+    const Known = (await compileModel('known.impl', 'M', knownModel(n))) as unknown as Klass;
+    const Lasso = (await compileModel(join(root, 'samples', 'lasso.impl'))) as unknown as Klass;
+    const good = [
+      { K: Known, inputs: { p: 1.5, q: [1, 2, 3] } },
+      { K: Lasso, inputs: { X: [[1, 2], [3, 4], [5, 7]], y: [1, 0, 2], Xv: [[1, 1]], yv: [0.5], lambda: 0.1 } },
+    ];
+    const junk = (): unknown =>
+      pick<() => unknown>([
+        () => null, () => undefined, () => 5, () => NaN, () => 'x', () => true, () => [], () => ({}), () => () => 1,
+        () => new Float64Array(int(0, 6)), () => new Float64Array(int(0, 6)).fill(NaN), () => [1, 2], () => ({ __proto__: null }),
+        () => JSON.parse('{"__proto__": 1}'), () => ({ constructor: 1 }), () => ({ toString: [1] }), () => ({ method: 'bogus' }),
+        () => ({ tol: -1 }), () => ({ tol: NaN }), () => ({ maxIter: 1.5 }), () => ({ maxIter: 0 }), () => ({ denseLimit: NaN }),
+        () => ({ y0: [NaN] }), () => ({ y0: new Float64Array(99) }), () => ({ jacobian: 'yes' }), () => ({ bogus: 1 }),
+      ])();
+    const calls: ((base: Instance, K: Klass, inputs: Record<string, unknown>) => unknown)[] = [
+      (_b, K) => new K(junk()),
+      (_b, K, inputs) => new K({ ...inputs, [pick(Object.keys(inputs))]: junk() }),
+      (b) => (b.with as (c: unknown) => unknown)(junk()),
+      (b, _K, inputs) => (b.with as (c: unknown) => unknown)({ [pick(Object.keys(inputs))]: junk() }),
+      (b) => b.solve(junk()),
+      (b) => b.residual(junk(), junk()),
+      (b) => b.residual(new Float64Array(b.n), new Float64Array(b.n + int(-1, 1))),
+      (b) => b.outputs(junk()),
+      (b) => b.value(pick(['toString', 'constructor', '__proto__', 'hasOwnProperty', 'nope', '$t9', 'X', 'p', 'step'])),
+      (b) => b.jvpY(new Float64Array(b.n), junk(), junk(), new Float64Array(b.n)),
+      (b) => b.vjpX(new Float64Array(b.n), b.kinkFactors(new Float64Array(b.n)), junk(), new Float64Array(b.m)),
+      (b) => b.jvpX(new Float64Array(b.n), b.kinkFactors(new Float64Array(b.n)), new Float64Array(b.m + int(-1, 1)), new Float64Array(b.n)),
+      (b) => b.kinkGaps(junk()),
+      (b) => b.kinkFactors(new Float64Array(b.n + int(-1, 1))),
+      (b) => b.outputPartials(pick<unknown>([-1, 0, 1, 7, 0.5, NaN, '0', null]), new Float64Array(b.n), b.kinkFactors(new Float64Array(b.n))),
+      (b) => b.denseB?.(new Float64Array(b.n), b.kinkFactors(new Float64Array(b.n)), pick<unknown>([null, new Int32Array([0]), new Int32Array([99]), new Int32Array([-1]), [0], 'x'])),
+      (b) => b.addVjpX?.(new Float64Array(b.n), b.kinkFactors(new Float64Array(b.n)), new Float64Array(b.n), new Float64Array(b.m + int(-1, 1)), pick<unknown>([1, NaN, 'x'])),
+      (b) => b.guardBound(),
+      (b) => b.initial(),
+    ];
+    const count = Math.round(300 * scale);
+    for (let k = 0; k < count; k++) {
+      const { K, inputs } = pick(good);
+      const base = new K(inputs);
+      const call = pick(calls);
+      const t0 = performance.now();
+      let kind: Kind | null = null;
+      let why = '';
+      try {
+        const r = call(base, K, inputs) as { status?: string; residual?: number; outputs?: Record<string, number>; solution?: Record<string, unknown> } | undefined;
+        if (r && typeof r === 'object' && r.status === 'converged') {
+          const text = JSON.stringify(r, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? '<non-finite>' : v));
+          if (text.includes('<non-finite>')) {
+            kind = 'wrong';
+            why = 'a converged result with a number that is not finite';
+          }
+        }
+      } catch (e) {
+        if (!(e instanceof InputError) && !(e instanceof SolverError)) {
+          kind = 'crash';
+          why = `untyped ${(e as Error)?.name}: ${(e as Error)?.message}`;
+        }
+      }
+      const ms = performance.now() - t0;
+      record('api', { code: 0, signal: null, stdout: '', stderr: '', ms, killed: false }, kind, why, {}, [`api call ${calls.indexOf(call)}`]);
+    }
   },
 };
 

@@ -1,8 +1,13 @@
 import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import { quoted, usageError, type Writer } from './output.ts';
 
-/** The largest model file the commands read (16 MiB): a model is text a person writes. */
-export const MAX_MODEL_BYTES = 16 * 1024 * 1024;
+/**
+ * The largest model file the commands read (512 KiB). A model is text a person writes, and the
+ * parser (Ohm, memoizing every rule at every position) needs up to 6 KB of memory per byte of
+ * dense expressions: 2.9 GB for 500 KB of `y+y+...`, against a 4 GB heap. A bigger file is
+ * refused at once rather than left to run out of memory after a minute.
+ */
+export const MAX_MODEL_BYTES = 512 * 1024;
 
 /** The largest input file `solve` reads (256 MiB of JSON, some 10^7 numbers). */
 export const MAX_INPUT_BYTES = 256 * 1024 * 1024;

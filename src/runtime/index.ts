@@ -97,7 +97,7 @@ export type { DerivativesUnavailable, Nested, RunOptions, RunResult } from './ru
 export { runModel, unflatten } from './run.ts';
 
 // What generated modules call: the registry's kernels, layouts, input binding.
-export { addInto, addProduct, K, kinkGap, layout, lazy, matrixNormUpper, nonFiniteHoisted, operatorNormUpper, put, requireLength, sameVector, scalar, scaledTranspose, totalSize, view, views } from './kernels.ts';
+export { addInto, addProduct, K, kinkGap, layout, lazy, matrixNormUpper, nonFiniteHoisted, operatorNormUpper, put, requireLength, sameVector, scalar, scaledTranspose, totalSize, view, views, wrapFactors } from './kernels.ts';
 export type { Tensor } from './kernels.ts';
 export { bindChanges, bindInputs, InputError } from './inputs.ts';
 export type { BoundInputs, DenseInput, InputSpec, InputValue } from './inputs.ts';

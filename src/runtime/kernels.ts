@@ -180,6 +180,22 @@ export function views(flat: Float64Array, vars: readonly { name?: string; shape:
   return vars.map((v) => view(flat, v.offset, v.shape));
 }
 
+/**
+ * The kink factors a derivative kernel is given, as tensors of the sites' shapes: one
+ * Float64Array per site, of the site's size, else a SolverError('dimension-mismatch').
+ */
+export function wrapFactors(factors: readonly Float64Array[], shapes: readonly number[][]): Tensor[] {
+  if (!Array.isArray(factors) || factors.length !== shapes.length) {
+    const got = Array.isArray(factors) ? `${factors.length} arrays` : factors === null ? 'null' : typeof factors;
+    throw new SolverError('dimension-mismatch', `factors: ${got}, expected an array of ${shapes.length} Float64Arrays (one per kink site)`);
+  }
+  return shapes.map((shape, i) => {
+    const data = factors[i];
+    requireLength(`factors[${i}]`, data, shape.reduce((a, b) => a * b, 1));
+    return { shape, data };
+  });
+}
+
 /** The sum of the sizes of a layout. */
 export function totalSize(vars: readonly { size: number }[]): number {
   return vars.reduce((a, v) => a + v.size, 0);

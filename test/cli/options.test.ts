@@ -118,14 +118,14 @@ describe('model files that are not model files', () => {
   execFileSync('mkfifo', [fifo]);
   const huge = join(dir, 'huge.impl');
   writeFileSync(huge, '');
-  truncateSync(huge, 17 * 1024 * 1024);
+  truncateSync(huge, 512 * 1024 + 1);
   mkdirSync(join(dir, 'folder.impl'));
 
   it.each([
     ['a directory', join(dir, 'folder.impl'), /it is a directory/],
     ['a FIFO', fifo, /not a regular file/],
     ['/dev/zero', '/dev/zero', /not a regular file/],
-    ['a file over 16 MiB', huge, /17825792 bytes, over the limit of 16777216/],
+    ['a file over 512 KiB', huge, /524289 bytes, over the limit of 524288/],
     ['a file that is not UTF-8', file('latin1.impl', Buffer.from('model M\xe9 {}\n', 'latin1')), /not UTF-8 text/],
   ])('check, explain, build, solve on %s: exit 2 naming it, at once', async (_what, path, message) => {
     for (const args of [['check', path], ['explain', path], ['build', path, '-o', join(dir, 'out')], ['solve', path, '--input', X1]]) {

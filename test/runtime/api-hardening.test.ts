@@ -129,6 +129,20 @@ describe('kernels check the lengths of their vectors', () => {
     expectSolverError(() => lasso.jvpX(y, factors, new Float64Array(3), new Float64Array(n)), 'dimension-mismatch', 'length 3');
   });
 
+  it('names the argument: an out too long, the factors (count, type, lengths), an output index that is not one', () => {
+    const n = lasso.n;
+    const y = new Float64Array(n);
+    const factors = lasso.kinkFactors(y);
+    expectSolverError(() => lasso.residual(y, new Float64Array(n + 1)), 'dimension-mismatch', `out: length ${n + 1}, expected a Float64Array of length ${n}`);
+    expectSolverError(() => lasso.vjpX(y, factors, y, new Float64Array(lasso.m + 2)), 'dimension-mismatch', `out: length ${lasso.m + 2}`);
+    expectSolverError(() => lasso.jvpY(y, [], y, new Float64Array(n)), 'dimension-mismatch', 'factors: 0 arrays, expected an array of 1 Float64Arrays');
+    expectSolverError(() => lasso.jvpY(y, null as unknown as Float64Array[], y, new Float64Array(n)), 'dimension-mismatch', 'factors: null');
+    expectSolverError(() => lasso.jvpY(y, [new Float64Array(n + 3)], y, new Float64Array(n)), 'dimension-mismatch', `factors[0]: length ${n + 3}`);
+    expectSolverError(() => lasso.jvpY(y, [[1, 2]] as unknown as Float64Array[], y, new Float64Array(n)), 'dimension-mismatch', 'factors[0]: not a Float64Array (an array)');
+    for (const k of [1, -1, 0.5, NaN]) expectSolverError(() => lasso.outputPartials(k, y, factors), 'invalid-option', `no output ${k} of model Lasso: its outputs are 0 to 0`);
+    expectSolverError(() => lasso.outputPartials('0' as unknown as number, y, factors), 'invalid-option', 'no output string');
+  });
+
   it('views and put name the argument and both lengths; a non-Float64Array is refused', () => {
     const L = [{ name: 'a', shape: [2], size: 2, offset: 0 }, { name: 'b', shape: [3], size: 3, offset: 2 }];
     expect(views(new Float64Array(5), L).map((t) => t.data.length)).toEqual([2, 3]);
