@@ -1,5 +1,5 @@
-import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createHash, randomUUID } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Analysis } from '../src/analysis/analyze.ts';
@@ -31,12 +31,31 @@ export type GeneratedInstance = BatchInstance & {
  */
 export type ModelClass = (new (inputs: Record<string, unknown>) => GeneratedInstance) & { readonly modulePath: string };
 
+/** The module cache cannot be written (a read-only install, say): nothing was loaded. */
+export class ModuleCacheError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ModuleCacheError';
+  }
+}
+
 export async function loadModule(module: EmittedModule): Promise<ModelClass> {
-  mkdirSync(CACHE, { recursive: true });
   // Named by content: the same model gives the same file, and a changed model a new one.
   const hash = createHash('sha256').update(module.text).digest('hex').slice(0, 16);
   const path = join(CACHE, `${module.model}-${hash}.ts`);
-  writeFileSync(path, module.text);
+  try {
+    mkdirSync(CACHE, { recursive: true });
+    // Written whole under a temporary name, then renamed: a process solving the same model at
+    // the same time never imports half a file. The name holds its content, so a file that is
+    // there is the right one.
+    if (!existsSync(path)) {
+      const temporary = `${path}.${process.pid}-${randomUUID()}.tmp`;
+      writeFileSync(temporary, module.text, { flag: 'wx' });
+      renameSync(temporary, path);
+    }
+  } catch (e) {
+    throw new ModuleCacheError(`cannot write the generated module to ${CACHE}: ${(e as Error).message}`);
+  }
   const loaded = (await import(pathToFileURL(path).href)) as Record<string, unknown>;
   const cls = loaded[module.model] as ModelClass;
   if (!Object.prototype.hasOwnProperty.call(cls, 'modulePath')) Object.defineProperty(cls, 'modulePath', { value: path, enumerable: false });

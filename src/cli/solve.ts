@@ -1,4 +1,4 @@
-import { loadModule } from '../../codegen/build.ts';
+import { loadModule, ModuleCacheError, type ModelClass } from '../../codegen/build.ts';
 import { emitModule } from '../../codegen/emit-module.ts';
 import type { SourceFile } from '../diagnostics/span.ts';
 import { analyzeFile } from '../pipeline.ts';
@@ -71,7 +71,14 @@ export async function runSolve(file: string, options: SolveOptions, io: CliIo = 
     return EXIT.usage;
   }
 
-  const Model = await loadModule(emitModule(analysis, file));
+  let Model: ModelClass;
+  try {
+    Model = await loadModule(emitModule(analysis, file));
+  } catch (e) {
+    if (!(e instanceof ModuleCacheError)) throw e;
+    usageError(printable(e.message), io.stderr);
+    return EXIT.usage;
+  }
   let out: SolveResult;
   try {
     const instance = new Model(inputs);

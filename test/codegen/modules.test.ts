@@ -1,8 +1,9 @@
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { emitAll } from '../../codegen/build.ts';
+import { emitAll, loadModule } from '../../codegen/build.ts';
+import { emitModule } from '../../codegen/emit-module.ts';
 import { analyzeFile } from '../../src/pipeline.ts';
 
 const sampleFiles = [
@@ -62,5 +63,20 @@ describe('implc build', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('the module cache of implc solve', () => {
+  it('writes each module whole under a temporary name, then renames it; a module there is reused as it is', async () => {
+    const text = 'model CacheProbe {\n  param x: real\n  unknown y: real = 0\n  fixpoint y = 0.5 * y + x\n}\n';
+    const emitted = emitModule(analyzeFile('probe.impl', text).analyses[0], 'probe.impl');
+    const loaded = await Promise.all([loadModule(emitted), loadModule(emitted)]);
+    const path = loaded[0].modulePath;
+    expect(loaded[1].modulePath).toBe(path);
+    expect(readFileSync(path, 'utf8')).toBe(emitted.text);
+    expect(readdirSync(dirname(path)).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+    const before = statSync(path).mtimeMs;
+    await loadModule(emitted);
+    expect(statSync(path).mtimeMs).toBe(before);
   });
 });
