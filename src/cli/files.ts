@@ -1,5 +1,8 @@
 import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
-import { quoted, usageError, type Writer } from './output.ts';
+import type { Diagnostic } from '../diagnostics/diagnostic.ts';
+import type { SourceFile } from '../diagnostics/span.ts';
+import { analyzeFile, type AnalyzedFile } from '../pipeline.ts';
+import { quoted, usageError, type CliIo, type Writer } from './output.ts';
 
 /**
  * The largest model file the commands read (512 KiB). A model is text a person writes, and the
@@ -97,4 +100,30 @@ export function readModelFile(path: string, err: Writer = process.stderr): strin
     usageError(e.message, err);
     return null;
   }
+}
+
+/** Each readable model file, analyzed: what `check` and `build` report from. */
+export interface AnalyzedFiles {
+  results: { file: string; result: AnalyzedFile }[];
+  sources: Map<string, SourceFile>;
+  diagnostics: Diagnostic[];
+  /** Some file could not be read (its error is printed): exit 2. */
+  unreadable: boolean;
+}
+
+/** Read and analyze each file once (a path listed twice is read once). */
+export function analyzeFiles(files: readonly string[], io: CliIo): AnalyzedFiles {
+  const out: AnalyzedFiles = { results: [], sources: new Map(), diagnostics: [], unreadable: false };
+  for (const file of new Set(files)) {
+    const text = readModelFile(file, io.stderr);
+    if (text === null) {
+      out.unreadable = true;
+      continue;
+    }
+    const result = analyzeFile(file, text);
+    out.results.push({ file, result });
+    out.sources.set(file, result.source);
+    out.diagnostics.push(...result.diagnostics);
+  }
+  return out;
 }

@@ -1,5 +1,5 @@
-import { loadModule, ModuleCacheError, type ModelClass } from '../../codegen/build.ts';
-import { emitModule } from '../../codegen/emit-module.ts';
+import { existsSync } from 'node:fs';
+import { cachePath, importModelClass, ModuleCacheError, sourceKey, storeModule, type ModelClass } from '../../codegen/cache.ts';
 import type { SourceFile } from '../diagnostics/span.ts';
 import { analyzeFile } from '../pipeline.ts';
 import { InputError } from '../runtime/inputs.ts';
@@ -73,7 +73,14 @@ export async function runSolve(file: string, options: SolveOptions, io: CliIo = 
 
   let Model: ModelClass;
   try {
-    Model = await loadModule(emitModule(analysis, file));
+    // A module generated from this very text by this very compiler is loaded as it is: the
+    // code generator (ts-morph, and the TypeScript compiler under it) is loaded only to make one.
+    const path = cachePath(sourceKey(file, text, name));
+    if (!existsSync(path)) {
+      const { emitModule } = await import('../../codegen/emit-module.ts');
+      storeModule(path, emitModule(analysis, file).text);
+    }
+    Model = await importModelClass(path, name);
   } catch (e) {
     if (!(e instanceof ModuleCacheError)) throw e;
     usageError(printable(e.message), io.stderr);

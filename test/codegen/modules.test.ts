@@ -1,10 +1,13 @@
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { emitAll, loadModule } from '../../codegen/build.ts';
+import { cachePath, sourceKey } from '../../codegen/cache.ts';
 import { emitModule } from '../../codegen/emit-module.ts';
 import { analyzeFile } from '../../src/pipeline.ts';
+import { implcInProcess } from '../cli/in-process.ts';
 
 const sampleFiles = [
   ...readdirSync('samples').filter((f) => f.endsWith('.impl')).map((f) => `samples/${f}`),
@@ -78,5 +81,33 @@ describe('the module cache of implc solve', () => {
     const before = statSync(path).mtimeMs;
     await loadModule(emitted);
     expect(statSync(path).mtimeMs).toBe(before);
+  });
+});
+
+describe('the source-keyed cache of implc solve', () => {
+  it('names a module by the compiler, the file, the model and the text; a second solve reuses it as it is', async () => {
+    const text = 'model KeyProbe {\n  param x: real\n  unknown y: real = 0\n  fixpoint y = 0.25 * y + x\n}\n';
+    const key = sourceKey('probe.impl', text, 'KeyProbe');
+    expect(sourceKey('probe.impl', text, 'KeyProbe')).toBe(key);
+    expect(sourceKey('other.impl', text, 'KeyProbe')).not.toBe(key);
+    expect(sourceKey('probe.impl', `${text} `, 'KeyProbe')).not.toBe(key);
+    expect(sourceKey('probe.impl', text, 'Other')).not.toBe(key);
+    const dir = mkdtempSync(join(tmpdir(), 'implc-key-'));
+    try {
+      const file = join(dir, 'probe.impl');
+      writeFileSync(file, text);
+      writeFileSync(join(dir, 'x.json'), '{"x": 3}');
+      const solve = () => implcInProcess(['solve', file, '--input', join(dir, 'x.json')]);
+      const first = await solve();
+      expect(first.code, first.stderr).toBe(0);
+      expect(JSON.parse(first.stdout).solution.y).toBeCloseTo(4, 9);
+      const path = cachePath(sourceKey(file, text, 'KeyProbe'));
+      const made = statSync(path).mtimeMs;
+      const second = await solve();
+      expect(second.stdout).toBe(first.stdout);
+      expect(statSync(path).mtimeMs).toBe(made);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
