@@ -49,7 +49,7 @@ export function buildProgram(io: CliIo, exit: (code: number) => void): Command {
     .command('build')
     .description('write one TypeScript module per model (they import implc/runtime); all or none')
     .argument('<files...>', '.impl model files')
-    .requiredOption('-o, --out <dir>', 'output folder (created if missing)')
+    .addOption(new Option('-o, --out <dir>', 'output folder (created if missing)').makeOptionMandatory().argParser(nonEmptyPath))
     .addHelpText(
       'after',
       '\nWrites <dir>/<Model>.ts for every model of every file, each atomically (a temporary file,\n' +
@@ -109,6 +109,12 @@ export function buildProgram(io: CliIo, exit: (code: number) => void): Command {
 }
 
 /** A positive finite decimal number (not hex, not `Infinity`, no blanks). */
+/** A path that names something: an empty one would silently mean the current folder. */
+function nonEmptyPath(value: string): string {
+  if (value.trim() === '') throw new InvalidArgumentError('expected a folder, not an empty path');
+  return value;
+}
+
 function positiveNumber(value: string): number {
   const x = Number(value);
   if (!/^\+?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i.test(value) || !Number.isFinite(x) || x <= 0) {

@@ -30,6 +30,13 @@ describe('implc build', () => {
     expect(r.stdout).toContain(`wrote ${join(out, 'B.ts')} (model B)`);
   });
 
+  it('an empty -o is a usage error, not the current folder', async () => {
+    const r = await implc(['build', A, '-o', '']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("option '-o, --out <dir>' argument '' is invalid. expected a folder, not an empty path");
+    expect(existsSync('A.ts')).toBe(false);
+  });
+
   it('creates missing folders, and replaces a module it generated before', async () => {
     const out = join(fresh(), 'x', 'y');
     expect((await implc(['build', A, '-o', out])).code).toBe(0);
