@@ -16,7 +16,7 @@ export { ModuleCacheError, type GeneratedInstance, type ModelClass } from './cac
 export async function loadModule(module: EmittedModule): Promise<ModelClass> {
   // Named by content: the same model gives the same file, and a changed model a new one.
   const hash = createHash('sha256').update(module.text).digest('hex').slice(0, 16);
-  const path = cachePath(`${module.model}-${hash}`);
+  const path = cachePath(module.model, hash);
   storeModule(path, module.text);
   return importModelClass(path, module.model);
 }

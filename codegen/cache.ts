@@ -36,9 +36,12 @@ export type GeneratedInstance = BatchInstance & {
  */
 export type ModelClass = (new (inputs: Record<string, unknown>) => GeneratedInstance) & { readonly modulePath: string };
 
-/** The cache file for `name` (a model name and a hash). */
-export function cachePath(name: string): string {
-  return join(CACHE, `${name}.ts`);
+/**
+ * The cache file of model `model` whose module hashes to `hash`: the hash names it, and the
+ * model's name (its first 40 characters: a file name holds at most 255 bytes) helps a reader.
+ */
+export function cachePath(model: string, hash: string): string {
+  return join(CACHE, `${[...model].slice(0, 40).join('')}-${hash}.ts`);
 }
 
 /**
@@ -94,10 +97,10 @@ function compilerFingerprint(): string {
 }
 
 /**
- * The cache name of the module of model `model` of the file `file` whose text is `text`, as
- * this compiler generates it: `${model}-src-<hash>`.
+ * The hash that names the module of model `model` of the file `file` whose text is `text`,
+ * as this compiler generates it (for {@link cachePath}).
  */
 export function sourceKey(file: string, text: string, model: string): string {
   const hash = createHash('sha256').update(compilerFingerprint()).update('\0').update(file).update('\0').update(model).update('\0').update(text);
-  return `${model}-src-${hash.digest('hex').slice(0, 16)}`;
+  return `src-${hash.digest('hex').slice(0, 16)}`;
 }

@@ -228,6 +228,8 @@ const NAME_POOL = [
   ...'Math Float64Array Array Object Number JSON Symbol Promise process globalThis require module exports undefined NaN Infinity'.split(' '),
   // Unicode letters the grammar accepts
   ...['é', 'λ', 'Δx', 'θ_1', 'ⸯ', 'ſ', 'ǅ', 'x\u02B0', '日本', '_', '__', '_1'],
+  // longer than a file name may be
+  'L'.repeat(300), `λ${'_'.repeat(200)}`,
 ];
 
 /** The .impl language's own keywords (grammar/impl.ohm): never names. */

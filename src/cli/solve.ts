@@ -75,7 +75,7 @@ export async function runSolve(file: string, options: SolveOptions, io: CliIo = 
   try {
     // A module generated from this very text by this very compiler is loaded as it is: the
     // code generator (ts-morph, and the TypeScript compiler under it) is loaded only to make one.
-    const path = cachePath(sourceKey(file, text, name));
+    const path = cachePath(name, sourceKey(file, text, name));
     if (!existsSync(path)) {
       const { emitModule } = await import('../../codegen/emit-module.ts');
       storeModule(path, emitModule(analysis, file).text);

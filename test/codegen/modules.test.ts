@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { emitAll, loadModule } from '../../codegen/build.ts';
 import { cachePath, sourceKey } from '../../codegen/cache.ts';
@@ -85,6 +85,15 @@ describe('the module cache of implc solve', () => {
 });
 
 describe('the source-keyed cache of implc solve', () => {
+  it('names files a file system can hold, whatever the model is called (300 letters, Greek)', () => {
+    for (const model of ['M'.repeat(300), 'λ'.repeat(300)]) {
+      const name = basename(cachePath(model, sourceKey('m.impl', 'text', model)));
+      expect(Buffer.byteLength(name)).toBeLessThan(255);
+      expect(name.startsWith(model.slice(0, 40))).toBe(true);
+    }
+  });
+
+
   it('names a module by the compiler, the file, the model and the text; a second solve reuses it as it is', async () => {
     const text = 'model KeyProbe {\n  param x: real\n  unknown y: real = 0\n  fixpoint y = 0.25 * y + x\n}\n';
     const key = sourceKey('probe.impl', text, 'KeyProbe');
@@ -101,7 +110,7 @@ describe('the source-keyed cache of implc solve', () => {
       const first = await solve();
       expect(first.code, first.stderr).toBe(0);
       expect(JSON.parse(first.stdout).solution.y).toBeCloseTo(4, 9);
-      const path = cachePath(sourceKey(file, text, 'KeyProbe'));
+      const path = cachePath('KeyProbe', sourceKey(file, text, 'KeyProbe'));
       const made = statSync(path).mtimeMs;
       const second = await solve();
       expect(second.stdout).toBe(first.stdout);
