@@ -7,7 +7,7 @@ import { mulberry32, readCsv, standardize } from '../demos/data.ts';
 import { solveInstance, type ModelInstance } from '../src/runtime/index.ts';
 import { pythonWith, runPeer, timeMs, writeMatrix } from './peers.ts';
 
-interface Problem {
+export interface Problem {
   name: string;
   n: number;
   p: number;
@@ -15,13 +15,13 @@ interface Problem {
   y: Float64Array;
 }
 
-function diabetes(): Problem {
+export function diabetes(): Problem {
   const z = standardize(readCsv('samples/data/diabetes.csv').rows);
   return { name: 'diabetes (442 x 10)', n: z.length, p: 10, X: Float64Array.from(z.flatMap((r) => r.slice(0, 10))), y: Float64Array.from(z.map((r) => r[10])) };
 }
 
 /** Columns with pairwise correlation 0.5 (a shared factor per row), 20 true nonzeros. */
-function correlated(n: number, p: number): Problem {
+export function correlated(n: number, p: number): Problem {
   const rng = mulberry32(42);
   const normal = () => Math.sqrt(-2 * Math.log(1 - rng())) * Math.cos(2 * Math.PI * rng());
   const X = new Float64Array(n * p);
@@ -41,7 +41,7 @@ function correlated(n: number, p: number): Problem {
 }
 
 
-function gradient(P: Problem, beta: ArrayLike<number>): Float64Array {
+export function gradient(P: Problem, beta: ArrayLike<number>): Float64Array {
   const r = new Float64Array(P.n);
   for (let i = 0; i < P.n; i++) {
     let s = -P.y[i];
@@ -57,7 +57,7 @@ function gradient(P: Problem, beta: ArrayLike<number>): Float64Array {
 const fmt = (t: number): string => (t < 10 ? t.toPrecision(2) : t.toFixed(1));
 
 /** Largest violation of the Lasso optimality conditions, relative to lambda. */
-function kkt(P: Problem, beta: ArrayLike<number>, lambda: number): number {
+export function kkt(P: Problem, beta: ArrayLike<number>, lambda: number): number {
   const g = gradient(P, beta);
   let worst = 0;
   for (let j = 0; j < P.p; j++) {
