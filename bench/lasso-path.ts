@@ -7,7 +7,7 @@ import os from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { compileModel } from '../codegen/build.ts';
 import { solveInstance } from '../src/runtime/index.ts';
-import { correlated, diabetes, gradient, kkt } from './lasso.ts';
+import { gradient, kkt, lassoProblems } from './lasso.ts';
 import { pythonWith, runPeer, timeMs, writeMatrix } from './peers.ts';
 
 export async function benchLassoPath(log: (s: string) => void): Promise<string[]> {
@@ -17,7 +17,7 @@ export async function benchLassoPath(log: (s: string) => void): Promise<string[]
     '| problem | implc path ms | implc worst KKT | sklearn tol | lasso_path ms | sklearn worst KKT | ratio (sklearn / implc) |',
     '| --- | ---: | ---: | ---: | ---: | ---: | ---: |',
   ];
-  for (const P of [diabetes(), correlated(300, 1000), correlated(1000, 5000)]) {
+  for (const P of lassoProblems()) {
     const big = P.n * P.p > 1e6;
     const lambdaMax = Math.max(...gradient(P, new Float64Array(P.p)).map(Math.abs));
     const lambdas = Array.from({ length: 100 }, (_, k) => lambdaMax * 0.1 ** (k / 99));

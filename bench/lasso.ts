@@ -41,6 +41,11 @@ export function correlated(n: number, p: number): Problem {
 }
 
 
+/** The problems of the Lasso benches: diabetes, and correlated designs of 300 x 1000 and 1000 x 5000. */
+export function lassoProblems(): Problem[] {
+  return [diabetes(), correlated(300, 1000), correlated(1000, 5000)];
+}
+
 export function gradient(P: Problem, beta: ArrayLike<number>): Float64Array {
   const r = new Float64Array(P.n);
   for (let i = 0; i < P.n; i++) {
@@ -74,7 +79,7 @@ export async function benchLasso(log: (s: string) => void): Promise<string[]> {
     '| problem | lambda / lambda_max | implc ms | implc ms, `with` | sklearn ms | ratio (sklearn / implc) | ratio, `with` | implc KKT | sklearn KKT | support | implc method |',
     '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
   ];
-  for (const P of [diabetes(), correlated(300, 1000), correlated(1000, 5000)]) {
+  for (const P of lassoProblems()) {
     const big = P.n * P.p > 1e6;
     const lambdaMax = Math.max(...gradient(P, new Float64Array(P.p)).map(Math.abs));
     const fractions = [0.5, 0.2, 0.1];

@@ -1,18 +1,11 @@
 // `implc build -o DIR` (in process): all or none, atomic writes, no link followed, no foreign
 // file replaced, a model defined in two files an error, and a fast failure where no folder can be.
-import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import { implcInProcess as implc, STACK_LINE } from './in-process.ts';
+import { describe, expect, it } from 'vitest';
+import { implcInProcess as implc, scratch, STACK_LINE } from './in-process.ts';
 
-const dir = mkdtempSync(join(tmpdir(), 'implc-build-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
-const file = (name: string, content: string) => {
-  const path = join(dir, name);
-  writeFileSync(path, content);
-  return path;
-};
+const { dir, file } = scratch('implc-build-');
 const fresh = () => mkdtempSync(join(dir, 'out-'));
 
 const model = (name: string, coefficient = 0.5) => `model ${name} {\n  param x: real\n  unknown y: real = 0\n  fixpoint y = ${coefficient} * y + x\n}\n`;

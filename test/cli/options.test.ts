@@ -1,22 +1,14 @@
 // The command line in process (runCli): option values, model and input files that are not
 // what they should be. Every one exits 2 with a message naming it, and never a stack trace.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { jsonDepth } from '../../src/cli/solve.ts';
 import { MAX_RELATED_LABELS } from '../../src/diagnostics/render.ts';
-import { implcInProcess as implc, STACK_LINE } from './in-process.ts';
+import { implcInProcess as implc, scratch, STACK_LINE } from './in-process.ts';
 
-const dir = mkdtempSync(join(tmpdir(), 'implc-options-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-const file = (name: string, content: string | Buffer) => {
-  const path = join(dir, name);
-  writeFileSync(path, content);
-  return path;
-};
+const { dir, file } = scratch('implc-options-');
 
 /** An equation model (no fixpoint map) and a fixpoint model, with good inputs. */
 const EQUATION = file('kink.impl', 'model Kink {\n  param x: real\n  unknown y: real\n  solve y - 0.5 * abs(y) - x = 0\n}\n');

@@ -1,18 +1,9 @@
 // What `implc solve` prints when a number is not finite, and its exit code (in process).
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { toJsonText } from '../../src/cli/json.ts';
-import { implcInProcess as implc, STACK_LINE } from './in-process.ts';
+import { implcInProcess as implc, scratch, STACK_LINE } from './in-process.ts';
 
-const dir = mkdtempSync(join(tmpdir(), 'implc-solve-output-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
-const file = (name: string, content: string) => {
-  const path = join(dir, name);
-  writeFileSync(path, content);
-  return path;
-};
+const { file } = scratch('implc-solve-output-');
 
 const SQUARE = file('square.impl', 'model Square {\n  param x: real\n  unknown y: real\n  solve y - x = 0\n  output val = y * y\n}\n');
 const PROTO = file('proto.impl', 'model P {\n  param x: real\n  unknown y: real\n  solve y - x = 0\n  output __proto__ = y * 2\n}\n');
