@@ -7,7 +7,7 @@ import { cone, dependsOn, jvp, vjp } from '../src/ir/ad.ts';
 import type { Graph } from '../src/ir/graph.ts';
 import type { IrModel } from '../src/ir/model.ts';
 import type { Shape } from '../src/ir/shape.ts';
-import { factsOf, primitive, REGISTRY } from '../src/primitives/registry.ts';
+import { factsOf, primitive } from '../src/primitives/registry.ts';
 import type { DenseOp } from '../src/runtime/structured.ts';
 import type { NodeId } from '../src/primitives/types.ts';
 import { gpuMapKernels } from './emit-gpu.ts';
@@ -478,15 +478,20 @@ export function emitModule(a: Analysis, sourceFile: string): EmittedModule {
       .map((n) => (n as { name: string }).name);
   // How an InputError names a hoisted value that is not finite: the let, or the operation and its place.
   const letNames = new Map<NodeId, string>([...m.lets].map(([name, node]) => [node, name]));
-  const hoistedLabel = (id: NodeId): string => {
+  // Numbers are finite by the parser's checks: they get no label, so nothing is recorded for them.
+  const hoistedLabel = (id: NodeId): string | null => {
     const n = g.node(id);
+    if (n.op === 'const' || n.op === 'input') return null;
     const at = n.span ? ` at ${n.span.start.line}:${n.span.start.column}` : '';
     const letName = letNames.get(id);
     if (letName !== undefined) return `\`${letName}\` (let${at})`;
-    if (n.op === 'const') return `the number${at}`;
-    const notation = REGISTRY.get(n.op)?.notation;
-    const shown = n.op === 'transpose' ? "'" : notation?.infix ?? notation?.prefix ?? `${n.op}(…)`;
+    const notation = primitive(n.op).notation;
+    const shown = factsOf(n.op).transpose ? "'" : notation?.infix ?? notation?.prefix ?? `${n.op}(…)`;
     return `the value of \`${shown}\`${at}`;
+  };
+  const labelArgument = (id: NodeId): string => {
+    const label = hoistedLabel(id);
+    return label === null ? '' : `, ${literal(label)}`;
   };
   const guardInputs = guard ? [...new Set(guard.terms.flat().flatMap((f) => (f.op ? factorsOf(f.op) : [])).flatMap(inputsOf))] : [];
   // The batched f32 pipeline (gpu.js) for one vector unknown in fixed-point form; it reads
@@ -600,8 +605,8 @@ export function emitModule(a: Analysis, sourceFile: string): EmittedModule {
             const deps = inputsOf(h.node);
             const name = literal(h.name);
             return deps.length === 0
-              ? `lazy(c, ${name}, base ? () => base.value(${name}) : () => ${h.expr}, ${literal(hoistedLabel(h.node))});`
-              : `lazy(c, ${name}, fresh(${deps.map((x) => literal(x)).join(', ')}) ? () => ${h.expr} : () => base!.value(${name}), ${literal(hoistedLabel(h.node))});`;
+              ? `lazy(c, ${name}, base ? () => base.value(${name}) : () => ${h.expr}${labelArgument(h.node)});`
+              : `lazy(c, ${name}, fresh(${deps.map((x) => literal(x)).join(', ')}) ? () => ${h.expr} : () => base!.value(${name})${labelArgument(h.node)});`;
           }),
           `this.guardMemo = ${guard ? `fresh(${guardInputs.map((x) => literal(x)).join(', ')}) ? {} : base!.guardMemo` : '{}'};`,
         ],

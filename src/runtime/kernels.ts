@@ -189,11 +189,17 @@ export function wrapFactors(factors: readonly Float64Array[], shapes: readonly n
     const got = Array.isArray(factors) ? `${factors.length} arrays` : factors === null ? 'null' : typeof factors;
     throw new SolverError('dimension-mismatch', `factors: ${got}, expected an array of ${shapes.length} Float64Arrays (one per kink site)`);
   }
-  return shapes.map((shape, i) => {
+  const tensors: Tensor[] = new Array(shapes.length);
+  for (let i = 0; i < shapes.length; i++) {
+    const shape = shapes[i];
     const data = factors[i];
-    requireLength(`factors[${i}]`, data, shape.reduce((a, b) => a * b, 1));
-    return { shape, data };
-  });
+    let size = 1;
+    for (const d of shape) size *= d;
+    // Derivative kernels call this on every solver step: the message is built only on failure.
+    if (!(data instanceof Float64Array) || data.length !== size) requireLength(`factors[${i}]`, data, size);
+    tensors[i] = { shape, data };
+  }
+  return tensors;
 }
 
 /** The sum of the sizes of a layout. */

@@ -60,7 +60,7 @@ export interface RunResult {
   status: InstanceStatus;
   /**
    * Present when some number of the result, or of the derivatives due, is not finite: its
-   * path, `residual`, `solution.U`, `outputs.O`, `jacobian` or `jacobian.U.P`, `gradients`,
+   * path, `residual`, `solution.U`, `outputs.O`, `jacobian`, `gradients`,
    * `gradients.O` or `gradients.O.P` (U, O, P the declared names). No derivatives are given
    * then (and `derivatives` says why when they were due).
    */

@@ -97,11 +97,12 @@ export function requireStart(what: string, value: unknown, n: number): Float64Ar
   if (!(value instanceof Float64Array) && !Array.isArray(value)) {
     throw new SolverError('invalid-option', `${what} must be a Float64Array or an array of numbers, got ${describeValue(value)}`);
   }
-  if (value.length !== n) throw new SolverError('invalid-option', `${what}: length ${value.length}, expected ${n}`);
+  if (value.length !== n) throw new SolverError('dimension-mismatch', `${what}: length ${value.length}, expected ${n}`);
   const copy = new Float64Array(n);
   for (let i = 0; i < n; i++) {
     const v: unknown = value[i];
-    if (typeof v !== 'number' || !Number.isFinite(v)) throw new SolverError('invalid-option', `${what}[${i}] is ${describeValue(v)}, not a finite number`);
+    if (typeof v !== 'number') throw new SolverError('invalid-option', `${what}[${i}] is ${describeValue(v)}, not a number`);
+    if (!Number.isFinite(v)) throw new SolverError('non-finite-input', `${what}[${i}] is ${v}, not a finite number`);
     copy[i] = v;
   }
   return copy;

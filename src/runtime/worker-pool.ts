@@ -39,11 +39,11 @@ export class WorkerPool {
     if (typeof model !== 'function' && (typeof model !== 'object' || model === null)) {
       throw new SolverError('invalid-option', `WorkerPool: expected a generated model class, got ${describeValue(model)}`);
     }
-    if (threads !== undefined && !(typeof threads === 'number' && Number.isInteger(threads) && threads >= 1)) {
+    if (!(typeof threads === 'number' && Number.isInteger(threads) && threads >= 1)) {
       throw new SolverError('invalid-option', `WorkerPool: threads must be an integer >= 1, got ${describeValue(threads)}`);
     }
     if (!model.modulePath) throw new SolverError('invalid-option', `WorkerPool: class ${model.name} has no modulePath (load it with compileModel or loadModule)`);
-    this.threads = Math.max(1, Math.floor(threads));
+    this.threads = threads;
     const boot = new URL('./worker-boot.mjs', import.meta.url);
     const starts: Promise<void>[] = [];
     for (let t = 0; t < this.threads; t++) {
