@@ -6,7 +6,7 @@ import {
 } from '../ir/shape.ts';
 import { binaryPrimitive, callable, callableNames, primitive, unaryPrimitive } from '../primitives/registry.ts';
 import type { ShapeResult } from '../primitives/types.ts';
-import type { Decl, Equation, Expr, Model, Program, TypeExpr } from '../syntax/ast.ts';
+import type { Decl, Equation, Expr, Ident, Model, Program, TypeExpr } from '../syntax/ast.ts';
 import { modelNameDiagnostics } from './js-names.ts';
 import { closest } from './suggest.ts';
 import type { ModelSymbol, SymbolKind } from './symbols.ts';
@@ -44,6 +44,15 @@ const KIND_TEXT: Record<SymbolKind, string> = {
   output: 'output',
 };
 
+/** E0108: a model defined a second time at `name`, first at `first` (in this file or, for `build`, another). */
+export function duplicateModel(name: Ident, first: Span, notes: string[] = []): Diagnostic {
+  return diagnostic('E0108', name.span, `model \`${name.name}\` is defined twice`, {
+    label: 'second definition',
+    related: [{ span: first, message: 'first defined here' }],
+    notes,
+  });
+}
+
 /** Check every model of a program; report every error, not only the first. */
 export function check(program: Program, recoveredNames: ReadonlySet<string> = new Set()): CheckResult {
   const diagnostics: Diagnostic[] = [];
@@ -52,12 +61,7 @@ export function check(program: Program, recoveredNames: ReadonlySet<string> = ne
   for (const model of program.models) {
     const previous = seen.get(model.name.name);
     if (previous) {
-      diagnostics.push(
-        diagnostic('E0108', model.name.span, `model \`${model.name.name}\` is defined twice`, {
-          label: 'second definition',
-          related: [{ span: previous, message: 'first defined here' }],
-        }),
-      );
+      diagnostics.push(duplicateModel(model.name, previous));
     } else {
       seen.set(model.name.name, model.name.span);
     }

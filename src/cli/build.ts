@@ -3,7 +3,8 @@ import { dirname, join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { emitAll } from '../../codegen/build.ts';
 import type { EmittedModule } from '../../codegen/emit-module.ts';
-import { diagnostic, sortDiagnostics } from '../diagnostics/diagnostic.ts';
+import { duplicateModel } from '../check/check.ts';
+import { sortDiagnostics } from '../diagnostics/diagnostic.ts';
 import type { Span } from '../diagnostics/span.ts';
 import { analyzeFiles, CliFileError, systemReason } from './files.ts';
 import { EXIT, PROCESS_IO, printDiagnostics, quoted, usageError, type CliIo } from './output.ts';
@@ -30,13 +31,7 @@ export function runBuild(files: string[], options: { out: string }, io: CliIo = 
       const name = model.name.name;
       const first = defined.get(name);
       if (first && !here.has(name)) {
-        diagnostics.push(
-          diagnostic('E0108', model.name.span, `model \`${name}\` is defined twice`, {
-            label: 'second definition',
-            related: [{ span: first, message: 'first defined here' }],
-            notes: ['`implc build` writes one module per model name: the second would replace the first'],
-          }),
-        );
+        diagnostics.push(duplicateModel(model.name, first, ['`implc build` writes one module per model name: the second would replace the first']));
       } else if (!first) {
         defined.set(name, model.name.span);
       }

@@ -1,8 +1,10 @@
 import { explainJson, explainTex, explainText } from '../analysis/explain.ts';
 import type { SourceFile } from '../diagnostics/span.ts';
+import { printable } from '../diagnostics/render.ts';
 import { analyzeFile } from '../pipeline.ts';
 import { readModelFile } from './files.ts';
-import { diagnosticsJson, EXIT, PROCESS_IO, printDiagnostics, printable, quoted, usageError, type CliIo } from './output.ts';
+import { toJsonText } from './json.ts';
+import { diagnosticsJson, EXIT, PROCESS_IO, printDiagnostics, quoted, usageError, type CliIo } from './output.ts';
 
 export interface ExplainOptions {
   format: 'text' | 'json' | 'tex';
@@ -19,7 +21,7 @@ export async function runExplain(files: string[], options: ExplainOptions, io: C
   const json: ReturnType<typeof explainJson>[] = [];
   for (const file of files) code = Math.max(code, await explainOne(file, options, files.length > 1, json, io));
   if (options.format === 'json' && code !== EXIT.errors) {
-    io.stdout.write(`${JSON.stringify(options.model ? json[0] : json, null, 2)}\n`);
+    io.stdout.write(`${toJsonText(options.model ? json[0] : json).text}\n`);
   }
   return code;
 }
@@ -30,7 +32,7 @@ async function explainOne(file: string, options: ExplainOptions, several: boolea
   const result = analyzeFile(file, text);
   const errors = result.diagnostics.filter((d) => d.severity === 'error');
   if (errors.length) {
-    if (options.format === 'json') io.stdout.write(`${JSON.stringify(diagnosticsJson(result.diagnostics), null, 2)}\n`);
+    if (options.format === 'json') io.stdout.write(`${toJsonText(diagnosticsJson(result.diagnostics)).text}\n`);
     else printDiagnostics(result.diagnostics, new Map<string, SourceFile>([[file, result.source]]), io.stdout);
     return EXIT.errors;
   }

@@ -108,13 +108,13 @@ export function buildProgram(io: CliIo, exit: (code: number) => void): Command {
   return program;
 }
 
-/** A positive finite decimal number (not hex, not `Infinity`, no blanks). */
 /** A path that names something: an empty one would silently mean the current folder. */
 function nonEmptyPath(value: string): string {
   if (value.trim() === '') throw new InvalidArgumentError('expected a folder, not an empty path');
   return value;
 }
 
+/** A positive finite decimal number (not hex, not `Infinity`, no blanks). */
 function positiveNumber(value: string): number {
   const x = Number(value);
   if (!/^\+?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i.test(value) || !Number.isFinite(x) || x <= 0) {

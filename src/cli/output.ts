@@ -1,8 +1,6 @@
 import pc from 'picocolors';
 import type { Diagnostic } from '../diagnostics/diagnostic.ts';
 import { printable, renderSummary, renderText, toJson } from '../diagnostics/render.ts';
-
-export { printable };
 import type { SourceFile } from '../diagnostics/span.ts';
 
 export type Format = 'text' | 'json';

@@ -1,12 +1,13 @@
 import { existsSync } from 'node:fs';
 import { cachePath, importModelClass, ModuleCacheError, sourceKey, storeModule, type ModelClass } from '../../codegen/cache.ts';
 import type { SourceFile } from '../diagnostics/span.ts';
+import { printable } from '../diagnostics/render.ts';
 import { analyzeFile } from '../pipeline.ts';
 import { InputError } from '../runtime/inputs.ts';
 import { SolverError, type SolverErrorCode } from '../runtime/status.ts';
 import { CliFileError, MAX_INPUT_BYTES, readModelFile, readTextFile } from './files.ts';
 import { toJsonText } from './json.ts';
-import { EXIT, PROCESS_IO, printable, printDiagnostics, quoted, usageError, type CliIo } from './output.ts';
+import { EXIT, PROCESS_IO, printDiagnostics, quoted, usageError, type CliIo } from './output.ts';
 
 export interface SolveOptions {
   input: string;

@@ -30,7 +30,7 @@ export function renderText(d: Diagnostic, source: SourceFile | undefined, option
     { span: d.span, text: d.label ?? '', primary: true },
     ...inFile.slice(0, MAX_RELATED_LABELS).map((r) => ({ span: r.span, text: r.message, primary: false })),
   ];
-  const hidden = inFile.length - (labels.length - 1);
+  const hidden = Math.max(0, inFile.length - MAX_RELATED_LABELS);
   const gutter = String(Math.max(...labels.map((l) => Math.min(l.span.end.line, l.span.start.line + 2)))).length;
   const pad = ' '.repeat(gutter);
   const bar = c.blue('|');

@@ -118,7 +118,10 @@ export function lower(checked: CheckedModel, sourceText: string): IrModel {
     while (i >= 0) {
       const node = spine[i];
       if (node.kind === 'transpose') {
-        acc = make(TRANSPOSE, [acc], node.span, node.span, "`'`");
+        // An error points at this `'`, the last character of the node's span.
+        const end = node.span.end;
+        const mark = { file: node.span.file, start: { line: end.line, column: end.column - 1, offset: end.offset - 1 }, end };
+        acc = make(TRANSPOSE, [acc], node.span, mark, "`'`");
         i--;
         continue;
       }
@@ -157,10 +160,12 @@ export function lower(checked: CheckedModel, sourceText: string): IrModel {
       // Products and logic regroup freely; their text from the first to the last term is the value.
       const span = whole ? top.span : cls === 'sum' ? null : { file: top.span.file, start: terms[lo].span.start, end: terms[hi - 1].span.end };
       const at = whole ? top.opSpan : terms[mid].span;
-      if (cls !== 'sum') return { node: make(opName, [l.node, r.node], span, at, `\`${top.op}\``), negative: false };
-      if (!l.negative) return { node: make(r.negative ? 'sub' : 'add', [l.node, r.node], span, at, '`+`'), negative: false };
-      if (!r.negative) return { node: make('sub', [r.node, l.node], null, at, '`+`'), negative: false };
-      return { node: make('add', [l.node, r.node], null, at, '`+`'), negative: true };
+      // The operator in front of the right half's first term (terms[k] follows ops[k - 1]).
+      const what = `\`${(whole ? top : ops[mid - 1]).op}\``;
+      if (cls !== 'sum') return { node: make(opName, [l.node, r.node], span, at, what), negative: false };
+      if (!l.negative) return { node: make(r.negative ? 'sub' : 'add', [l.node, r.node], span, at, what), negative: false };
+      if (!r.negative) return { node: make('sub', [r.node, l.node], null, at, what), negative: false };
+      return { node: make('add', [l.node, r.node], null, at, what), negative: true };
     };
     return build(0, terms.length).node;
   };

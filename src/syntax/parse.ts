@@ -42,14 +42,23 @@ export function parse(source: SourceFile): ParseResult {
     try {
       match = matcher.match();
     } catch (e) {
-      // Ohm recurses once per nesting level; the pre-scan above keeps it far from the
-      // stack's end, so this is only a last resort.
+      // Ohm recurses several frames per nesting level: MAX_NESTING keeps it inside Node's
+      // default stack, but with little to spare (64 nested calls overflow a stack of 950 KB
+      // of the default 984), so a deeper caller or a smaller stack can still land here.
       if (!(e instanceof RangeError)) throw e;
       diagnostics.push(tooDeep(source));
       return { program: null, diagnostics, recoveredNames };
     }
     if (!match.failed()) {
-      const program = buildAst(match, source);
+      let program: Program;
+      try {
+        program = buildAst(match, source);
+      } catch (e) {
+        // The semantics recurse along the same nesting as the match.
+        if (!(e instanceof RangeError)) throw e;
+        diagnostics.push(tooDeep(source));
+        return { program: null, diagnostics, recoveredNames };
+      }
       diagnostics.push(...numberChecks(program));
       return { program, diagnostics, recoveredNames };
     }

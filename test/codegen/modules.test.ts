@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
@@ -73,6 +74,8 @@ describe('the module cache of implc solve', () => {
   it('writes each module whole under a temporary name, then renames it; a module there is reused as it is', async () => {
     const text = 'model CacheProbe {\n  param x: real\n  unknown y: real = 0\n  fixpoint y = 0.5 * y + x\n}\n';
     const emitted = emitModule(analyzeFile('probe.impl', text).analyses[0], 'probe.impl');
+    // Removed first: a module left by an earlier run would skip the write under test.
+    rmSync(cachePath('CacheProbe', createHash('sha256').update(emitted.text).digest('hex').slice(0, 16)), { force: true });
     const loaded = await Promise.all([loadModule(emitted), loadModule(emitted)]);
     const path = loaded[0].modulePath;
     expect(loaded[1].modulePath).toBe(path);
@@ -115,6 +118,8 @@ describe('the source-keyed cache of implc solve', () => {
       const second = await solve();
       expect(second.stdout).toBe(first.stdout);
       expect(statSync(path).mtimeMs).toBe(made);
+      // The folder is new each run, so is the key: leave no module behind.
+      rmSync(path);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -386,6 +386,7 @@ describe('numbers that are not finite: a typed outcome, never a converged result
       // A start away from 0 converges, honestly.
       const r = new Normalized({ x: [1, 0] }).solve({ y0: [1, 1], jacobian: true });
       expectHonest(r);
+      expect(r.status).toBe('converged');
     });
 
     it('B not finite at the solution (sqrt at 0): no luFactor crash; derivatives unavailable, typed', () => {
