@@ -10,7 +10,7 @@ export function emitAll(analyses: readonly Analysis[], sourceFile: string): Emit
   return analyses.map((a) => emitModule(a, sourceFile));
 }
 
-export { ModuleCacheError, type GeneratedInstance, type ModelClass } from './cache.ts';
+export type { GeneratedInstance, ModelClass } from './cache.ts';
 
 /** Store a generated module in the cache (named by its content) and load its class. */
 export async function loadModule(module: EmittedModule): Promise<ModelClass> {
@@ -22,7 +22,9 @@ export async function loadModule(module: EmittedModule): Promise<ModelClass> {
 }
 
 /**
- * Compile one model of a file and load its generated class, as `implc solve` does: for
+ * Compile one model of a file (the first, unless named) and load its generated class through
+ * the module cache, as `implc solve` does on a cache miss (solve keys its cache by the source
+ * instead, see cache.ts `sourceKey`): for
  * demos, tests and benchmarks that use the generated modules in process.
  */
 export async function compileModel(file: string, model?: string, text = readFileSync(file, 'utf8')): Promise<ModelClass> {

@@ -4,4 +4,5 @@
 import fc from 'fast-check';
 
 const seed = process.env.FC_SEED;
+if (seed !== undefined && seed !== 'random' && !/^-?\d+$/.test(seed)) throw new Error(`FC_SEED must be an integer or \`random\`, got ${JSON.stringify(seed)}`);
 if (seed !== 'random') fc.configureGlobal({ seed: seed === undefined ? 20261205 : Number(seed) });
