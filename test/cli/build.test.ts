@@ -104,7 +104,8 @@ describe('implc build', () => {
   ])('-o %s: exit 2 naming it, at once', async (_what, out, message) => {
     const started = performance.now();
     const r = await implc(['build', A, '-o', out]);
-    expect(performance.now() - started).toBeLessThan(3000);
+    // Not a speed claim: the /proc case never returned before its fix; in process this takes ms.
+    expect(performance.now() - started).toBeLessThan(10_000);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(message);
     expect(r.stderr).not.toMatch(STACK_LINE);

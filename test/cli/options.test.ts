@@ -123,7 +123,8 @@ describe('model files that are not model files', () => {
     for (const args of [['check', path], ['explain', path], ['build', path, '-o', join(dir, 'out')], ['solve', path, '--input', X1]]) {
       const started = performance.now();
       const r = await usage(args, `cannot read model file \`${path}\``, message);
-      expect(performance.now() - started).toBeLessThan(2000);
+      // Not a speed claim: a FIFO or /dev/zero read never returned before; in process this takes ms.
+      expect(performance.now() - started).toBeLessThan(10_000);
       expect(r.stderr.split('\n').filter((l) => l.startsWith('error')).length).toBe(1);
     }
   });
