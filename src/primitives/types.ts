@@ -6,11 +6,10 @@ export type Definability = 'semialgebraic' | 'R_exp' | 'R_an' | 'not definable';
 /** Lipschitz class (MATH.md section 2), ordered from best to worst. */
 export type Lipschitz = 'globally' | 'locally' | 'not Lipschitz' | 'discontinuous';
 
-/** A dense f64 array value: row-major data with a concrete shape. */
-export interface Tensor {
-  shape: number[];
-  data: Float64Array;
-}
+import type { Tensor } from '../runtime/tensor.ts';
+
+/** A dense f64 array value (src/runtime/tensor.ts, where the runtime defines it). */
+export type { Tensor };
 
 /** What a shape rule returns: the result type, or which argument is wrong and why. */
 export type ShapeResult =

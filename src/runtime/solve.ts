@@ -22,7 +22,7 @@ import type { NewtonProblem } from './newton.ts';
 import type { NewtonResult } from './status.ts';
 import { assembleB, ImplicitSystem, reducedRows } from './implicit-system.ts';
 import { SolverError } from './status.ts';
-import { LassoCoordinateDescent, stepOf } from './lasso.ts';
+import { structuredSolve } from './structured-solve.ts';
 import { isFiniteVector, requireChoice, requireFiniteVector, requireInteger, requireLimit, requireModel, requireOptions, requireStart, requireTolerance } from './validate.ts';
 
 export type SolveMethod = 'auto' | 'fixed-point' | 'anderson' | 'newton';
@@ -117,26 +117,6 @@ function newtonProblem(model: ModelInstance, denseLimit: number): NewtonProblem 
 }
 
 /**
- * The Lasso behind a recognized least-squares prox fixpoint (src/runtime/lasso.ts), with the
- * scale of its fit (||b|| + 1, the unit of coordinate descent's tolerance); null when the
- * model has no such structure or its pieces do not check out.
- */
-function lassoProblem(model: ModelInstance, y0: Float64Array): { solver: LassoCoordinateDescent; scale: number } | null {
-  const lsq = model.leastSquaresProx?.() ?? null;
-  if (!lsq) return null;
-  const s = lsq.s ?? stepOf(lsq);
-  const p = lsq.A.shape[1];
-  const tau = lsq.tau.data;
-  if (s === null || !(s > 0) || !Number.isFinite(s) || y0.length !== p || lsq.b.data.length !== lsq.A.shape[0] || (tau.length !== 1 && tau.length !== p)) return null;
-  for (const t of tau) if (!(t >= 0)) return null;
-  const lambda = tau.length === 1 ? () => tau[0] / s : (j: number) => tau[j] / s;
-  return {
-    solver: new LassoCoordinateDescent(lsq.A, lsq.b, lambda, { data: lsq.G.data, scale: s }),
-    scale: Math.sqrt(lsq.b.data.reduce((acc, v) => acc + v * v, 0)) + 1,
-  };
-}
-
-/**
  * Solves F(x, y) = 0 for the model's unknowns at its bound inputs. Misuse (a
  * wrong y0, bad options, 'fixed-point' without a map) throws a SolverError;
  * numerical failure is a status, and the returned y is always finite.
@@ -183,33 +163,9 @@ export function solveInstance(model: ModelInstance, options: SolveInstanceOption
     return finish(r.y, r.status, r.iterations, method);
   }
 
-  // auto, and the map is proximal gradient on a least-squares Lasso (recognized by codegen;
-  // its step checked here when codegen did not give it): coordinate descent finds the support, Newton on the model's F finishes
-  // (its step on the support's piece in closed form first, the generic kernels if need be).
-  const lasso = lassoProblem(model, y0);
-  if (lasso) {
-    // Tighter and tighter: coordinate descent only has to find the support, which Newton
-    // (a reduced solve on the support, superlinear) then finishes; it crawls on correlated
-    // columns, where Newton does not.
-    let beta = y0;
-    let sweeps = 0;
-    let newtonIterations = 0;
-    for (const rel of [1e-4, 1e-6, 1e-8, 1e-10, 1e-12]) {
-      const cd = lasso.solver.run(beta, rel * lasso.scale);
-      sweeps += cd.sweeps;
-      if (!isFiniteVector(cd.beta)) break;
-      beta = cd.beta;
-      // Newton's step on the support's piece, in closed form; judged by the model's F.
-      const exact = lasso.solver.polish(beta, Math.min(denseLimit, REDUCED_NEWTON_LIMIT));
-      if (exact) {
-        const residual = residualInf(model, exact);
-        if (residual <= tol) return finish(exact, 'converged', sweeps + newtonIterations + 1, 'coordinate-descent+newton', residual);
-      }
-      const nt = semismoothNewton(problem, beta, { tol, maxIter: options.maxIter ?? 10 });
-      newtonIterations += nt.iterations;
-      if (nt.status === 'converged') return finish(nt.y, nt.status, sweeps + newtonIterations, 'coordinate-descent+newton');
-    }
-  }
+  // auto: a structured solver where the analysis recognized one (structured-solve.ts).
+  const structured = structuredSolve(model, y0, { tol, maxIter: options.maxIter, denseLimit, newton: problem });
+  if (structured) return finish(structured.y, 'converged', structured.iterations, structured.method, structured.residual);
 
   // auto with a map: Anderson first, Newton to finish.
   // With the active-set reduction, Newton steps cost a small dense solve: a short Anderson
