@@ -25,7 +25,7 @@
  */
 import type { Graph } from '../src/ir/graph.ts';
 import { isScalar } from '../src/ir/shape.ts';
-import { factsOf, primitive } from '../src/primitives/registry.ts';
+import { primitive } from '../src/primitives/registry.ts';
 import type { NodeId } from '../src/primitives/types.ts';
 import type { GpuArg, GpuMapSpec, GpuProduct, GpuStage } from '../src/runtime/batch.ts';
 import type { KernelWriter } from './kernel-writer.ts';
@@ -150,13 +150,14 @@ class StageWriter {
     // A moving scalar comes from a reduction over the unknown: not expressible per entry.
     if (n.type.shape.length !== 1) throw new Unsupported(`${n.op} gives a moving non-vector`);
 
-    if (n.op === 'broadcast') {
-      // Moves only through `like`; its value is the (fixed) scalar argument everywhere.
-      if (writer.dynamic(n.args[0])) throw new Unsupported('broadcast of a moving scalar');
+    const prim = primitive(n.op);
+    if (prim.structure.repeatsFirst) {
+      // A scalar repeated (broadcast): it moves only through the shape it takes, so every
+      // entry is the (fixed) scalar argument.
+      if (writer.dynamic(n.args[0])) throw new Unsupported(`${n.op} of a moving scalar`);
       return this.entry(n.args[0]);
     }
-    if (factsOf(n.op).linearForm === 'matrix product') return this.matvec(id, n.args[0], n.args[1]);
-    const prim = primitive(n.op);
+    if (prim.structure.linearForm === 'matrix product') return this.matvec(id, n.args[0], n.args[1]);
     const scalarExpr = prim.scalarExpr;
     if (!prim.structure.elementwise || !scalarExpr) throw new Unsupported(`${n.op} is not elementwise`);
     const args = n.args.map((a) => this.entry(a));

@@ -1,13 +1,14 @@
 import { cone } from '../src/ir/ad.ts';
-import { factsOf } from '../src/primitives/registry.ts';
+import { factsOf, primitive } from '../src/primitives/registry.ts';
 import type { Graph, IrNode } from '../src/ir/graph.ts';
 import type { Shape } from '../src/ir/shape.ts';
 import type { NodeId } from '../src/primitives/types.ts';
 import { member } from './names.ts';
 
 /**
- * Writes kernel bodies: straight-line TypeScript over tensors, one `K.<primitive>(...)` call
- * per IR node (the registry's value rules, through implc/runtime). Nodes that do not move
+ * Writes kernel bodies: straight-line TypeScript over tensors, one `K.<kernel>(...)` call per
+ * IR node, the runtime's value kernel that the node's primitive names as its value rule
+ * (`Primitive.kernel`, through implc/runtime). Nodes that do not move
  * with the unknowns or the seeds were computed once, in the constructor, and are read from
  * `c` by name (user names as they are, invented ones with a `$`: `c.$t9`, `c.$num_2`); the
  * rest are locals `t<id>`.
@@ -134,7 +135,7 @@ export class KernelWriter {
   }
 
   private call(n: IrNode, ref: (id: NodeId) => string): string {
-    return `K.${n.op}(${n.args.map(ref).join(', ')})`;
+    return `K.${primitive(n.op).kernel}(${n.args.map(ref).join(', ')})`;
   }
 }
 

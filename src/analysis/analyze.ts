@@ -10,6 +10,8 @@ import { Bounds } from './bounds.ts';
 import { certify, jacobians, type Certificate, type Jacobians } from './certify.ts';
 import { classify, equationNodes, type ClassResult } from './classes.ts';
 import { Namer, showLinOp } from './linop.ts';
+import { buildStructure } from './structure.ts';
+import type { ModelStructure } from '../structure/types.ts';
 
 /** One kink site of F: a nonsmooth primitive applied to something that moves. */
 export interface KinkSite {
@@ -35,6 +37,8 @@ export interface Analysis {
   A: string;
   certificate: Certificate;
   diagnostics: Diagnostic[];
+  /** What codegen reads (src/structure/types.ts): everything it needs, nothing else. */
+  structure: ModelStructure;
 }
 
 export function analyze(checked: CheckedModel, sourceText: string): Analysis {
@@ -52,7 +56,9 @@ export function analyze(checked: CheckedModel, sourceText: string): Analysis {
       ? { verdict: 'unverified' as const, test: 'none' as const, guard: null, guardBound: null, rowwise: false, counterexample: null, reason: 'F is discontinuous: the implicit function theorem does not apply' }
       : certify(model, jac, bounds, namer);
   const diagnostics = [...classes.diagnostics, ...certificationDiagnostics(model, certificate, kinks)];
-  return { model, classes, kinks, pieces: pieceCount(kinks), jacobians: jac, B, A, certificate, diagnostics };
+  const nonDiagonalKinks = kinks.some((k) => primitive(k.primitive).kink?.factor === null);
+  const structure = buildStructure({ model, jacobians: jac, certificate, classes, B, A, nonDiagonalKinks });
+  return { model, classes, kinks, pieces: pieceCount(kinks), jacobians: jac, B, A, certificate, diagnostics, structure };
 }
 
 function kinkSites(model: IrModel): KinkSite[] {

@@ -1,16 +1,17 @@
 import { monotoneInterval, negInterval } from './interval.ts';
 import { complement, op, scale, sumTerms, unbroadcast } from './build.ts';
-import { diagonalKink, expression, piecewiseConstant, pointwise, unary } from './elementwise-rules.ts';
+import { diagonalKink, expression, piecewiseConstant, unary } from './elementwise-rules.ts';
 import { boxRules, reluKink, reluRules } from './kink-factors.ts';
 import * as rules from './shape-rules.ts';
-import type { Builder, NodeId, Primitive } from './types.ts';
+import type { Builder, NodeId, PrimitiveSpec } from './types.ts';
 
 // Elementwise functions of LANGUAGE.md "Primitives". Scalars broadcast against arrays.
 // Nonsmooth ones differentiate through a diagonal kink factor (kink-factors.ts), smooth ones
-// through ordinary derivative nodes.
+// through ordinary derivative nodes. Values and kink gaps are the runtime's kernels of the
+// same names (src/runtime/values/elementwise.ts).
 
 /** Derivative rules of `max` / `min`: convex weights d on a and 1 - d on b, d = factor(a, b). */
-function convexWeightRules(factor: string): Pick<Primitive, 'jvp' | 'vjp'> {
+function convexWeightRules(factor: string): Pick<PrimitiveSpec, 'jvp' | 'vjp'> {
   return {
     jvp: (g, node, [da, db]) => {
       const d = op(g, factor, ...node.args);
@@ -24,17 +25,16 @@ function convexWeightRules(factor: string): Pick<Primitive, 'jvp' | 'vjp'> {
   };
 }
 
-const sigmoid = (x: number) => (x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x)));
 const call = (name: string) => (g: Builder, a: NodeId) => op(g, name, a);
 
-export const elementwisePrimitives: Primitive[] = [
+export const elementwisePrimitives: PrimitiveSpec[] = [
   {
     name: 'abs', interval: ([a]) => (a[0] >= 0 ? a : a[1] <= 0 ? negInterval(a) : [0, Math.max(-a[0], a[1])]), surface: 'function', params: ['a'], summary: '|a|', definability: 'semialgebraic', lipschitz: 'globally', shape: rules.elementwise, structure: { elementwise: true },
-    ...unary(Math.abs, (a) => `Math.abs(${a})`, call('abs_d')),
-    kink: diagonalKink({ condition: 'a = 0', used: "0 (abs'(0) = 0)", range: [-1, 1], rangeText: '[-1, 1]', factor: 'abs_d' }, Math.abs),
+    ...unary((a) => `Math.abs(${a})`, call('abs_d')),
+    kink: diagonalKink({ condition: 'a = 0', used: "0 (abs'(0) = 0)", range: [-1, 1], rangeText: '[-1, 1]', factor: 'abs_d', gap: 'abs' }),
   },
   {
-    name: 'relu', interval: ([a]) => [Math.max(a[0], 0), Math.max(a[1], 0)], surface: 'function', params: ['a'], summary: 'max(a, 0)', definability: 'semialgebraic', lipschitz: 'globally', shape: rules.elementwise, structure: { elementwise: true, nonexpansive: true, monotone: true },
+    name: 'relu', interval: ([a]) => [Math.max(a[0], 0), Math.max(a[1], 0)], surface: 'function', params: ['a'], summary: 'max(a, 0)', definability: 'semialgebraic', lipschitz: 'globally', shape: rules.elementwise, structure: { elementwise: true, nonexpansive: true, monotone: true, prox: { penalty: 'box', lower: 'zero', upper: null } },
     ...reluRules, kink: reluKink,
   },
   {
@@ -42,22 +42,21 @@ export const elementwisePrimitives: Primitive[] = [
     ...reluRules, kink: reluKink,
   },
   {
-    name: 'max', interval: ([a, b]) => [Math.max(a[0], b[0]), Math.max(a[1], b[1])], surface: 'function', params: ['a', 'b'], summary: 'elementwise maximum', definability: 'semialgebraic', lipschitz: 'globally', shape: rules.elementwise, structure: { elementwise: true },
-    evaluate: pointwise(Math.max), ...convexWeightRules('max_d'), scalarExpr: expression((a, b) => `Math.max(${a}, ${b})`),
-    kink: diagonalKink({ condition: 'a = b', used: 'weight 1 on the first argument (d = 1)', range: [0, 1], rangeText: 'convex weights: d on a, 1 - d on b, d in [0, 1]', factor: 'max_d' }, (a, b) => Math.abs(a - b)),
+    name: 'max', interval: ([a, b]) => [Math.max(a[0], b[0]), Math.max(a[1], b[1])], surface: 'function', params: ['a', 'b'], summary: 'elementwise maximum', definability: 'semialgebraic', lipschitz: 'globally', shape: rules.elementwise, structure: { elementwise: true, prox: { penalty: 'box', either: 'lower' } },
+    ...convexWeightRules('max_d'), scalarExpr: expression((a, b) => `Math.max(${a}, ${b})`),
+    kink: diagonalKink({ condition: 'a = b', used: 'weight 1 on the first argument (d = 1)', range: [0, 1], rangeText: 'convex weights: d on a, 1 - d on b, d in [0, 1]', factor: 'max_d', gap: 'max' }),
   },
   {
-    name: 'min', interval: ([a, b]) => [Math.min(a[0], b[0]), Math.min(a[1], b[1])], surface: 'function', params: ['a', 'b'], summary: 'elementwise minimum', definability: 'semialgebraic', lipschitz: 'globally', shape: rules.elementwise, structure: { elementwise: true },
-    evaluate: pointwise(Math.min), ...convexWeightRules('min_d'), scalarExpr: expression((a, b) => `Math.min(${a}, ${b})`),
-    kink: diagonalKink({ condition: 'a = b', used: 'weight 1 on the first argument (d = 1)', range: [0, 1], rangeText: 'convex weights: d on a, 1 - d on b, d in [0, 1]', factor: 'min_d' }, (a, b) => Math.abs(a - b)),
+    name: 'min', interval: ([a, b]) => [Math.min(a[0], b[0]), Math.min(a[1], b[1])], surface: 'function', params: ['a', 'b'], summary: 'elementwise minimum', definability: 'semialgebraic', lipschitz: 'globally', shape: rules.elementwise, structure: { elementwise: true, prox: { penalty: 'box', either: 'upper' } },
+    ...convexWeightRules('min_d'), scalarExpr: expression((a, b) => `Math.min(${a}, ${b})`),
+    kink: diagonalKink({ condition: 'a = b', used: 'weight 1 on the first argument (d = 1)', range: [0, 1], rangeText: 'convex weights: d on a, 1 - d on b, d in [0, 1]', factor: 'min_d', gap: 'min' }),
   },
   {
-    name: 'clip', interval: ([, lo, hi]) => [lo[0], hi[1]], surface: 'function', params: ['a', 'lo', 'hi'], summary: 'min(max(a, lo), hi)', definability: 'semialgebraic', lipschitz: 'globally', shape: rules.elementwise, structure: { elementwise: true, nonexpansive: true, monotone: true },
+    name: 'clip', interval: ([, lo, hi]) => [lo[0], hi[1]], surface: 'function', params: ['a', 'lo', 'hi'], summary: 'min(max(a, lo), hi)', definability: 'semialgebraic', lipschitz: 'globally', shape: rules.elementwise, structure: { elementwise: true, nonexpansive: true, monotone: true, prox: { penalty: 'box', lower: 1, upper: 2 } },
     ...boxRules,
   },
   {
-    name: 'soft_threshold', surface: 'function', params: ['u', 't'], summary: 'sign(u) max(|u| - t, 0)', definability: 'semialgebraic', lipschitz: 'globally', shape: rules.elementwise, structure: { elementwise: true, nonexpansive: true, monotone: true, prox: 'l1' },
-    evaluate: pointwise((u, t) => Math.sign(u) * Math.max(Math.abs(u) - t, 0)),
+    name: 'soft_threshold', surface: 'function', params: ['u', 't'], summary: 'sign(u) max(|u| - t, 0)', definability: 'semialgebraic', lipschitz: 'globally', shape: rules.elementwise, structure: { elementwise: true, nonexpansive: true, monotone: true, prox: { penalty: 'l1', threshold: 1 } },
     // d = [|u| > t]; d/du = d, d/dt = -sign(u) d (MATH.md section 6, Lasso: A = g D sign(u)).
     jvp: (g, node, [du, dt]) => {
       const [u, t] = node.args;
@@ -70,11 +69,10 @@ export const elementwisePrimitives: Primitive[] = [
       return [unbroadcast(g, dct, u), unbroadcast(g, op(g, 'neg', op(g, 'mul', op(g, 'sign', u), dct)), t)];
     },
     scalarExpr: expression((u, t) => `(${u} > 0.0 ? 1.0 : (${u} < 0.0 ? -1.0 : 0.0)) * Math.max(Math.abs(${u}) - ${t}, 0.0)`),
-    kink: diagonalKink({ condition: '|u| = t', used: '0', range: [0, 1], rangeText: '[0, 1]', factor: 'soft_threshold_d' }, (u, t) => Math.abs(Math.abs(u) - t)),
+    kink: diagonalKink({ condition: '|u| = t', used: '0', range: [0, 1], rangeText: '[0, 1]', factor: 'soft_threshold_d', gap: 'soft_threshold' }),
   },
   {
     name: 'huber', surface: 'function', params: ['a', 'delta'], summary: 'a^2/2 for |a| <= delta, delta (|a| - delta/2) beyond (C1)', definability: 'semialgebraic', lipschitz: 'globally', shape: rules.elementwise, structure: { elementwise: true },
-    evaluate: pointwise((a, delta) => (Math.abs(a) <= delta ? (a * a) / 2 : delta * (Math.abs(a) - delta / 2))),
     // C1: d/da = clip(a, -delta, delta), d/ddelta = max(|a| - delta, 0).
     jvp: (g, node, [da, ddelta]) => {
       const [a, delta] = node.args;
@@ -88,52 +86,52 @@ export const elementwisePrimitives: Primitive[] = [
   },
   {
     name: 'sqrt', interval: ([a]) => [Math.sqrt(Math.max(a[0], 0)), Math.sqrt(Math.max(a[1], 0))], surface: 'function', params: ['a'], summary: 'square root', definability: 'semialgebraic', lipschitz: 'locally', irregularity: 'not Lipschitz at 0', shape: rules.elementwise, structure: { singularAtZero: true, elementwise: true, monotone: true },
-    ...unary(Math.sqrt, (a) => `Math.sqrt(${a})`, (g, _a, node) => op(g, 'div_elementwise', g.constant(0.5), node)),
+    ...unary((a) => `Math.sqrt(${a})`, (g, _a, node) => op(g, 'div_elementwise', g.constant(0.5), node)),
   },
   {
     name: 'exp', interval: monotoneInterval(Math.exp), surface: 'function', params: ['a'], summary: 'e^a', definability: 'R_exp', lipschitz: 'locally', shape: rules.elementwise, structure: { elementwise: true, monotone: true },
-    ...unary(Math.exp, (a) => `Math.exp(${a})`, (_g, _a, node) => node),
+    ...unary((a) => `Math.exp(${a})`, (_g, _a, node) => node),
   },
   {
     name: 'log', surface: 'function', params: ['a'], summary: 'natural logarithm', definability: 'R_exp', lipschitz: 'locally', irregularity: 'undefined at 0 and below', shape: rules.elementwise, structure: { elementwise: true, monotone: true },
-    ...unary(Math.log, (a) => `Math.log(${a})`, (g, a) => op(g, 'div_elementwise', g.constant(1), a)),
+    ...unary((a) => `Math.log(${a})`, (g, a) => op(g, 'div_elementwise', g.constant(1), a)),
   },
   {
     name: 'softplus', interval: monotoneInterval((x) => Math.log1p(Math.exp(x))), surface: 'function', params: ['a'], summary: 'log(1 + e^a)', definability: 'R_exp', lipschitz: 'globally', shape: rules.elementwise, structure: { elementwise: true, nonexpansive: true, monotone: true },
-    ...unary((x) => Math.max(x, 0) + Math.log1p(Math.exp(-Math.abs(x))), (a) => `Math.max(${a}, 0.0) + Math.log(1.0 + Math.exp(-Math.abs(${a})))`, call('sigmoid')),
+    ...unary((a) => `Math.max(${a}, 0.0) + Math.log(1.0 + Math.exp(-Math.abs(${a})))`, call('sigmoid')),
   },
   {
     name: 'sigmoid', interval: () => [0, 1], surface: 'function', params: ['a'], summary: '1 / (1 + e^-a)', definability: 'R_exp', lipschitz: 'globally', shape: rules.elementwise, structure: { elementwise: true, nonexpansive: true, monotone: true },
-    ...unary(sigmoid, (a) => `(${a} >= 0.0 ? 1.0 / (1.0 + Math.exp(-${a})) : Math.exp(${a}) / (1.0 + Math.exp(${a})))`, (g, _a, node) => op(g, 'mul', node, complement(g, node))),
+    ...unary((a) => `(${a} >= 0.0 ? 1.0 / (1.0 + Math.exp(-${a})) : Math.exp(${a}) / (1.0 + Math.exp(${a})))`, (g, _a, node) => op(g, 'mul', node, complement(g, node))),
   },
   {
     name: 'tanh', interval: () => [-1, 1], surface: 'function', params: ['a'], summary: 'hyperbolic tangent', definability: 'R_exp', lipschitz: 'globally', shape: rules.elementwise, structure: { elementwise: true, nonexpansive: true, monotone: true },
     // gpu.js has no tanh on every backend: 1 - 2 / (e^{2a} + 1) saturates cleanly in f32.
-    ...unary(Math.tanh, (a) => `(1.0 - 2.0 / (Math.exp(2.0 * ${a}) + 1.0))`, (g, _a, node) => complement(g, op(g, 'mul', node, node))),
+    ...unary((a) => `(1.0 - 2.0 / (Math.exp(2.0 * ${a}) + 1.0))`, (g, _a, node) => complement(g, op(g, 'mul', node, node))),
   },
   {
     name: 'sin', interval: () => [-1, 1], surface: 'function', params: ['a'], summary: 'sine (definable only on a bounded domain)', definability: 'R_an', lipschitz: 'globally', irregularity: 'not definable on an unbounded domain', shape: rules.elementwise, structure: { boundedDomain: true, elementwise: true, nonexpansive: true },
-    ...unary(Math.sin, (a) => `Math.sin(${a})`, call('cos')),
+    ...unary((a) => `Math.sin(${a})`, call('cos')),
   },
   {
     name: 'cos', interval: () => [-1, 1], surface: 'function', params: ['a'], summary: 'cosine (definable only on a bounded domain)', definability: 'R_an', lipschitz: 'globally', irregularity: 'not definable on an unbounded domain', shape: rules.elementwise, structure: { boundedDomain: true, elementwise: true, nonexpansive: true },
-    ...unary(Math.cos, (a) => `Math.cos(${a})`, (g, a) => op(g, 'neg', op(g, 'sin', a))),
+    ...unary((a) => `Math.cos(${a})`, (g, a) => op(g, 'neg', op(g, 'sin', a))),
   },
   {
     name: 'sign', surface: 'function', params: ['a'], summary: 'sign of a (-1, 0, 1)', definability: 'semialgebraic', lipschitz: 'discontinuous', irregularity: 'jumps at 0', shape: rules.elementwise, structure: { elementwise: true },
-    ...piecewiseConstant(Math.sign, (a) => `(${a} > 0.0 ? 1.0 : (${a} < 0.0 ? -1.0 : 0.0))`),
+    ...piecewiseConstant((a) => `(${a} > 0.0 ? 1.0 : (${a} < 0.0 ? -1.0 : 0.0))`),
   },
   {
     name: 'step', surface: 'function', params: ['a'], summary: '1 for a > 0, else 0', definability: 'semialgebraic', lipschitz: 'discontinuous', irregularity: 'jumps at 0', shape: rules.elementwise, structure: { elementwise: true },
-    ...piecewiseConstant((x) => (x > 0 ? 1 : 0), (a) => `(${a} > 0.0 ? 1.0 : 0.0)`),
+    ...piecewiseConstant((a) => `(${a} > 0.0 ? 1.0 : 0.0)`),
   },
   {
     name: 'floor', surface: 'function', params: ['a'], summary: 'largest integer <= a', definability: 'not definable', lipschitz: 'discontinuous', irregularity: 'jumps at every integer (infinitely many pieces on R)', shape: rules.elementwise, structure: { elementwise: true },
-    ...piecewiseConstant(Math.floor, (a) => `Math.floor(${a})`),
+    ...piecewiseConstant((a) => `Math.floor(${a})`),
   },
   {
     name: 'round', surface: 'function', params: ['a'], summary: 'nearest integer (ties away from 0)', definability: 'not definable', lipschitz: 'discontinuous', irregularity: 'jumps at every half-integer (infinitely many pieces on R)', shape: rules.elementwise, structure: { elementwise: true },
-    ...piecewiseConstant((x) => (x < 0 ? -Math.round(-x) : Math.round(x)), (a) => `(${a} < 0.0 ? -Math.floor(0.5 - ${a}) : Math.floor(${a} + 0.5))`),
+    ...piecewiseConstant((a) => `(${a} < 0.0 ? -Math.floor(0.5 - ${a}) : Math.floor(${a} + 0.5))`),
   },
 ];
 

@@ -1,40 +1,40 @@
 import { flat, op, sumTerms, unbroadcast } from './build.ts';
-import { expression, pointwise } from './elementwise-rules.ts';
+import { expression } from './elementwise-rules.ts';
 import * as rules from './shape-rules.ts';
-import type { Primitive } from './types.ts';
+import type { PrimitiveSpec } from './types.ts';
 
 // Comparisons, logic and `if then else`. A comparison is discontinuous as a function of its
 // operands, so a condition that depends on unknowns makes `select` a piecewise definition.
-// Conditions are stored as 1 (true) and 0 (false); their derivative rules are zero.
-const truth = (b: boolean) => (b ? 1 : 0);
+// Conditions are stored as 1 (true) and 0 (false); their derivative rules are zero. Values are
+// the runtime's kernels of the same names (src/runtime/values/elementwise.ts).
 
-const cmp = (name: string, summary: string, test: (a: number, b: number) => boolean, jsOp: string): Primitive => ({
+const cmp = (name: string, summary: string, jsOp: string): PrimitiveSpec => ({
   name, surface: 'operator', params: ['a', 'b'], summary, definability: 'semialgebraic', lipschitz: 'discontinuous',
   irregularity: 'a condition jumps from false to true', shape: rules.comparison, structure: { elementwise: true, predicate: true },
-  evaluate: pointwise((a, b) => truth(test(a, b))), ...flat,
+  ...flat,
   scalarExpr: expression((a, b) => `(${a} ${jsOp} ${b} ? 1.0 : 0.0)`),
 });
 
-export const logic: Primitive[] = [
-  cmp('lt', 'a < b', (a, b) => a < b, '<'),
-  cmp('le', 'a <= b', (a, b) => a <= b, '<='),
-  cmp('gt', 'a > b', (a, b) => a > b, '>'),
-  cmp('ge', 'a >= b', (a, b) => a >= b, '>='),
-  cmp('eq', 'a == b', (a, b) => a === b, '=='),
-  cmp('ne', 'a != b', (a, b) => a !== b, '!='),
+export const logic: PrimitiveSpec[] = [
+  cmp('lt', 'a < b', '<'),
+  cmp('le', 'a <= b', '<='),
+  cmp('gt', 'a > b', '>'),
+  cmp('ge', 'a >= b', '>='),
+  cmp('eq', 'a == b', '=='),
+  cmp('ne', 'a != b', '!='),
   {
     name: 'and', surface: 'operator', params: ['p', 'q'], summary: 'p && q', definability: 'semialgebraic', lipschitz: 'discontinuous', shape: rules.logic, structure: { elementwise: true, predicate: true },
-    evaluate: pointwise((p, q) => truth(p !== 0 && q !== 0)), ...flat,
+    ...flat,
     scalarExpr: expression((p, q) => `(${p} != 0.0 && ${q} != 0.0 ? 1.0 : 0.0)`),
   },
   {
     name: 'or', surface: 'operator', params: ['p', 'q'], summary: 'p || q', definability: 'semialgebraic', lipschitz: 'discontinuous', shape: rules.logic, structure: { elementwise: true, predicate: true },
-    evaluate: pointwise((p, q) => truth(p !== 0 || q !== 0)), ...flat,
+    ...flat,
     scalarExpr: expression((p, q) => `(${p} != 0.0 || ${q} != 0.0 ? 1.0 : 0.0)`),
   },
   {
     name: 'not', surface: 'operator', params: ['p'], summary: '!p', definability: 'semialgebraic', lipschitz: 'discontinuous', shape: rules.logic, structure: { elementwise: true, predicate: true },
-    evaluate: pointwise((p) => truth(p === 0)), ...flat,
+    ...flat,
     scalarExpr: expression((p) => `(${p} == 0.0 ? 1.0 : 0.0)`),
   },
   {
@@ -42,7 +42,6 @@ export const logic: Primitive[] = [
     definability: 'semialgebraic', lipschitz: 'locally',
     irregularity: 'continuous only when both branches agree where the condition switches',
     shape: rules.select, structure: { piecewise: true, elementwise: true },
-    evaluate: pointwise((c, a, b) => (c !== 0 ? a : b)),
     // The condition is piecewise constant: the tangent takes the selected branch's tangent.
     jvp: (g, node, [, da, db]) => {
       if (da === null && db === null) return null;

@@ -1,4 +1,5 @@
 import { isScalar, type ValueType } from '../ir/shape.ts';
+import { gapKernel, valueKernel } from '../runtime/values/table.ts';
 import type { BinaryOp, UnaryOp } from '../syntax/ast.ts';
 import { arithmetic } from './arithmetic.ts';
 import { elementwisePrimitives } from './elementwise.ts';
@@ -6,11 +7,27 @@ import { internal } from './internal.ts';
 import { logic } from './logic.ts';
 import { projections } from './projections.ts';
 import { reductions } from './reductions.ts';
-import type { Primitive, StructureFacts } from './types.ts';
+import type { Primitive, PrimitiveSpec, StructureFacts } from './types.ts';
 
-/** Every primitive, by name. Adding a primitive means adding a record to one family file. */
+/**
+ * A family file's record with its arithmetic attached: `evaluate` is the runtime's value
+ * kernel named `kernel` (the primitive's name by default), `kink.kinkGap` its kink-gap kernel
+ * named `kink.gap`. A name the runtime lacks fails here, when the registry loads.
+ */
+function withKernels({ kink, ...rules }: PrimitiveSpec): Primitive {
+  const kernel = rules.kernel ?? rules.name;
+  const value = valueKernel(kernel);
+  const p: Primitive = { ...rules, kernel, evaluate: (args) => value(...args) };
+  if (kink) {
+    const gap = gapKernel(kink.gap);
+    p.kink = { ...kink, kinkGap: (args) => gap(...args) };
+  }
+  return p;
+}
+
+/** Every primitive, by name. Adding a primitive means adding a record to one family file (and its kernel to the runtime's table). */
 export const REGISTRY: ReadonlyMap<string, Primitive> = new Map(
-  [...arithmetic, ...logic, ...elementwisePrimitives, ...reductions, ...projections, ...internal].map((p) => [p.name, p]),
+  [...arithmetic, ...logic, ...elementwisePrimitives, ...reductions, ...projections, ...internal].map((spec) => [spec.name, withKernels(spec)]),
 );
 
 export function primitive(name: string): Primitive {

@@ -71,13 +71,21 @@ export interface KinkDescription {
    */
   selection: string;
   /**
-   * Distance of each kink variable from its switching surface, from the arguments' values:
-   * one entry per element of the factor (per output element for elementwise primitives and
-   * projections; per argument element for norm1; one entry for norm2 and norminf), and
-   * exactly 0 at a tie.
+   * The name of the kink-gap kernel in the runtime's table (src/runtime/values/table.ts
+   * KINK_GAPS; generated code calls `kinkGap(<gap>, args)`): the distance of each kink
+   * variable from its switching surface, from the arguments' values.
+   */
+  gap: string;
+  /**
+   * That kernel: one entry per element of the factor (per output element for elementwise
+   * primitives and projections; per argument element for norm1; one entry for norm2 and
+   * norminf), and exactly 0 at a tie.
    */
   kinkGap: (args: readonly Tensor[]) => Float64Array;
 }
+
+/** A kink as a family file declares it: its gap by name only (the registry looks the kernel up). */
+export type KinkSpec = Omit<KinkDescription, 'kinkGap'>;
 
 /** Facts the certifier uses (MATH.md section 5). */
 export interface StructureFacts {
@@ -116,12 +124,28 @@ export interface StructureFacts {
   /** Swaps the two axes of its argument (A'): codegen fuses `s * A'` into one pass. */
   transpose?: boolean;
   /**
-   * The proximal operator of t ||.||_1 at u (argument 0 u, argument 1 t): a fixpoint
-   * y = prox(y - G (A y - b), t) is proximal gradient on a Lasso, which the runtime solves by
-   * coordinate descent (src/runtime/lasso.ts).
+   * Its value is argument 0, a scalar, repeated to the shape of argument 1: it moves only
+   * with argument 0 (a batched kernel reads argument 0 for every entry).
    */
-  prox?: 'l1';
+  repeatsFirst?: boolean;
+  /**
+   * The row-wise proximal operator this primitive is, argument 0 its argument (or, with
+   * `either`, whichever argument moves): a fixpoint y = prox(M y + c) is proximal gradient on a
+   * separable composite quadratic problem (src/analysis/composite.ts), solved by coordinate
+   * descent (src/runtime/composite-cd.ts).
+   */
+  prox?: ProxFact;
 }
+
+/**
+ * Which penalty's prox a primitive is: t ||.||_1 with t its argument `threshold`, or the
+ * indicator of a box whose bounds are arguments (by index), 0 (`zero`) or absent (null); or,
+ * for a two-argument max or min, a half-line bounded by whichever argument is fixed.
+ */
+export type ProxFact =
+  | { penalty: 'l1'; threshold: number }
+  | { penalty: 'box'; lower: number | 'zero' | null; upper: number | null }
+  | { penalty: 'box'; either: 'lower' | 'upper' };
 
 /**
  * One primitive, completely described (DESIGN.md "The primitive registry"). Nothing outside
@@ -140,7 +164,13 @@ export interface Primitive {
   /** Where it is not Lipschitz or not continuous, in words (for diagnostics). */
   irregularity?: string;
   shape(args: readonly ValueType[]): ShapeResult;
-  /** f64 value rule; also the kernel that generated code calls (through implc/runtime). */
+  /**
+   * The name of its value kernel in the runtime's table (src/runtime/values/table.ts
+   * VALUE_KERNELS): what generated code calls, `K.<kernel>(...)`. The primitive's name
+   * unless the family file says otherwise.
+   */
+  kernel: string;
+  /** f64 value rule: the value kernel named `kernel` (attrs are not read). */
   evaluate(args: readonly Tensor[], attrs: Attrs): Tensor;
   /** Forward rule: the tangent of the output from the tangents of the arguments (null = 0). */
   jvp?(g: Builder, node: PrimalNode, tangents: readonly (NodeId | null)[]): NodeId | null;
@@ -163,3 +193,10 @@ export interface Primitive {
   /** How printed math writes it (`a + b`, `-a`); otherwise `name(args)`. */
   notation?: { infix?: string; prefix?: string };
 }
+
+/**
+ * A primitive as its family file declares it: its rules, and its value kernel and kink gap
+ * by name in the runtime's tables; the registry (registry.ts) adds `evaluate` and `kinkGap`
+ * from those tables, so the rules and the arithmetic live on either side of one name.
+ */
+export type PrimitiveSpec = Omit<Primitive, 'kernel' | 'evaluate' | 'kink'> & { kernel?: string; kink?: KinkSpec };

@@ -9,8 +9,8 @@
  * sum_b s_b a_b b_b^T at once, as one blocked matrix product (`BatchProducts`, WebAssembly
  * SIMD): A^T B over the batch.
  */
-import { addProduct as addProductNow } from '../primitives/tensor.ts';
-import type { Tensor } from '../primitives/types.ts';
+import { addProduct as addProductNow } from './values/tensor.ts';
+import type { Tensor } from './tensor.ts';
 import { transpose } from './matrix.ts';
 import { BatchProducts } from './products.ts';
 import { scratchKernels } from './wasm.ts';

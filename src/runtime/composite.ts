@@ -11,6 +11,7 @@
  * Generated modules build it from hoisted values (`compositeProblem()`); the runtime solves
  * it by coordinate descent (composite-cd.ts) and judges the result by the model's own F.
  */
+import { SolverError } from './status.ts';
 import type { Tensor } from './tensor.ts';
 
 /** coef Z' Z with Z = matrix (transposed false) or matrix' (transposed true). */
@@ -41,4 +42,34 @@ export interface CompositeProblem {
   /** c. */
   offset: Float64Array;
   penalty: Penalty;
+}
+
+/** A scalar or n-vector tensor as n numbers (a copy): thresholds, offsets. */
+export function spread(t: Tensor, n: number): Float64Array {
+  if (t.data.length === n) return t.data.slice();
+  if (t.data.length === 1) return new Float64Array(n).fill(t.data[0]);
+  throw new SolverError('dimension-mismatch', `a composite problem's vector has ${t.data.length} entries, not 1 or ${n}`);
+}
+
+/**
+ * The intersection of the boxes' bounds on one side: the largest lower bound (`side` -1) or
+ * the smallest upper bound (1) per entry, +-Infinity where none is given.
+ */
+export function bound(bounds: readonly Tensor[], n: number, side: -1 | 1): Float64Array {
+  const out = new Float64Array(n).fill(side === -1 ? -Infinity : Infinity);
+  for (const b of bounds) {
+    const v = spread(b, n);
+    for (let i = 0; i < n; i++) out[i] = side === -1 ? Math.max(out[i], v[i]) : Math.min(out[i], v[i]);
+  }
+  return out;
+}
+
+/** sum_k coef_k diag(d_k) as its n diagonal entries. */
+export function sumDiagonals(terms: readonly (readonly [number, Tensor])[], n: number): Float64Array {
+  const out = new Float64Array(n);
+  for (const [coef, d] of terms) {
+    const v = spread(d, n);
+    for (let i = 0; i < n; i++) out[i] += coef * v[i];
+  }
+  return out;
 }

@@ -67,8 +67,10 @@ export { semismoothNewton } from './newton.ts';
 export type { DenseSelection, ImplicitSystemOptions } from './implicit-system.ts';
 export type { CoordinateDescentResult, LeastSquaresProx } from './lasso.ts';
 export { LassoCoordinateDescent, stepOf } from './lasso.ts';
-export type { DenseOp } from './structured.ts';
-export { assembleStructured } from './structured.ts';
+export type { Operator } from './structured.ts';
+export type { CompositeProblem, GramTerm, MatrixTerm, Penalty } from './composite.ts';
+export { bound, spread, sumDiagonals } from './composite.ts';
+export { applyOperator, assembleStructured } from './structured.ts';
 export { assembleB, assembleByColumns, DENSE_LIMIT, ImplicitSystem, reducedRows } from './implicit-system.ts';
 
 export type {

@@ -1,4 +1,4 @@
-import type { Tensor } from '../primitives/types.ts';
+import type { Tensor } from './tensor.ts';
 import { immutable } from './resident.ts';
 import { isFiniteVector } from './validate.ts';
 
@@ -23,10 +23,25 @@ export interface BoundInputs {
   tensors: Record<string, Tensor>;
 }
 
-/** A matrix (or any tensor) as a flat row-major buffer with its shape, as ML code holds it. */
+/**
+ * A matrix (or any tensor) as a flat row-major buffer with its shape, as ML code holds it.
+ *
+ * By default the instance binds a copy of `data` (an instance is a snapshot of its inputs).
+ * `copy: false` (scikit-learn's `copy_X=False`) lends a Float64Array instead: it is checked
+ * (shape, finite entries) and then read in place, without the copy, which at 1000 x 5000
+ * costs more than a solve (a fresh 40 MB buffer: 110 to 140 ms, mostly first-touch page
+ * faults on this project's machine, against 5 ms for the check). The caller promises not to
+ * write `data` while the instance, or any instance `with` derives from it, is in use: values
+ * computed from it are cached (`step * X'`, resident copies of products), so a write would be
+ * seen by some of them and not by others. Reusing the buffer for the next instance is safe:
+ * each binding is its own view of it, so no cache keyed by the bound array outlives the
+ * instances that read it. With `data` a plain array, `copy: false` changes nothing (it must be
+ * converted anyway).
+ */
 export interface DenseInput {
   readonly shape: readonly number[];
   readonly data: Float64Array | readonly number[];
+  readonly copy?: boolean;
 }
 
 /**
@@ -163,6 +178,20 @@ function copyChecked(name: string, src: Float64Array, where: (i: number) => stri
   return data;
 }
 
+/**
+ * src checked finite, as a new view of its memory (no copy): a distinct array object, so that
+ * caches keyed by the bound array (resident.ts, the prepared columns of coordinate descent)
+ * belong to this binding alone, and a caller who refills the buffer for the next instance
+ * never meets the previous one's cached copies.
+ */
+function viewChecked(name: string, src: Float64Array, where: (i: number) => string): Float64Array {
+  if (!isFiniteVector(src)) {
+    const i = src.findIndex((x) => !Number.isFinite(x));
+    finiteEntry(name, src[i], where(i));
+  }
+  return new Float64Array(src.buffer, src.byteOffset, src.length);
+}
+
 // The helpers live at module level: closures made per call are named by the keepNames
 // transform on every call (a diabetes instance's construction: 62 to 66 against 69 to 95 us
 // in a loop before, on a noisy machine).
@@ -186,8 +215,14 @@ function toTensor(name: string, v: unknown, declared: readonly (string | number)
     if (!shape.every((d) => Number.isInteger(d) && d >= 0)) throw new InputError(`\`${name}\` has shape [${shape.join(', ')}], not a list of sizes`);
     const count = shape.reduce((a, b) => a * b, 1);
     if (v.data.length !== count) throw new InputError(`\`${name}\` has shape [${shape.join(', ')}] (${count} entries) but ${v.data.length} values`);
-    // A copy, checked: an instance is a snapshot of its inputs.
-    if (v.data instanceof Float64Array) return { shape, data: copyChecked(name, v.data, (i) => `.data[${i}]`) };
+    const copy: unknown = v.copy;
+    if (copy !== undefined && typeof copy !== 'boolean') throw new InputError(`\`${name}\`.copy is ${showEntry(copy)}, not true or false`);
+    if (v.data instanceof Float64Array) {
+      // Lent (copy: false): checked, then read in place, through a view of its own (see DenseInput).
+      if (copy === false) return { shape, data: viewChecked(name, v.data, (i) => `.data[${i}]`) };
+      // A copy, checked: an instance is a snapshot of its inputs.
+      return { shape, data: copyChecked(name, v.data, (i) => `.data[${i}]`) };
+    }
     const data = new Float64Array(count);
     const src = v.data;
     for (let i = 0; i < count; i++) {

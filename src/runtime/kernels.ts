@@ -1,27 +1,24 @@
 import { opnorm2Upper } from './matrix.ts';
 import { immutable } from './resident.ts';
 import { SolverError } from './status.ts';
-import { REGISTRY } from '../primitives/registry.ts';
-import type { Tensor } from '../primitives/types.ts';
+import type { Tensor } from './tensor.ts';
+import { gapKernel, VALUE_KERNELS, type ValueKernel } from './values/table.ts';
 
 export type { Tensor };
-export { scaledTranspose } from '../primitives/tensor.ts';
+export { scaledTranspose } from './values/tensor.ts';
 export { addProduct } from './accumulate.ts';
 
 /**
- * The f64 kernels generated code calls: `K.relu(a)`, `K.matmul(W, z)`. Each is the value rule
- * of the primitive's registry record, so the compiler's analysis, its tests and the generated
- * modules compute with one and the same definition.
+ * The f64 kernels generated code calls: `K.relu(a)`, `K.matmul(W, z)`: the runtime's table of
+ * value kernels (values/table.ts). Each primitive's registry record names its kernel there as
+ * its value rule, so the compiler's analysis, its tests and the generated modules compute
+ * with one and the same definition.
  */
-export const K: Readonly<Record<string, (...args: Tensor[]) => Tensor>> = Object.fromEntries(
-  [...REGISTRY.values()].map((p) => [p.name, (...args: Tensor[]) => p.evaluate(args, {})]),
-);
+export const K: Readonly<Record<string, ValueKernel>> = VALUE_KERNELS;
 
-/** Per element of a kink factor, the distance to the switching surface of `primitive`. */
-export function kinkGap(primitive: string, args: readonly Tensor[]): Float64Array {
-  const kink = REGISTRY.get(primitive)?.kink;
-  if (!kink) throw new Error(`internal error: ${primitive} has no kink`);
-  return kink.kinkGap(args);
+/** Per kink variable, the distance from the switching surface of the kink whose gap is named `gap`. */
+export function kinkGap(gap: string, args: readonly Tensor[]): Float64Array {
+  return gapKernel(gap)(...args);
 }
 
 /**

@@ -17,7 +17,7 @@
  * piece, in closed form). The caller judges every point by the model's own F (the generated
  * residual), and finishes with semismooth Newton on it when the polished point falls short.
  */
-import type { Tensor } from '../primitives/types.ts';
+import type { Tensor } from './tensor.ts';
 import { luFactor, luSolve } from './lu.ts';
 import { dotAt } from './dot.ts';
 import { isFiniteVector } from './validate.ts';

@@ -6,7 +6,7 @@
  * runtime and works on this interface only.
  */
 
-import type { LeastSquaresProx } from './lasso.ts';
+import type { CompositeProblem } from './composite.ts';
 import type { Matrix } from './matrix.ts';
 
 /** A declared variable's place in a flat vector. */
@@ -86,10 +86,11 @@ export interface ModelInstance {
    */
   denseB?(y: Float64Array, factors: readonly Float64Array[], rows: Int32Array | null): Matrix | null;
   /**
-   * When the fixpoint map is proximal gradient on a least-squares Lasso (src/runtime/lasso.ts):
-   * its design, targets, gradient operator and thresholds; null or absent otherwise.
+   * When the analysis recognized the fixpoint as proximal gradient on a separable composite
+   * quadratic problem (src/runtime/composite.ts): that problem on these inputs; null or absent
+   * otherwise.
    */
-  leastSquaresProx?(): LeastSquaresProx | null;
+  compositeProblem?(): CompositeProblem | null;
   /** out = B^T w. */
   vjpY(y: Float64Array, factors: readonly Float64Array[], w: Float64Array, out: Float64Array): void;
   /** out = A xdot, with A = dF/dx. */

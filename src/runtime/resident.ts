@@ -14,7 +14,7 @@
  * do. The copy lives as long as the matrix: both are reachable from the same tensors only.
  * It doubles that matrix's memory meanwhile (40 MB more for each 1000 x 5000 matrix).
  */
-import type { Tensor } from '../primitives/types.ts';
+import type { Tensor } from './tensor.ts';
 import { ResidentMatrix } from './products.ts';
 
 /** The data arrays of tensors that are never written after they are made. */

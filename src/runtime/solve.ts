@@ -28,7 +28,7 @@ import { isFiniteVector, requireChoice, requireFiniteVector, requireInteger, req
 export type SolveMethod = 'auto' | 'fixed-point' | 'anderson' | 'newton';
 /** Every {@link SolveMethod}, for option checks. */
 export const SOLVE_METHODS: readonly SolveMethod[] = ['auto', 'fixed-point', 'anderson', 'newton'];
-const SOLVE_OPTIONS: readonly (keyof SolveInstanceOptions)[] = ['method', 'tol', 'maxIter', 'y0', 'denseNewtonLimit'];
+const SOLVE_OPTIONS: readonly (keyof SolveInstanceOptions)[] = ['method', 'tol', 'maxIter', 'y0', 'denseNewtonLimit', 'timeLimitMs'];
 /** The method that produced the returned solution. */
 export type UsedMethod = 'fixed-point' | 'anderson' | 'newton' | 'anderson+newton' | 'coordinate-descent+newton';
 export type InstanceStatus = 'converged' | 'max-iterations' | 'diverged' | 'non-finite' | 'singular' | 'line-search-failed';
@@ -38,10 +38,16 @@ export interface SolveInstanceOptions {
   /** Convergence when ||F(y)||_inf <= tol (default 1e-10). */
   tol?: number;
   /**
-   * Iteration cap of each phase, an integer >= 1 (defaults: 1000 for plain or Anderson
-   * fixed-point iteration, 200 for the Anderson phase of 'auto', 100 for Newton).
+   * Cap on the iterations of all phases together, an integer >= 1. Defaults: 1000 for plain
+   * or Anderson fixed-point iteration, 100 for 'newton'; none for 'auto', which stops when it
+   * makes no more progress (see {@link solveInstance}).
    */
   maxIter?: number;
+  /**
+   * Wall-clock limit in milliseconds for the 'auto' generic path (checked between steps, so
+   * one step may overrun it); reached, the status is 'max-iterations' with the best iterate.
+   */
+  timeLimitMs?: number;
   /** Start (default model.initial()): n finite numbers; not modified. */
   y0?: Float64Array;
   /** Largest n for which Newton assembles B densely and uses LU (default 500); beyond, GMRES with jvpY. */

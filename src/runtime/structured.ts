@@ -2,30 +2,33 @@
  * Structured assembly of B = dF/dy (DESIGN.md "Certification", structured Jacobians): the
  * analysis reads the tangent graph of F back as a linear operator built from identities,
  * scalings, diagonal (kink) factors, matrix products and sums (src/analysis/linop.ts).
- * Generated modules carry that operator as a {@link DenseOp} over numbered leaves (the
- * tensors of its factors and matrices, evaluated at y), and this file turns it into the dense
- * rows and columns of B that a solve or a certificate asks for, without applying the kernels
- * to unit vectors.
+ * The analysis hands that operator to codegen as an {@link Operator} over numbered leaves
+ * (src/structure/types.ts); generated modules carry it with the leaves' tensors, and this
+ * file is the one place that evaluates it: the dense rows and columns of B that a solve or a
+ * certificate asks for (without applying the kernels to unit vectors), and its action on a
+ * vector (the guards' norm bounds).
  *
  * Cost: for the DEQ's B = I - D W, selecting W's entries and scaling rows, O(|R| |C|) against
  * |C| kernel calls of O(h^2) each; for the Lasso's B = I - D (I - s X^T X) restricted to the
  * support S, X^T X[S, S] from X's columns, O(|S|^2 n) against |S| calls of O(n p) each.
  */
-import type { Tensor } from '../primitives/types.ts';
+import type { Tensor } from './tensor.ts';
 import { dotAt } from './dot.ts';
+import { SolverError } from './status.ts';
 import type { Matrix } from './matrix.ts';
 
 /**
  * A linear operator on the unknowns, its leaves numbered: `I` the identity; `scale` by a
  * scalar leaf (or its inverse); `diag` by a vector (or scalar) leaf, row by row; `mm` the
- * product by a matrix leaf; `sum` of signed terms.
+ * product by a matrix leaf; `sum` of signed terms. The one operator algebra of the compiler's
+ * output: B for structured assembly, the guards' sub-operators for their norm bounds.
  */
-export type DenseOp =
+export type Operator =
   | { k: 'I' }
-  | { k: 'scale'; s: number; inv: boolean; of: DenseOp }
-  | { k: 'diag'; f: number; of: DenseOp }
-  | { k: 'mm'; M: number; of: DenseOp }
-  | { k: 'sum'; terms: [1 | -1, DenseOp][] };
+  | { k: 'scale'; s: number; inv: boolean; of: Operator }
+  | { k: 'diag'; f: number; of: Operator }
+  | { k: 'mm'; M: number; of: Operator }
+  | { k: 'sum'; terms: [1 | -1, Operator][] };
 
 /**
  * B[rows, rows] (all of B when `rows` is null) for the operator `op` on unknowns of size n,
@@ -37,7 +40,7 @@ export type DenseOp =
  * ones). A product of a matrix with the identity then selects and scales M's entries in
  * place; only a product with anything else forms its operand densely.
  */
-export function assembleStructured(op: DenseOp, leaves: readonly Tensor[], n: number, rows: Int32Array | null): Matrix | null {
+export function assembleStructured(op: Operator, leaves: readonly Tensor[], n: number, rows: Int32Array | null): Matrix | null {
   // The columns kept are the rows kept (B[rows, rows]).
   const cols = rows;
   const width = cols ? cols.length : n;
@@ -49,7 +52,7 @@ export function assembleStructured(op: DenseOp, leaves: readonly Tensor[], n: nu
   };
 
   /** Output size of each operator (rows of its matrix). */
-  const sizeOf = (o: DenseOp): number => {
+  const sizeOf = (o: Operator): number => {
     switch (o.k) {
       case 'I':
         return n;
@@ -66,7 +69,7 @@ export function assembleStructured(op: DenseOp, leaves: readonly Tensor[], n: nu
   };
 
   /** out (h x width) += coef diag(rowScale) (rows R of o, on the selected columns of I). */
-  const accumulate = (o: DenseOp, R: Int32Array | null, h: number, coef: number, rowScale: Float64Array | null, out: Float64Array): void => {
+  const accumulate = (o: Operator, R: Int32Array | null, h: number, coef: number, rowScale: Float64Array | null, out: Float64Array): void => {
     switch (o.k) {
       case 'I':
         for (let a = 0; a < h; a++) {
@@ -155,3 +158,50 @@ function productRows(M: Float64Array, R: Int32Array | null, h: number, inner: nu
 }
 
 const UNSUPPORTED = new Error('structured assembly does not apply');
+
+/**
+ * op v for a vector (or any tensor whose size the operator maps) v: the guards' norm bounds
+ * apply sub-operators of T_y this way (operatorNormUpper). Leaves as for assembleStructured.
+ */
+export function applyOperator(op: Operator, leaves: readonly Tensor[], v: Float64Array): Float64Array {
+  switch (op.k) {
+    case 'I':
+      return v.slice();
+    case 'scale': {
+      const s = leaves[op.s].data;
+      if (s.length !== 1) throw new SolverError('dimension-mismatch', `applyOperator: a scale leaf of ${s.length} entries`);
+      const out = applyOperator(op.of, leaves, v);
+      const f = op.inv ? 1 / s[0] : s[0];
+      for (let i = 0; i < out.length; i++) out[i] *= f;
+      return out;
+    }
+    case 'diag': {
+      const f = leaves[op.f].data;
+      const out = applyOperator(op.of, leaves, v);
+      if (f.length !== 1 && f.length !== out.length) throw new SolverError('dimension-mismatch', `applyOperator: a diagonal of ${f.length} entries on a vector of ${out.length}`);
+      for (let i = 0; i < out.length; i++) out[i] *= f.length === 1 ? f[0] : f[i];
+      return out;
+    }
+    case 'mm': {
+      const M = leaves[op.M];
+      const x = applyOperator(op.of, leaves, v);
+      if (M.shape.length !== 2 || M.shape[1] !== x.length) throw new SolverError('dimension-mismatch', `applyOperator: a [${M.shape}] matrix on a vector of ${x.length}`);
+      const [rows, inner] = M.shape;
+      const out = new Float64Array(rows);
+      for (let r = 0; r < rows; r++) out[r] = dotAt(M.data, r * inner, x, 0, inner);
+      return out;
+    }
+    case 'sum': {
+      let out: Float64Array | null = null;
+      for (const [sign, term] of op.terms) {
+        const t = applyOperator(term, leaves, v);
+        if (out === null) out = sign === 1 ? t : t.map((x) => -x);
+        else {
+          if (t.length !== out.length) throw new SolverError('dimension-mismatch', 'applyOperator: terms of different sizes');
+          for (let i = 0; i < t.length; i++) out[i] += sign * t[i];
+        }
+      }
+      return out ?? new Float64Array(v.length);
+    }
+  }
+}

@@ -1,9 +1,9 @@
 /**
- * The matmul value rule's fast paths (src/primitives/tensor.ts): a mostly-zero right vector
+ * The matmul value kernel's fast paths (src/runtime/values/tensor.ts): a mostly-zero right vector
  * takes the sparse form, a dense one the dot-product form; both give the plain sums.
  */
 import { describe, expect, it } from 'vitest';
-import { addProduct, matmul } from '../../src/primitives/tensor.ts';
+import { addProduct, matmul } from '../../src/runtime/values/tensor.ts';
 import { mulberry32 } from './rng.ts';
 
 const rng = mulberry32(5);

@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { REGISTRY } from '../../src/primitives/registry.ts';
-import { SPECS } from './cases.ts';
+import { K, kinkGap } from '../../src/runtime/index.ts';
+import { KINK_GAPS, VALUE_KERNELS } from '../../src/runtime/values/table.ts';
+import { sample, seedOf, SPECS } from './cases.ts';
+import { mulberry32 } from './rng.ts';
 
 // Every primitive is complete (DESIGN.md "The primitive registry") and has test cases.
 const all = [...REGISTRY.values()];
@@ -46,5 +49,26 @@ describe('primitive registry', () => {
       expect(f.lipschitz).toBe('discontinuous');
       expect(REGISTRY.get(f.structure.kinkFactor!.of)?.kink?.factor).toBe(f.name);
     }
+  });
+
+  it.each(all.map((p) => [p.name, p] as const))('%s computes with the runtime kernel it names, as generated code does', (name, p) => {
+    // Generated modules call K.<kernel> and kinkGap(<gap>, args); the analysis calls evaluate and kink.kinkGap.
+    expect(Object.hasOwn(VALUE_KERNELS, p.kernel), `${name}: kernel ${p.kernel}`).toBe(true);
+    expect(K[p.kernel]).toBe(VALUE_KERNELS[p.kernel]);
+    if (p.kink) expect(Object.hasOwn(KINK_GAPS, p.kink.gap), `${name}: gap ${p.kink.gap}`).toBe(true);
+    const c = SPECS[name].cases[0];
+    const args = sample(c.args, mulberry32(seedOf(name, 0)));
+    expect(Array.from(K[p.kernel](...args).data)).toEqual(Array.from(p.evaluate(args, {}).data));
+    if (p.kink) expect(Array.from(kinkGap(p.kink.gap, args))).toEqual(Array.from(p.kink.kinkGap(args)));
+  });
+
+  it("the runtime's tables hold no kernel or gap that no primitive names", () => {
+    expect(Object.keys(VALUE_KERNELS).sort()).toEqual([...new Set(all.map((p) => p.kernel))].sort());
+    expect(Object.keys(KINK_GAPS).sort()).toEqual([...new Set(all.flatMap((p) => (p.kink ? [p.kink.gap] : [])))].sort());
+  });
+
+  it('a name that is not a kernel or a gap is an error, not an inherited property', () => {
+    expect(() => kinkGap('toString', [])).toThrow(/no kink gap named toString/);
+    expect(() => kinkGap('sigmoid', [])).toThrow(/no kink gap named sigmoid/);
   });
 });

@@ -158,14 +158,24 @@ describe('the generated Lasso solves by coordinate descent and Newton', () => {
 
   it('samples/lasso.impl: the same solution as Anderson, to the tolerance, found far faster', async () => {
     const Lasso = await generatedClass('samples/lasso.impl');
-    const model = new Lasso(inputs(40, 120, 4)) as ModelInstance;
+    const given = inputs(40, 120, 4);
+    const model = new Lasso(given) as ModelInstance;
     const fast = solveInstance(model, { tol: 1e-12 });
     expect(fast.status).toBe('converged');
     expect(fast.method).toBe('coordinate-descent+newton');
-    // G = step * X' by construction: the step comes from codegen, and agrees with the numbers.
-    const lsq = model.leastSquaresProx!()!;
-    expect(lsq.s).toBe((model as unknown as { value(name: string): Tensor }).value('step').data[0]);
-    expect(stepOf({ ...lsq, s: undefined })).toBeCloseTo(lsq.s!, 14);
+    // The analysis read the map as the composite problem with H = step X'X, c = step X'y,
+    // weights step * lambda: checked against those values computed here.
+    const cp = model.compositeProblem!()!;
+    const step = (model as unknown as { value(name: string): Tensor }).value('step').data[0];
+    const { X, y } = given;
+    expect(cp.grams).toHaveLength(1);
+    expect(cp.grams[0].coef).toBeCloseTo(step, 15);
+    expect(cp.grams[0].transposed).toBe(false);
+    expect(cp.matrices).toHaveLength(0);
+    expect(Math.abs(cp.identity)).toBeLessThan(1e-15);
+    expect(cp.penalty.kind).toBe('l1');
+    if (cp.penalty.kind === 'l1') cp.penalty.weights.forEach((w) => expect(w).toBeCloseTo(step * 4, 14));
+    cp.offset.forEach((v, j) => expect(v).toBeCloseTo(step * X.reduce((acc, row, i) => acc + row[j] * y[i], 0), 12));
     const slow = solveInstance(model, { method: 'anderson', tol: 1e-12, maxIter: 200_000 });
     expect(slow.status).toBe('converged');
     fast.y.forEach((v, i) => expect(Math.abs(v - slow.y[i])).toBeLessThan(1e-9));
@@ -199,10 +209,10 @@ describe('the generated Lasso solves by coordinate descent and Newton', () => {
     const { X, y } = inputs(30, 5, 0);
     const Z = X.map((row) => row.map((v) => v + 0.05 * normal()));
     const model = new NotLasso({ X, Z, y, lambda: 1 }) as ModelInstance;
-    expect(model.leastSquaresProx?.()).not.toBeNull(); // the shape matches ...
-    expect(model.leastSquaresProx?.()?.s).toBeUndefined(); // ... Z' is not X', so no step by construction ...
+    // Z'X is not a Gram product (nor symmetric): not the composite form, whatever the tree looks like.
+    expect(model.compositeProblem?.()).toBeNull();
     const r = solveInstance(model, { tol: 1e-11 });
-    expect(r.method).not.toBe('coordinate-descent+newton'); // ... the numbers do not
+    expect(r.method).not.toBe('coordinate-descent+newton');
     expect(r.status).toBe('converged');
   });
 });

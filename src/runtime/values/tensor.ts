@@ -1,11 +1,10 @@
-import { broadcast } from '../ir/shape.ts';
-import { matvecAt } from '../runtime/dot.ts';
-import { residentMatvec } from '../runtime/resident.ts';
-import type { Tensor } from './types.ts';
+import { matvecAt } from '../dot.ts';
+import { residentMatvec } from '../resident.ts';
+import type { Tensor } from '../tensor.ts';
 
-// Dense f64 kernels on row-major Tensors: the value rules of the registry, which generated
-// code calls through implc/runtime. Shapes follow src/ir/shape.ts: a tensor whose dims are
-// all 1 is a scalar and broadcasts in elementwise operations.
+// Dense f64 kernels on row-major Tensors: the value kernels that generated code calls through
+// implc/runtime (`K`, values/table.ts) and that the primitive registry's value rules are. A
+// tensor whose dims are all 1 is a scalar and broadcasts in elementwise operations.
 
 export function scalar(value: number): Tensor {
   return { shape: [], data: Float64Array.of(value) };
@@ -19,10 +18,22 @@ export function size(shape: readonly number[]): number {
   return shape.reduce((n, d) => n * d, 1);
 }
 
-/** The output shape of an elementwise operation: the shape rule's broadcast. */
+/**
+ * The output shape of an elementwise operation: every shape equal, or a scalar (all dims 1),
+ * which repeats. The shape rule's broadcast (src/ir/shape.ts) says the same of shapes with
+ * symbolic dims; run-time shapes are concrete, so this is its concrete case, kept here so
+ * that the runtime depends on nothing of the compiler.
+ */
 function broadcastShape(args: readonly Tensor[]): number[] {
-  const out = broadcast(args.map((a) => a.shape));
-  if (!out) throw new Error(`internal error: elementwise arguments of shapes ${args.map((a) => `[${a.shape}]`).join(', ')}`);
+  let out: readonly number[] = [];
+  for (const a of args) {
+    const s = a.shape;
+    if (s.every((d) => d === 1)) continue;
+    if (out.every((d) => d === 1)) out = s;
+    else if (out.length !== s.length || out.some((d, i) => d !== s[i])) {
+      throw new Error(`internal error: elementwise arguments of shapes ${args.map((t) => `[${t.shape}]`).join(', ')}`);
+    }
+  }
   return out as number[];
 }
 
@@ -121,7 +132,7 @@ function productDims(a: Tensor, b: Tensor, what: string): { m: number; p: number
 }
 
 /**
- * Matrix product with the shape rule's conventions (shape-rules.ts `matmul`): a left vector
+ * Matrix product with the shape rule's conventions (src/primitives/shape-rules.ts `matmul`): a left vector
  * [m] is [m, 1], a right vector [p] is a column whose trailing 1 is dropped, and a result
  * whose dims are all 1 is a scalar.
  */
@@ -131,7 +142,7 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
   // This runs once per matvec of every map evaluation: no closures (V8 compiles the simple
   // form to about half the overhead); productDims is inlined, its object never allocated
   // (the same 0.2 us per 8 x 8 product as with the rule written out here).
-  const { m, p, q } = productDims(a, b, 'matmul');
+  const { m, p, q } = productDims(a, b, 'the matrix product');
   const sb = b.shape;
   const out = new Float64Array(m * q);
   // The loops live in their own small functions, which V8 optimizes better.
@@ -148,7 +159,7 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
  * Generated modules use it to accumulate gradients (`addVjpX`).
  */
 export function addProduct(s: number, a: Tensor, b: Tensor, out: Float64Array, offset: number, size: number): void {
-  const { m, p, q } = productDims(a, b, 'addProduct');
+  const { m, p, q } = productDims(a, b, 'the product added in place');
   if (m * q !== size) throw new Error(`internal error: addProduct of [${a.shape}] and [${b.shape}] into a block of ${size}`);
   if (p !== 1) {
     const t = matmul(a, b).data;

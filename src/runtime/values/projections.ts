@@ -1,6 +1,6 @@
-import type { Tensor } from './types.ts';
+import type { Tensor } from '../tensor.ts';
 
-// Value and Jacobian kernels of the non-diagonal projections (MATH.md section 6: the
+// Value, Jacobian and kink-gap kernels of the non-diagonal projections (MATH.md section 6: the
 // conservative Jacobian of a projection is a hull of face projections, each symmetric PSD
 // with norm <= 1). Every Jacobian here is symmetric, so one kernel serves JVP and VJP.
 // Ties: an entry exactly on the threshold is left out of the support, and a point on the
@@ -90,7 +90,19 @@ export function projL1BallDr(v: Tensor, r: number): Tensor {
   return vector(face.signs.map((s) => (count > 0 ? s / count : 0)));
 }
 
-/** Per-entry distance from the l1 ball's switching surfaces (see `kinkGap`). */
+/**
+ * Per-entry distance from the sparsemax switching surfaces: |v_i - tau|, 0 exactly where an
+ * entry ties with the threshold (enters or leaves the support).
+ */
+export function simplexGap(v: Tensor): Float64Array {
+  const tau = simplexThreshold(v.data, 1);
+  return v.data.map((x) => Math.abs(x - tau));
+}
+
+/**
+ * Per-entry distance from the l1 ball's switching surfaces: inside, r - |v|_1 for every
+ * entry; outside, min(||v_i| - tau|, |v|_1 - r).
+ */
 export function l1BallGap(v: Tensor, r: number): Float64Array {
   let norm = 0;
   for (const x of v.data) norm += Math.abs(x);
@@ -143,7 +155,7 @@ export function projSocJvp(v: Tensor, d: Tensor): Tensor {
   return vector(out);
 }
 
-/** Distance from the cone's and the polar cone's boundaries, shared by every entry. */
+/** Distance from the cone's and the polar cone's boundaries, min(| |x| - t |, | |x| + t |), shared by every entry. */
 export function socGap(v: Tensor): Float64Array {
   const { t, norm } = splitCone(v.data);
   return new Float64Array(v.data.length).fill(Math.min(Math.abs(norm - t), Math.abs(norm + t)));

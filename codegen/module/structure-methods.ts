@@ -1,0 +1,156 @@
+/**
+ * The module's methods that carry the analysis's structure to the runtime: B assembled from
+ * its operator, the composite problem a structured solver takes, the guard's bound, and the
+ * per-solution cache of the derivative kernels.
+ */
+import { Scope } from 'ts-morph';
+import type { NodeId } from '../../src/primitives/types.ts';
+import type { Coefficient, CompositeForm, GuardFactor } from '../../src/structure/types.ts';
+import { shapeExpr } from '../kernel-writer.ts';
+import { literal } from '../names.ts';
+import type { ModuleContext } from './context.ts';
+
+/** The hoisted nodes these methods read: the constructor defines them (lazily). */
+export function structureRoots(ctx: ModuleContext): NodeId[] {
+  const { s } = ctx;
+  return [...(s.denseB?.leaves ?? []), ...guardNodes(ctx), ...(s.composite ? compositeNodes(s.composite) : [])];
+}
+
+export function guardNodes(ctx: ModuleContext): NodeId[] {
+  return (ctx.s.guard?.terms ?? []).flat().flatMap((f: GuardFactor) =>
+    f.kind === 'number' ? [] : f.kind === 'operator' ? [...f.form.leaves] : [f.node]);
+}
+
+function coefficientNodes(c: Coefficient): NodeId[] {
+  return c.terms.flatMap((t) => t.factors.map((f) => f.node));
+}
+
+function compositeNodes(f: CompositeForm): NodeId[] {
+  const penalty = f.penalty.kind === 'l1' ? [f.penalty.weights] : f.penalty.kind === 'box' ? [...f.penalty.lower, ...f.penalty.upper] : [];
+  return [
+    ...coefficientNodes(f.scale), ...coefficientNodes(f.identity),
+    ...f.diagonals.flatMap((d) => [...coefficientNodes(d.coef), d.vector]),
+    ...f.grams.flatMap((x) => [...coefficientNodes(x.coef), x.matrix]),
+    ...f.matrices.flatMap((x) => [...coefficientNodes(x.coef), x.matrix]),
+    ...penalty,
+  ];
+}
+
+export function emitStructureMethods(ctx: ModuleContext): void {
+  const { s, writer, unknownViews, factorWrap } = ctx;
+  const fParams: [string, string][] = [['y', 'Float64Array'], ['factors', 'readonly Float64Array[]']];
+  // B assembled from its structure (src/runtime/structured.ts) where the analysis read it.
+  const B = s.denseB;
+  ctx.method('denseB', [...fParams, ['rows', 'Int32Array | null']], 'Matrix | null',
+    B
+      ? ctx.atSolution([...B.leaves], ctx.derivative([]), [unknownViews, factorWrap], (results) => `return assembleStructured(${JSON.stringify(B.op)}, [${results.join(', ')}], this.n, rows);`)
+      : ['void y, factors, rows;', 'return null;'],
+    B
+      ? 'B[rows, rows] (all of B when rows is null) assembled from its structure, without kernel calls per column; null when the values do not fit it.'
+      : 'No structured assembly for this B: null (the runtime applies jvpY to unit vectors).');
+  emitComposite(ctx);
+  emitGuard(ctx);
+  ctx.methods.push({
+    name: 'primal',
+    scope: Scope.Private,
+    parameters: [{ name: 'y', type: 'Float64Array' }],
+    returnType: 'Record<string, Tensor>',
+    docs: ['The values of the derivative kernels that depend on y alone, for the last y (compared entry by entry), each computed on first use.'],
+    statements: (() => {
+      const env = new Map<NodeId, string>([...ctx.unknownEnv, ...ctx.primalNodes.map((id): [NodeId, string] => [id, `values.t${id}`])]);
+      return [
+        'const hit = this.primalCache;',
+        'if (hit !== null && sameVector(hit.y, y)) return hit.values;',
+        'const c = this.c;',
+        // A copy: the kernels of later calls must see these values, whatever the caller does to y.
+        'const yc = y.slice();',
+        ctx.unknownViewsOf('yc'),
+        'const values: Record<string, Tensor> = {};',
+        ...ctx.primalNodes.map((id) => `lazy(values, ${literal(`t${id}`)}, () => ${writer.expression(id, env)});`),
+        'this.primalCache = { y: yc, values };',
+        'return values;',
+      ];
+    })(),
+  });
+}
+
+/** A coefficient's value as an expression over hoisted scalars. */
+function coefficientExpr(ctx: ModuleContext, c: Coefficient): string {
+  if (c.terms.length === 0) return '0';
+  return c.terms
+    .map((t, i) => {
+      const factors = t.factors.map((f) => (f.inverse ? `(1 / ${ctx.writer.read(f.node)}.data[0])` : `${ctx.writer.read(f.node)}.data[0]`));
+      const body = factors.length ? factors.join(' * ') : '1';
+      return i === 0 ? `${t.sign === 1 ? '' : '-'}${body}` : `${t.sign === 1 ? '+' : '-'} ${body}`;
+    })
+    .join(' ');
+}
+
+function emitComposite(ctx: ModuleContext): void {
+  const f = ctx.s.composite;
+  if (!f) {
+    ctx.method('compositeProblem', [], 'CompositeProblem | null', ['return null;'], 'The map is not a recognized prox of a composite quadratic: null.');
+    return;
+  }
+  const { writer } = ctx;
+  const read = (id: NodeId) => writer.read(id);
+  const vector = (id: NodeId) => `spread(${read(id)}, n)`;
+  // c = u(0): the prox's argument at y = 0, through the model's own kernels.
+  const zero = '$zero';
+  const offset = writer.body([f.argument], new Map([[f.unknown, zero]]));
+  const penalty =
+    f.penalty.kind === 'l1'
+      ? `{ kind: 'l1', weights: ${vector(f.penalty.weights)} }`
+      : f.penalty.kind === 'box'
+        ? `{ kind: 'box', lower: bound([${f.penalty.lower.map(read).join(', ')}], n, -1), upper: bound([${f.penalty.upper.map(read).join(', ')}], n, 1) }`
+        : "{ kind: 'none' }";
+  const diagonal = f.diagonals.length
+    ? `sumDiagonals([${f.diagonals.map((d) => `[${coefficientExpr(ctx, d.coef)}, ${read(d.vector)}]`).join(', ')}], n)`
+    : 'null';
+  ctx.method('compositeProblem', [], 'CompositeProblem | null', [
+    'const c = this.c;',
+    'const n = this.n;',
+    `const kappa = ${coefficientExpr(ctx, f.scale)};`,
+    'if (!(kappa > 0)) return null;',
+    `const ${zero}: Tensor = { shape: this.unknowns[0].shape.slice(), data: new Float64Array(n) };`,
+    ...offset.lines,
+    'return {',
+    '  size: n,',
+    `  identity: ${coefficientExpr(ctx, f.identity)},`,
+    `  diagonal: ${diagonal},`,
+    `  grams: [${f.grams.map((x) => `{ coef: ${coefficientExpr(ctx, x.coef)}, matrix: ${read(x.matrix)}, transposed: ${x.transposed} }`).join(', ')}],`,
+    `  matrices: [${f.matrices.map((x) => `{ coef: ${coefficientExpr(ctx, x.coef)}, matrix: ${read(x.matrix)} }`).join(', ')}],`,
+    `  offset: spread(${offset.results[0]}, n),`,
+    `  penalty: ${penalty},`,
+    '};',
+  ], [
+    'The fixpoint is y = P(M y + c) / kappa with P a row-wise prox (the analysis read it from the algebra of the map):',
+    'proximal gradient on min 1/2 y\'Hy - c\'y + g(y), which a structured solver takes (src/runtime/composite.ts); null when kappa <= 0 on these inputs.',
+  ].join('\n'));
+}
+
+function emitGuard(ctx: ModuleContext): void {
+  const guard = ctx.s.guard;
+  const { writer } = ctx;
+  const shape = ctx.s.ir.unknowns[0]?.shape ?? [];
+  const factor = (f: GuardFactor): string => {
+    switch (f.kind) {
+      case 'number':
+        return String(f.value);
+      case 'scalar': {
+        const v = `Math.abs(${writer.read(f.node)}.data[0])`;
+        return f.inverse ? `1 / ${v}` : v;
+      }
+      case 'matrix':
+        return `matrixNormUpper(${writer.read(f.node)})`;
+      case 'operator':
+        return `operatorNormUpper((v) => ({ shape: [v.data.length], data: applyOperator(${JSON.stringify(f.form.op)}, [${f.form.leaves.map((l) => writer.read(l)).join(', ')}], v.data) }), ${shapeExpr(shape)})`;
+    }
+  };
+  const terms = guard?.terms.map((t) => (t.length ? t.map(factor).join(' * ') : '1')) ?? [];
+  ctx.method('guardBound', [], 'number | null',
+    guard
+      ? ['if (this.guardMemo.value === undefined) this.guardMemo.value = (() => {', '  const c = this.c;', '  const d = this.dims;', '  void d;', `  return ${terms.join(' + ')};`, '})();', 'return this.guardMemo.value;']
+      : ['return null;'],
+    guard ? `A sound upper bound on ${guard.text.replace(/ < 1$/, '')}, evaluated on the actual values.` : 'No guard.');
+}

@@ -1,0 +1,265 @@
+/**
+ * The structure of an analyzed model (src/structure/types.ts): computed here, once, from the
+ * lowered IR and the analysis's results, and handed to codegen as the only thing it reads.
+ * Differentiation of the kernels' roots, the kink sites in kernel order, the reduction that
+ * implicit solves use, B as an operator of the runtime's algebra, the composite form a
+ * structured solver can take, the guard's bound and the names of hoisted values all live
+ * here, so that the next primitive, solver or backend has one place to add its facts.
+ */
+import { cone, jvp, vjp } from '../ir/ad.ts';
+import type { Graph } from '../ir/graph.ts';
+import type { IrModel } from '../ir/model.ts';
+import { factsOf, primitive } from '../primitives/registry.ts';
+import type { NodeId } from '../primitives/types.ts';
+import type { Operator } from '../runtime/structured.ts';
+import type { AnalysisSummary, GuardFactor, GuardStructure, KernelRoots, ModelStructure, OperatorForm, SiteStructure } from '../structure/types.ts';
+import type { Certificate, Jacobians } from './certify.ts';
+import type { ClassResult } from './classes.ts';
+import { compositeForm } from './composite.ts';
+import type { LinOp } from './linop.ts';
+import type { NormBound } from './norm-bound.ts';
+
+/** Differentiate once, with the generic passes, everything a module needs. */
+function kernelRoots(m: IrModel): KernelRoots & { factors: NodeId[] } {
+  const g = m.graph;
+  const residual = m.residual.map((r) => r.node);
+  const unknownNodes = m.unknowns.map((u) => u.node);
+  const paramNodes = m.params.map((p) => p.node);
+  // The same seeds the analysis made (inputs are interned by name).
+  const unknownSeeds = m.unknowns.map((u) => g.input(`d${u.name}`, 'seed', { kind: 'real', shape: u.shape }));
+  const paramSeeds = m.params.map((p) => g.input(`d${p.name}`, 'seed', { kind: 'real', shape: p.shape }));
+  const cotangentSeeds = residual.map((r, i) => g.input(`w${i}`, 'seed', g.node(r).type));
+  const bTangents = jvp(g, residual, new Map(unknownNodes.map((u, i) => [u, unknownSeeds[i]])));
+  const aTangents = jvp(g, residual, new Map(paramNodes.map((p, i) => [p, paramSeeds[i]])));
+  const vjpY = vjp(g, residual, cotangentSeeds, unknownNodes);
+  const vjpX = vjp(g, residual, cotangentSeeds, paramNodes);
+  const one = g.constant(1);
+  const outputPartials = m.outputs.map((o) => ({ y: vjp(g, [o.node], [one], unknownNodes), x: vjp(g, [o.node], [one], paramNodes) }));
+  const maps =
+    m.residual.every((r) => r.fixpoint) && m.residual.length === m.unknowns.length
+      ? m.unknowns.map((u) => m.residual.find((r) => r.fixpoint!.unknown === u.name)!.fixpoint!.map)
+      : null;
+  const derivativeRoots = [...bTangents, ...aTangents, ...vjpY, ...vjpX, ...outputPartials.flatMap((p) => [...p.y, ...p.x])].filter(
+    (r): r is NodeId => r !== null,
+  );
+  const factors = cone(g, derivativeRoots).filter((id) => factsOf(g.node(id).op).kinkFactor !== undefined);
+  return { residual, maps, unknownSeeds, paramSeeds, cotangentSeeds, bTangents, aTangents, vjpY, vjpX, outputPartials, derivativeRoots, factors };
+}
+
+/**
+ * B = I - (scalars) D M with one kink factor D scaling the rows (prox and projection
+ * fixpoints): the site of D, so that implicit solves can drop the rows where D is 0.
+ */
+function identityRowsSite(m: IrModel, jac: Jacobians, factors: readonly NodeId[]): number | null {
+  if (jac.B.length !== 1 || m.unknowns.length !== 1) return null;
+  const B = jac.B[0];
+  if (B.kind !== 'sum' || B.terms.length !== 2) return null;
+  const [first, second] = B.terms;
+  if (first.sign !== 1 || first.op.kind !== 'identity' || second.sign !== -1) return null;
+  let op: LinOp = second.op;
+  while (op.kind === 'scale') op = op.of;
+  if (op.kind !== 'diag' || op.kinks.length !== 1 || op.kinks[0] !== op.factor) return null;
+  const site = factors.indexOf(op.factor);
+  return site >= 0 ? site : null;
+}
+
+/**
+ * Whether every row of A = dF/dx vanishes where the reduction site's factor D is 0: each term
+ * of A is, under signs, sums and scalar scalings, a diagonal scaling whose factor is D, or a
+ * product or negation with D among its factors (soft thresholding's t-partial, -sign(u) D).
+ * Then A^T w never reads w on the identity rows, and a backward pass need not solve for it
+ * there. Conservative: false for anything else (a matrix applied after D, an unreadable term).
+ */
+function paramRowsVanish(g: Graph, jac: Jacobians, d: NodeId): boolean {
+  if (jac.A.length !== 1) return false;
+  /** The factor node is 0 wherever D is (its finite other factors times D's 0). */
+  const vanishes = (f: NodeId): boolean => {
+    if (f === d) return true;
+    const n = g.node(f);
+    const form = factsOf(n.op).linearForm;
+    if (form === 'negation') return vanishes(n.args[0]);
+    if (form === 'product') return n.args.some(vanishes);
+    return false;
+  };
+  const rowsVanish = (op: LinOp): boolean => {
+    switch (op.kind) {
+      case 'scale':
+        return rowsVanish(op.of);
+      case 'diag':
+        return vanishes(op.factor) || rowsVanish(op.of);
+      case 'sum':
+        return op.terms.every((t) => rowsVanish(t.op));
+      default:
+        return false;
+    }
+  };
+  return rowsVanish(jac.A[0]);
+}
+
+/**
+ * A LinOp as an {@link Operator} over numbered leaves (the IR nodes of its scalings, diagonal
+ * factors and matrices), or null when some part has no operator form (projection blocks,
+ * unreadable tangents, a seed on the left of a product).
+ */
+export function operatorForm(B: LinOp): OperatorForm | null {
+  const leaves: NodeId[] = [];
+  const leaf = (id: NodeId): number => {
+    const at = leaves.indexOf(id);
+    if (at >= 0) return at;
+    leaves.push(id);
+    return leaves.length - 1;
+  };
+  const read = (op: LinOp): Operator | null => {
+    switch (op.kind) {
+      case 'identity':
+        return { k: 'I' };
+      case 'scale': {
+        const of = read(op.of);
+        return of && { k: 'scale', s: leaf(op.factor), inv: op.inverse, of };
+      }
+      case 'diag': {
+        const of = read(op.of);
+        return of && { k: 'diag', f: leaf(op.factor), of };
+      }
+      case 'matmul': {
+        const of = read(op.of);
+        return of && { k: 'mm', M: leaf(op.matrix), of };
+      }
+      case 'sum': {
+        const terms: [1 | -1, Operator][] = [];
+        for (const t of op.terms) {
+          const o = read(t.op);
+          if (!o) return null;
+          terms.push([t.sign, o]);
+        }
+        return { k: 'sum', terms };
+      }
+      default:
+        return null;
+    }
+  };
+  const op = read(B);
+  return op ? { op, leaves } : null;
+}
+
+/** The guard's bound in the structure's terms: each factor a number, a scalar, a matrix or an operator. */
+function guardStructure(text: string, bound: NormBound, g: Graph, unknownRank: number): GuardStructure | null {
+  const terms: GuardFactor[][] = [];
+  for (const t of bound.terms) {
+    const factors: GuardFactor[] = [];
+    for (const f of t) {
+      if (f.value !== null) {
+        factors.push({ kind: 'number', value: f.value });
+        continue;
+      }
+      const op = f.op!;
+      if (op.kind === 'scale' && op.of.kind === 'identity') {
+        factors.push({ kind: 'scalar', node: op.factor, inverse: op.inverse });
+      } else if (op.kind === 'matmul' && op.of.kind === 'identity' && g.shape(op.matrix).length === 2 && unknownRank === 1) {
+        // M itself (W z): its norm from its entries, not from M applied to n unit vectors.
+        factors.push({ kind: 'matrix', node: op.matrix });
+      } else {
+        const form = operatorForm(op);
+        if (!form) return null;
+        factors.push({ kind: 'operator', form });
+      }
+    }
+    terms.push(factors);
+  }
+  return { text, terms };
+}
+
+/** How a message names a value computed from the inputs alone: the let, or the operation and its place. */
+function hoistedLabels(m: IrModel): Map<NodeId, string> {
+  const g = m.graph;
+  const letNames = new Map<NodeId, string>([...m.lets].map(([name, node]) => [node, name]));
+  const labels = new Map<NodeId, string>();
+  for (let id = 0; id < g.nodes.length; id++) {
+    const n = g.node(id);
+    // Numbers are finite by the parser's checks, inputs are checked when bound: no label.
+    if (n.op === 'const' || n.op === 'input' || n.dep === 'unknown') continue;
+    const at = n.span ? ` at ${n.span.start.line}:${n.span.start.column}` : '';
+    const letName = letNames.get(id);
+    if (letName !== undefined) {
+      labels.set(id, `\`${letName}\` (let${at})`);
+      continue;
+    }
+    const notation = primitive(n.op).notation;
+    const shown = factsOf(n.op).transpose ? "'" : notation?.infix ?? notation?.prefix ?? `${n.op}(…)`;
+    labels.set(id, `the value of \`${shown}\`${at}`);
+  }
+  return labels;
+}
+
+export interface StructureInputs {
+  model: IrModel;
+  jacobians: Jacobians;
+  certificate: Certificate;
+  classes: ClassResult;
+  B: string;
+  A: string;
+  /** Some kink of F is not a diagonal kink-factor site (projections onto a simplex or a cone, norms). */
+  nonDiagonalKinks: boolean;
+}
+
+/** The structure of one analyzed model, frozen. */
+export function buildStructure(a: StructureInputs): ModelStructure {
+  const m = a.model;
+  const g = m.graph;
+  const roots = kernelRoots(m);
+  const { factors, ...kernels } = roots;
+  const sites: SiteStructure[] = factors.map((f) => {
+    const n = g.node(f);
+    const k = primitive(n.op).structure.kinkFactor!;
+    return { node: f, primitive: k.of, range: k.range, at: n.span ? `${n.span.start.line}:${n.span.start.column}` : '?' };
+  });
+  const site = identityRowsSite(m, a.jacobians, factors);
+  const reduction = site === null ? null : { site, paramRowsVanish: paramRowsVanish(g, a.jacobians, factors[site]) };
+  const denseB = m.unknowns.length === 1 && a.jacobians.B.length === 1 ? operatorForm(a.jacobians.B[0]) : null;
+  const c = a.certificate;
+  const guard = c.verdict === 'guarded' && c.guardBound ? guardStructure(c.guard ?? '', c.guardBound, g, m.unknowns[0]?.shape.length ?? 0) : null;
+  if (c.verdict === 'guarded' && guard === null) throw new Error(`internal error: the guard of ${m.name} has no operator form`);
+  const summary: AnalysisSummary = {
+    verdict: c.verdict,
+    test: c.test,
+    guard: c.guard,
+    rowwise: c.rowwise,
+    identityRowsWhereFactorZero: site,
+    paramRowsVanishWhereFactorZero: reduction?.paramRowsVanish ?? false,
+    nonDiagonalKinks: a.nonDiagonalKinks,
+    reason: c.reason,
+  };
+  // Before the labels: recognition adds nodes (a tangent, a constant bound) to the graph.
+  const composite = compositeForm(m);
+  const structure: ModelStructure = {
+    ir: m,
+    graph: g,
+    kernels,
+    sites,
+    reduction,
+    denseB,
+    composite,
+    guard,
+    summary,
+    text: {
+      B: a.B,
+      A: a.A,
+      definability: a.classes.definability,
+      lipschitz: a.classes.lipschitz,
+      residual: m.residual.map((r) => (r.fixpoint ? `${r.fixpoint.unknown} - T` : 'lhs - rhs')).join('; '),
+    },
+    labels: hoistedLabels(m),
+  };
+  return deepFreeze(structure, new Set([g, m]));
+}
+
+/** Freezes the description (not the IR it points into: the graph stays append-only for AD). */
+function deepFreeze<T>(value: T, skip: Set<unknown>): T {
+  if (value === null || typeof value !== 'object' || skip.has(value) || Object.isFrozen(value)) return value;
+  if (value instanceof Map) {
+    for (const v of value.values()) deepFreeze(v, skip);
+    return value;
+  }
+  for (const v of Object.values(value as object)) deepFreeze(v, skip);
+  return Object.freeze(value);
+}

@@ -1,0 +1,132 @@
+/**
+ * The structure of one analyzed model: the one description that the analysis hands to code
+ * generation (DESIGN.md "Generated modules"; README "How data flows"). Everything codegen
+ * and the runtime live on is here, computed once by the analysis from the lowered IR:
+ * the roots of every kernel (F, T, the tangents and adjoints of B and A, the outputs'
+ * partials), the kink sites, the reduction that implicit solves use, B as an operator over
+ * numbered leaves, the recognized solver form, and the guard. Codegen only reads it (it
+ * imports nothing from src/analysis); the runtime evaluates the same operator algebra
+ * (src/runtime/structured.ts).
+ *
+ * Immutable by contract: the analysis builds it and freezes it; codegen never adds nodes to
+ * the graph (the graph is append-only and hash-consed; codegen's kernels read the nodes named
+ * here).
+ */
+import type { Graph } from '../ir/graph.ts';
+import type { IrModel } from '../ir/model.ts';
+import type { Operator } from '../runtime/structured.ts';
+import type { NodeId } from '../primitives/types.ts';
+
+/** The IR roots of each kernel of the generated module, derived once by AD. */
+export interface KernelRoots {
+  residual: readonly NodeId[];
+  /** T per unknown, when every unknown has a fixpoint (else null). */
+  maps: readonly NodeId[] | null;
+  unknownSeeds: readonly NodeId[];
+  paramSeeds: readonly NodeId[];
+  cotangentSeeds: readonly NodeId[];
+  /** B ydot per residual block (null: zero). */
+  bTangents: readonly (NodeId | null)[];
+  /** A xdot per residual block. */
+  aTangents: readonly (NodeId | null)[];
+  /** B^T w per unknown. */
+  vjpY: readonly (NodeId | null)[];
+  /** A^T w per param. */
+  vjpX: readonly (NodeId | null)[];
+  /** d o_k / dy and d o_k / dx per output. */
+  outputPartials: readonly { y: readonly (NodeId | null)[]; x: readonly (NodeId | null)[] }[];
+  /** Every non-null root above. */
+  derivativeRoots: readonly NodeId[];
+}
+
+/** One kink-factor site of the derivative kernels, in the order the kernels number them. */
+export interface SiteStructure {
+  /** The kink-factor node. */
+  node: NodeId;
+  /** The nonsmooth primitive it belongs to (the key of its kink gap in the runtime). */
+  primitive: string;
+  range: readonly [number, number];
+  /** `line:column` of the construct, or `?`. */
+  at: string;
+}
+
+/** An operator of the runtime's algebra with its leaves as IR nodes (evaluated into tensors by the module). */
+export interface OperatorForm {
+  op: Operator;
+  leaves: readonly NodeId[];
+}
+
+/** A scalar coefficient read from the algebra: sum over terms of sign times a product of scalar nodes (or their inverses). */
+export interface Coefficient {
+  terms: readonly { sign: 1 | -1; factors: readonly { node: NodeId; inverse: boolean }[] }[];
+}
+
+/**
+ * The separable composite quadratic form (src/runtime/composite.ts) of a fixpoint
+ *
+ *     y = P(u(y)) / kappa,   u(y) = M y + c,  M = I - H' fixed,
+ *
+ * with P the row-wise prox of a separable penalty, read from the algebra of u whatever its
+ * spelling: H = identity I + sum diag + sum coef Z'Z + sum coef Q (kappa folded into the
+ * identity), c = u(0) (the module evaluates the map's argument at y = 0).
+ */
+export interface CompositeForm {
+  unknown: NodeId;
+  /** u, the prox's argument (affine in the unknown). */
+  argument: NodeId;
+  /** kappa, the inverse of the map's outer scale: the form holds only where it is > 0. */
+  scale: Coefficient;
+  identity: Coefficient;
+  diagonals: readonly { coef: Coefficient; vector: NodeId }[];
+  grams: readonly { coef: Coefficient; matrix: NodeId; transposed: boolean }[];
+  matrices: readonly { coef: Coefficient; matrix: NodeId; transposed: boolean }[];
+  penalty:
+    | { kind: 'l1'; weights: NodeId }
+    | { kind: 'box'; lower: readonly NodeId[]; upper: readonly NodeId[] }
+    | { kind: 'none' };
+}
+
+/** One factor of a guard's bound: a number, |s| (or 1/|s|) of a scalar, a matrix's norm, or an operator's. */
+export type GuardFactor =
+  | { kind: 'number'; value: number }
+  | { kind: 'scalar'; node: NodeId; inverse: boolean }
+  | { kind: 'matrix'; node: NodeId }
+  | { kind: 'operator'; form: OperatorForm };
+
+export interface GuardStructure {
+  /** The condition, as the certificate states it (`step * opnorm(W) < 1`). */
+  text: string;
+  /** The bound: a sum of products of factors. */
+  terms: readonly (readonly GuardFactor[])[];
+}
+
+/** What the compile-time analysis decided, as carried into the module (runtime CompiledAnalysis). */
+export interface AnalysisSummary {
+  verdict: 'certified' | 'guarded' | 'runtime' | 'unverified' | 'violated';
+  test: string;
+  guard: string | null;
+  rowwise: boolean;
+  identityRowsWhereFactorZero: number | null;
+  paramRowsVanishWhereFactorZero: boolean;
+  nonDiagonalKinks: boolean;
+  reason: string;
+}
+
+export interface ModelStructure {
+  /** The lowered model whose graph the kernels read. */
+  ir: IrModel;
+  graph: Graph;
+  kernels: KernelRoots;
+  sites: readonly SiteStructure[];
+  /** B = I - (scalars) D M with one diagonal kink site D: rows where D is 0 are identity rows. */
+  reduction: { site: number; paramRowsVanish: boolean } | null;
+  /** B over numbered leaves, when every part of it has an operator form. */
+  denseB: OperatorForm | null;
+  composite: CompositeForm | null;
+  guard: GuardStructure | null;
+  summary: AnalysisSummary;
+  /** B and A printed (`I - D_relu * W`), and the classes, for the module's documentation. */
+  text: { B: string; A: string; definability: string; lipschitz: string; residual: string };
+  /** How a message names a value computed from the inputs alone (`step` (let at 10:3)), by node. */
+  labels: ReadonlyMap<NodeId, string>;
+}
