@@ -88,6 +88,12 @@ export function spellingOf(file: string): string {
   return [...lets.map((l) => `let ${l}`), fix].join('; ');
 }
 
+/** A raw little-endian float64 file (a copy: a small file's Buffer is a view into a shared pool). */
+function readF64(path: string): Float64Array {
+  const b = readFileSync(path);
+  return new Float64Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
+}
+
 /**
  * The box QP of a regression problem: bounded least squares, Q = X'X, q = -X'y, with the box
  * [-h, h], h a tenth of the largest one-coordinate minimizer |q_j| / Q_jj, so that bounds are
@@ -101,8 +107,8 @@ function boxQpOf(key: string, P: Problem): BoxQp {
   let Q: Float64Array;
   let q: Float64Array;
   if (existsSync(QPath) && existsSync(qPath)) {
-    Q = new Float64Array(readFileSync(QPath).buffer.slice(0));
-    q = new Float64Array(readFileSync(qPath).buffer.slice(0));
+    Q = readF64(QPath);
+    q = readF64(qPath);
   } else {
     Q = new Float64Array(k * k);
     q = new Float64Array(k);
@@ -216,7 +222,8 @@ async function runCase(family: Family, file: string, key: string, maxIter: numbe
     method: r.method,
     kkt: kkt(r.y),
     warmKkt: kkt(r2.y),
-    support: r.y.filter((v) => v !== 0).length,
+    // The Lasso's and the elastic net's support; the box QP's free coordinates (inside the box).
+    support: family === 'box-qp' ? Array.from(r.y).filter((v, j) => v > (inputs.lo as Float64Array)[j] && v < (inputs.hi as Float64Array)[j]).length : r.y.filter((v) => v !== 0).length,
   };
 }
 
@@ -229,10 +236,11 @@ function loadResults(): Record<string, CaseResult> {
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const ms = (t: number): string => (t >= 10_000 ? `${(t / 1000).toFixed(1)} s` : t >= 10 ? t.toFixed(0) : t.toPrecision(2));
+/** The median, with the range over the runs when there are several: `12 (9.8-15)`. */
 const range = (xs: number[]): string => {
   const lo = Math.min(...xs);
   const hi = Math.max(...xs);
-  return xs.length === 1 || ms(lo) === ms(hi) ? ms(lo) : `${ms(lo)}-${ms(hi)}`;
+  return xs.length === 1 || ms(lo) === ms(hi) ? ms(lo) : `${ms(median(xs))} (${ms(lo)}-${ms(hi)})`;
 };
 
 export interface SpellingsOptions {
@@ -283,7 +291,7 @@ export async function benchSpellings(log: (s: string) => void, opts: SpellingsOp
   for (const family of families) {
     const files = spellingsOf(family);
     out.push('', `### ${family}: ${familyCase(family, 'diabetes', diabetes()).what}`, '');
-    out.push('| spelling | problem | fresh ms | warm ms | ratio to canonical (fresh) | status | KKT | iterations | method | support |');
+    out.push('| spelling | problem | fresh ms | warm ms | ratio to canonical (fresh) | status | KKT | iterations | method | support (box QP: free) |');
     out.push('| --- | --- | ---: | ---: | ---: | --- | ---: | ---: | --- | ---: |');
     for (const key of problems) {
       const canonical = results.find((r) => r.family === family && r.file === files[0] && r.problem === key);
@@ -327,6 +335,6 @@ if (import.meta.url === pathToFileURL(process.argv[1]).href) {
       maxIter,
     });
     console.log(lines.join('\n'));
-    console.log(`\nload at end ${load()}; fresh = \`new Model(inputs)\` + solveInstance(tol 1e-10); warm = a second solveInstance on the same instance; times are ranges over the timed runs (one run for a solve over 3 s); KKT of the fresh solve's point, bench/kkt.ts.`);
+    console.log(`\nload at end ${load()}; fresh = \`new Model(inputs)\` + solveInstance(tol 1e-10); warm = a second solveInstance on the same instance; times are medians (ranges) over the timed runs (one run for a solve over 3 s); KKT of the fresh solve's point, bench/kkt.ts.`);
   }
 }

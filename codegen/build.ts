@@ -1,12 +1,12 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import type { Analysis } from '../src/analysis/analyze.ts';
+import type { ModelStructure } from '../src/structure/types.ts';
 import { analyzeFile } from '../src/pipeline.ts';
 import { cachePath, importModelClass, storeModule, type ModelClass } from './cache.ts';
 import { emitModule, type EmittedModule } from './emit-module.ts';
 
 /** One module per model of an analyzed file. */
-export function emitAll(analyses: readonly Analysis[], sourceFile: string): EmittedModule[] {
+export function emitAll(analyses: readonly { readonly structure: ModelStructure }[], sourceFile: string): EmittedModule[] {
   return analyses.map((a) => emitModule(a, sourceFile));
 }
 

@@ -63,7 +63,7 @@ export function emitModule(analyzed: { readonly structure: ModelStructure }, sou
         'addInto', ...(ctx.usesAddProduct ? ['addProduct'] : []), ...(guard ? ['applyOperator'] : []), 'assembleStructured', 'bindChanges', 'bindInputs',
         ...(s.composite ? ['bound', 'spread', 'sumDiagonals'] : []), 'K', 'kinkGap', 'layout', 'lazy',
         ...(guard ? ['matrixNormUpper', 'operatorNormUpper'] : []), 'nonFiniteHoisted', 'put', 'requireLength', 'runModel', 'scalar', 'SolverError',
-        ...(ctx.writer.usesScaledTranspose ? ['scaledTranspose'] : []), 'sameVector', 'totalSize', 'views', 'wrapFactors',
+        ...(ctx.writer.usesScaledTranspose ? ['scaledTranspose'] : []), 'sameVector', 'totalSize', ...(ctx.writer.usesTransposedProduct ? ['transposedProduct'] : []), 'views', 'wrapFactors',
       ],
     },
     {

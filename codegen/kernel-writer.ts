@@ -135,7 +135,54 @@ export class KernelWriter {
   }
 
   private call(n: IrNode, ref: (id: NodeId) => string): string {
-    return `K.${primitive(n.op).kernel}(${n.args.map(ref).join(', ')})`;
+    const kernel = primitive(n.op).kernel;
+    if (factsOf(n.op).linearForm === 'matrix product') {
+      const [P, v] = n.args;
+      const g = this.graph;
+      if (!this.dynamic(P) && this.dynamic(v) && g.shape(P).length === 2 && g.shape(v).length === 1) return this.applyFixed(P, ref(v), kernel);
+    }
+    return `K.${kernel}(${n.args.map(ref).join(', ')})`;
+  }
+
+  /** Whether a kernel uses `transposedProduct` (the module then imports it). */
+  usesTransposedProduct = false;
+
+  /**
+   * A fixed matrix P (or its transpose) applied to a vector expression `v` without forming
+   * what P is made of: a product of fixed matrices (`X' * X`, a `let G = X' * X`) is applied
+   * factor by factor (2 n p per product instead of a p x p matrix formed in n p^2), through
+   * transposes ((A B)' v = B' (A' v)) and scalar factors; a transposed matrix by
+   * `transposedProduct`, which reads its rows (no p x n copy for a few products; an
+   * iterative solve's many products get the copy, made once). Anything else is the
+   * registry's product of the hoisted P (or `transposedProduct` of it).
+   */
+  private applyFixed(P: NodeId, v: string, kernel: string, transposed = false): string {
+    const g = this.graph;
+    const n = g.node(P);
+    const plain = (): string => {
+      if (!transposed) return `K.${kernel}(${this.read(P)}, ${v})`;
+      this.usesTransposedProduct = true;
+      return `transposedProduct(1, ${this.read(P)}, ${v})`;
+    };
+    if (n.op === 'input' || n.op === 'const') return plain();
+    const facts = factsOf(n.op);
+    const [a, b] = n.args;
+    if (facts.transpose === true && g.shape(a).length === 2) return this.applyFixed(a, v, kernel, !transposed);
+    if (facts.linearForm === 'product' && (g.shape(a).length === 0) !== (g.shape(b).length === 0)) {
+      const [s, M] = g.shape(a).length === 0 ? [a, b] : [b, a];
+      const inner = g.node(M);
+      if (transposed && (inner.op === 'input' || inner.op === 'const')) {
+        this.usesTransposedProduct = true;
+        return `transposedProduct(${this.read(s)}.data[0], ${this.read(M)}, ${v})`;
+      }
+      return `K.${primitive(n.op).kernel}(${this.read(s)}, ${this.applyFixed(M, v, kernel, transposed)})`;
+    }
+    if (facts.linearForm === 'matrix product' && g.shape(a).length === 2 && g.shape(b).length === 2) {
+      return transposed
+        ? this.applyFixed(b, this.applyFixed(a, v, kernel, true), kernel, true)
+        : this.applyFixed(a, this.applyFixed(b, v, kernel), kernel);
+    }
+    return plain();
   }
 }
 

@@ -31,7 +31,7 @@ export function emitPrimalKernels(ctx: ModuleContext): void {
         const count = g.node(x.node).args.length;
         const own = results.slice(at, at + count);
         at += count;
-        return `kinkGap(${literal(x.primitive)}, [${own.join(', ')}])`;
+        return `kinkGap(${literal(x.gap)}, [${own.join(', ')}])`;
       });
       return `return [${gaps.join(', ')}];`;
     }),

@@ -11,7 +11,7 @@ import { certify, jacobians, type Certificate, type Jacobians } from './certify.
 import { classify, equationNodes, type ClassResult } from './classes.ts';
 import { Namer, showLinOp } from './linop.ts';
 import { buildStructure } from './structure.ts';
-import type { ModelStructure } from '../structure/types.ts';
+import type { Coefficient, ModelStructure } from '../structure/types.ts';
 
 /** One kink site of F: a nonsmooth primitive applied to something that moves. */
 export interface KinkSite {
@@ -39,12 +39,15 @@ export interface Analysis {
   diagnostics: Diagnostic[];
   /** What codegen reads (src/structure/types.ts): everything it needs, nothing else. */
   structure: ModelStructure;
+  /** The forward solver the structure selects, in words (`implc explain`). */
+  solver: string;
 }
 
 export function analyze(checked: CheckedModel, sourceText: string): Analysis {
   const model = takeLowered(checked, sourceText);
-  const bounds = new Bounds(model, sourceText);
-  const namer = new Namer(model, sourceText);
+  // The source text stops at lowering: names come from the IR (model.textOf).
+  const bounds = new Bounds(model);
+  const namer = new Namer(model);
   const classes = classify(model, bounds);
   const kinks = kinkSites(model);
   const jac = jacobians(model);
@@ -58,7 +61,47 @@ export function analyze(checked: CheckedModel, sourceText: string): Analysis {
   const diagnostics = [...classes.diagnostics, ...certificationDiagnostics(model, certificate, kinks)];
   const nonDiagonalKinks = kinks.some((k) => primitive(k.primitive).kink?.factor === null);
   const structure = buildStructure({ model, jacobians: jac, certificate, classes, B, A, nonDiagonalKinks });
-  return { model, classes, kinks, pieces: pieceCount(kinks), jacobians: jac, B, A, certificate, diagnostics, structure };
+  return { model, classes, kinks, pieces: pieceCount(kinks), jacobians: jac, B, A, certificate, diagnostics, structure, solver: solverText(structure, namer) };
+}
+
+/** The forward solver in words: the composite problem the analysis read, or the generic methods. */
+function solverText(s: ModelStructure, namer: Namer): string {
+  const f = s.composite;
+  if (!f) return s.kernels.maps ? 'Anderson acceleration of T, then semismooth Newton on F' : 'semismooth Newton on F';
+  /** A coefficient as text, its constant terms folded: null when it is 0. */
+  const coef = (c: Coefficient): string | null => {
+    let constant = 0;
+    const symbolic: string[] = [];
+    for (const t of c.terms) {
+      if (t.factors.length === 0) constant += t.sign;
+      else symbolic.push(`${t.sign === 1 ? '+' : '-'} ${t.factors.map((x) => (x.inverse ? `1/${namer.atom(x.node)}` : namer.atom(x.node))).join(' * ')}`);
+    }
+    const parts = [...(constant !== 0 ? [`${constant > 0 ? '+' : '-'} ${Math.abs(constant)}`] : []), ...symbolic];
+    if (parts.length === 0) return null;
+    const text = parts.join(' ').replace(/^\+ /, '').replace(/^- /, '-');
+    return parts.length > 1 ? `(${text})` : text;
+  };
+  const term = (c: Coefficient, what: string): string[] => {
+    const k = coef(c);
+    return k === null ? [] : [k === '1' ? what : k === '-1' ? `-${what}` : `${k} ${what}`];
+  };
+  const terms = [
+    ...term(f.identity, 'I'),
+    ...f.diagonals.flatMap((d) => term(d.coef, `diag(${namer.name(d.vector)})`)),
+    ...f.grams.flatMap((x) => {
+      const z = namer.atom(x.matrix);
+      return term(x.coef, x.transposed ? `${z} ${z}'` : `${z}' ${z}`);
+    }),
+    ...f.matrices.flatMap((x) => term(x.coef, `${namer.atom(x.matrix)}${x.transposed ? "'" : ''}`)),
+  ];
+  const g =
+    f.penalty.kind === 'l1'
+      ? ` + ||diag(${namer.name(f.penalty.weights)}) y||_1`
+      : f.penalty.kind === 'box'
+        ? ` over [${f.penalty.lower.map((x) => namer.name(x)).join(', ') || '-inf'}, ${f.penalty.upper.map((x) => namer.name(x)).join(', ') || 'inf'}]`
+        : '';
+  const when = f.matrices.length ? ' (when H is symmetric on the inputs; otherwise the generic solvers)' : '';
+  return `coordinate descent${when} on min 1/2 y'Hy - c'y${g}, H = ${terms.join(' + ').replace(/\+ -/g, '- ') || '0'}, c = the prox's argument at y = 0; then Newton on F`;
 }
 
 function kinkSites(model: IrModel): KinkSite[] {

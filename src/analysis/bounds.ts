@@ -18,8 +18,8 @@ export class Bounds {
   private readonly memo = new Map<NodeId, Interval>();
   private readonly namer: Namer;
 
-  constructor(private readonly model: IrModel, sourceText: string) {
-    this.namer = new Namer(model, sourceText);
+  constructor(private readonly model: IrModel) {
+    this.namer = new Namer(model);
     for (const r of model.requires) this.learn(r.node);
   }
 

@@ -17,6 +17,8 @@ export interface ExplainJson {
   guard: string | null;
   reason: string;
   counterexample: { point: Record<string, number>; B: number[][]; why: string } | null;
+  /** The forward solver the structure selects. */
+  solver: string;
 }
 
 const where = (s: Span | null) => ({ file: s?.file ?? null, span: s ? spanJson(s) : null });
@@ -37,6 +39,7 @@ export function explainJson(a: Analysis): ExplainJson {
     guard: c.guard,
     reason: c.reason,
     counterexample: c.counterexample,
+    solver: a.solver,
   };
 }
 
@@ -55,6 +58,7 @@ export function explainText(a: Analysis): string {
     `  verdict       ${j.verdict} (${j.test})`,
     ...(j.guard ? [`  guard         ${j.guard}`] : []),
     `  why           ${j.reason}`,
+    `  solver        ${j.solver}`,
     ...(j.counterexample ? [`  counterexample at ${Object.entries(j.counterexample.point).map(([k, v]) => `${k} = ${v}`).join(', ')}: B = ${JSON.stringify(j.counterexample.B)}`] : []),
   ];
   return lines.join('\n');

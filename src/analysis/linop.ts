@@ -188,13 +188,8 @@ export class Namer {
   private readonly names = new Map<NodeId, string>();
   /** Names built from a node's arguments, memoized: each node is named once. */
   private readonly made = new Map<NodeId, string>();
-  private readonly primalCount: number;
 
-  constructor(
-    private readonly model: IrModel,
-    private readonly sourceText: string,
-  ) {
-    this.primalCount = model.primalCount;
+  constructor(private readonly model: IrModel) {
     for (const v of [...model.dims, ...model.data, ...model.params, ...model.unknowns]) this.names.set(v.node, v.name);
     for (const [name, node] of model.lets) if (!this.names.has(node)) this.names.set(node, name);
   }
@@ -215,7 +210,8 @@ export class Namer {
     if (n.op === 'input') return (n as { name: string }).name;
     if (n.op !== 'input' && factsOf(n.op).transpose) return `${this.atom(n.args[0])}'`;
     // Nodes made by differentiation carry their primal's span, not their own text.
-    if (n.span && id < this.primalCount) return this.sourceText.slice(n.span.start.offset, n.span.end.offset).replace(/\s+/g, ' ');
+    const text = this.model.textOf(id);
+    if (text !== null) return text;
     const p = primitive(n.op);
     const args = n.args.map((a) => this.atom(a));
     if (p.notation?.infix && args.length === 2) return `${args[0]} ${p.notation.infix} ${args[1]}`;

@@ -101,7 +101,7 @@ function paramRowsVanish(g: Graph, jac: Jacobians, d: NodeId): boolean {
  * factors and matrices), or null when some part has no operator form (projection blocks,
  * unreadable tangents, a seed on the left of a product).
  */
-export function operatorForm(B: LinOp): OperatorForm | null {
+export function operatorForm(B: LinOp, g: Graph): OperatorForm | null {
   const leaves: NodeId[] = [];
   const leaf = (id: NodeId): number => {
     const at = leaves.indexOf(id);
@@ -123,7 +123,7 @@ export function operatorForm(B: LinOp): OperatorForm | null {
       }
       case 'matmul': {
         const of = read(op.of);
-        return of && { k: 'mm', M: leaf(op.matrix), of };
+        return of && product(op.matrix, of);
       }
       case 'sum': {
         const terms: [1 | -1, Operator][] = [];
@@ -137,6 +137,18 @@ export function operatorForm(B: LinOp): OperatorForm | null {
       default:
         return null;
     }
+  };
+  /**
+   * M applied to `of`; a fixed product of matrices (`let G = X' * X`) applied factor by factor,
+   * so that assembling rows and columns of B never forms it (X'X[S, S] from X's columns).
+   */
+  const product = (matrix: NodeId, of: Operator): Operator => {
+    const n = g.node(matrix);
+    if (n.op !== 'input' && n.op !== 'const' && n.dep !== 'unknown' && factsOf(n.op).linearForm === 'matrix product') {
+      const [a, b] = n.args;
+      if (g.shape(a).length === 2 && g.shape(b).length === 2) return product(a, product(b, of));
+    }
+    return { k: 'mm', M: leaf(matrix), of };
   };
   const op = read(B);
   return op ? { op, leaves } : null;
@@ -159,7 +171,7 @@ function guardStructure(text: string, bound: NormBound, g: Graph, unknownRank: n
         // M itself (W z): its norm from its entries, not from M applied to n unit vectors.
         factors.push({ kind: 'matrix', node: op.matrix });
       } else {
-        const form = operatorForm(op);
+        const form = operatorForm(op, g);
         if (!form) return null;
         factors.push({ kind: 'operator', form });
       }
@@ -211,11 +223,11 @@ export function buildStructure(a: StructureInputs): ModelStructure {
   const sites: SiteStructure[] = factors.map((f) => {
     const n = g.node(f);
     const k = primitive(n.op).structure.kinkFactor!;
-    return { node: f, primitive: k.of, range: k.range, at: n.span ? `${n.span.start.line}:${n.span.start.column}` : '?' };
+    return { node: f, primitive: k.of, gap: primitive(k.of).kink!.gap, range: k.range, at: n.span ? `${n.span.start.line}:${n.span.start.column}` : '?' };
   });
   const site = identityRowsSite(m, a.jacobians, factors);
   const reduction = site === null ? null : { site, paramRowsVanish: paramRowsVanish(g, a.jacobians, factors[site]) };
-  const denseB = m.unknowns.length === 1 && a.jacobians.B.length === 1 ? operatorForm(a.jacobians.B[0]) : null;
+  const denseB = m.unknowns.length === 1 && a.jacobians.B.length === 1 ? operatorForm(a.jacobians.B[0], g) : null;
   const c = a.certificate;
   const guard = c.verdict === 'guarded' && c.guardBound ? guardStructure(c.guard ?? '', c.guardBound, g, m.unknowns[0]?.shape.length ?? 0) : null;
   if (c.verdict === 'guarded' && guard === null) throw new Error(`internal error: the guard of ${m.name} has no operator form`);

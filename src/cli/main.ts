@@ -74,6 +74,7 @@ export function buildProgram(io: CliIo, exit: (code: number) => void): Command {
     .addOption(new Option('--method <method>', 'forward solver (fixed-point and anderson need a fixpoint model)').choices(['auto', 'fixed-point', 'anderson', 'newton']).default('auto'))
     .addOption(new Option('--tol <tol>', 'tolerance on the residual (max norm), a positive number').argParser(positiveNumber))
     .addOption(new Option('--max-iter <n>', `iteration limit, an integer from 1 to ${MAX_ITER_LIMIT}`).argParser(iterationLimit))
+    .addOption(new Option('--time-limit <seconds>', 'wall-clock limit of the forward solve, a positive number of seconds (then status max-iterations)').argParser(positiveNumber))
     .addOption(new Option('--format <format>', 'output format').choices(['json']).default('json'))
     .addHelpText(
       'after',

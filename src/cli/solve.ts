@@ -16,6 +16,8 @@ export interface SolveOptions {
   method: 'auto' | 'fixed-point' | 'anderson' | 'newton';
   tol?: number;
   maxIter?: number;
+  /** Seconds. */
+  timeLimit?: number;
 }
 
 /**
@@ -135,6 +137,7 @@ function solveOptions(options: SolveOptions): Record<string, unknown> {
   const given: Record<string, unknown> = { method: options.method, jacobian: options.jacobian };
   if (options.tol !== undefined) given.tol = options.tol;
   if (options.maxIter !== undefined) given.maxIter = options.maxIter;
+  if (options.timeLimit !== undefined) given.timeLimitMs = 1000 * options.timeLimit;
   return given;
 }
 

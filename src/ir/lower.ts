@@ -260,8 +260,14 @@ export function lower(checked: CheckedModel, sourceText: string): IrModel {
         break;
     }
   }
+  const primalCount = graph.nodes.length;
+  // The source text ends here: later passes see a node's text through textOf only.
+  const textOf = (id: NodeId): string | null => {
+    const span = id < primalCount ? graph.node(id).span : null;
+    return span ? sourceText.slice(span.start.offset, span.end.offset).replace(/\s+/g, ' ') : null;
+  };
   return {
     name: checked.model.name.name, span: checked.model.span, graph, dims, data, params, unknowns, lets, residual, outputs, requires,
-    primalCount: graph.nodes.length,
+    primalCount, textOf,
   };
 }

@@ -41,4 +41,10 @@ export interface IrModel {
   requires: IrRequire[];
   /** Nodes below this id come from the source; later ones were made by passes (AD). */
   primalCount: number;
+  /**
+   * The source text of a node from the source (whitespace collapsed), null for nodes made by
+   * passes: how names in messages quote the model. The source text stops at lowering; every
+   * later stage reads it through here.
+   */
+  textOf(id: NodeId): string | null;
 }

@@ -599,22 +599,6 @@ function sweepGram(
   return change;
 }
 
-/** kernels.wat `cd_sweep_composite` (not yet in wasm.ts's KernelExports). */
-type SweepComposite = (
-  cols: number,
-  nP: number,
-  coef: number,
-  h: number,
-  shift: number,
-  c: number,
-  y: number,
-  r: number,
-  mode: number,
-  a: number,
-  b: number,
-  which: number,
-  count: number,
-) => number;
 
 /**
  * The WebAssembly instance the one-Gram sweeps run in, one per process, and the column array
@@ -679,7 +663,7 @@ class ResidentGram {
     f64.set(y, yAt);
     f64.set(r, rAt);
     if (nP > n) f64[rAt + n] = 0;
-    const kernel = (sweeper.exports as unknown as { cd_sweep_composite: SweepComposite }).cd_sweep_composite;
+    const kernel = sweeper.exports.cd_sweep_composite;
     const yView = f64.subarray(yAt, yAt + p);
     const active = new Int32Array(f64.buffer, 8 * whichAt, p);
     const done = cycle(

@@ -70,6 +70,7 @@ export { LassoCoordinateDescent, stepOf } from './lasso.ts';
 export type { Operator } from './structured.ts';
 export type { CompositeProblem, GramTerm, MatrixTerm, Penalty } from './composite.ts';
 export { bound, spread, sumDiagonals } from './composite.ts';
+export { CompositeSolver, type CompositeRunResult } from './composite-cd.ts';
 export { applyOperator, assembleStructured } from './structured.ts';
 export { assembleB, assembleByColumns, DENSE_LIMIT, ImplicitSystem, reducedRows } from './implicit-system.ts';
 
@@ -99,7 +100,7 @@ export type { DerivativesUnavailable, Nested, RunOptions, RunResult } from './ru
 export { runModel, unflatten } from './run.ts';
 
 // What generated modules call: the registry's kernels, layouts, input binding.
-export { addInto, addProduct, K, kinkGap, layout, lazy, matrixNormUpper, nonFiniteHoisted, operatorNormUpper, put, requireLength, sameVector, scalar, scaledTranspose, totalSize, view, views, wrapFactors } from './kernels.ts';
+export { addInto, addProduct, K, kinkGap, layout, lazy, matrixNormUpper, nonFiniteHoisted, operatorNormUpper, put, requireLength, sameVector, scalar, scaledTranspose, totalSize, transposedProduct, view, views, wrapFactors } from './kernels.ts';
 export type { Tensor } from './kernels.ts';
 export { bindChanges, bindInputs, InputError } from './inputs.ts';
 export type { BoundInputs, DenseInput, InputSpec, InputValue } from './inputs.ts';

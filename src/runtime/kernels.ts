@@ -5,7 +5,7 @@ import type { Tensor } from './tensor.ts';
 import { gapKernel, VALUE_KERNELS, type ValueKernel } from './values/table.ts';
 
 export type { Tensor };
-export { scaledTranspose } from './values/tensor.ts';
+export { scaledTranspose, transposedProduct } from './values/tensor.ts';
 export { addProduct } from './accumulate.ts';
 
 /**

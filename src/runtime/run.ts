@@ -23,8 +23,10 @@ export interface RunOptions {
   method?: SolveMethod;
   /** Tolerance on ||F||_inf, a finite number >= 0 (default 1e-10). */
   tol?: number;
-  /** Iteration cap of each phase, an integer >= 1. */
+  /** Iteration cap of the forward solve, all phases together, an integer >= 1. */
   maxIter?: number;
+  /** Wall-clock limit of the forward solve in milliseconds, a number >= 0 (default none); on reaching it the solve stops with `max-iterations`. */
+  timeLimitMs?: number;
   /** Attach the full dy/dx (`jacobian.U.P`). */
   jacobian?: boolean;
   /** Start of the solve: n finite numbers (default: the declared initial values). */
@@ -33,7 +35,7 @@ export interface RunOptions {
   denseLimit?: number;
 }
 
-const RUN_OPTIONS: readonly (keyof RunOptions)[] = ['method', 'tol', 'maxIter', 'jacobian', 'y0', 'denseLimit'];
+const RUN_OPTIONS: readonly (keyof RunOptions)[] = ['method', 'tol', 'maxIter', 'timeLimitMs', 'jacobian', 'y0', 'denseLimit'];
 
 /**
  * Why the derivatives of a converged solution whose certificate is not `violated` are
@@ -111,7 +113,7 @@ export function runModel(model: ModelInstance, options: RunOptions = {}): RunRes
   const denseLimit = given.denseLimit === undefined ? undefined : requireLimit(`runModel(${model.name}): denseLimit`, given.denseLimit);
   const wantJacobian = given.jacobian === undefined ? false : requireBoolean(`runModel(${model.name}): jacobian`, given.jacobian);
   const y0 = given.y0 === undefined ? undefined : requireStart(`runModel(${model.name}): y0`, given.y0, model.n);
-  const solved = solveInstance(model, { method: given.method, tol: given.tol, maxIter: given.maxIter, y0 });
+  const solved = solveInstance(model, { method: given.method, tol: given.tol, maxIter: given.maxIter, timeLimitMs: given.timeLimitMs, y0 });
   const { y } = solved;
   const nonFinite: string[] = [];
   if (!Number.isFinite(solved.residual)) nonFinite.push('residual');

@@ -14,16 +14,17 @@
  */
 import { fixedPoint } from './fixed-point.ts';
 import { gmres } from './krylov.ts';
-import { norm2, normInf } from './matrix.ts';
+import { dot, norm2, normInf } from './matrix.ts';
+import { luFactor, luSolve } from './lu.ts';
 import type { Matrix } from './matrix.ts';
 import type { ModelInstance } from './model.ts';
 import { semismoothNewton } from './newton.ts';
 import type { NewtonProblem } from './newton.ts';
 import type { NewtonResult } from './status.ts';
-import { assembleB, ImplicitSystem, reducedRows } from './implicit-system.ts';
+import { assembleB, complementRows, couplingRC, ImplicitSystem, reducedRows } from './implicit-system.ts';
 import { SolverError } from './status.ts';
 import { structuredSolve } from './structured-solve.ts';
-import { isFiniteVector, requireChoice, requireFiniteVector, requireInteger, requireLimit, requireModel, requireOptions, requireStart, requireTolerance } from './validate.ts';
+import { isFiniteVector, requireChoice, requireFiniteVector, requireInRange, requireInteger, requireLimit, requireModel, requireOptions, requireStart, requireTolerance } from './validate.ts';
 
 export type SolveMethod = 'auto' | 'fixed-point' | 'anderson' | 'newton';
 /** Every {@link SolveMethod}, for option checks. */
@@ -160,7 +161,7 @@ export function solveInstance(model: ModelInstance, options: SolveInstanceOption
   const iterateMap = (memory: number, maxIter: number) =>
     fixedPoint((y, out) => model.map(y, out), y0, { tol, maxIter, anderson: memory });
 
-  if (method === 'newton' || (method === 'auto' && !model.hasMap)) {
+  if (method === 'newton') {
     const r = newton(y0);
     return finish(r.y, r.status, r.iterations, 'newton');
   }
@@ -170,25 +171,287 @@ export function solveInstance(model: ModelInstance, options: SolveInstanceOption
   }
 
   // auto: a structured solver where the analysis recognized one (structured-solve.ts).
-  const structured = structuredSolve(model, y0, { tol, maxIter: options.maxIter, denseLimit, newton: problem });
-  if (structured) return finish(structured.y, 'converged', structured.iterations, structured.method, structured.residual);
+  const deadline = given.timeLimitMs === undefined ? Infinity : performance.now() + requireInRange(`${who}: timeLimitMs`, given.timeLimitMs, 0, Infinity);
+  const maxIter = options.maxIter ?? Infinity;
+  const structured = structuredSolve(model, y0, { tol, maxIter, deadline, denseLimit, newton: problem });
+  if (structured.solution) return finish(structured.solution.y, 'converged', structured.iterations, structured.solution.method, structured.solution.residual);
 
-  // auto with a map: Anderson first, Newton to finish.
-  // With the active-set reduction, Newton steps cost a small dense solve: a short Anderson
-  // phase to find the support, then Newton (its local convergence is superlinear, MATH.md 7).
-  const fp = iterateMap(ANDERSON_MEMORY, options.maxIter ?? (model.analysis.identityRowsWhereFactorZero !== null ? 30 : 200));
-  const fpResidual = residualInf(model, fp.y);
-  if (fp.status === 'converged' && fpResidual <= tol) return finish(fp.y, 'converged', fp.iterations, 'anderson');
-  // A diverged or blown-up iteration is a bad start: fall back to y0 unless Anderson improved on it.
-  const start = fpResidual < residualInf(model, y0) ? fp.y : y0;
-  // After the map has run, Newton is a finisher: if a few steps do not converge (a wrong
-  // active set, a singular B), the map is the better use of the time.
-  const nt = semismoothNewton(problem, start, { tol, maxIter: options.maxIter ?? 20 });
-  const ntResidual = residualInf(model, nt.y);
-  if (nt.status === 'converged') return finish(nt.y, nt.status, fp.iterations + nt.iterations, 'anderson+newton');
-  // Newton failed from there (a singular B off the solution, say): back to the map, from the
-  // better of the two iterates, for longer.
-  const best = ntResidual < fpResidual ? nt.y : fp.y;
-  const more = fixedPoint((y, out) => model.map(y, out), best, { tol, maxIter: options.maxIter ?? 5000, anderson: ANDERSON_MEMORY });
-  return finish(more.y, more.status, fp.iterations + nt.iterations + more.iterations, 'anderson');
+  // The generic path: globalized semismooth Newton with the map as its fallback, from y0,
+  // with what is left of the budget.
+  const r = globalizedSolve(model, y0, { tol, maxIter: maxIter - structured.iterations, deadline, denseLimit });
+  return finish(r.y, r.status, r.iterations + structured.iterations, r.method, r.residual);
 }
+
+/**
+ * Semismooth Newton's step regularized as in Levenberg-Marquardt, (B + mu I) d = -F, with
+ * B d alongside (for the slope F^T B d of the merit and the predicted decrease). mu > 0
+ * bounds the step where B is nearly singular: a Newton step on a wrong piece of an
+ * ill-conditioned F (a Lasso support with more columns than the data resolves) is enormous,
+ * crosses kinks at t ~ 1e-9 of its length, and no line search along it makes progress; mu
+ * turns it toward -F, the map's own step. The identity rows of a prox or projection F stay
+ * explicit under the shift: (1 + mu) d_C = -F_C, then (B_RR + mu I) d_R = -F_R - B_RC d_C.
+ * Null when the (reduced) system is too large to assemble and the model has a reduction
+ * site (the map is then the better buy, see REDUCED_NEWTON_LIMIT), or when it is singular.
+ */
+function regularizedStep(model: ModelInstance, y: Float64Array, F: Float64Array, mu: number, denseLimit: number): { d: Float64Array; Bd: Float64Array } | null {
+  const n = model.n;
+  const factors = model.kinkFactors(y);
+  const reducible = model.analysis.identityRowsWhereFactorZero !== null;
+  const rows = reducedRows(model, factors);
+  const k = rows ? rows.length : n;
+  let d: Float64Array;
+  if (k <= (reducible ? Math.min(denseLimit, REDUCED_NEWTON_LIMIT) : denseLimit)) {
+    const B = assembleB(model, y, factors, rows);
+    for (let i = 0; i < k; i++) B.data[i * k + i] += mu;
+    if (!isFiniteVector(B.data)) return null;
+    const lu = luFactor(B);
+    if (lu.singular) return null;
+    d = new Float64Array(n);
+    if (!rows) {
+      for (let i = 0; i < n; i++) d[i] = -F[i];
+      luSolve(lu, d, d);
+    } else {
+      const comp = complementRows(n, rows);
+      for (const i of comp) d[i] = -F[i] / (1 + mu);
+      const coupling = couplingRC(model, y, factors, rows, comp, d);
+      const rhs = new Float64Array(k);
+      for (let a = 0; a < k; a++) rhs[a] = -F[rows[a]] - coupling[a];
+      luSolve(lu, rhs, rhs);
+      for (let a = 0; a < k; a++) d[rows[a]] = rhs[a];
+    }
+  } else if (reducible) {
+    return null;
+  } else {
+    const rhs = F.map((v) => -v);
+    const r = gmres(
+      (v, out) => {
+        model.jvpY(y, factors, v, out);
+        for (let i = 0; i < n; i++) out[i] += mu * v[i];
+      },
+      rhs,
+      { tol: 1e-12, maxIter: Math.max(200, n), restart: 50 },
+    );
+    if (!(r.residual <= 0.1 * norm2(rhs))) return null;
+    d = r.x;
+  }
+  if (!isFiniteVector(d)) return null;
+  const Bd = new Float64Array(n);
+  model.jvpY(y, factors, d, Bd);
+  return isFiniteVector(Bd) ? { d, Bd } : null;
+}
+
+interface GlobalizedOptions {
+  tol: number;
+  /** Cap on all iterations together (Infinity: none). */
+  maxIter: number;
+  /** performance.now() past which no new step starts (Infinity: none). */
+  deadline: number;
+  denseLimit: number;
+}
+
+interface GlobalizedResult {
+  y: Float64Array;
+  status: InstanceStatus;
+  iterations: number;
+  residual: number;
+  method: UsedMethod;
+}
+
+/** Map iterations per Anderson chunk of the opening phase and of the first fallback. */
+const MAP_CHUNK = 25;
+/** Steps without halving the best residual after which the solve has stalled. */
+const STALL_WINDOW = 100;
+
+/**
+ * The generic forward solve (no structured solver applies): globalized semismooth Newton
+ * on the merit phi = 1/2 ||F||^2, with budgets set by progress rather than counts.
+ *
+ * 1. With a map, Anderson first, in chunks, while each chunk cuts the residual tenfold
+ *    (a contractive DEQ map converges here, with no Jacobian at all).
+ * 2. Then, until converged: a regularized Newton step (regularizedStep; mu = lam ||F||,
+ *    lam shrinking after accepted steps and growing after failures, the Levenberg-Marquardt
+ *    rule of Yamashita & Fukushima 2001 and of the regularized semismooth Newton of Xiao,
+ *    Li, Wen & Zhang, J. Sci. Comput. 2018) with Armijo backtracking on phi along it. When
+ *    the step is unavailable or fails, the fallbacks, in order: a chunk of Anderson steps
+ *    on the map (twice as long at each consecutive use), kept when it lowers the residual;
+ *    the hyperplane projection of Solodov & Svaiter (1999) along the Newton direction,
+ *    which needs no decrease of phi and converges for monotone F (F = I - T with T
+ *    nonexpansive: every prox-gradient or projected-gradient map with a step <= 1/L), so it
+ *    leaves the plateaus of phi where its gradient B^T F is nearly 0 far from a root;
+ *    and, for equations, steepest descent on phi with B^T F from vjpY.
+ * 3. Stops when converged, at the user's maxIter or time limit ('max-iterations'), or when
+ *    the best residual has not halved in STALL_WINDOW steps ('line-search-failed' or
+ *    'singular', by the last Newton failure; 'diverged'/'non-finite' from a map that did).
+ * Returns the best iterate seen.
+ */
+function globalizedSolve(model: ModelInstance, y0: Float64Array, options: GlobalizedOptions): GlobalizedResult {
+  const { tol, maxIter, deadline, denseLimit } = options;
+  const n = model.n;
+  let y: Float64Array = y0.slice();
+  let F: Float64Array = new Float64Array(n);
+  model.residual(y, F);
+  let res = normInf(F);
+  let iterations = 0;
+  let usedMap = false;
+  let usedNewton = false;
+  let best = { y: y.slice(), res: Number.isFinite(res) ? res : Infinity };
+  let bestAtStall = best.res;
+  let sinceHalving = 0;
+  let lastFailure: InstanceStatus = 'line-search-failed';
+  const Ftrial = new Float64Array(n);
+  const method = (): UsedMethod => (usedNewton ? (usedMap ? 'anderson+newton' : 'newton') : usedMap ? 'anderson' : 'newton');
+  const done = (status: InstanceStatus): GlobalizedResult => ({ y: best.y, status, iterations, residual: residualInf(model, best.y), method: method() });
+  const accept = (yNew: Float64Array, FNew: Float64Array, steps: number): void => {
+    y = yNew;
+    F = FNew;
+    res = normInf(F);
+    iterations += steps;
+    if (res < best.res) best = { y: y.slice(), res };
+  };
+  if (!Number.isFinite(res)) return { y, status: 'non-finite', iterations: 0, residual: Infinity, method: model.hasMap ? 'anderson' : 'newton' };
+  const budget = (): number => Math.max(0, Math.min(maxIter - iterations, Number.MAX_SAFE_INTEGER));
+  const anderson = (from: Float64Array, steps: number) => {
+    const r = fixedPoint((v, out) => model.map(v, out), from, { tol, maxIter: Math.min(steps, budget()), anderson: ANDERSON_MEMORY });
+    usedMap = true;
+    return r;
+  };
+
+  // 1. The opening Anderson phase, while it converges fast.
+  if (model.hasMap) {
+    for (;;) {
+      if (res <= tol || budget() === 0 || performance.now() > deadline) break;
+      const before = res;
+      const r = anderson(y, MAP_CHUNK);
+      const FNew = new Float64Array(n);
+      model.residual(r.y, FNew);
+      if (!(normInf(FNew) < res)) {
+        iterations += r.iterations;
+        break;
+      }
+      accept(r.y, FNew, r.iterations);
+      if (r.status !== 'max-iterations' || !(res <= 0.1 * before)) break;
+    }
+  }
+
+  // 2. Globalized Newton with the fallbacks.
+  // lam = 0 until a step fails: an exact step keeps the finite termination of Newton on a
+  // piecewise-linear F once it is on the right piece.
+  let lam = 0;
+  let mapChunk = MAP_CHUNK;
+  for (;;) {
+    if (res <= tol) return done('converged');
+    if (budget() === 0 || performance.now() > deadline) return done('max-iterations');
+    if (best.res <= 0.5 * bestAtStall) {
+      bestAtStall = best.res;
+      sinceHalving = 0;
+    } else if (++sinceHalving > STALL_WINDOW) {
+      return done(lastFailure);
+    }
+
+    const f2 = norm2(F);
+    // The merit and its slope are compared relative to ||F||^2 (F / ||F|| is a unit vector):
+    // 1/2 ||F||^2 itself overflows for residuals past 1e154 (y - x = 0 at x = 1e200).
+    const Fs = F.map((v) => v / f2);
+    const step = regularizedStep(model, y, F, lam * f2, denseLimit);
+    if (step) {
+      // Armijo on phi along d, relative: the slope F^T B d / ||F||^2 is -1 for an unregularized exact solve.
+      const slope = dot(Fs, step.Bd) / f2;
+      let t = 1;
+      let moved = false;
+      const yScale = normInf(y) + 1;
+      for (let k = 0; slope < 0 && k < 40 && t * normInf(step.d) > UNIT_ROUNDOFF_TIMES_4 * yScale; k++, t *= 0.5) {
+        const trial = y.map((v, i) => v + t * step.d[i]);
+        model.residual(trial, Ftrial);
+        const ratio = norm2(Ftrial) / f2;
+        if (Number.isFinite(ratio) && ratio * ratio <= 1 + 1e-4 * t * slope) {
+          accept(trial, Ftrial.slice(), 1);
+          usedNewton = true;
+          moved = true;
+          break;
+        }
+      }
+      if (moved) {
+        lam = lam / 4 < 1e-8 ? 0 : lam / 4;
+        continue;
+      }
+      lam = Math.min(Math.max(lam * 4, 1e-2), 1e8);
+      lastFailure = 'line-search-failed';
+    } else {
+      // A singular B (a kink's selected element, abs'(0) = 0): the shift makes it regular.
+      const retry = lam === 0;
+      lam = Math.min(Math.max(lam * 4, 1e-2), 1e8);
+      lastFailure = 'singular';
+      if (retry) continue;
+    }
+
+    // The map: a chunk of Anderson steps, kept if it lowers the residual.
+    if (model.hasMap && budget() > 0) {
+      const r = anderson(y, mapChunk);
+      const FNew = new Float64Array(n);
+      model.residual(r.y, FNew);
+      if (normInf(FNew) < res) {
+        accept(r.y, FNew, r.iterations);
+        mapChunk = Math.min(2 * mapChunk, 10_000);
+        continue;
+      }
+      iterations += r.iterations;
+      if (r.status === 'diverged' || r.status === 'non-finite') lastFailure = r.status;
+    }
+
+    // Solodov-Svaiter: z = y + t d with -F(z)^T d >= 0.01 (-F(y)^T d), then y projected onto
+    // the hyperplane {v : F(z)^T (v - z) = 0}, which separates y from the roots of a monotone F.
+    // (Scaled by the norms of F(y) and F(z), which may be past 1e154.)
+    if (step) {
+      const s0 = -dot(Fs, step.d);
+      let t = 1;
+      let moved = false;
+      for (let k = 0; s0 > 0 && k < 40 && !moved; k++, t *= 0.5) {
+        const z = y.map((v, i) => v + t * step.d[i]);
+        model.residual(z, Ftrial);
+        const fz = norm2(Ftrial);
+        const Fzs = Ftrial.map((v) => v / fz);
+        const s = -dot(Fzs, step.d);
+        if (Number.isFinite(s) && fz > 0 && (fz / f2) * s >= 0.01 * s0) {
+          // y - (t F(z)^T d / ||F(z)||^2) F(z), written with the unit vector F(z) / ||F(z)||.
+          const yNew = y.map((v, i) => v - t * s * Fzs[i]);
+          const FNew = new Float64Array(n);
+          model.residual(yNew, FNew);
+          if (isFiniteVector(yNew) && Number.isFinite(normInf(FNew))) {
+            accept(yNew, FNew, 1);
+            usedNewton = true;
+            moved = true;
+          }
+        }
+      }
+      if (moved) continue;
+    }
+
+    // Last resort: steepest descent on phi, g = B^T F, at the Cauchy step of the linear model.
+    // (g = B^T F / ||F||, so that its square does not overflow; the step is t ||F|| g.)
+    const factors = model.kinkFactors(y);
+    const g = new Float64Array(n);
+    model.vjpY(y, factors, Fs, g);
+    const Bg = new Float64Array(n);
+    model.jvpY(y, factors, g, Bg);
+    const g2 = dot(g, g);
+    const bg2 = dot(Bg, Bg);
+    let moved = false;
+    if (g2 > 0 && bg2 > 0 && Number.isFinite(g2 + bg2)) {
+      let t = g2 / bg2;
+      for (let k = 0; k < 40 && !moved; k++, t *= 0.5) {
+        const trial = y.map((v, i) => v - t * f2 * g[i]);
+        model.residual(trial, Ftrial);
+        const ratio = norm2(Ftrial) / f2;
+        if (Number.isFinite(ratio) && ratio * ratio <= 1 - 1e-4 * t * 2 * g2) {
+          accept(trial, Ftrial.slice(), 1);
+          usedNewton = true;
+          moved = true;
+        }
+      }
+    }
+    if (!moved) return done(lastFailure);
+  }
+}
+
+/** Steps shorter than this relative to ||y|| change nothing in floating point. */
+const UNIT_ROUNDOFF_TIMES_4 = 4 * 2 ** -53;

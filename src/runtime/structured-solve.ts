@@ -15,8 +15,10 @@ import { isFiniteVector } from './validate.ts';
 export interface StructuredSolveOptions {
   /** Convergence when ||F(y)||_inf <= tol. */
   tol: number;
-  /** The user's iteration cap for Newton phases, if any. */
-  maxIter?: number;
+  /** The iteration cap of the whole forward solve (sweeps and Newton steps count; Infinity: none). */
+  maxIter: number;
+  /** performance.now() past which no new phase starts (Infinity: none). */
+  deadline: number;
   /** Largest reduced system Newton assembles densely. */
   denseLimit: number;
   /** Semismooth Newton on the model's F, for the finishing steps. */
@@ -24,6 +26,13 @@ export interface StructuredSolveOptions {
 }
 
 export interface StructuredSolveResult {
+  /** The converged point, or null: no structured solver applies, or it fell short. */
+  solution: StructuredSolution | null;
+  /** Sweeps and Newton steps spent, converged or not. */
+  iterations: number;
+}
+
+export interface StructuredSolution {
   y: Float64Array;
   /** Converged: ||F(y)||_inf <= tol at y. */
   residual: number;
@@ -55,21 +64,28 @@ function compositeSolver(model: ModelInstance, y0: Float64Array): { solver: Comp
 }
 
 /**
- * A converged solution by the structured solver the model's structure allows, or null
- * (none applies, or it fell short: the caller's generic path then runs from y0).
+ * A converged solution by the structured solver the model's structure allows, or none (no
+ * solver applies, or it fell short within the budget: the caller's generic path then runs
+ * from y0 with what is left), with the iterations spent either way.
  */
-export function structuredSolve(model: ModelInstance, y0: Float64Array, options: StructuredSolveOptions): StructuredSolveResult | null {
-  const { tol, denseLimit } = options;
+export function structuredSolve(model: ModelInstance, y0: Float64Array, options: StructuredSolveOptions): StructuredSolveResult {
+  const { tol, denseLimit, maxIter, deadline } = options;
   const cd = compositeSolver(model, y0);
-  if (!cd) return null;
+  if (!cd) return { solution: null, iterations: 0 };
   // Tighter and tighter: coordinate descent only has to find the active set, which Newton
   // (a reduced solve on the free coordinates, superlinear) then finishes; it crawls on
   // correlated columns, where Newton does not.
   let y = y0;
   let sweeps = 0;
   let newtonIterations = 0;
+  const left = () => maxIter - sweeps - newtonIterations;
+  const solved = (y: Float64Array, residual: number, extra: number): StructuredSolveResult => ({
+    solution: { y, residual, iterations: sweeps + newtonIterations + extra, method: 'coordinate-descent+newton' },
+    iterations: sweeps + newtonIterations + extra,
+  });
   for (const rel of [1e-4, 1e-6, 1e-8, 1e-10, 1e-12]) {
-    const run = cd.solver.run(y, rel * cd.scale);
+    if (left() <= 0 || performance.now() > deadline) break;
+    const run = cd.solver.run(y, rel * cd.scale, Math.min(10_000, left()));
     sweeps += run.sweeps;
     if (!isFiniteVector(run.y)) break;
     y = run.y;
@@ -77,14 +93,15 @@ export function structuredSolve(model: ModelInstance, y0: Float64Array, options:
     const exact = cd.solver.polish(y, Math.min(denseLimit, POLISH_LIMIT));
     if (exact) {
       const residual = residualInf(model, exact);
-      if (residual <= tol) return { y: exact, residual, iterations: sweeps + newtonIterations + 1, method: 'coordinate-descent+newton' };
+      if (residual <= tol) return solved(exact, residual, 1);
     }
-    const nt = semismoothNewton(options.newton, y, { tol, maxIter: options.maxIter ?? 10 });
+    if (left() <= 0) break;
+    const nt = semismoothNewton(options.newton, y, { tol, maxIter: Math.min(10, left()) });
     newtonIterations += nt.iterations;
     if (nt.status === 'converged') {
       const residual = residualInf(model, nt.y);
-      if (residual <= tol) return { y: nt.y, residual, iterations: sweeps + newtonIterations, method: 'coordinate-descent+newton' };
+      if (residual <= tol) return solved(nt.y, residual, 0);
     }
   }
-  return null;
+  return { solution: null, iterations: sweeps + newtonIterations };
 }

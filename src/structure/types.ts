@@ -43,8 +43,10 @@ export interface KernelRoots {
 export interface SiteStructure {
   /** The kink-factor node. */
   node: NodeId;
-  /** The nonsmooth primitive it belongs to (the key of its kink gap in the runtime). */
+  /** The nonsmooth primitive it belongs to, for messages. */
   primitive: string;
+  /** The name of its kink gap in the runtime's table (src/runtime/values). */
+  gap: string;
   range: readonly [number, number];
   /** `line:column` of the construct, or `?`. */
   at: string;

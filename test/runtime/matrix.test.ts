@@ -274,4 +274,67 @@ describe('opnorm2 / opnorm2Upper', () => {
     expect(() => opnorm2Upper(fromRows([[NaN]]))).toThrow(SolverError);
     expect(() => opnorm2(fromRows([[Infinity]]))).toThrow(SolverError);
   });
+
+  /**
+   * m x n with the given singular values (min(m, n) of them): H_u diag(s) H_v, Householder
+   * reflections H_u, H_v from random vectors, so the singular values are known exactly (to the
+   * rounding of forming A).
+   */
+  function withSingularValues(rng: () => number, m: number, n: number, s: readonly number[]): Matrix {
+    const u = Float64Array.from({ length: m }, () => rng() - 0.5);
+    const v = Float64Array.from({ length: n }, () => rng() - 0.5);
+    const uu = u.reduce((a, x) => a + x * x, 0);
+    const vv = v.reduce((a, x) => a + x * x, 0);
+    // B = diag(s) H_v, then A = H_u B = B - 2 u (u^T B) / uu.
+    const B = zeros(m, n);
+    for (let k = 0; k < s.length; k++) for (let j = 0; j < n; j++) B.data[k * n + j] = s[k] * ((k === j ? 1 : 0) - (2 * v[k] * v[j]) / vv);
+    const uB = new Float64Array(n);
+    for (let k = 0; k < m; k++) for (let j = 0; j < n; j++) uB[j] += u[k] * B.data[k * n + j];
+    for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) B.data[i * n + j] -= (2 * u[i] * uB[j]) / uu;
+    return B;
+  }
+
+  it('wide and tall matrices, in JavaScript and resident in WebAssembly: known singular values, from below', () => {
+    const rng = mulberry32(31);
+    // 40 x 90 stays in JavaScript; 200 x 400 (80000 entries) goes resident.
+    for (const [m, n] of [[40, 90], [200, 400]]) {
+      const k = Math.min(m, n);
+      // A well separated top, then a cluster within 5e-11 relative (any value in it is within the contract).
+      for (const top of [[10, 8.5], [10, 10 * (1 - 5e-11)]]) {
+        const s = Array.from({ length: k }, (_, i) => (i < top.length ? top[i] : 1 + 7 * rng()));
+        const A = withSingularValues(rng, m, n, s);
+        for (const M of [A, transpose(A)]) {
+          const est = opnorm2(M);
+          // Lower bound in exact arithmetic: above 10 by rounding only.
+          expect(est).toBeLessThanOrEqual(10 * (1 + 1e-13));
+          expect(Math.abs(est - 10) / 10).toBeLessThan(1e-10);
+        }
+      }
+    }
+  });
+
+  it('a wide matrix whose first start is annihilated: the fallback start (the largest row) finds the norm', () => {
+    // Lanczos on A A^T (40 rows: past the dense path of narrow matrices) starts from
+    // v = u / ||u||, u_i = +-(0.5 + frac((i + 1) * golden)), as lanczosLargest makes it. Rows 0
+    // and 1 are v_1 t and -v_0 t, the others 0, with t_j powers of two, so
+    // (A^T v)_j = v_0 v_1 t_j - v_1 v_0 t_j is exactly 0. Rank one: the norm is ||t|| hypot(v_0, v_1).
+    const golden = 0.6180339887498949;
+    const m = 40;
+    const n = 50;
+    const u = Float64Array.from({ length: m }, (_, i) => {
+      const f = ((i + 1) * golden) % 1;
+      return f < 0.5 ? -(0.5 + f) : 0.5 + f;
+    });
+    const inv = 1 / norm2(u);
+    const v = u.map((x) => x * inv);
+    const t = Array.from({ length: n }, (_, j) => 2 ** (j % 3));
+    const A = zeros(m, n);
+    for (let j = 0; j < n; j++) {
+      A.data[j] = v[1] * t[j];
+      A.data[n + j] = -v[0] * t[j];
+    }
+    expect(normInf(matTvec(A, v))).toBe(0);
+    const exact = Math.hypot(...t) * Math.hypot(v[0], v[1]);
+    expect(Math.abs(opnorm2(A) - exact) / exact).toBeLessThan(1e-13);
+  });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { matmul } from '../../src/primitives/tensor.ts';
+import { matmul } from '../../src/runtime/values/tensor.ts';
 import type { Tensor } from '../../src/primitives/types.ts';
 import { solveInstance, type ModelInstance } from '../../src/runtime/index.ts';
 import { immutable, isResident } from '../../src/runtime/resident.ts';
