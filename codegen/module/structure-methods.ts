@@ -112,6 +112,8 @@ function emitComposite(ctx: ModuleContext): void {
     'const n = this.n;',
     `const kappa = ${coefficientExpr(ctx, f.scale)};`,
     'if (!(kappa > 0)) return null;',
+    // y = clip(u) / kappa is the form only at kappa = 1 (a projection does not commute with a scale).
+    ...(f.penalty.kind === 'box' ? ['if (Math.abs(kappa - 1) > 1e-12) return null;'] : []),
     `const ${zero}: Tensor = { shape: this.unknowns[0].shape.slice(), data: new Float64Array(n) };`,
     ...offset.lines,
     'return {',

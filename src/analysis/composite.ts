@@ -1,6 +1,7 @@
 /**
  * Recognition of the separable composite quadratic form by algebra, not by tree
- * (src/structure/types.ts CompositeForm; issue 12). A fixpoint
+ * (src/structure/types.ts CompositeForm; issue 12). A fixpoint (or an equation y - T = 0,
+ * or a damped map a y + s P(u), which have the same fixed points)
  *
  *     y = P(u(y); theta) / kappa
  *
@@ -224,8 +225,6 @@ function outerProx(g: Graph, map: NodeId): OuterProx | null {
     at = argument;
   }
   if (first === null) return null;
-  // Projections do not commute with an outer scale: y = clip(u) / kappa is not a prox form.
-  if (first.fact.penalty === 'box' && scales.length > 0) return null;
   return { node: first.node, fact: first.fact, argument: at, scales, lower, upper };
 }
 
@@ -235,16 +234,64 @@ function coefficient(ms: readonly Monomial[], sign: 1 | -1 = 1): Coefficient {
 }
 
 /**
+ * The map T of the model's one block: its fixpoint's, or T in an equation F = y - T = 0 (or
+ * T - y = 0: the same zeros), which states the same fixed points.
+ */
+function mapOf(model: IrModel): NodeId | null {
+  const block = model.residual[0];
+  if (block.fixpoint) return block.fixpoint.map;
+  const g = model.graph;
+  const n = g.node(block.node);
+  if (n.op === 'input' || n.op === 'const' || factsOf(n.op).linearForm !== 'difference') return null;
+  const [a, b] = n.args;
+  const y = model.unknowns[0].node;
+  return a === y ? b : b === y ? a : null;
+}
+
+/**
+ * T as a y + sign R, with a a sum of fixed scalar multiples of the unknown (a damped map,
+ * `0.5 * y + 0.5 * P(u)`; none for a plain one) and R the one other term, or null.
+ */
+function splitDamping(g: Graph, map: NodeId, unknown: NodeId): { terms: Coefficient['terms'][number][]; rest: NodeId; sign: 1 | -1 } | null {
+  const fixed = (id: NodeId) => g.node(id).dep !== 'unknown';
+  const scalar = (id: NodeId) => g.shape(id).length === 0;
+  const terms: { sign: 1 | -1; factors: { node: NodeId; inverse: boolean }[] }[] = [];
+  const rest: { node: NodeId; sign: 1 | -1 }[] = [];
+  const visit = (id: NodeId, sign: 1 | -1, depth: number): void => {
+    const n = g.node(id);
+    if (id === unknown) {
+      terms.push({ sign, factors: [] });
+      return;
+    }
+    const form = n.op === 'input' || n.op === 'const' ? undefined : factsOf(n.op).linearForm;
+    const [a, b] = n.args;
+    if (depth < 4 && (form === 'sum' || form === 'difference')) {
+      visit(a, sign, depth + 1);
+      visit(b, form === 'sum' ? sign : ((-sign) as 1 | -1), depth + 1);
+    } else if (depth < 4 && form === 'negation') visit(a, (-sign) as 1 | -1, depth + 1);
+    else if (form === 'product' && ((a === unknown && fixed(b) && scalar(b)) || (b === unknown && fixed(a) && scalar(a)))) {
+      terms.push({ sign, factors: [{ node: a === unknown ? b : a, inverse: false }] });
+    } else if (form === 'quotient' && a === unknown && fixed(b) && scalar(b)) terms.push({ sign, factors: [{ node: b, inverse: true }] });
+    else rest.push({ node: id, sign });
+  };
+  visit(map, 1, 0);
+  return rest.length === 1 ? { terms, rest: rest[0].node, sign: rest[0].sign } : null;
+}
+
+/**
  * The composite form of the model's single fixpoint, or null. `model` must have one unknown
  * with a fixpoint; the analysis calls this for every model and takes null as "not this form".
  */
 export function compositeForm(model: IrModel): CompositeForm | null {
   if (model.unknowns.length !== 1 || model.residual.length !== 1) return null;
-  const fixpoint = model.residual[0].fixpoint;
   const unknown = model.unknowns[0];
-  if (!fixpoint || unknown.shape.length !== 1) return null;
+  if (unknown.shape.length !== 1) return null;
   const g = model.graph;
-  const prox = outerProx(g, fixpoint.map);
+  const map = mapOf(model);
+  if (map === null) return null;
+  const damped = splitDamping(g, map, unknown.node);
+  if (!damped) return null;
+  const prox = outerProx(g, damped.rest);
   if (!prox) return null;
   const u = prox.argument;
   // u must be affine in y: its tangent a fixed linear map of the seed.
@@ -275,16 +322,23 @@ export function compositeForm(model: IrModel): CompositeForm | null {
       else grams.push({ coef: [m], matrix: f[1].node, transposed });
     } else return null;
   }
-  // The identity coefficient of H: kappa - (M's identity coefficient). kappa = prod(scales)^-1:
-  // one term whose factors are the scales inverted (none: kappa = 1).
-  const kappa = { sign: 1 as const, factors: prox.scales.map((s) => ({ node: s.node, inverse: !s.inverse })) };
-  const identityCoef: Coefficient = { terms: [kappa, ...coefficient(identity, -1).terms] };
+  // T = a y + sign s P(u) has the fixed points of y = P(u) / kappa with kappa = (1 - a) / (sign s):
+  // a term per damping term, each divided by the prox's scales (none: kappa = 1).
+  const inverted = prox.scales.map((s) => ({ node: s.node, inverse: !s.inverse }));
+  const kappa: Coefficient = {
+    terms: [
+      { sign: damped.sign, factors: inverted },
+      ...damped.terms.map((t) => ({ sign: (-t.sign * damped.sign) as 1 | -1, factors: [...t.factors, ...inverted] })),
+    ],
+  };
+  // The identity coefficient of H: kappa - (M's identity coefficient).
+  const identityCoef: Coefficient = { terms: [...kappa.terms, ...coefficient(identity, -1).terms] };
   const penalty: CompositeForm['penalty'] =
     prox.fact.penalty === 'l1' ? { kind: 'l1', weights: g.node(prox.node).args[prox.fact.threshold] } : { kind: 'box', lower: prox.lower, upper: prox.upper };
   return {
     unknown: unknown.node,
     argument: u,
-    scale: { terms: [kappa] },
+    scale: kappa,
     identity: identityCoef,
     diagonals,
     grams: grams.map((x) => ({ coef: coefficient(x.coef, -1), matrix: x.matrix, transposed: x.transposed })),

@@ -38,7 +38,7 @@ export const elementwisePrimitives: PrimitiveSpec[] = [
     ...reluRules, kink: reluKink,
   },
   {
-    name: 'pos', interval: ([a]) => [Math.max(a[0], 0), Math.max(a[1], 0)], surface: 'function', params: ['a'], summary: 'max(a, 0) (positive part)', definability: 'semialgebraic', lipschitz: 'globally', shape: rules.elementwise, structure: { elementwise: true, nonexpansive: true, monotone: true },
+    name: 'pos', interval: ([a]) => [Math.max(a[0], 0), Math.max(a[1], 0)], surface: 'function', params: ['a'], summary: 'max(a, 0) (positive part)', definability: 'semialgebraic', lipschitz: 'globally', shape: rules.elementwise, structure: { elementwise: true, nonexpansive: true, monotone: true, prox: { penalty: 'box', lower: 'zero', upper: null } },
     ...reluRules, kink: reluKink,
   },
   {

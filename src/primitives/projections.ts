@@ -33,7 +33,7 @@ const l1BallJvp = (g: Builder, v: NodeId, r: NodeId, t: NodeId) => op(g, 'proj_l
 
 export const projections: PrimitiveSpec[] = [
   {
-    name: 'proj_nonneg', interval: ([a]) => [Math.max(a[0], 0), Math.max(a[1], 0)], surface: 'function', params: ['v'], summary: 'projection onto the nonnegative orthant', definability: 'semialgebraic', lipschitz: 'globally', shape: rules.elementwise, structure: { elementwise: true, nonexpansive: true, monotone: true, projection: 'nonneg' },
+    name: 'proj_nonneg', interval: ([a]) => [Math.max(a[0], 0), Math.max(a[1], 0)], surface: 'function', params: ['v'], summary: 'projection onto the nonnegative orthant', definability: 'semialgebraic', lipschitz: 'globally', shape: rules.elementwise, structure: { elementwise: true, nonexpansive: true, monotone: true, projection: 'nonneg', prox: { penalty: 'box', lower: 'zero', upper: null } },
     ...reluRules, kink: reluKink,
   },
   {

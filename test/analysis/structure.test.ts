@@ -133,9 +133,8 @@ describe('what is not the form is not read as it', () => {
     ['a gradient through another design (Z\'X is no Gram product)', "soft_threshold(beta - step * Z' * (X * beta - y), step * lambda)"],
     ['a weighted Gram product X\'diag(w)X', "soft_threshold(beta - step * X' * (w .* (X * beta) - y), step * lambda)"],
     ['a kink inside the argument', "soft_threshold(beta - step * X' * (relu(X * beta) - y), step * lambda)"],
-    ['a damped map (the prox is not outermost)', "0.5 * beta + 0.5 * soft_threshold(beta - step * X' * (X * beta - y), step * lambda)"],
+    ['a prox inside a sum with something other than the unknown', "0.5 * beta + 0.5 * soft_threshold(beta - step * X' * (X * beta - y), step * lambda) + 0.1 * relu(beta)"],
     ['a threshold that moves with the unknown', "soft_threshold(beta - step * X' * (X * beta - y), step * lambda * sum(beta))"],
-    ['a projection scaled from outside', "proj_box(beta - step * X' * (X * beta - y), -1, 1) / 2"],
   ];
   for (const [what, map] of cases) {
     it(what, () => {
@@ -150,5 +149,53 @@ describe('what is not the form is not read as it', () => {
     expect(Object.isFrozen(s)).toBe(true);
     expect(Object.isFrozen(s.composite)).toBe(true);
     expect(Object.isFrozen(s.kernels.residual)).toBe(true);
+  });
+});
+
+describe('the same problem stated as an equation or as a damped map', () => {
+  const lasso = (decl: string) => `model L {
+  dim n, p
+  data X: real[n, p]
+  data y: real[n]
+  param lambda: real
+  let step = 1 / opnorm(X)^2
+  unknown beta: real[p] = 0
+  ${decl}
+}
+`;
+  const prox = "soft_threshold(beta - step * X' * (X * beta - y), step * lambda)";
+  const forms: [string, string][] = [
+    ['the fixpoint', `fixpoint beta = ${prox}`],
+    ['an equation y - T = 0', `solve beta - ${prox} = 0`],
+    ['an equation T - y = 0', `solve ${prox} - beta = 0`],
+    ['a damped map', `fixpoint beta = 0.25 * beta + 0.75 * ${prox}`],
+    ['a damped map, the damping subtracted', `fixpoint beta = 1.5 * ${prox} - 0.5 * beta`],
+  ];
+
+  it('each is the composite form, solved by coordinate descent to the fixpoint\'s solution', async () => {
+    const inputs = { X: rows(40, 25), y: Array.from({ length: 40 }, normal), lambda: 3 };
+    const solutions: Float64Array[] = [];
+    for (const [, decl] of forms) {
+      const source = lasso(decl);
+      expect(analyzeFile('l.impl', source).analyses[0].structure.composite).not.toBeNull();
+      const Model = await compileModel('l.impl', undefined, source);
+      const model = new Model(inputs) as ModelInstance;
+      const r = solveInstance(model, { tol: 1e-11 });
+      expect(r.status).toBe('converged');
+      expect(r.method).toBe('coordinate-descent+newton');
+      solutions.push(r.y);
+    }
+    for (const y of solutions.slice(1)) close(Array.from(y), Array.from(solutions[0]), 1e-9);
+  });
+
+  it('a map scaled so that kappa <= 0, or a projection scaled from outside, is refused on the values: the generic solvers run', async () => {
+    // y = 0.5 y - P(u) is y = -2 P(u): kappa = -1/2 (while y = 2 y - P(u) is y = P(u), kappa 1).
+    for (const decl of [`fixpoint beta = 0.5 * beta - ${prox}`, "fixpoint beta = proj_box(beta - step * X' * (X * beta - y), -1, 1) / 2"]) {
+      const source = lasso(decl);
+      const Model = await compileModel('l.impl', undefined, source);
+      const model = new Model({ X: rows(20, 8), y: Array.from({ length: 20 }, normal), lambda: 1 }) as ModelInstance;
+      expect(model.compositeProblem!()).toBeNull();
+      expect(solveInstance(model, { tol: 1e-10, maxIter: 50 }).method).not.toBe('coordinate-descent+newton');
+    }
   });
 });

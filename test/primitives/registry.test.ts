@@ -72,3 +72,50 @@ describe('primitive registry', () => {
     expect(() => kinkGap('sigmoid', [])).toThrow(/no kink gap named sigmoid/);
   });
 });
+
+// The `prox` facts the composite recognizer relies on (src/analysis/composite.ts): each
+// primitive that claims to be a row-wise prox computes exactly that prox, checked here on
+// random values against the formula the fact names (soft thresholding at the threshold
+// argument; the clip to the box its bounds describe), not against its own kernel.
+describe('prox facts say what the value kernels compute', () => {
+  const withProx = all.filter((p) => p.structure.prox !== undefined);
+
+  it('the recognizer has proxes to find: soft thresholding and the box projections', () => {
+    expect(withProx.map((p) => p.structure.prox!.penalty).sort()).toContain('l1');
+    expect(withProx.filter((p) => p.structure.prox!.penalty === 'box').length).toBeGreaterThanOrEqual(4);
+  });
+
+  it.each(withProx.map((p) => [p.name, p] as const))('%s', (_name, p) => {
+    const rng = mulberry32(99);
+    const n = 64;
+    const vec = (lo: number, hi: number) => ({ shape: [n], data: Float64Array.from({ length: n }, () => lo + (hi - lo) * rng()) });
+    const fact = p.structure.prox!;
+    for (let trial = 0; trial < 5; trial++) {
+      const u = vec(-3, 3);
+      let args: { shape: number[]; data: Float64Array }[];
+      let expected: (i: number) => number;
+      if (fact.penalty === 'l1') {
+        const t = vec(0, 1.5);
+        args = [u, t];
+        expected = (i) => Math.sign(u.data[i]) * Math.max(Math.abs(u.data[i]) - t.data[i], 0);
+      } else if ('either' in fact) {
+        const bnd = vec(-1, 1);
+        // Whichever argument is fixed is the bound: both orders give the same clip.
+        args = trial % 2 === 0 ? [u, bnd] : [bnd, u];
+        expected = (i) => (fact.either === 'lower' ? Math.max(u.data[i], bnd.data[i]) : Math.min(u.data[i], bnd.data[i]));
+      } else {
+        const lo = vec(-2, 0);
+        const hi = vec(0, 2);
+        args = [u];
+        if (typeof fact.lower === 'number') args[fact.lower] = lo;
+        if (typeof fact.upper === 'number') args[fact.upper] = hi;
+        const lower = (i: number) => (fact.lower === 'zero' ? 0 : typeof fact.lower === 'number' ? lo.data[i] : -Infinity);
+        const upper = (i: number) => (typeof fact.upper === 'number' ? hi.data[i] : Infinity);
+        expected = (i) => Math.min(Math.max(u.data[i], lower(i)), upper(i));
+      }
+      expect(args.length).toBe(p.params.length);
+      const out = p.evaluate(args, {}).data;
+      for (let i = 0; i < n; i++) expect(out[i]).toBeCloseTo(expected(i), 15);
+    }
+  });
+});

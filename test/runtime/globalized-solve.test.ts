@@ -83,8 +83,16 @@ function residualInf(model: ModelInstance, y: Float64Array): number {
   return F.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
 }
 
+/**
+ * The analysis reads most of these models as composite problems (equation forms and damped
+ * maps included), which the structured solver takes; these tests are about the generic path,
+ * so the model's compositeProblem is hidden from the solver (test/analysis/structure.test.ts
+ * covers the structured path on the same forms).
+ */
 function solved(model: ModelInstance) {
+  model.compositeProblem = () => null;
   const r = solveInstance(model);
+  expect(r.method).not.toBe('coordinate-descent+newton');
   expect(r.status).toBe('converged');
   expect(r.residual).toBeLessThanOrEqual(1e-10);
   expect(residualInf(model, r.y)).toBeLessThanOrEqual(1e-10);
