@@ -41,7 +41,7 @@ function argValue(name: string): string | undefined {
 
 if (import.meta.url === pathToFileURL(process.argv[1]).href) {
   const load = () => os.loadavg().map((x) => x.toFixed(2)).join(' ');
-  console.log(`command: \`npx tsx bench/scaling.ts ${process.argv.slice(2).join(' ')}\``.replace(' `', '`'));
+  console.log(`command: \`${`npx tsx bench/scaling.ts ${process.argv.slice(2).join(' ')}`.trim()}\``);
   console.log(`machine: ${os.cpus()[0]?.model ?? 'unknown'} x${os.cpus().length}, node ${process.version}, load at start ${load()}`);
   const lines = await benchScaling((s) => console.error(s), argValue('--p')?.split(',').map(Number), Number(argValue('--repeats') ?? 3));
   console.log(lines.join('\n'));

@@ -3,8 +3,8 @@
  *
  *     min_y  1/2 y' H y - c' y + sum_j g_j(y_j),
  *
- * the method of glmnet and scikit-learn generalized from the Lasso (lasso.ts) to any H the
- * analysis assembles: each coordinate in turn is set to the exact minimizer of the problem
+ * the method of glmnet and scikit-learn generalized from the Lasso to any H the analysis
+ * assembles: each coordinate in turn is set to the exact minimizer of the problem
  * in that coordinate, y_j = prox_{g_j / H_jj}(y_j - g_j / H_jj) with g = H y - c, which for
  * a separable g_j is the closed form of the penalty (soft thresholding, clipping, none).
  * Cyclic sweeps with an active set: a full sweep lets coordinates leave their kink or bound,
@@ -506,11 +506,11 @@ function gatherColumns(cols: Columns, F: number[]): Float64Array {
 }
 
 /**
- * The schedule of the sweeps (lasso.ts `cycle`, glmnet's and scikit-learn's): a full sweep
- * lets coordinates enter or leave, then sweeps over the free coordinates alone run to
- * convergence, cheap over few of them; until a full sweep changes nothing by more than `tol`,
- * or `maxSweeps`. When every coordinate is free (no penalty, or an interior solution) the
- * inner sweeps would be full sweeps, and are skipped.
+ * The schedule of the sweeps (glmnet's and scikit-learn's): a full sweep lets coordinates
+ * enter or leave, then sweeps over the free coordinates alone run to convergence, cheap over
+ * few of them; until a full sweep changes nothing by more than `tol`, or `maxSweeps`. When
+ * every coordinate is free (no penalty, or an interior solution) the inner sweeps would be
+ * full sweeps, and are skipped.
  */
 function cycle(
   sweep: (which: Int32Array | null, count: number) => number,
@@ -680,7 +680,7 @@ class ResidentGram {
 }
 
 /**
- * Below this many entries of Z the sweeps stay in JavaScript (lasso.ts's threshold: the
- * copies and calls cost little either way).
+ * Below this many entries of Z the sweeps stay in JavaScript: a guess, not a measurement
+ * (the copies and calls cost little either way).
  */
 const RESIDENT_MIN_ENTRIES = 1024;

@@ -65,8 +65,6 @@ export type {
 export { semismoothNewton } from './newton.ts';
 
 export type { DenseSelection, ImplicitSystemOptions } from './implicit-system.ts';
-export type { CoordinateDescentResult, LeastSquaresProx } from './lasso.ts';
-export { LassoCoordinateDescent, stepOf } from './lasso.ts';
 export type { Operator } from './structured.ts';
 export type { CompositeProblem, GramTerm, MatrixTerm, Penalty } from './composite.ts';
 export { bound, spread, sumDiagonals } from './composite.ts';

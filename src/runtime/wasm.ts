@@ -33,7 +33,6 @@ export interface KernelExports {
   lu_eliminate(a: number, n: number, k: number, inv: number): void;
   lu_eliminate2(a: number, n: number, k: number, inv1: number): void;
   chol_update(a: number, n: number, j: number): void;
-  cd_sweep(cols: number, nP: number, k: number, norms: number, lambdas: number, beta: number, r: number, which: number, count: number): number;
   /** composite-cd.ts: a sweep of coordinate descent on a composite quadratic (mode 0 none, 1 l1, 2 box). */
   cd_sweep_composite(cols: number, nP: number, coef: number, h: number, shift: number, c: number, y: number, r: number, mode: number, a: number, b: number, which: number, count: number): number;
 }

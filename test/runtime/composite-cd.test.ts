@@ -1,14 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import type { CompositeProblem, GramTerm, MatrixTerm, Penalty } from '../../src/runtime/composite.ts';
 import { CompositeSolver } from '../../src/runtime/composite-cd.ts';
-import { LassoCoordinateDescent } from '../../src/runtime/lasso.ts';
 import { luFactor, luSolve } from '../../src/runtime/lu.ts';
 import type { Tensor } from '../../src/runtime/tensor.ts';
 import { mulberry32 } from '../helpers/rng.ts';
 
 // Coordinate descent on separable composite quadratics (src/runtime/composite-cd.ts), checked
 // against references built here from the dense H: a dense solve, closed forms, projected
-// gradient, the Lasso solver, and the optimality conditions themselves.
+// gradient, a plain cyclic coordinate descent for the Lasso, and the optimality conditions
+// themselves.
 
 const rng = mulberry32(23);
 const normal = () => Math.sqrt(-2 * Math.log(1 - rng())) * Math.cos(2 * Math.PI * rng());
@@ -89,6 +89,51 @@ function naturalResidual(P: CompositeProblem, y: Float64Array): number {
 
 const infNorm = (x: Float64Array) => x.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
 const maxDiff = (x: Float64Array, y: Float64Array) => x.reduce((m, v, i) => Math.max(m, Math.abs(v - y[i])), 0);
+
+/** Largest violation of the Lasso's optimality conditions (H = A'A, c = A'b), relative to the weight. */
+function lassoKkt(A: Tensor, b: Float64Array, y: Float64Array, w: Float64Array): number {
+  const [n, p] = A.shape;
+  const r = Float64Array.from(b);
+  for (let i = 0; i < n; i++) for (let j = 0; j < p; j++) r[i] -= A.data[i * p + j] * y[j];
+  let worst = 0;
+  for (let j = 0; j < p; j++) {
+    let g = 0;
+    for (let i = 0; i < n; i++) g -= A.data[i * p + j] * r[i];
+    const v = y[j] !== 0 ? Math.abs(g + w[j] * Math.sign(y[j])) : Math.max(0, Math.abs(g) - w[j]);
+    worst = Math.max(worst, v / w[j]);
+  }
+  return worst;
+}
+
+/**
+ * The Lasso min 1/2 ||A y - b||^2 + lambda ||y||_1 by textbook cyclic coordinate descent: every
+ * coordinate every sweep, from zero, on the dense A, until no coordinate moves by more than
+ * 1e-14. No active set, no residual tricks beyond keeping r = b - A y, no WebAssembly.
+ */
+function plainLasso(A: Tensor, b: Float64Array, lambda: number): Float64Array {
+  const [n, p] = A.shape;
+  const at = (i: number, j: number) => A.data[i * p + j];
+  const y = new Float64Array(p);
+  const r = Float64Array.from(b);
+  const q = new Float64Array(p);
+  for (let j = 0; j < p; j++) for (let i = 0; i < n; i++) q[j] += at(i, j) ** 2;
+  for (let sweep = 0; sweep < 200_000; sweep++) {
+    let change = 0;
+    for (let j = 0; j < p; j++) {
+      // rho = a_j' (r + a_j y_j): the correlation of column j with the residual without it.
+      let rho = q[j] * y[j];
+      for (let i = 0; i < n; i++) rho += at(i, j) * r[i];
+      const next = (Math.sign(rho) * Math.max(0, Math.abs(rho) - lambda)) / q[j];
+      const delta = next - y[j];
+      if (delta === 0) continue;
+      for (let i = 0; i < n; i++) r[i] -= at(i, j) * delta;
+      y[j] = next;
+      change = Math.max(change, Math.abs(delta));
+    }
+    if (change <= 1e-14) return y;
+  }
+  throw new Error('plainLasso: no convergence');
+}
 
 /** run to a tight tolerance, then polish (falling back to the run's point when polish declines). */
 function solve(P: CompositeProblem, engine: 'auto' | 'js' = 'auto'): Float64Array {
@@ -205,7 +250,7 @@ describe('CompositeSolver', () => {
     expect(maxDiff(s.polish(run.y, 100)!, exact)).toBeLessThan(1e-12 * (1 + infNorm(exact)));
   });
 
-  it('matches LassoCoordinateDescent on a Lasso to 1e-9', () => {
+  it('matches a plain cyclic coordinate descent on a Lasso to 1e-9', () => {
     for (const [n, p, corr] of [
       [40, 10, 0],
       [30, 80, 0.5],
@@ -214,9 +259,9 @@ describe('CompositeSolver', () => {
       const { A, b } = design(n, p, corr);
       const c = atb(A, b);
       const lambda = 0.1 * infNorm(c);
-      const lasso = new LassoCoordinateDescent(A, { shape: [n], data: b }, () => lambda);
-      const l = lasso.run(new Float64Array(p), 1e-12);
-      const ref = lasso.polish(l.beta, 1000) ?? l.beta;
+      const ref = plainLasso(A, b, lambda);
+      // The reference is itself a solution, not just where its sweeps stopped.
+      expect(lassoKkt(A, b, ref, new Float64Array(p).fill(lambda))).toBeLessThan(1e-9);
       const y = solve({
         size: p,
         identity: 0,
@@ -228,6 +273,41 @@ describe('CompositeSolver', () => {
       });
       expect(maxDiff(y, ref)).toBeLessThan(1e-9);
       expect(y.some((v) => v !== 0) && y.some((v) => v === 0)).toBe(true);
+    }
+  });
+
+  it('Lasso: zero exactly from lambda_max = ||c||_inf up, and with A = [I; 0] soft thresholding exactly', () => {
+    // A = [I; 0]: H = I, c = b[0..5], y_j = soft(b_j, w), every step exact in floating point.
+    const I: Tensor = { shape: [7, 5], data: new Float64Array(35) };
+    for (let j = 0; j < 5; j++) I.data[j * 5 + j] = 1;
+    const lassoOf = (A: Tensor, c: Float64Array, w: number): CompositeProblem => ({
+      size: A.shape[1],
+      identity: 0,
+      diagonal: null,
+      grams: [{ coef: 1, matrix: A, transposed: false }],
+      matrices: [],
+      offset: c,
+      penalty: { kind: 'l1', weights: new Float64Array(A.shape[1]).fill(w) },
+    });
+    const c5 = atb(I, Float64Array.of(3, -0.5, 1.5, -4, 0.2, 9, 9));
+    expect(Array.from(new CompositeSolver(lassoOf(I, c5, 1)).run(new Float64Array(5), 1e-15).y)).toEqual([2, 0, 0.5, -3, 0]);
+    expect(Array.from(new CompositeSolver(lassoOf(I, c5, 100)).run(new Float64Array(5), 1e-15).y)).toEqual([0, 0, 0, 0, 0]);
+    // A correlated design large enough for WebAssembly: 0 solves the Lasso iff w >= ||A'b||_inf.
+    const { A, b } = design(60, 40, 0.5);
+    const c = atb(A, b);
+    const lambdaMax = infNorm(c);
+    for (const engine of ['auto', 'js'] as const) {
+      const at = (w: number) => new CompositeSolver(lassoOf(A, c, w), engine);
+      expect(at(lambdaMax).engine).toBe(engine === 'js' ? 'js' : 'wasm-simd');
+      // From zero at lambda_max itself: no coordinate moves.
+      const edge = at(lambdaMax).run(new Float64Array(40), 1e-13);
+      expect(edge.y.every((v) => v === 0)).toBe(true);
+      expect(edge.change).toBe(0);
+      // From a dense start above it: back to zero exactly.
+      expect(at(2 * lambdaMax).run(Float64Array.from({ length: 40 }, normal), 1e-13).y.every((v) => v === 0)).toBe(true);
+      // Just below it, the coordinate of the largest |c_j| leaves zero.
+      const j = c.findIndex((v) => Math.abs(v) === lambdaMax);
+      expect(at(0.99 * lambdaMax).run(new Float64Array(40), 1e-13).y[j]).not.toBe(0);
     }
   });
 
@@ -406,6 +486,37 @@ describe('CompositeSolver', () => {
       let s = 0;
       for (let k = 0; k < 7; k++) s += H[j * 7 + k] * v[k];
       expect(out[j]).toBeCloseTo(s, 12);
+    }
+  });
+
+  it('polish: the exact Lasso minimizer on a loose run\'s support and signs, scalar and per-coordinate weights', () => {
+    for (const [n, p, corr] of [
+      [40, 10, 0],
+      [30, 80, 0.5],
+      [60, 50, 0.3],
+    ] as const) {
+      const { A, b } = design(n, p, corr);
+      const c = atb(A, b);
+      const perCoordinate = Float64Array.from({ length: p }, () => (0.05 + 0.2 * rng()) * infNorm(c));
+      for (const w of [new Float64Array(p).fill(0.1 * infNorm(c)), perCoordinate]) {
+        const solver = new CompositeSolver({ size: p, identity: 0, diagonal: null, grams: [{ coef: 1, matrix: A, transposed: false }], matrices: [], offset: c, penalty: { kind: 'l1', weights: w } });
+        // A loose run finds the support; the polished point meets the conditions to rounding,
+        // where the loose one does not, on the same support.
+        const loose = solver.run(new Float64Array(p), 1e-3).y;
+        const exact = solver.polish(loose, 100);
+        expect(exact, `${n} x ${p}`).not.toBeNull();
+        expect(lassoKkt(A, b, loose, w)).toBeGreaterThan(1e-9);
+        expect(lassoKkt(A, b, exact!, w)).toBeLessThan(1e-11);
+        exact!.forEach((v, j) => expect(v === 0).toBe(loose[j] === 0));
+        // The wrong sign on one coordinate of the solution: its equation pulls it across zero.
+        const flipped = exact!.slice();
+        const k = flipped.findIndex((v) => v !== 0);
+        flipped[k] = -flipped[k];
+        expect(solver.polish(flipped, 100)).toBeNull();
+        // No free coordinate: zero; more free ones than the limit: no answer.
+        expect(Array.from(solver.polish(new Float64Array(p), 100)!)).toEqual(new Array(p).fill(0));
+        expect(solver.polish(new Float64Array(p).fill(1), 5)).toBeNull();
+      }
     }
   });
 

@@ -5,9 +5,8 @@
 ;; products: M v_b of one matrix with a batch of vectors (BatchProducts, behind BatchMapF64);
 ;; products_t: M^T u (ResidentMatrix, behind opnorm2); lu_eliminate: a step of LU, and
 ;; lu_eliminate2 two of them in one pass;
-;; chol_update: a step of Cholesky (opnorm2Upper's certificate); cd_sweep: a sweep of Lasso
-;; coordinate descent (lasso.ts); cd_sweep_composite: a sweep of coordinate descent on a
-;; separable composite quadratic with one Gram term (composite-cd.ts).
+;; chol_update: a step of Cholesky (opnorm2Upper's certificate); cd_sweep_composite: a sweep
+;; of coordinate descent on a separable composite quadratic with one Gram term (composite-cd.ts).
 ;; Register blocking: 4 rows of M by 2 samples, each accumulator an f64x2 over k (8 of them,
 ;; plus 4 loads per step: 14 of the 16 SIMD registers of x86-64). Every M entry loaded feeds
 ;; two samples, every v entry four rows.
@@ -292,87 +291,16 @@
         (local.set $i (i32.add (local.get $i) (i32.const 4)))
         (br $iloop))))
  
-  ;; cd_sweep: one sweep of Lasso coordinate descent (lasso.ts `sweep`) over the coordinates
-  ;; listed at $which (i32 indices, $count of them), or over 0..$count when $which is 0 (no list
-  ;; lies at address 0: the columns do; a byte address is unsigned, so no sign test). Column
-  ;; j of the design is k times the nP entries at $cols + 8 j nP (nP even, zero-padded, as is
-  ;; the residual r = b - A beta at $r); norms ||a_j||^2, thresholds lambda_j and beta at
-  ;; $norms, $lambdas, $beta. Returns the largest |change| times its column norm.
-  (func (export "cd_sweep") (param $cols i32) (param $nP i32) (param $k f64) (param $norms i32) (param $lambdas i32)
-    (param $beta i32) (param $r i32) (param $which i32) (param $count i32) (result f64)
-    (local $t i32) (local $j i32) (local $q f64) (local $off i32) (local $i i32) (local $bytes i32)
-    (local $acc0 v128) (local $acc1 v128) (local $dot f64) (local $old f64) (local $rho f64) (local $l f64)
-    (local $next f64) (local $delta f64) (local $step v128) (local $change f64) (local $pj i32)
-    (local.set $bytes (i32.shl (local.get $nP) (i32.const 3)))
-    (local.set $change (f64.const 0))
-    (local.set $t (i32.const 0))
-    (block $tdone
-      (loop $tloop
-        (br_if $tdone (i32.ge_u (local.get $t) (local.get $count)))
-        (local.set $j (if (result i32) (i32.eqz (local.get $which))
-          (then (local.get $t))
-          (else (i32.load (i32.add (local.get $which) (i32.shl (local.get $t) (i32.const 2)))))))
-        (local.set $pj (i32.add (local.get $beta) (i32.shl (local.get $j) (i32.const 3))))
-        (local.set $q (f64.load (i32.add (local.get $norms) (i32.shl (local.get $j) (i32.const 3)))))
-        (if (f64.eq (local.get $q) (f64.const 0))
-          (then (f64.store (local.get $pj) (f64.const 0)))
-          (else
-            (local.set $off (i32.add (local.get $cols) (i32.mul (local.get $j) (local.get $bytes))))
-            ;; dot = sum col[i] r[i], two f64x2 accumulators over 4 entries per step
-            (local.set $acc0 (v128.const i64x2 0 0))
-            (local.set $acc1 (v128.const i64x2 0 0))
-            (local.set $i (i32.const 0))
-            (block $ddone
-              (loop $dloop
-                (br_if $ddone (i32.gt_u (i32.add (local.get $i) (i32.const 16)) (local.get $bytes)))
-                (local.set $acc0 (f64x2.add (local.get $acc0)
-                  (f64x2.mul (v128.load (i32.add (local.get $off) (local.get $i))) (v128.load (i32.add (local.get $r) (local.get $i))))))
-                (local.set $i (i32.add (local.get $i) (i32.const 16)))
-                (br_if $ddone (i32.gt_u (i32.add (local.get $i) (i32.const 16)) (local.get $bytes)))
-                (local.set $acc1 (f64x2.add (local.get $acc1)
-                  (f64x2.mul (v128.load (i32.add (local.get $off) (local.get $i))) (v128.load (i32.add (local.get $r) (local.get $i))))))
-                (local.set $i (i32.add (local.get $i) (i32.const 16)))
-                (br $dloop)))
-            (local.set $acc0 (f64x2.add (local.get $acc0) (local.get $acc1)))
-            (local.set $dot (f64.add (f64x2.extract_lane 0 (local.get $acc0)) (f64x2.extract_lane 1 (local.get $acc0))))
-            (local.set $old (f64.load (local.get $pj)))
-            (local.set $rho (f64.add (f64.mul (local.get $k) (local.get $dot)) (f64.mul (local.get $q) (local.get $old))))
-            (local.set $l (f64.load (i32.add (local.get $lambdas) (i32.shl (local.get $j) (i32.const 3)))))
-            (local.set $next
-              (if (result f64) (f64.gt (local.get $rho) (local.get $l))
-                (then (f64.div (f64.sub (local.get $rho) (local.get $l)) (local.get $q)))
-                (else (if (result f64) (f64.lt (local.get $rho) (f64.neg (local.get $l)))
-                  (then (f64.div (f64.add (local.get $rho) (local.get $l)) (local.get $q)))
-                  (else (f64.const 0))))))
-            (local.set $delta (f64.sub (local.get $next) (local.get $old)))
-            (if (f64.ne (local.get $delta) (f64.const 0))
-              (then
-                (f64.store (local.get $pj) (local.get $next))
-                ;; r -= (k delta) col
-                (local.set $step (f64x2.splat (f64.mul (local.get $k) (local.get $delta))))
-                (local.set $i (i32.const 0))
-                (block $udone
-                  (loop $uloop
-                    (br_if $udone (i32.ge_u (local.get $i) (local.get $bytes)))
-                    (v128.store (i32.add (local.get $r) (local.get $i))
-                      (f64x2.sub (v128.load (i32.add (local.get $r) (local.get $i)))
-                        (f64x2.mul (local.get $step) (v128.load (i32.add (local.get $off) (local.get $i))))))
-                    (local.set $i (i32.add (local.get $i) (i32.const 16)))
-                    (br $uloop)))
-                (local.set $change (f64.max (local.get $change)
-                  (f64.mul (f64.abs (local.get $delta)) (f64.sqrt (local.get $q)))))))))
-        (local.set $t (i32.add (local.get $t) (i32.const 1)))
-        (br $tloop)))
-    (local.get $change))
-
   ;; cd_sweep_composite: one sweep of coordinate descent on a separable composite quadratic
   ;; with one Gram term (composite-cd.ts `sweepGram`, its JavaScript twin: the same
   ;; operations in the same order, so the iterates agree bit for bit), over the coordinates
-  ;; listed at $which (i32, $count of them) or 0..$count when $which is 0. Column j of Z is the
-  ;; nP entries at $cols + 8 j nP (nP even, zero-padded, as is r = Z y at $r); the gradient
-  ;; of coordinate j is g = (coef z_j'r + shift_j y_j) - c_j, its curvature h_j = H_jj > 0.
-  ;; $mode: 0 no penalty (y_j - g / h_j), 1 l1 with weights at $a (soft(h_j y_j - g, a_j) /
-  ;; h_j), 2 the box [a_j, b_j] (clip(y_j - g / h_j)). Returns the largest |change| sqrt(h_j).
+  ;; listed at $which (i32, $count of them) or 0..$count when $which is 0 (no list lies at
+  ;; address 0: the columns do; a byte address is unsigned, so no sign test). Column j of Z
+  ;; is the nP entries at $cols + 8 j nP (nP even, zero-padded, as is r = Z y at $r); the
+  ;; gradient of coordinate j is g = (coef z_j'r + shift_j y_j) - c_j, its curvature
+  ;; h_j = H_jj > 0. $mode: 0 no penalty (y_j - g / h_j), 1 l1 with weights at $a
+  ;; (soft(h_j y_j - g, a_j) / h_j), 2 the box [a_j, b_j] (clip(y_j - g / h_j)). Returns the
+  ;; largest |change| sqrt(h_j).
   (func (export "cd_sweep_composite") (param $cols i32) (param $nP i32) (param $coef f64) (param $h i32) (param $shift i32)
     (param $c i32) (param $y i32) (param $r i32) (param $mode i32) (param $a i32) (param $b i32) (param $which i32) (param $count i32)
     (result f64)
