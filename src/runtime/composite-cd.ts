@@ -141,6 +141,36 @@ interface Gram {
   cols: Columns;
 }
 
+/** Per square matrix: why it cannot be a dense term (non-finite, not symmetric), or null; checked once. */
+const MATRIX_REFUSALS = new WeakMap<Float64Array, string | null>();
+
+/**
+ * Why the p x p matrix `data` cannot be a dense term of H, or null, computed once per array
+ * (O(p^2); the instances of a batch or a path share their hoisted matrices, which are never
+ * written once made, and so the check: a DEQ's W, refused as not symmetric, costs one pass
+ * per training run instead of one per sample).
+ */
+function squareMatrixRefusal(data: Float64Array, p: number): string | null {
+  const known = MATRIX_REFUSALS.get(data);
+  if (known !== undefined) return known;
+  let why: string | null = null;
+  if (!isFiniteVector(data)) why = 'non-finite entries';
+  else {
+    let big = 0;
+    for (let i = 0; i < data.length; i++) big = Math.max(big, Math.abs(data[i]));
+    outer: for (let i = 0; i < p; i++) {
+      for (let j = i + 1; j < p; j++) {
+        if (Math.abs(data[i * p + j] - data[j * p + i]) > 1e-12 * big) {
+          why = `not symmetric (entry ${i}, ${j})`;
+          break outer;
+        }
+      }
+    }
+  }
+  MATRIX_REFUSALS.set(data, why);
+  return why;
+}
+
 /**
  * Coordinate descent for a {@link CompositeProblem}, prepared once (columns, curvatures, the
  * sum of the dense terms) for any number of runs from any start.
@@ -196,14 +226,8 @@ export class CompositeSolver {
       const { shape, data } = term.matrix;
       if (!Number.isFinite(term.coef)) return `matrix term ${k}: coefficient is not finite`;
       if (shape.length !== 2 || shape[0] !== p || shape[1] !== p || data.length !== p * p) return `matrix term ${k}: shape [${shape}], not [${p}, ${p}]`;
-      if (!isFiniteVector(data)) return `matrix term ${k}: non-finite entries`;
-      let big = 0;
-      for (let i = 0; i < data.length; i++) big = Math.max(big, Math.abs(data[i]));
-      for (let i = 0; i < p; i++) {
-        for (let j = i + 1; j < p; j++) {
-          if (Math.abs(data[i * p + j] - data[j * p + i]) > 1e-12 * big) return `matrix term ${k}: not symmetric (entry ${i}, ${j})`;
-        }
-      }
+      const why = squareMatrixRefusal(data, p);
+      if (why !== null) return `matrix term ${k}: ${why}`;
       for (let j = 0; j < p; j++) h[j] += term.coef * data[j * p + j];
     }
     for (let j = 0; j < p; j++) if (!(h[j] > 0) || !Number.isFinite(h[j])) return `H_${j}${j} = ${h[j]} is not positive`;
