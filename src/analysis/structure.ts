@@ -144,9 +144,22 @@ export function operatorForm(B: LinOp, g: Graph): OperatorForm | null {
    */
   const product = (matrix: NodeId, of: Operator): Operator => {
     const n = g.node(matrix);
-    if (n.op !== 'input' && n.op !== 'const' && n.dep !== 'unknown' && factsOf(n.op).linearForm === 'matrix product') {
-      const [a, b] = n.args;
-      if (g.shape(a).length === 2 && g.shape(b).length === 2) return product(a, product(b, of));
+    if (n.op === 'input' || n.op === 'const' || n.dep === 'unknown') return { k: 'mm', M: leaf(matrix), of };
+    const facts = factsOf(n.op);
+    const [a, b] = n.args;
+    if (facts.linearForm === 'matrix product' && g.shape(a).length === 2 && g.shape(b).length === 2) return product(a, product(b, of));
+    // X' and s * X' from X itself: the rows and columns B needs, without forming the transpose.
+    const transposeOf = (id: NodeId): NodeId | null => {
+      const t = g.node(id);
+      return t.op !== 'input' && t.op !== 'const' && factsOf(t.op).transpose === true && g.shape(t.args[0]).length === 2 ? t.args[0] : null;
+    };
+    const t = transposeOf(matrix);
+    if (t !== null) return { k: 'mmT', M: leaf(t), of };
+    if (facts.linearForm === 'product') {
+      for (const [s, m] of [[a, b], [b, a]]) {
+        const x = g.shape(s).length === 0 ? transposeOf(m) : null;
+        if (x !== null) return { k: 'scale', s: leaf(s), inv: false, of: { k: 'mmT', M: leaf(x), of } };
+      }
     }
     return { k: 'mm', M: leaf(matrix), of };
   };

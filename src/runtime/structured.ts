@@ -20,7 +20,7 @@ import type { Matrix } from './matrix.ts';
 /**
  * A linear operator on the unknowns, its leaves numbered: `I` the identity; `scale` by a
  * scalar leaf (or its inverse); `diag` by a vector (or scalar) leaf, row by row; `mm` the
- * product by a matrix leaf; `sum` of signed terms. The one operator algebra of the compiler's
+ * product by a matrix leaf, `mmT` by its transpose; `sum` of signed terms. The one operator algebra of the compiler's
  * output: B for structured assembly, the guards' sub-operators for their norm bounds.
  */
 export type Operator =
@@ -28,6 +28,8 @@ export type Operator =
   | { k: 'scale'; s: number; inv: boolean; of: Operator }
   | { k: 'diag'; f: number; of: Operator }
   | { k: 'mm'; M: number; of: Operator }
+  /** The product by a matrix leaf's transpose (X' from X's rows: no transpose is formed). */
+  | { k: 'mmT'; M: number; of: Operator }
   | { k: 'sum'; terms: [1 | -1, Operator][] };
 
 /**
@@ -62,6 +64,10 @@ export function assembleStructured(op: Operator, leaves: readonly Tensor[], n: n
       case 'mm': {
         const M = leaves[o.M];
         return M.shape.length === 2 ? M.shape[0] : fail();
+      }
+      case 'mmT': {
+        const M = leaves[o.M];
+        return M.shape.length === 2 ? M.shape[1] : fail();
       }
       case 'sum':
         return o.terms.length ? sizeOf(o.terms[0][1]) : fail();
@@ -118,6 +124,39 @@ export function assembleStructured(op: Operator, leaves: readonly Tensor[], n: n
           const d = coef * (rowScale ? rowScale[a] : 1);
           if (d === 0) continue;
           for (let b = 0, q = a * width; b < width; b++, q++) out[q] += d * product[q];
+        }
+        return;
+      }
+      case 'mmT': {
+        // Rows R of M' times the operand: columns R of M, read in place.
+        const M = leaves[o.M];
+        if (M.shape.length !== 2) fail();
+        const [inner, mCols] = M.shape;
+        if (sizeOf(o.of) !== inner) fail();
+        const Md = M.data;
+        if (o.of.k === 'I') {
+          for (let a = 0; a < h; a++) {
+            const d = coef * (rowScale ? rowScale[a] : 1);
+            if (d === 0) continue;
+            const col = R ? R[a] : a;
+            const o0 = a * width;
+            for (let b = 0; b < width; b++) out[o0 + b] += d * Md[(cols ? cols[b] : b) * mCols + col];
+          }
+          return;
+        }
+        const v = new Float64Array(inner * width);
+        accumulate(o.of, null, inner, 1, null, v);
+        // out[a, :] += d_a sum_k M[k, R[a]] V[k, :]: a pass over the rows of M.
+        const d = new Float64Array(h);
+        for (let a = 0; a < h; a++) d[a] = coef * (rowScale ? rowScale[a] : 1);
+        for (let k = 0; k < inner; k++) {
+          const row = k * mCols;
+          const vk = k * width;
+          for (let a = 0; a < h; a++) {
+            const m = d[a] * Md[row + (R ? R[a] : a)];
+            if (m === 0) continue;
+            for (let b = 0, q = a * width; b < width; b++, q++) out[q] += m * v[vk + b];
+          }
         }
         return;
       }
@@ -189,6 +228,19 @@ export function applyOperator(op: Operator, leaves: readonly Tensor[], v: Float6
       const [rows, inner] = M.shape;
       const out = new Float64Array(rows);
       for (let r = 0; r < rows; r++) out[r] = dotAt(M.data, r * inner, x, 0, inner);
+      return out;
+    }
+    case 'mmT': {
+      const M = leaves[op.M];
+      const x = applyOperator(op.of, leaves, v);
+      if (M.shape.length !== 2 || M.shape[0] !== x.length) throw new SolverError('dimension-mismatch', `applyOperator: the transpose of a [${M.shape}] matrix on a vector of ${x.length}`);
+      const [rows, cols] = M.shape;
+      const out = new Float64Array(cols);
+      for (let r = 0; r < rows; r++) {
+        const w = x[r];
+        if (w === 0) continue;
+        for (let c = 0; c < cols; c++) out[c] += w * M.data[r * cols + c];
+      }
       return out;
     }
     case 'sum': {
