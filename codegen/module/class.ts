@@ -10,7 +10,7 @@ import type { NodeId } from '../../src/primitives/types.ts';
 import { shapeExpr } from '../kernel-writer.ts';
 import { INPUTS_TYPE, literal, member, MODEL_CLASS } from '../names.ts';
 import type { ModuleContext } from './context.ts';
-import { guardNodes, structureRoots } from './structure-methods.ts';
+import { compositeLazy, guardNodes, structureRoots } from './structure-methods.ts';
 
 export function declOrder(m: IrModel, name: string): number {
   return [...m.data, ...m.params].find((v) => v.name === name)!.span.start.offset;
@@ -70,6 +70,7 @@ function constructorStatements(ctx: ModuleContext): string[] {
         ? `lazy(c, ${name}, base ? () => base.value(${name}) : () => ${h.expr}${labelArgument(h.node)});`
         : `lazy(c, ${name}, fresh(${deps.map((x) => literal(x)).join(', ')}) ? () => ${h.expr} : () => base!.value(${name})${labelArgument(h.node)});`;
     }),
+    ...compositeLazy(ctx, (id) => inputsOf(ctx, id)),
     `this.guardMemo = ${s.guard ? `fresh(${guardInputs.map((x) => literal(x)).join(', ')}) ? {} : base!.guardMemo` : '{}'};`,
   ];
 }

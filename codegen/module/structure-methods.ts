@@ -10,6 +10,21 @@ import { shapeExpr } from '../kernel-writer.ts';
 import { literal } from '../names.ts';
 import type { ModuleContext } from './context.ts';
 
+/** The name of the composite problem's linear term among the values fixed by the inputs. */
+export const COMPOSITE_OFFSET = '$composite_offset';
+
+/**
+ * The constructor's statement defining c = u(0) lazily: computed on first use, and shared with
+ * a `with` base whose changes it does not depend on (a Lasso path changes lambda, not X'y).
+ */
+export function compositeLazy(ctx: ModuleContext, inputsOf: (id: NodeId) => string[]): string[] {
+  const f = ctx.s.composite;
+  if (!f) return [];
+  const deps = [...new Set(inputsOf(f.argument))];
+  const name = literal(COMPOSITE_OFFSET);
+  return [`lazy(c, ${name}, fresh(${deps.map((x) => literal(x)).join(', ')}) ? () => this.compositeOffset() : () => base!.value(${name}));`];
+}
+
 /** The hoisted nodes these methods read: the constructor defines them (lazily). */
 export function structureRoots(ctx: ModuleContext): NodeId[] {
   const { s } = ctx;
@@ -95,9 +110,23 @@ function emitComposite(ctx: ModuleContext): void {
   const { writer } = ctx;
   const read = (id: NodeId) => writer.read(id);
   const vector = (id: NodeId) => `spread(${read(id)}, n)`;
-  // c = u(0): the prox's argument at y = 0, through the model's own kernels.
+  // c = u(0): the prox's argument at y = 0, through the model's own kernels, computed once per
+  // inputs it depends on (a constructor `lazy`, shared along a `with` path: see compositeLazy).
   const zero = '$zero';
   const offset = writer.body([f.argument], new Map([[f.unknown, zero]]));
+  ctx.methods.push({
+    name: 'compositeOffset',
+    scope: Scope.Private,
+    parameters: [],
+    returnType: 'Tensor',
+    docs: ["c = u(0), the composite problem's linear term: the prox's argument at y = 0."],
+    statements: [
+      'const c = this.c;',
+      `const ${zero}: Tensor = { shape: this.unknowns[0].shape.slice(), data: new Float64Array(this.n) };`,
+      ...offset.lines,
+      `return ${offset.results[0]};`,
+    ],
+  });
   const penalty =
     f.penalty.kind === 'l1'
       ? `{ kind: 'l1', weights: ${vector(f.penalty.weights)} }`
@@ -114,15 +143,13 @@ function emitComposite(ctx: ModuleContext): void {
     'if (!(kappa > 0)) return null;',
     // y = clip(u) / kappa is the form only at kappa = 1 (a projection does not commute with a scale).
     ...(f.penalty.kind === 'box' ? ['if (Math.abs(kappa - 1) > 1e-12) return null;'] : []),
-    `const ${zero}: Tensor = { shape: this.unknowns[0].shape.slice(), data: new Float64Array(n) };`,
-    ...offset.lines,
     'return {',
     '  size: n,',
     `  identity: ${coefficientExpr(ctx, f.identity)},`,
     `  diagonal: ${diagonal},`,
     `  grams: [${f.grams.map((x) => `{ coef: ${coefficientExpr(ctx, x.coef)}, matrix: ${read(x.matrix)}, transposed: ${x.transposed} }`).join(', ')}],`,
     `  matrices: [${f.matrices.map((x) => `{ coef: ${coefficientExpr(ctx, x.coef)}, matrix: ${read(x.matrix)} }`).join(', ')}],`,
-    `  offset: spread(${offset.results[0]}, n),`,
+    `  offset: spread(c[${literal(COMPOSITE_OFFSET)}], n),`,
     `  penalty: ${penalty},`,
     '};',
   ], [

@@ -206,8 +206,15 @@ export interface OpNorm2Options {
  * A narrow matrix (short side at most NARROW, long side longer) works on the Gram matrix of its short side,
  * formed once, whose largest eigenvalue comes from a dense tridiagonalization (exact to
  * rounding, not iterative: `tol` and `maxIter` do not apply); otherwise A^T A is applied as
- * A^T (A v) (A A^T as A (A^T u) when A is wide), in WebAssembly when A is large. The result is
+ * A^T (A v) (A A^T as A (A^T u) when A is wide), in WebAssembly when A is large (for a tall
+ * A one pass over its copy per step, ResidentMatrix.gram). The result is
  * deterministic (see lanczosLargest for the start).
+ *
+ * A block Krylov method (several vectors per pass) was measured and not taken: on a 1000 x
+ * 5000 Gaussian design, Rayleigh-Ritz on block Krylov spaces needed 54, 45, 33 and 26 block
+ * steps to 1e-10 for blocks of 1, 2, 4 and 8 (scratch/opnorm-block-proto.ts), while a pass of
+ * the products kernel costs about 1.5 + 0.45 b ms for b vectors: every block size costs more
+ * passes' worth than the single vector saves.
  */
 export function opnorm2(A: Matrix, options: OpNorm2Options = {}): number {
   const tol = options.tol ?? 1e-10;
@@ -229,8 +236,12 @@ export function opnorm2(A: Matrix, options: OpNorm2Options = {}): number {
   // passes over A), else the short side's Gram operator applied as two products.
   const k = Math.min(m, n);
   if (k <= NARROW && Math.max(m, n) > k) return Math.sqrt(denseSymmetricLargest(gram(A.data, m, n), k));
-  // A copy of A in WebAssembly memory for the products: the scratch instance, since nothing
-  // else runs there until this returns.
+  // A copy of A in WebAssembly memory for the products, in the scratch instance (nothing else
+  // runs there until this returns). A tall A's steps are one pass over it (ResidentMatrix.gram);
+  // a wide A's two (mulT, then mul): a transposed copy would make them one, but placing it
+  // cost 15 ms at 1000 x 5000, which a correlated design's few steps never paid back (24 to 26
+  // ms became 35 to 39; a Gaussian design's 181 to 186 ms, 167 to 170: measured,
+  // scratch/opnorm-ab2.ts).
   const resident = m * n >= OPNORM_RESIDENT_MIN_ENTRIES ? ResidentMatrix.create(A, scratchKernels()) : null;
   if (m < n) {
     // Wide: Lanczos on A A^T, in R^m. The same products per step as on A^T A, but the basis
@@ -243,7 +254,10 @@ export function opnorm2(A: Matrix, options: OpNorm2Options = {}): number {
       e[largestRow(A)] = 1;
       return e;
     };
-    return Math.sqrt(lanczosLargest((u, out) => outerGramVector(A, u, resident, inner, out), m, largest, tol, maxIter));
+    const apply = resident
+      ? (u: Float64Array, out?: Float64Array) => resident.mul(resident.mulT(u, inner), out)
+      : (u: Float64Array, out: Float64Array = new Float64Array(m)) => matvec(A, matTvec(A, u, inner), out);
+    return Math.sqrt(lanczosLargest(apply, m, largest, tol, maxIter));
   }
   // A fallback start: the largest row r of A, for which (A r)_i = ||r||^2 > 0 at its own index.
   const largest = (): Float64Array => {
@@ -253,7 +267,10 @@ export function opnorm2(A: Matrix, options: OpNorm2Options = {}): number {
     return r;
   };
   const inner = new Float64Array(m);
-  return Math.sqrt(lanczosLargest((v, out) => gramVector(A, v, resident, inner, out), n, largest, tol, maxIter));
+  const apply = resident
+    ? (v: Float64Array, out?: Float64Array) => resident.gram(v, out)
+    : (v: Float64Array, out: Float64Array = new Float64Array(n)) => matTvec(A, matvec(A, v, inner), out);
+  return Math.sqrt(lanczosLargest(apply, n, largest, tol, maxIter));
 }
 
 /**
@@ -357,27 +374,11 @@ const NARROW = 32;
 
 /**
  * From this many entries opnorm2 copies A into WebAssembly memory for its products: a guess.
- * At 1000 x 5000 the copy (about 40 ms into fresh memory) pays for itself within two or three
- * steps (7 against 24 to 31 ms per step); smaller sizes were not measured.
+ * At 1000 x 5000 the copy (2 ms into the scratch instance's memory once grown, 15 ms
+ * transposed; about 110 ms when the 40 MB are fresh pages) pays for itself within a few
+ * steps (2.3 against 24 to 31 ms per step); smaller sizes were not measured.
  */
 const OPNORM_RESIDENT_MIN_ENTRIES = 1 << 16;
-
-/**
- * A^T (A v): in WebAssembly SIMD when A is resident there (M v and M^T u took 7 ms together
- * at 1000 x 5000, against 24 to 31 ms for matvec and matTvec in JavaScript), else matvec then
- * matTvec (a fused pass over A's rows was no faster: the loop is bound by JavaScript's
- * arithmetic, not by memory).
- */
-function gramVector(A: Matrix, v: Float64Array, resident: ResidentMatrix | null, inner: Float64Array, out: Float64Array = new Float64Array(A.cols)): Float64Array {
-  if (resident) return resident.mulT(resident.mul(v, inner), out);
-  return matTvec(A, matvec(A, v, inner), out);
-}
-
-/** A (A^T u), the operator of a wide matrix's Lanczos; `inner` (A.cols long) holds A^T u. */
-function outerGramVector(A: Matrix, u: Float64Array, resident: ResidentMatrix | null, inner: Float64Array, out: Float64Array = new Float64Array(A.rows)): Float64Array {
-  if (resident) return resident.mul(resident.mulT(u, inner), out);
-  return matvec(A, matTvec(A, u, inner), out);
-}
 
 /** The largest eigenvalue of the symmetric tridiagonal (alphas; betas), scaled to entries of order 1 for the Sturm count. */
 function tridiagonalLargestScaled(alphas: readonly number[], betas: readonly number[]): number {

@@ -48,24 +48,48 @@ interface Use {
 const USES = new WeakMap<Float64Array, Use>();
 
 /**
- * out = A x for the immutable row-major m x p matrix A, with A resident in WebAssembly once it
- * has been used often enough; false (out untouched) when the caller's JavaScript loop should run.
+ * The resident copy of the immutable row-major m x p matrix A once it has been used often
+ * enough (each call counts a use), else null: the caller's JavaScript loop should run. Its
+ * products in both directions (M v, M^T u) count together and share the one copy.
  */
-export function residentMatvec(A: Float64Array, m: number, p: number, x: Float64Array, out: Float64Array): boolean {
-  if (m * p < RESIDENT_MIN_ENTRIES || !IMMUTABLE.has(A)) return false;
+function residentCopy(A: Float64Array, m: number, p: number): ResidentMatrix | null {
+  if (m * p < RESIDENT_MIN_ENTRIES || !IMMUTABLE.has(A)) return null;
   let use = USES.get(A);
   if (use === undefined) {
     use = { rows: m, cols: p, uses: 0, copy: null };
     USES.set(A, use);
   }
   // One array read with another shape (a vector as a row, say) stays in JavaScript.
-  if (use.rows !== m || use.cols !== p) return false;
+  if (use.rows !== m || use.cols !== p) return null;
   if (use.copy === null) {
-    if (++use.uses < RESIDENT_AFTER_USES) return false;
+    if (++use.uses < RESIDENT_AFTER_USES) return null;
     use.copy = ResidentMatrix.create({ rows: m, cols: p, data: A }) ?? false;
   }
-  if (use.copy === false) return false;
-  use.copy.mul(x, out);
+  return use.copy === false ? null : use.copy;
+}
+
+/**
+ * out = A x for the immutable row-major m x p matrix A, with A resident in WebAssembly once it
+ * has been used often enough; false (out untouched) when the caller's JavaScript loop should run.
+ */
+export function residentMatvec(A: Float64Array, m: number, p: number, x: Float64Array, out: Float64Array): boolean {
+  const copy = residentCopy(A, m, p);
+  if (copy === null) return false;
+  copy.mul(x, out);
+  return true;
+}
+
+/**
+ * out = A^T x (x has m entries, out p) for the immutable row-major m x p matrix A, on the
+ * same resident copy as {@link residentMatvec} (the uses of both count together: one matrix
+ * has at most one copy, never a transposed second one); false (out untouched) when the
+ * caller's JavaScript loop should run. The sums are kernels.wat `products_t`'s (four rows per
+ * pass), not bit for bit those of a JavaScript loop over the rows.
+ */
+export function residentMatTvec(A: Float64Array, m: number, p: number, x: Float64Array, out: Float64Array): boolean {
+  const copy = residentCopy(A, m, p);
+  if (copy === null) return false;
+  copy.mulT(x, out);
   return true;
 }
 

@@ -30,6 +30,9 @@ export interface KernelExports {
   memory: WasmMemory;
   products(m: number, rowsP: number, colsP: number, v: number, BP: number, o: number): void;
   products_t(m: number, rowsP: number, colsP: number, u: number, o: number): void;
+  /** M^T (M v) and M (M^T u), each in one pass over M (matrix.ts opnorm2). */
+  gram_rows(m: number, rowsP: number, colsP: number, v: number, o: number): void;
+  gram_cols(m: number, rowsP: number, colsP: number, u: number, o: number): void;
   lu_eliminate(a: number, n: number, k: number, inv: number): void;
   lu_eliminate2(a: number, n: number, k: number, inv1: number): void;
   chol_update(a: number, n: number, j: number): void;

@@ -337,4 +337,77 @@ describe('opnorm2 / opnorm2Upper', () => {
     const exact = Math.hypot(...t) * Math.hypot(v[0], v[1]);
     expect(Math.abs(opnorm2(A) - exact) / exact).toBeLessThan(1e-13);
   });
+
+  it('resident sizes (the one-pass Gram kernel, A^T copied for a wide A): a clustered top, rank one, a start orthogonal to the top', () => {
+    const rng = mulberry32(61);
+    // 300 x 400 and 400 x 300 (120000 entries) go resident; a top cluster spaced like a
+    // Gaussian matrix's edge (relative gaps of a few 1e-3), and one within 1e-11.
+    for (const [m, n] of [[300, 400], [400, 300]]) {
+      for (const top of [[10, 9.97, 9.95, 9.92, 9.9], [10, 10 * (1 - 1e-11), 10 * (1 - 2e-11)]]) {
+        const k = Math.min(m, n);
+        const s = Array.from({ length: k }, (_, i) => (i < top.length ? top[i] : 8 * rng()));
+        const A = withSingularValues(rng, m, n, s);
+        const est = opnorm2(A);
+        expect(est).toBeLessThanOrEqual(10 * (1 + 1e-13));
+        expect(Math.abs(est - 10) / 10).toBeLessThan(1e-10);
+      }
+      // Rank one: x y^T, norm ||x|| ||y||.
+      const x = Float64Array.from({ length: m }, () => rng() - 0.5);
+      const y = Float64Array.from({ length: n }, () => rng() - 0.5);
+      const R = zeros(m, n);
+      for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) R.data[i * n + j] = x[i] * y[j];
+      const exact = norm2(x) * norm2(y);
+      expect(Math.abs(opnorm2(R) - exact) / exact).toBeLessThan(1e-13);
+      // The deterministic start (u_i = +-(0.5 + frac((i + 1) golden)), wide: in R^m) orthogonal
+      // to the top left singular vector q: A = 5 q e_0^T + B with B's columns orthogonal to q
+      // (norm about 1.5 to 3.2). The Krylov space reaches q through rounding only; it must
+      // still find 5, not B's norm.
+      if (m < n) {
+        const golden = 0.6180339887498949;
+        const u = Float64Array.from({ length: m }, (_, i) => {
+          const f = ((i + 1) * golden) % 1;
+          return f < 0.5 ? -(0.5 + f) : 0.5 + f;
+        });
+        const q = Float64Array.from({ length: m }, () => rng() - 0.5);
+        const qu = dot(q, u) / dot(u, u);
+        for (let i = 0; i < m; i++) q[i] -= qu * u[i];
+        const nq = norm2(q);
+        for (let i = 0; i < m; i++) q[i] /= nq;
+        const O = zeros(m, n);
+        for (let i = 0; i < m; i++) for (let j = 1; j < n; j++) O.data[i * n + j] = (rng() - 0.5) * 0.3;
+        for (let j = 1; j < n; j++) {
+          let d = 0;
+          for (let i = 0; i < m; i++) d += q[i] * O.data[i * n + j];
+          for (let i = 0; i < m; i++) O.data[i * n + j] -= d * q[i];
+        }
+        for (let i = 0; i < m; i++) O.data[i * n] = 5 * q[i];
+        expect(Math.abs(dot(q, u))).toBeLessThan(1e-12);
+        expect(Math.abs(opnorm2(O) - 5) / 5).toBeLessThan(1e-12);
+      }
+    }
+  });
+
+  it('a wide resident matrix whose first start is annihilated: the fallback start finds the norm', () => {
+    // As for the 40 x 50 case above, at 300 x 400 (resident): rows 0 and 1 are v_1 t and
+    // -v_0 t, so A^T v is exactly 0 for the deterministic start v, whatever the summation order.
+    const golden = 0.6180339887498949;
+    const m = 300;
+    const n = 400;
+    const u = Float64Array.from({ length: m }, (_, i) => {
+      const f = ((i + 1) * golden) % 1;
+      return f < 0.5 ? -(0.5 + f) : 0.5 + f;
+    });
+    const inv = 1 / norm2(u);
+    const v = u.map((x) => x * inv);
+    const t = Array.from({ length: n }, (_, j) => 2 ** (j % 3));
+    const A = zeros(m, n);
+    for (let j = 0; j < n; j++) {
+      A.data[j] = v[1] * t[j];
+      A.data[n + j] = -v[0] * t[j];
+    }
+    expect(normInf(matTvec(A, v))).toBe(0);
+    const exact = Math.hypot(...t) * Math.hypot(v[0], v[1]);
+    expect(Math.abs(opnorm2(A) - exact) / exact).toBeLessThan(1e-13);
+    expect(Math.abs(opnorm2(transpose(A)) - exact) / exact).toBeLessThan(1e-13);
+  });
 });

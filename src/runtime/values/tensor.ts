@@ -1,5 +1,5 @@
 import { matvecAt } from '../dot.ts';
-import { immutable, residentMatvec } from '../resident.ts';
+import { residentMatTvec, residentMatvec } from '../resident.ts';
 import type { Tensor } from '../tensor.ts';
 
 // Dense f64 kernels on row-major Tensors: the value kernels that generated code calls through
@@ -242,33 +242,25 @@ export function scaledTranspose(s: number, a: Tensor): Tensor {
   return { shape: [n, m], data: out };
 }
 
-/** Per matrix: how often its transposed products ran, and its transpose once they are many. */
-const TRANSPOSED_USES = new WeakMap<Float64Array, { uses: number; transpose: Tensor | null }>();
-
-/** From this many transposed products with one matrix, its transpose is formed once and used (and may go resident). */
-const TRANSPOSE_AFTER_USES = 8;
-
 /**
- * s A' v for a matrix A (m x p) and a vector v of m entries, without forming A' for the first
- * products: out = s sum_i v_i A[i, :], a pass over A's rows. Generated kernels call it for
- * `X' * r` and `s * X' * r` with X fixed (a few products, as a structured solve's checks make,
- * should not pay a p x n copy); an iterative solve that keeps asking gets the transpose formed
- * once after TRANSPOSE_AFTER_USES products, and its products then run like any hoisted
- * matrix's (in WebAssembly once resident). Shapes that collapse (a bound dim of 1) take the
- * plain route: the transpose, then the product.
+ * s A' v for a matrix A (m x p) and a vector v of m entries, without forming A': out = s sum_i
+ * v_i A[i, :], a pass over A's rows. Generated kernels call it for `X' * r` and `s * X' * r`
+ * with X fixed: a few products, as a structured solve's checks make, pay no copy; when an
+ * iterative solve keeps asking and A is immutable (a bound input, a hoisted value), its
+ * products run on A's resident copy in WebAssembly (resident.ts residentMatTvec: M^T u read
+ * from the copy of A itself, the one its products A x use too; a transpose of A formed here
+ * would have been a second copy of the matrix, 40 MB more at 1000 x 5000). Shapes that
+ * collapse (a bound dim of 1) take the plain route: the transpose, then the product.
  */
 export function transposedProduct(s: number, A: Tensor, v: Tensor): Tensor {
   if (A.shape.length !== 2 || v.shape.length > 1 || v.data.length !== A.shape[0]) return matmul(scaledTranspose(s, A), v);
   const [m, p] = A.shape;
-  let use = TRANSPOSED_USES.get(A.data);
-  if (use === undefined) TRANSPOSED_USES.set(A.data, (use = { uses: 0, transpose: null }));
-  if (use.transpose === null && ++use.uses >= TRANSPOSE_AFTER_USES) use.transpose = immutable(scaledTranspose(1, A));
-  if (use.transpose !== null) {
-    const out = matmul(use.transpose, v);
-    if (s !== 1) for (let j = 0; j < out.data.length; j++) out.data[j] *= s;
-    return out;
-  }
   const out = new Float64Array(p);
+  const shape = p === 1 ? [] : [p];
+  if (residentMatTvec(A.data, m, p, v.data, out)) {
+    if (s !== 1) for (let j = 0; j < p; j++) out[j] *= s;
+    return { shape, data: out };
+  }
   const a = A.data;
   const x = v.data;
   for (let i = 0; i < m; i++) {
@@ -277,5 +269,5 @@ export function transposedProduct(s: number, A: Tensor, v: Tensor): Tensor {
     const row = i * p;
     for (let j = 0; j < p; j++) out[j] += w * a[row + j];
   }
-  return { shape: p === 1 ? [] : [p], data: out };
+  return { shape, data: out };
 }

@@ -6,7 +6,8 @@
 ;; products_t: M^T u (ResidentMatrix, behind opnorm2); lu_eliminate: a step of LU, and
 ;; lu_eliminate2 two of them in one pass;
 ;; chol_update: a step of Cholesky (opnorm2Upper's certificate); cd_sweep_composite: a sweep
-;; of coordinate descent on a separable composite quadratic with one Gram term (composite-cd.ts).
+;; of coordinate descent on a separable composite quadratic with one Gram term (composite-cd.ts);
+;; gram_rows: M^T (M v) in one pass over M (ResidentMatrix.gram, behind opnorm2).
 ;; Register blocking: 4 rows of M by 2 samples, each accumulator an f64x2 over k (8 of them,
 ;; plus 4 loads per step: 14 of the 16 SIMD registers of x86-64). Every M entry loaded feeds
 ;; two samples, every v entry four rows.
@@ -379,4 +380,78 @@
         (local.set $t (i32.add (local.get $t) (i32.const 1)))
         (br $tloop)))
     (local.get $change))
+
+  ;; gram_rows: out[0..colsP) = M^T (M v) in one pass over M from memory (opnorm2's Lanczos
+  ;; step on A^T A, where M v then M^T u read it twice), four rows at a time: while
+  ;; out += s0 M_0 + s1 M_1 + s2 M_2 + s3 M_3 for one group of four rows (s_r = M_r . v, the
+  ;; rows still in cache), the dot products of the next group with v, so that M streams in
+  ;; from memory all along. rowsP a multiple of 4, colsP even, zero-padded by the caller.
+  (func (export "gram_rows") (param $m i32) (param $rowsP i32) (param $colsP i32) (param $v i32) (param $o i32)
+    (local $rowBytes i32) (local $groupBytes i32) (local $i i32) (local $k i32) (local $p i32) (local $n i32)
+    (local $p1 i32) (local $p2 i32) (local $p3 i32) (local $n1 i32) (local $n2 i32) (local $n3 i32)
+    (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128) (local $x v128)
+    (local $s0 v128) (local $s1 v128) (local $s2 v128) (local $s3 v128)
+    (local.set $rowBytes (i32.shl (local.get $colsP) (i32.const 3)))
+    (local.set $groupBytes (i32.shl (local.get $rowBytes) (i32.const 2)))
+    ;; out = 0, and the dot products of the first group
+    (local.set $k (i32.const 0))
+    (local.set $p (local.get $m))
+    (block $zdone
+      (loop $zloop
+        (br_if $zdone (i32.ge_u (local.get $k) (local.get $rowBytes)))
+        (v128.store (i32.add (local.get $o) (local.get $k)) (v128.const i64x2 0 0))
+        (local.set $x (v128.load (i32.add (local.get $v) (local.get $k))))
+        (local.set $n (i32.add (local.get $p) (local.get $k)))
+        (local.set $a0 (f64x2.add (local.get $a0) (f64x2.mul (v128.load (local.get $n)) (local.get $x))))
+        (local.set $n (i32.add (local.get $n) (local.get $rowBytes)))
+        (local.set $a1 (f64x2.add (local.get $a1) (f64x2.mul (v128.load (local.get $n)) (local.get $x))))
+        (local.set $n (i32.add (local.get $n) (local.get $rowBytes)))
+        (local.set $a2 (f64x2.add (local.get $a2) (f64x2.mul (v128.load (local.get $n)) (local.get $x))))
+        (local.set $n (i32.add (local.get $n) (local.get $rowBytes)))
+        (local.set $a3 (f64x2.add (local.get $a3) (f64x2.mul (v128.load (local.get $n)) (local.get $x))))
+        (local.set $k (i32.add (local.get $k) (i32.const 16)))
+        (br $zloop)))
+    (local.set $i (i32.const 0))
+    (block $idone
+      (loop $iloop
+        (br_if $idone (i32.ge_u (local.get $i) (local.get $rowsP)))
+        (local.set $s0 (f64x2.splat (f64.add (f64x2.extract_lane 0 (local.get $a0)) (f64x2.extract_lane 1 (local.get $a0)))))
+        (local.set $s1 (f64x2.splat (f64.add (f64x2.extract_lane 0 (local.get $a1)) (f64x2.extract_lane 1 (local.get $a1)))))
+        (local.set $s2 (f64x2.splat (f64.add (f64x2.extract_lane 0 (local.get $a2)) (f64x2.extract_lane 1 (local.get $a2)))))
+        (local.set $s3 (f64x2.splat (f64.add (f64x2.extract_lane 0 (local.get $a3)) (f64x2.extract_lane 1 (local.get $a3)))))
+        (local.set $a0 (v128.const i64x2 0 0)) (local.set $a1 (v128.const i64x2 0 0))
+        (local.set $a2 (v128.const i64x2 0 0)) (local.set $a3 (v128.const i64x2 0 0))
+        ;; p: this group's first row; n: the next group's (this one again after the last group:
+        ;; its sums are then not used)
+        (local.set $p (i32.add (local.get $m) (i32.mul (local.get $i) (local.get $rowBytes))))
+        (local.set $n (i32.add (local.get $p) (local.get $groupBytes)))
+        (if (i32.ge_u (i32.add (local.get $i) (i32.const 4)) (local.get $rowsP)) (then (local.set $n (local.get $p))))
+        (local.set $p1 (i32.add (local.get $p) (local.get $rowBytes)))
+        (local.set $p2 (i32.add (local.get $p1) (local.get $rowBytes)))
+        (local.set $p3 (i32.add (local.get $p2) (local.get $rowBytes)))
+        (local.set $n1 (i32.add (local.get $n) (local.get $rowBytes)))
+        (local.set $n2 (i32.add (local.get $n1) (local.get $rowBytes)))
+        (local.set $n3 (i32.add (local.get $n2) (local.get $rowBytes)))
+        (local.set $k (i32.const 0))
+        (block $kdone
+          (loop $kloop
+            (br_if $kdone (i32.ge_u (local.get $k) (local.get $rowBytes)))
+            (v128.store (i32.add (local.get $o) (local.get $k))
+              (f64x2.add
+                (f64x2.add
+                  (f64x2.add (v128.load (i32.add (local.get $o) (local.get $k)))
+                    (f64x2.mul (local.get $s0) (v128.load (i32.add (local.get $p) (local.get $k)))))
+                  (f64x2.mul (local.get $s1) (v128.load (i32.add (local.get $p1) (local.get $k)))))
+                (f64x2.add
+                  (f64x2.mul (local.get $s2) (v128.load (i32.add (local.get $p2) (local.get $k))))
+                  (f64x2.mul (local.get $s3) (v128.load (i32.add (local.get $p3) (local.get $k)))))))
+            (local.set $x (v128.load (i32.add (local.get $v) (local.get $k))))
+            (local.set $a0 (f64x2.add (local.get $a0) (f64x2.mul (v128.load (i32.add (local.get $n) (local.get $k))) (local.get $x))))
+            (local.set $a1 (f64x2.add (local.get $a1) (f64x2.mul (v128.load (i32.add (local.get $n1) (local.get $k))) (local.get $x))))
+            (local.set $a2 (f64x2.add (local.get $a2) (f64x2.mul (v128.load (i32.add (local.get $n2) (local.get $k))) (local.get $x))))
+            (local.set $a3 (f64x2.add (local.get $a3) (f64x2.mul (v128.load (i32.add (local.get $n3) (local.get $k))) (local.get $x))))
+            (local.set $k (i32.add (local.get $k) (i32.const 16)))
+            (br $kloop)))
+        (local.set $i (i32.add (local.get $i) (i32.const 4)))
+        (br $iloop))))
 )
