@@ -81,10 +81,11 @@ export function spellingsOf(family: Family): string[] {
   return files.map((f) => `bench/models/${f}`);
 }
 
-/** How a model file spells its map: its `let`s that mention products, and the fixpoint's right side. */
+/** How a model file spells its map: its `let`s other than the usual step, and the fixpoint's right side. */
 export function spellingOf(file: string): string {
   const text = readFileSync(file, 'utf8');
-  const lets = [...text.matchAll(/^\s*let (\w+ = .*?)\s*(\/\/.*)?$/gm)].map((m) => m[1]).filter((l) => !/^(step|g) = /.test(l));
+  const usualStep = /^(step = 1 \/ opnorm\(X\)\^2|g = 1 \/ opnorm\(Q\))$/;
+  const lets = [...text.matchAll(/^\s*let (\w+ = .*?)\s*(\/\/.*)?$/gm)].map((m) => m[1]).filter((l) => !usualStep.test(l));
   const fix = /^\s*fixpoint \w+ = (.*?)\s*(\/\/.*)?$/m.exec(text)?.[1] ?? '?';
   return [...lets.map((l) => `let ${l}`), fix].join('; ');
 }

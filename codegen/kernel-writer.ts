@@ -139,7 +139,8 @@ export class KernelWriter {
     if (factsOf(n.op).linearForm === 'matrix product') {
       const [P, v] = n.args;
       const g = this.graph;
-      if (!this.dynamic(P) && this.dynamic(v) && g.shape(P).length === 2 && g.shape(v).length === 1) return this.applyFixed(P, ref(v), kernel);
+      // (v fixed too: a hoisted X' * y is computed from X's rows, without forming X'.)
+      if (!this.dynamic(P) && g.shape(P).length === 2 && g.shape(v).length === 1) return this.applyFixed(P, ref(v), kernel);
     }
     return `K.${kernel}(${n.args.map(ref).join(', ')})`;
   }
