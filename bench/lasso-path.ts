@@ -10,8 +10,9 @@ import { solveInstance } from '../src/runtime/index.ts';
 import { gradient, kkt, lassoProblems } from './lasso.ts';
 import { pythonWith, runPeer, timeMs, writeMatrix } from './peers.ts';
 
-export async function benchLassoPath(log: (s: string) => void): Promise<string[]> {
-  const Lasso = await compileModel('samples/lasso.impl');
+/** `model`: any spelling of the Lasso with the sample's inputs (bench/models/lasso_*.impl). */
+export async function benchLassoPath(log: (s: string) => void, model = 'samples/lasso.impl'): Promise<string[]> {
+  const Lasso = await compileModel(model);
   const python = pythonWith(['sklearn', 'numpy']);
   const out: string[] = [
     '| problem | implc path ms | implc worst KKT | sklearn tol | lasso_path ms | sklearn worst KKT | ratio (sklearn / implc) |',
@@ -70,6 +71,10 @@ export async function benchLassoPath(log: (s: string) => void): Promise<string[]
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1]).href) {
+  // Usage: npx tsx bench/lasso-path.ts [--model bench/models/lasso_expanded.impl]
+  const at = process.argv.indexOf('--model');
+  const model = at >= 0 ? process.argv[at + 1] : 'samples/lasso.impl';
+  console.log(`command: \`npx tsx bench/lasso-path.ts${at >= 0 ? ` --model ${model}` : ''}\``);
   console.log(`machine: ${os.cpus()[0]?.model ?? 'unknown'} x${os.cpus().length}, node ${process.version}, load ${os.loadavg()[0].toFixed(2)}`);
-  await benchLassoPath(() => {}).then((lines) => console.log(lines.join('\n')));
+  await benchLassoPath(() => {}, model).then((lines) => console.log(lines.join('\n')));
 }
