@@ -11,7 +11,7 @@
 // Usage: npx tsx bench/fresh.ts [--repeats N] [--problems diabetes,correlated-300x1000,...]
 import os from 'node:os';
 import { pathToFileURL } from 'node:url';
-import { compileModel } from '../codegen/build.ts';
+import { compileModel } from '../src/compile-model.ts';
 import type { ModelClass } from '../codegen/build.ts';
 import { solveInstance, type ModelInstance } from '../src/runtime/index.ts';
 import { lambdaMax, lassoKkt, type Problem } from './kkt.ts';

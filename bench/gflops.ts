@@ -13,7 +13,8 @@
 // 2 h^2 + 3 h, whatever d is.
 import os from 'node:os';
 import { pathToFileURL } from 'node:url';
-import { compileModel, type ModelClass } from '../codegen/build.ts';
+import { compileModel } from '../src/compile-model.ts';
+import { type ModelClass } from '../codegen/build.ts';
 import { mulberry32 } from '../demos/data.ts';
 import { BatchMap, BatchMapF64, type BatchInstance, type GpuMapSpec } from '../src/runtime/index.ts';
 import { pythonWith, runPeer, timeMs } from './peers.ts';

@@ -4,7 +4,8 @@
 // The forward solve is done once, untimed; only the backward is timed.
 import os from 'node:os';
 import { pathToFileURL } from 'node:url';
-import { compileModel, type GeneratedInstance } from '../codegen/build.ts';
+import { compileModel } from '../src/compile-model.ts';
+import { type GeneratedInstance } from '../codegen/build.ts';
 import { loadDiabetes } from '../demos/lasso.ts';
 import { mulberry32 } from '../demos/data.ts';
 import { outputGradients, solveInstance, type ModelInstance } from '../src/runtime/index.ts';

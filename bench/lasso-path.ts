@@ -5,7 +5,7 @@
 // the same way for both.
 import os from 'node:os';
 import { pathToFileURL } from 'node:url';
-import { compileModel } from '../codegen/build.ts';
+import { compileModel } from '../src/compile-model.ts';
 import { solveInstance } from '../src/runtime/index.ts';
 import { gradient, kkt, lassoProblems } from './lasso.ts';
 import { pythonWith, runPeer, timeMs, writeMatrix } from './peers.ts';

@@ -2,7 +2,7 @@
 // problems, several lambdas along the path, both checked for the same KKT accuracy.
 import os from 'node:os';
 import { pathToFileURL } from 'node:url';
-import { compileModel } from '../codegen/build.ts';
+import { compileModel } from '../src/compile-model.ts';
 import { mulberry32, readCsv, standardize } from '../demos/data.ts';
 import { solveInstance, type ModelInstance } from '../src/runtime/index.ts';
 import { pythonWith, runPeer, timeMs, writeMatrix } from './peers.ts';

@@ -7,7 +7,7 @@
 // Usage: npx tsx bench/scaling.ts [--p 1000,5000,20000] [--repeats N]
 import os from 'node:os';
 import { pathToFileURL } from 'node:url';
-import { compileModel } from '../codegen/build.ts';
+import { compileModel } from '../src/compile-model.ts';
 import { compareFresh, freshTable, type FreshRow } from './fresh.ts';
 import { pythonWith } from './peers.ts';
 import { gaussian } from './spellings.ts';

@@ -21,7 +21,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { compileModel } from '../codegen/build.ts';
+import { compileModel } from '../src/compile-model.ts';
 import { mulberry32, readCsv, standardize } from '../demos/data.ts';
 import { solveInstance, type ModelInstance, type SolveInstanceResult } from '../src/runtime/index.ts';
 import { boxQpKkt, elasticNetKkt, lambdaMax, lassoKkt, meanColumnSumsq, type BoxQp, type Problem } from './kkt.ts';

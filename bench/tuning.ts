@@ -5,7 +5,7 @@
 // warm-started Lasso path over a log grid, stopping at the first grid point under the target.
 import os from 'node:os';
 import { pathToFileURL } from 'node:url';
-import { compileModel } from '../codegen/build.ts';
+import { compileModel } from '../src/compile-model.ts';
 import { descend, loadDiabetes, TOL } from '../demos/lasso.ts';
 import type { RunResult } from '../src/runtime/run.ts';
 import { pythonWith, runPeer, writeMatrix } from './peers.ts';

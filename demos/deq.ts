@@ -14,7 +14,8 @@
  */
 import cliProgress from 'cli-progress';
 import { fileURLToPath } from 'node:url';
-import { compileModel, type ModelClass } from '../codegen/build.ts';
+import { compileModel } from '../src/compile-model.ts';
+import { type ModelClass } from '../codegen/build.ts';
 import { batchGradientAt, opnorm2Upper, solveBatch, solveBatchF64, solveInstance, type BatchInstance, type SolveInstanceResult } from '../src/runtime/index.ts';
 import { mulberry32, permutation, readCsv } from './data.ts';
 import type { Demo, DemoChart, DemoContext, DemoResult, DemoTable } from './demo.ts';

@@ -6,7 +6,7 @@
  * to show what the extra validation gain is worth.
  */
 import { fileURLToPath } from 'node:url';
-import { compileModel } from '../codegen/build.ts';
+import { compileModel } from '../src/compile-model.ts';
 import type { GeneratedInstance, ModelClass } from '../codegen/build.ts';
 import type { RunResult } from '../src/runtime/run.ts';
 import { permutation, readCsv, standardize } from './data.ts';

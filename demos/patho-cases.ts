@@ -5,7 +5,8 @@
  * certificate. Every number here is computed; the demo's text is built from them.
  */
 import { readFileSync } from 'node:fs';
-import { compileModel, type ModelClass } from '../codegen/build.ts';
+import { compileModel } from '../src/compile-model.ts';
+import { type ModelClass } from '../codegen/build.ts';
 import { renderText } from '../src/diagnostics/render.ts';
 import { analyzeFile } from '../src/pipeline.ts';
 import type { RunResult } from '../src/runtime/run.ts';

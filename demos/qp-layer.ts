@@ -12,7 +12,8 @@
  * against central finite differences and, where Python has cvxopt, against KKT
  * differentiation of an interior-point solution.
  */
-import { compileModel, type ModelClass } from '../codegen/build.ts';
+import { compileModel } from '../src/compile-model.ts';
+import { type ModelClass } from '../codegen/build.ts';
 import type { RunResult } from '../src/runtime/run.ts';
 import { mulberry32 } from './data.ts';
 import type { Demo, DemoContext, DemoResult, DemoTable } from './demo.ts';

@@ -556,7 +556,7 @@ const classes: Record<string, () => Promise<void>> = {
    * carries only finite numbers.
    */
   async api() {
-    const { compileModel } = await import('../codegen/build.ts');
+    const { compileModel } = await import('../src/compile-model.ts');
     const { InputError, SolverError } = await import('../src/runtime/index.ts');
     type Instance = Record<string, (...args: unknown[]) => unknown> & { n: number; m: number };
     type Klass = new (inputs: unknown) => Instance;

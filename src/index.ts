@@ -19,7 +19,8 @@ export { explainJson, explainTex, explainText } from './analysis/explain.ts';
 export type { EmittedModule } from '../codegen/emit-module.ts';
 export { emitModule, RUNTIME_IMPORT } from '../codegen/emit-module.ts';
 export type { GeneratedInstance, ModelClass } from '../codegen/build.ts';
-export { compileModel, emitAll, loadModule } from '../codegen/build.ts';
+export { compileModel } from './compile-model.ts';
+export { emitAll, loadModule } from '../codegen/build.ts';
 
 export type { CatalogEntry, DiagnosticCode, Severity } from './diagnostics/catalog.ts';
 export { CATALOG } from './diagnostics/catalog.ts';

@@ -301,4 +301,22 @@ describe('codegen after the structure move', () => {
     const hits = CODEGEN.flatMap((file) => forbiddenImports(file, readFileSync(file, 'utf8'), ['src/analysis']));
     expect(hits).toEqual([]);
   });
+  it('nor anything that does: no chain of imports from codegen reaches src/analysis', () => {
+    // Follows every relative import from codegen's files (transitively), as a module loader would.
+    const seen = new Set<string>();
+    const reached: string[] = [];
+    const stack = [...CODEGEN];
+    while (stack.length) {
+      const file = stack.pop()!;
+      if (seen.has(file)) continue;
+      seen.add(file);
+      if (inside(file, 'src/analysis')) reached.push(rel(file));
+      for (const spec of importSpecifiers(readFileSync(file, 'utf8'))) {
+        const target = importTarget(file, spec);
+        if (target !== null && target.endsWith('.ts')) stack.push(target);
+      }
+    }
+    expect(seen.size).toBeGreaterThan(CODEGEN.length);
+    expect(reached).toEqual([]);
+  });
 });

@@ -7,7 +7,7 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { compileModel } from '../../codegen/build.ts';
+import { compileModel } from '../../src/compile-model.ts';
 import { analyzeFile } from '../../src/pipeline.ts';
 import { assembleByColumns, solveInstance, type CompositeProblem, type ModelInstance } from '../../src/runtime/index.ts';
 import type { CompositeForm, ModelStructure } from '../../src/structure/types.ts';

@@ -4,7 +4,7 @@
 // correctness test of the pipeline on every spelling; their speed is bench/spellings.ts's.
 import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { compileModel } from '../../codegen/build.ts';
+import { compileModel } from '../../src/compile-model.ts';
 import { mulberry32 } from '../../demos/data.ts';
 import { analyzeFile } from '../../src/pipeline.ts';
 import { solveInstance, type ModelInstance } from '../../src/runtime/index.ts';

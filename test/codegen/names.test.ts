@@ -7,7 +7,7 @@ import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { compileModel } from '../../codegen/build.ts';
+import { compileModel } from '../../src/compile-model.ts';
 import { commentText, literal } from '../../codegen/names.ts';
 import { emitModule } from '../../codegen/emit-module.ts';
 import { analyzeFile } from '../../src/pipeline.ts';

@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { compileModel } from '../../codegen/build.ts';
+import { compileModel } from '../../src/compile-model.ts';
 import type { DemoResult } from '../../demos/demo.ts';
 import { demo, loadDiabetes, loss } from '../../demos/lasso.ts';
 import { expectChartsRender } from '../helpers/charts.ts';

@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { compile, type TopLevelSpec } from 'vega-lite';
-import { compileModel } from '../../codegen/build.ts';
+import { compileModel } from '../../src/compile-model.ts';
 import { expectChartsRender } from '../helpers/charts.ts';
 import type { DemoResult } from '../../demos/demo.ts';
 import { runPathologicalCases, type CaseKey, type CaseResult } from '../../demos/patho-cases.ts';

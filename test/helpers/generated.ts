@@ -1,2 +1,2 @@
-export { compileModel as generatedClass } from '../../codegen/build.ts';
+export { compileModel as generatedClass } from '../../src/compile-model.ts';
 export { readCsv, standardize } from '../../demos/data.ts';
