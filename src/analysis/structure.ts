@@ -233,10 +233,11 @@ export function buildStructure(a: StructureInputs): ModelStructure {
   const g = m.graph;
   const roots = kernelRoots(m);
   const { factors, ...kernels } = roots;
+  const ofF = new Set(cone(g, [...kernels.bTangents, ...kernels.aTangents, ...kernels.vjpY, ...kernels.vjpX].filter((r): r is NodeId => r !== null)));
   const sites: SiteStructure[] = factors.map((f) => {
     const n = g.node(f);
     const k = primitive(n.op).structure.kinkFactor!;
-    return { node: f, primitive: k.of, gap: primitive(k.of).kink!.gap, range: k.range, at: n.span ? `${n.span.start.line}:${n.span.start.column}` : '?' };
+    return { node: f, primitive: k.of, gap: primitive(k.of).kink!.gap, range: k.range, at: n.span ? `${n.span.start.line}:${n.span.start.column}` : '?', inF: ofF.has(f) };
   });
   const site = identityRowsSite(m, a.jacobians, factors);
   const reduction = site === null ? null : { site, paramRowsVanish: paramRowsVanish(g, a.jacobians, factors[site]) };

@@ -119,6 +119,8 @@ export function findTies(model: ModelInstance, y: Float64Array, residual: number
   const ties: TiedKink[] = [];
   gaps.forEach((g, site) => {
     const info = model.kinkSites[site];
+    // Ties are F's alone: a kink only an output reads does not make B a set.
+    if (info.inF === false) return;
     for (let i = 0; i < g.length; i++) {
       // A NaN gap cannot be excluded from being a tie.
       if (!(Math.abs(g[i]) > tieTol)) {

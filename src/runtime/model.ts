@@ -52,6 +52,8 @@ export interface KinkSite {
   range: readonly [number, number];
   /** Source location, `line:column`, for messages. */
   at: string;
+  /** Whether F reads it (false: only an output's gradient does; not a tie of F). Absent: true. */
+  inF?: boolean;
 }
 
 export interface ModelInstance {

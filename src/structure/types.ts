@@ -50,6 +50,11 @@ export interface SiteStructure {
   range: readonly [number, number];
   /** `line:column` of the construct, or `?`. */
   at: string;
+  /**
+   * Whether B or A reads it (a kink of F). A site only an output's gradient reads (an output
+   * `norm1(beta)`) is no tie of F: the certificate does not count it.
+   */
+  inF: boolean;
 }
 
 /** An operator of the runtime's algebra with its leaves as IR nodes (evaluated into tensors by the module). */
