@@ -14,6 +14,7 @@ import { declOrder, modelClass } from './module/class.ts';
 import { ModuleContext } from './module/context.ts';
 import { emitDerivativeKernels } from './module/derivative-kernels.ts';
 import { emitPrimalKernels } from './module/primal-kernels.ts';
+import { emitRequires } from './module/requires.ts';
 import { emitStructureMethods } from './module/structure-methods.ts';
 import { commentText, INPUTS_TYPE, literal, MODEL_CLASS, propertyKey } from './names.ts';
 
@@ -36,6 +37,7 @@ export function emitModule(analyzed: { readonly structure: ModelStructure }, sou
   emitPrimalKernels(ctx);
   emitDerivativeKernels(ctx);
   emitStructureMethods(ctx);
+  emitRequires(ctx);
   // The batched f32 pipeline (gpu.js) for one vector unknown in fixed-point form; it reads
   // hoisted values by the names `hoist` gave them.
   const gpu = s.kernels.maps && m.unknowns.length === 1 ? gpuMapKernels(s.graph, s.kernels.maps[0], m.unknowns[0].node, ctx.writer) : null;

@@ -36,6 +36,8 @@ function constructorStatements(ctx: ModuleContext): string[] {
     ...k.residual, ...(k.maps ?? []), ...s.sites.flatMap((x) => [x.node, ...g.node(x.node).args]),
     ...k.derivativeRoots,
     ...m.outputs.map((o) => o.node),
+    // Clauses on the inputs alone are hoisted like any input-only value: shared along `with`.
+    ...s.requires.filter((r) => !r.onUnknowns).map((r) => r.node),
     ...structureRoots(ctx),
   ];
   const hoisted = writer.hoist(hoistRoots, new Set());
@@ -85,7 +87,7 @@ function properties(ctx: ModuleContext, gpu: unknown): OptionalKind<PropertyDecl
       .sort((x, y) => declOrder(m, x.name) - declOrder(m, y.name))
       .map((v) => ({ ...v, dims: [...(m.data.find((d) => d.name === v.name) ?? m.params.find((q) => q.name === v.name))!.shape] })),
   };
-  const sites = s.sites.map((x) => ({ primitive: x.primitive, range: x.range, at: x.at, inF: x.inF }));
+  const sites = s.sites.map((x) => ({ primitive: x.primitive, range: x.range, at: x.at, inF: x.inF, ...(x.switch ? { switch: true } : {}) }));
   return [
     { name: 'spec', isStatic: true, isReadonly: true, type: 'InputSpec', initializer: literal(spec) },
     { name: 'name', isReadonly: true, initializer: literal(m.name) },

@@ -54,10 +54,12 @@ export function analyze(checked: CheckedModel, sourceText: string): Analysis {
   const identity = model.unknowns.length > 1 ? (v: string) => `I_${v}` : () => 'I';
   const B = jac.B.map((b) => showLinOp(b, namer, identity)).join('; ');
   const A = jac.A.map((a) => showLinOp(a, namer, (v) => `d${v}`)).join('; ');
-  const certificate =
+  const certificate = atMostRuntimeAtSwitches(
     classes.lipschitz === 'discontinuous'
       ? { verdict: 'unverified' as const, test: 'none' as const, guard: null, guardBound: null, rowwise: false, counterexample: null, reason: 'F is discontinuous: the implicit function theorem does not apply' }
-      : certify(model, jac, bounds, namer);
+      : certify(model, jac, bounds, namer),
+    kinks,
+  );
   const diagnostics = [...classes.diagnostics, ...certificationDiagnostics(model, certificate, kinks)];
   const nonDiagonalKinks = kinks.some((k) => primitive(k.primitive).kink?.factor === null);
   const structure = buildStructure({ model, jacobians: jac, certificate, classes, B, A, nonDiagonalKinks });
@@ -104,11 +106,32 @@ function solverText(s: ModelStructure, namer: Namer): string {
   return `coordinate descent${when} on min 1/2 y'Hy - c'y${g}, H = ${terms.join(' + ').replace(/\+ -/g, '- ') || '0'}, c = the prox's argument at y = 0; then Newton on F`;
 }
 
+/**
+ * An `if` on the unknowns (or params) switches F between two branches; MATH.md 4 needs F
+ * locally Lipschitz, which holds at a solution on the switch only when the branches agree
+ * there. Nothing at compile time proves that they do (`if y > 0 then y + 1 else y` jumps by 1),
+ * so a compile-time `certified` or `guarded` becomes `runtime`: the run-time certificate checks
+ * each solution's switches for a jump (src/runtime/certificate.ts, test `continuity`) before
+ * any other test, and a guard or interval argument is still used there when F is continuous.
+ */
+function atMostRuntimeAtSwitches(c: Certificate, kinks: readonly KinkSite[]): Certificate {
+  const switches = kinks.filter((k) => primitive(k.primitive).kink?.switch);
+  if (switches.length === 0 || (c.verdict !== 'certified' && c.verdict !== 'guarded')) return c;
+  const at = switches.map((k) => (k.span ? `${k.span.start.line}:${k.span.start.column}` : '?')).join(', ');
+  return {
+    ...c,
+    verdict: 'runtime',
+    reason: `${c.reason}; but F switches at an \`if\` on the unknowns or params (${at}), where it is continuous only if its branches agree: checked at run time at each solution`,
+  };
+}
+
 function kinkSites(model: IrModel): KinkSite[] {
   const sites: KinkSite[] = [];
   for (const n of equationNodes(model)) {
     const p = primitive(n.op);
     if (!p.kink) continue;
+    // A switch on data alone is fixed for the model's life: no kink of F.
+    if (p.kink.switch && !['unknown', 'param'].includes(model.graph.node(n.args[0]).dep)) continue;
     const shape = p.structure.elementwise || p.kink.factor === null ? model.graph.shape(p.structure.elementwise ? n.id : n.args[0]) : model.graph.shape(n.id);
     sites.push({
       primitive: n.op,

@@ -103,7 +103,10 @@ export function classify(model: IrModel, bounds: Bounds): ClassResult {
       diagnostics.push(
         diagnostic('W0404', anchor(n), 'a piecewise definition switches on the unknowns or parameters', {
           label: 'continuity across the switch is assumed, not proven',
-          notes: ['LANGUAGE.md: both branches must agree where the condition switches for the model to stay Lipschitz'],
+          notes: [
+            'LANGUAGE.md: both branches must agree where the condition switches for the model to stay Lipschitz',
+            'at run time each comparison in the condition is a kink site: at a solution on the switch, B is checked over the hull of both branches, and where the branches differ there F jumps and the solution is reported unverified',
+          ],
           help: 'prefer a primitive with a known kink (max, min, relu, clip, abs), which the analysis understands',
         }),
       );

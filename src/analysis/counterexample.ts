@@ -58,6 +58,17 @@ export function searchCounterexample(model: IrModel, jac: Jacobians): Counterexa
     for (const p of fixed) inputs[p.name] = scalar(0.5);
     return { dims: {}, inputs };
   };
+  // A point where a `require` fails is no counterexample: the generated code rejects it
+  // before any derivative is returned (abs(y) - x = 0 under `require x >= 1` has no tie).
+  const requires = model.requires.map((r) => r.node);
+  const admissible = (bindings: Bindings): boolean => {
+    if (requires.length === 0) return true;
+    try {
+      return evaluate(g, requires, bindings).every((t) => t.data.every((v) => v !== 0));
+    } catch {
+      return false;
+    }
+  };
   const residualAt = (x: number, y: number): number => {
     try {
       return evaluate(g, [F], bindingsAt(x, y))[0].data[0];
@@ -69,6 +80,7 @@ export function searchCounterexample(model: IrModel, jac: Jacobians): Counterexa
   for (const y of GRID_Y) {
     for (const x of roots((x) => residualAt(x, y), solveFor ? GRID_X : [0])) {
       const bindings = bindingsAt(x, y);
+      if (!admissible(bindings)) continue;
       // Kink factors at a tie range over their whole interval; the others keep their value.
       const tied: NodeId[] = [];
       // Every factor's arguments in one evaluation (shared subexpressions once).
@@ -78,8 +90,13 @@ export function searchCounterexample(model: IrModel, jac: Jacobians): Counterexa
         const n = g.node(f);
         const args = argValues.slice(next, (next += n.args.length));
         const of = primitive(n.op).structure.kinkFactor!.of;
-        const gap = primitive(of).kink?.kinkGap(args);
-        if (gap && gap.length === 1 && Math.abs(gap[0]) < TIE) tied.push(f);
+        const kink = primitive(of).kink;
+        const gap = kink?.kinkGap(args);
+        // A switch's gap is (distance, jump): a tie only where its branches agree (a jump is no
+        // point of the implicit function theorem, and no counterexample to it either).
+        if (kink?.switch && gap && gap.length === 2) {
+          if (Math.abs(gap[0]) < TIE && Math.abs(gap[1]) < TIE) tied.push(f);
+        } else if (gap && gap.length === 1 && Math.abs(gap[0]) < TIE) tied.push(f);
       }
       if (tied.length > MAX_TIES) continue;
       const vertices: { B: number; choice: number[] }[] = [];

@@ -12,7 +12,7 @@ import type { IrModel } from '../ir/model.ts';
 import { factsOf, primitive } from '../primitives/registry.ts';
 import type { NodeId } from '../primitives/types.ts';
 import type { Operator } from '../runtime/structured.ts';
-import type { AnalysisSummary, GuardFactor, GuardStructure, KernelRoots, ModelStructure, OperatorForm, SiteStructure } from '../structure/types.ts';
+import type { AnalysisSummary, GuardFactor, GuardStructure, KernelRoots, ModelStructure, OperatorForm, RequireStructure, SiteStructure } from '../structure/types.ts';
 import type { Certificate, Jacobians } from './certify.ts';
 import type { ClassResult } from './classes.ts';
 import { compositeForm } from './composite.ts';
@@ -216,6 +216,19 @@ function hoistedLabels(m: IrModel): Map<NodeId, string> {
   return labels;
 }
 
+/**
+ * The `require` clauses as the run time checks them: a clause on the inputs alone holds or
+ * fails for the inputs, before any solve; one that reads the unknowns only at a solution.
+ */
+function requireStructures(m: IrModel): RequireStructure[] {
+  return m.requires.map((r) => ({
+    node: r.node,
+    text: r.text,
+    at: `${r.span.start.line}:${r.span.start.column}`,
+    onUnknowns: m.graph.node(r.node).dep === 'unknown',
+  }));
+}
+
 export interface StructureInputs {
   model: IrModel;
   jacobians: Jacobians;
@@ -237,7 +250,7 @@ export function buildStructure(a: StructureInputs): ModelStructure {
   const sites: SiteStructure[] = factors.map((f) => {
     const n = g.node(f);
     const k = primitive(n.op).structure.kinkFactor!;
-    return { node: f, primitive: k.of, gap: primitive(k.of).kink!.gap, range: k.range, at: n.span ? `${n.span.start.line}:${n.span.start.column}` : '?', inF: ofF.has(f) };
+    return { node: f, primitive: k.of, gap: primitive(k.of).kink!.gap, range: k.range, at: n.span ? `${n.span.start.line}:${n.span.start.column}` : '?', inF: ofF.has(f), switch: primitive(k.of).kink!.switch === true };
   });
   const site = identityRowsSite(m, a.jacobians, factors);
   const reduction = site === null ? null : { site, paramRowsVanish: paramRowsVanish(g, a.jacobians, factors[site]) };
@@ -266,6 +279,7 @@ export function buildStructure(a: StructureInputs): ModelStructure {
     denseB,
     composite,
     guard,
+    requires: requireStructures(m),
     summary,
     text: {
       B: a.B,

@@ -32,6 +32,10 @@ const INPUT_ERROR_CODES: ReadonlySet<SolverErrorCode> = new Set(['invalid-option
 /** What `solve` prints, as far as the command reads it (LANGUAGE.md "Command line"). */
 interface SolveResult {
   status: string;
+  /** `none` when no solve was made (a `require` clause on the inputs failed). */
+  method?: string;
+  /** With status 'assumption-failed': the `require` clauses that do not hold. */
+  failedRequires?: { clause: string; at: string }[];
   certificate: { verdict: string; detail?: string };
   jacobian?: unknown;
   /** Paths of non-finite numbers the runtime found (status 'non-finite'). */
@@ -125,7 +129,13 @@ export async function runSolve(file: string, options: SolveOptions, io: CliIo = 
     usageError(`model ${name}: non-finite numbers in the result (written as strings): ${shown}`, io.stderr);
     code = EXIT.errors;
   }
-  if (options.jacobian && out.jacobian === undefined) {
+  if (out.status === 'assumption-failed') {
+    // One line naming the clause where the file shows it (`FILE:line:column`); the JSON lists every one.
+    const [first, ...more] = out.failedRequires ?? [];
+    const where = out.method === 'none' ? 'for these inputs' : 'at the solution';
+    const clause = first ? `\`require ${printable(first.clause)}\` at ${printable(file)}:${first.at}` : 'a `require` clause';
+    usageError(`model ${name}: assumption failed: ${clause} does not hold ${where}${more.length ? ` (and ${more.length} more clause${more.length > 1 ? 's' : ''})` : ''}; no certificate, no derivatives`, io.stderr);
+  } else if (options.jacobian && out.jacobian === undefined) {
     usageError(`model ${name}: the Jacobian was requested but is unavailable: ${jacobianMissingReason(out)}`, io.stderr);
     code = EXIT.errors;
   }

@@ -38,6 +38,9 @@ export const kinkFactors: PrimitiveSpec[] = [
     (a, lo, hi) => `(${lo} < ${a} && ${a} < ${hi} ? 1.0 : 0.0)`),
   factor('soft_threshold_d', 'soft_threshold', ['u', 't'], [0, 1], 'd/du soft_threshold(u, t): 1 for |u| > t, 0 at the tie |u| = t and below',
     (u, t) => `(Math.abs(${u}) > ${t} ? 1.0 : 0.0)`),
+  factor('select_d', 'select', ['s', 'a', 'b'], [0, 1],
+    'weight of the then-branch a of an `if` whose condition is, in canonical form, s > 0: 1 for s > 0, else 0 (0 at the tie s = 0); a and b are carried for the jump check of its gap',
+    (s) => `(${s} > 0.0 ? 1.0 : 0.0)`),
 ];
 
 /** relu, pos and proj_nonneg: max(a, 0), derivative relu_d(a); the runtime's kernel of each is the same function. */

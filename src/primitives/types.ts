@@ -33,6 +33,11 @@ export interface Builder {
   /** Sum `x` down to the shape of `like` (the transpose of broadcastTo). */
   reduceTo(x: NodeId, like: NodeId): NodeId;
   shape(id: NodeId): Shape;
+  /**
+   * What a node is and what it depends on: the rules of `select` read their condition's
+   * structure (a comparison of moving values is a switching surface, MATH.md 5).
+   */
+  node(id: NodeId): { readonly op: string; readonly args: readonly NodeId[]; readonly dep: 'const' | 'data' | 'param' | 'unknown' };
 }
 
 /** Static attributes of a node (e.g. a constant's value). */
@@ -76,6 +81,14 @@ export interface KinkDescription {
    * variable from its switching surface, from the arguments' values.
    */
   gap: string;
+  /**
+   * The switch of `if` (select): the factor is not applied to the primitive's own arguments
+   * but to the condition in canonical form `s > 0` and the two branch values, (s, then, else),
+   * one factor per comparison in the condition (src/primitives/logic.ts switchWeight); its gap
+   * has 2n entries for n elements, the distances |s| and then the jumps |then - else| that
+   * the runtime certificate reads at ties (src/runtime/certificate.ts). Absent: false.
+   */
+  switch?: boolean;
   /**
    * That kernel: one entry per element of the factor (per output element for elementwise
    * primitives and projections; per argument element for norm1; one entry for norm2 and

@@ -19,6 +19,11 @@
  * At a tie the conservative Jacobian is the whole hull of the site's range, so
  * "B invertible" must hold for every element, not just the one AD selects
  * (MATH.md 4, "the hypothesis is the whole point").
+ *
+ * Switches of `if` (sites of `select`): the hull of the two branches is a
+ * conservative Jacobian only where F is continuous across the switch; a tied
+ * switch whose branches differ is a jump of F, and the verdict is `unverified`
+ * before any test (see `jumps`).
  */
 import { conditionEstimate1, determinantSign, inverseNorm1Estimate, luFactor, luSolve } from './lu.ts';
 import type { LuResult } from './lu.ts';
@@ -42,6 +47,8 @@ export interface TiedKink {
   element: number;
   gap: number;
   range: [number, number];
+  /** A switch of `if` only: |then - else| at the element, the jump of F across the switch. */
+  jump?: number;
 }
 
 /** Where the condition fails (or, for a passing vertex test, nothing). */
@@ -111,24 +118,50 @@ function sum1(v: Float64Array): number {
   return s;
 }
 
+/** The tie tolerance at y for a solution with ||F(y)||_inf = residual (see the header). */
+function tieTolerance(y: Float64Array, residual: number): number {
+  const res = Number.isFinite(residual) ? residual : Infinity;
+  return Math.max(1e-9, 100 * res) * (1 + normInf(y));
+}
+
 /** The tied elements of every site (MATH.md 5, runtime certificate). */
 export function findTies(model: ModelInstance, y: Float64Array, residual: number): TiedKink[] {
-  const res = Number.isFinite(residual) ? residual : Infinity;
-  const tieTol = Math.max(1e-9, 100 * res) * (1 + normInf(y));
+  const tieTol = tieTolerance(y, residual);
   const gaps = model.kinkGaps(y);
   const ties: TiedKink[] = [];
   gaps.forEach((g, site) => {
     const info = model.kinkSites[site];
     // Ties are F's alone: a kink only an output reads does not make B a set.
     if (info.inF === false) return;
-    for (let i = 0; i < g.length; i++) {
+    // A switch site (`if`): its gap holds the n distances, then the n jumps |then - else|.
+    const switching = info.switch === true;
+    const count = switching ? g.length / 2 : g.length;
+    for (let i = 0; i < count; i++) {
       // A NaN gap cannot be excluded from being a tie.
       if (!(Math.abs(g[i]) > tieTol)) {
-        ties.push({ site, primitive: info.primitive, at: info.at, element: i, gap: Math.abs(g[i]), range: [info.range[0], info.range[1]] });
+        ties.push({
+          site, primitive: info.primitive, at: info.at, element: i, gap: Math.abs(g[i]), range: [info.range[0], info.range[1]],
+          ...(switching ? { jump: Math.abs(g[count + i]) } : {}),
+        });
       }
     }
   });
   return ties;
+}
+
+/**
+ * The tied switches across which F jumps (MATH.md 2 and 4). The hull of the two branches'
+ * Jacobians is a conservative Jacobian of F only where F is continuous across the switch;
+ * where the branches differ at a tie, F is not Lipschitz there and no implicit function
+ * theorem applies, whatever B is. Continuity is judged with the tie tolerance itself: a
+ * solution is known to within that distance of the surface, and a jump no larger than that
+ * cannot be told from the change of a continuous F over it; larger (or NaN) is a jump.
+ * Sound by construction: a continuous F whose branches separate faster than 1 per unit of
+ * distance from the surface is only reported as a possible jump (unverified), never certified
+ * by mistake; an F that jumps by more than the tolerance is never certified.
+ */
+function jumps(ties: readonly TiedKink[], tieTol: number): TiedKink[] {
+  return ties.filter((k) => k.jump !== undefined && !(k.jump <= tieTol));
 }
 
 /**
@@ -164,6 +197,21 @@ export function certifySelection(model: ModelInstance, y: Float64Array, residual
   const { analysis } = model;
   const ties = findTies(model, y, residual);
   const t = ties.length;
+  const jumped = jumps(ties, tieTolerance(y, residual));
+  if (jumped.length > 0) {
+    // Before any test, the guard's included: each presumes F continuous (MATH.md 4).
+    const shown = jumped.slice(0, 4).map((k) => `${k.primitive}[${k.element}] at ${k.at} jumps by ${fmt(k.jump!)}`);
+    const certificate: RuntimeCertificate = {
+      verdict: 'unverified',
+      test: 'continuity',
+      ties: t,
+      detail: `the solution lies on the switch of an \`if\` whose branches differ there (${shown.join(', ')}${jumped.length > 4 ? ', ...' : ''}): F jumps at the solution, so it is not Lipschitz there and the implicit function theorem does not apply (MATH.md 2, 4); the derivatives are not defined`,
+      condition: null,
+      errorBound: null,
+      point: { ties: jumped, vertices: [] },
+    };
+    return { certificate, selected: null };
+  }
   if (analysis.verdict === 'guarded') {
     const quick = guardCertificate(model, y, t);
     if (quick) return { certificate: quick, selected: null };

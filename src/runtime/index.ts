@@ -4,6 +4,7 @@
  * Anderson acceleration, and semismooth Newton, all reporting typed statuses.
  */
 export type {
+  AssumptionStatus,
   FixedPointResult,
   FixedPointStatus,
   KrylovResult,
@@ -94,7 +95,7 @@ export { certifyAt, certifySelection, findTies, MAX_TIES } from './certificate.t
 export type { DerivativeOptions } from './derivatives.ts';
 export { ImplicitDerivatives, jacobian, jvp, outputGradients, vjp } from './derivatives.ts';
 
-export type { DerivativesUnavailable, Nested, RunOptions, RunResult } from './run.ts';
+export type { DerivativesUnavailable, Nested, RunOptions, RunResult, RunStatus } from './run.ts';
 export { runModel, unflatten } from './run.ts';
 
 // What generated modules call: the registry's kernels, layouts, input binding.
@@ -102,7 +103,7 @@ export { addInto, addProduct, K, kinkGap, layout, lazy, matrixNormUpper, nonFini
 export type { Tensor } from './kernels.ts';
 export { bindChanges, bindInputs, InputError } from './inputs.ts';
 export type { BoundInputs, DenseInput, InputSpec, InputValue } from './inputs.ts';
-export type { CompiledAnalysis, CompiledVerdict, KinkSite, ModelInstance, VariableLayout } from './model.ts';
+export type { CompiledAnalysis, CompiledVerdict, KinkSite, ModelInstance, RequireViolation, VariableLayout } from './model.ts';
 export type { BatchF64Options, BatchF64Result, BatchInstance, BatchOptions, BatchResult, GpuArg, GpuBound, GpuMapSpec, GpuProduct, GpuStage } from './batch.ts';
 export { BatchMap, BatchMapF64, solveBatch, solveBatchF64 } from './batch.ts';
 export type { ProductEngine, ProductMatrix } from './products.ts';

@@ -54,6 +54,14 @@ export interface KinkSite {
   at: string;
   /** Whether F reads it (false: only an output's gradient does; not a tie of F). Absent: true. */
   inF?: boolean;
+  /** The switch of an `if`: its gap holds n distances from the switching surface, then n jumps |then - else| across it. */
+  switch?: boolean;
+}
+
+/** A `require` clause that does not hold on the actual values: its text and `line:column`. */
+export interface RequireViolation {
+  clause: string;
+  at: string;
 }
 
 export interface ModelInstance {
@@ -119,4 +127,10 @@ export interface ModelInstance {
    * is not finite, and reports them as an InputError: the inputs, not the solver, are at fault.
    */
   inputProblems?(): string[];
+  /**
+   * The `require` clauses that do not hold: with y null, those on the inputs alone (computed
+   * once per instance); with y, also those that read the unknowns, evaluated at y. Generated
+   * modules have it; optional for hand-written models (then no clause is checked).
+   */
+  requireViolations?(y: Float64Array | null): RequireViolation[];
 }

@@ -2,18 +2,20 @@
  * Solve, certify, differentiate: the object `implc solve` prints (LANGUAGE.md
  * "Command line"). Derivatives are attached only to a converged solution whose
  * certificate is not `violated` (MATH.md 5: a backward pass on a violated
- * solution must not silently return numbers).
+ * solution must not silently return numbers) and that is not on a jump of F, and whose model's stated assumptions
+ * (`require`) hold on the actual values: outside them the analysis's conclusions need not
+ * hold either.
  */
 import { certifySelection } from './certificate.ts';
 import type { CertifyOptions, RuntimeCertificate } from './certificate.ts';
 import { ImplicitDerivatives } from './derivatives.ts';
 import type { DerivativeOptions } from './derivatives.ts';
-import type { ModelInstance } from './model.ts';
+import type { ModelInstance, RequireViolation } from './model.ts';
 import { InputError } from './inputs.ts';
 import { solveInstance } from './solve.ts';
 import type { InstanceStatus, SolveMethod, UsedMethod } from './solve.ts';
 import { SolverError } from './status.ts';
-import type { SolverErrorCode } from './status.ts';
+import type { AssumptionStatus, SolverErrorCode } from './status.ts';
 import { isFiniteVector, requireBoolean, requireModel, requireLimit, requireOptions, requireStart } from './validate.ts';
 
 /** A scalar, or arrays nested per dimension (matrices as arrays of rows). */
@@ -38,6 +40,12 @@ export interface RunOptions {
 const RUN_OPTIONS: readonly (keyof RunOptions)[] = ['method', 'tol', 'maxIter', 'timeLimitMs', 'jacobian', 'y0', 'denseLimit'];
 
 /**
+ * The status of a run: the solver's, or `assumption-failed` when a `require` clause does not
+ * hold (on the inputs, before the solve; or at the solution).
+ */
+export type RunStatus = InstanceStatus | AssumptionStatus;
+
+/**
  * Why the derivatives of a converged solution whose certificate is not `violated` are
  * missing: `reason` is the code of the failure (`singular`, `non-finite`, `breakdown`, ...).
  */
@@ -56,10 +64,17 @@ export interface DerivativesUnavailable {
 export interface RunResult {
   model: string;
   /**
-   * The solver's status, except `non-finite` whenever a number of this result is not finite
-   * (even when the solver converged: an output may overflow at a finite solution).
+   * The solver's status, except `assumption-failed` when a `require` clause does not hold
+   * (`failedRequires` lists them), and otherwise `non-finite` whenever a number of this result
+   * is not finite (even when the solver converged: an output may overflow at a finite solution).
    */
-  status: InstanceStatus;
+  status: RunStatus;
+  /**
+   * With status `assumption-failed`: the clauses that do not hold, as written, with their
+   * `line:column`. A clause on the inputs alone fails before any solve: `solution` and
+   * `outputs` are then those of the start, `iterations` is 0 and `method` is `none`.
+   */
+  failedRequires?: RequireViolation[];
   /**
    * Present when some number of the result, or of the derivatives due, is not finite: its
    * path, `residual`, `solution.U`, `outputs.O`, `jacobian`, `gradients`,
@@ -69,7 +84,8 @@ export interface RunResult {
   nonFinite?: string[];
   iterations: number;
   residual: number;
-  method: UsedMethod;
+  /** The method that produced `solution`; `none` when no solve was made (a clause on the inputs failed). */
+  method: UsedMethod | 'none';
   solution: Record<string, Nested>;
   outputs: Record<string, number>;
   certificate: RuntimeCertificate;
@@ -113,29 +129,57 @@ export function runModel(model: ModelInstance, options: RunOptions = {}): RunRes
   const denseLimit = given.denseLimit === undefined ? undefined : requireLimit(`runModel(${model.name}): denseLimit`, given.denseLimit);
   const wantJacobian = given.jacobian === undefined ? false : requireBoolean(`runModel(${model.name}): jacobian`, given.jacobian);
   const y0 = given.y0 === undefined ? undefined : requireStart(`runModel(${model.name}): y0`, given.y0, model.n);
+  // The clauses on the inputs alone decide before any solve: outside its stated domain the
+  // model's solve may fail, or succeed with numbers nothing vouches for.
+  const onInputs = model.requireViolations?.(null) ?? [];
+  if (onInputs.length > 0) {
+    const start = y0 ?? model.initial();
+    const F = new Float64Array(model.n);
+    model.residual(start, F);
+    let residual = 0;
+    for (let i = 0; i < F.length; i++) residual = Math.max(residual, Math.abs(F[i]));
+    const { solution, outputs } = tables(model, start, []);
+    return {
+      model: model.name,
+      status: 'assumption-failed',
+      failedRequires: onInputs,
+      iterations: 0,
+      residual: Number.isFinite(residual) ? residual : Infinity,
+      method: 'none',
+      solution,
+      outputs,
+      certificate: assumptionCertificate(onInputs, 'for these inputs: nothing was solved'),
+    };
+  }
   const solved = solveInstance(model, { method: given.method, tol: given.tol, maxIter: given.maxIter, timeLimitMs: given.timeLimitMs, y0 });
   const { y } = solved;
   const nonFinite: string[] = [];
   if (!Number.isFinite(solved.residual)) nonFinite.push('residual');
-  const solution = table<Nested>();
-  for (const u of model.unknowns) {
-    const block = y.subarray(u.offset, u.offset + u.size);
-    if (!isFiniteVector(block)) nonFinite.push(`solution.${u.name}`);
-    solution[u.name] = unflatten(block, u.shape);
-  }
-  const solutionFinite = nonFinite.length === 0;
-  const values = model.outputs(y);
-  const outputs = table<number>();
-  model.outputNames.forEach((name, k) => {
-    outputs[name] = values[k];
-    if (!Number.isFinite(values[k])) nonFinite.push(`outputs.${name}`);
-  });
+  const { solution, outputs, solutionFinite } = tables(model, y, nonFinite);
 
   if (solved.status === 'non-finite' || nonFinite.length > 0) {
     // A value of the inputs alone that is not finite (`1 / opnorm(X)^2` with X = 0) is why.
     const problems = model.inputProblems?.() ?? [];
     // Hoisted values are recorded in dependency order: the first is a cause, the rest may follow from it.
     if (problems.length > 0) throw new InputError(problems.length === 1 ? problems[0] : `${problems[0]} (and ${problems.length - 1} more computed from the inputs)`);
+  }
+
+  // A clause on the unknowns is checked at a solution only: at an iterate that is none, its
+  // failure would say nothing about the model's assumptions.
+  const atSolution = solved.status === 'converged' && solutionFinite ? (model.requireViolations?.(y) ?? []) : [];
+  if (atSolution.length > 0) {
+    return {
+      model: model.name,
+      status: 'assumption-failed',
+      failedRequires: atSolution,
+      ...(nonFinite.length > 0 ? { nonFinite } : {}),
+      iterations: solved.iterations,
+      residual: solved.residual,
+      method: solved.method,
+      solution,
+      outputs,
+      certificate: assumptionCertificate(atSolution, 'at the solution'),
+    };
   }
 
   const certifyOptions: CertifyOptions = { denseLimit };
@@ -166,7 +210,9 @@ export function runModel(model: ModelInstance, options: RunOptions = {}): RunRes
     outputs,
     certificate,
   };
-  if (solved.status !== 'converged' || certificate.verdict === 'violated') return result;
+  // A solution where F jumps (the switch of an `if` whose branches differ: test `continuity`)
+  // has no derivative at all, like a violated one: no numbers are returned.
+  if (solved.status !== 'converged' || certificate.verdict === 'violated' || certificate.test === 'continuity') return result;
   if (nonFinite.length > 0) {
     if (certified) result.certificate = { ...certificate, detail: `${certificate.detail}; ${nonFinite.join(', ')} not finite: no derivatives` };
     return result;
@@ -187,6 +233,46 @@ export function runModel(model: ModelInstance, options: RunOptions = {}): RunRes
   if (derivatives.jacobian) result.jacobian = derivatives.jacobian;
   result.gradients = derivatives.gradients;
   return result;
+}
+
+/**
+ * The solution and output tables at y; the paths of the numbers that are not finite are
+ * added to `nonFinite`, and `solutionFinite` says whether y itself is.
+ */
+function tables(model: ModelInstance, y: Float64Array, nonFinite: string[]): { solution: Record<string, Nested>; outputs: Record<string, number>; solutionFinite: boolean } {
+  const before = nonFinite.length;
+  const solution = table<Nested>();
+  for (const u of model.unknowns) {
+    const block = y.subarray(u.offset, u.offset + u.size);
+    if (!isFiniteVector(block)) nonFinite.push(`solution.${u.name}`);
+    solution[u.name] = unflatten(block, u.shape);
+  }
+  const solutionFinite = nonFinite.length === before;
+  const values = model.outputs(y);
+  const outputs = table<number>();
+  model.outputNames.forEach((name, k) => {
+    outputs[name] = values[k];
+    if (!Number.isFinite(values[k])) nonFinite.push(`outputs.${name}`);
+  });
+  return { solution, outputs, solutionFinite };
+}
+
+/**
+ * The certificate of a run whose stated assumptions fail: nothing is certified, since the
+ * analysis may have used them (ranges, norm bounds), and the detail names each clause and
+ * its place, where it fails (`for these inputs`, `at the solution`).
+ */
+function assumptionCertificate(failed: readonly RequireViolation[], where: string): RuntimeCertificate {
+  const clauses = failed.map((v) => `\`require ${v.clause}\` (at ${v.at})`);
+  const list = clauses.length === 1 ? clauses[0] : `${clauses.slice(0, -1).join(', ')} and ${clauses[clauses.length - 1]}`;
+  return {
+    verdict: 'unverified',
+    test: 'require',
+    ties: 0,
+    detail: `${list} ${failed.length === 1 ? 'does' : 'do'} not hold ${where}: the model is outside its stated assumptions, so nothing is certified and no derivatives are given`,
+    condition: null,
+    errorBound: null,
+  };
 }
 
 type Attached =

@@ -23,6 +23,14 @@ export type SolveStatus =
   | 'line-search-failed';
 
 /**
+ * A stated assumption (`require c`, LANGUAGE.md "Declarations") does not hold on the actual
+ * values: the model is used outside the domain it was written for, so whatever the solver
+ * returns comes with no derivatives and no certificate. Reported by `runModel` (a clause on
+ * the inputs alone before the solve, one on the unknowns at the solution), never by a solver.
+ */
+export type AssumptionStatus = 'assumption-failed';
+
+/**
  * Krylov solvers (GMRES, BiCGStab).
  * `breakdown`: the method can make no further progress (a zero denominator,
  * or an invariant Krylov subspace / stagnating restart cycle while the

@@ -55,6 +55,8 @@ export interface SiteStructure {
    * `norm1(beta)`) is no tie of F: the certificate does not count it.
    */
   inF: boolean;
+  /** The switch of an `if` (its gap: n distances, then n jumps |then - else| across it). */
+  switch: boolean;
 }
 
 /** An operator of the runtime's algebra with its leaves as IR nodes (evaluated into tensors by the module). */
@@ -119,6 +121,22 @@ export interface AnalysisSummary {
   reason: string;
 }
 
+/**
+ * One `require` clause, checked at run time on the actual values (LANGUAGE.md
+ * "Declarations"): a clause on the inputs alone once per inputs, before the solve; a clause
+ * that reads the unknowns at the solution.
+ */
+export interface RequireStructure {
+  /** The condition: a boolean tensor, 1 where it holds (a clause holds when every entry does). */
+  node: NodeId;
+  /** The condition as written (`opnorm(W) <= 0.9`). */
+  text: string;
+  /** `line:column` of the clause. */
+  at: string;
+  /** Whether the condition reads the unknowns. */
+  onUnknowns: boolean;
+}
+
 export interface ModelStructure {
   /** The lowered model whose graph the kernels read. */
   ir: IrModel;
@@ -131,6 +149,8 @@ export interface ModelStructure {
   denseB: OperatorForm | null;
   composite: CompositeForm | null;
   guard: GuardStructure | null;
+  /** The `require` clauses in declaration order. */
+  requires: readonly RequireStructure[];
   summary: AnalysisSummary;
   /** B and A printed (`I - D_relu * W`), and the classes, for the module's documentation. */
   text: { B: string; A: string; definability: string; lipschitz: string; residual: string };

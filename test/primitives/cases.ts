@@ -361,6 +361,8 @@ export const SPECS: Record<string, Spec> = {
   min_d: elementwise((a, b) => (a <= b ? 1 : 0), [real(4), real(4)], atJumps({ shape: [3], sample: (_r, i) => i }, { shape: [], sample: () => 1 })),
   clip_d: elementwise((a, lo, hi) => (a > lo && a < hi ? 1 : 0), [real(4), within(-1.5, -0.5), within(0.5, 1.5)], atJumps({ shape: [4], sample: (_r, i) => i - 1 }, { shape: [], sample: () => -1 }, { shape: [], sample: () => 2 })),
   soft_threshold_d: elementwise((u, t) => (Math.abs(u) > t ? 1 : 0), [real(4), within(0.2, 1)], atJumps({ shape: [3], sample: (_r, i) => i - 1 }, { shape: [], sample: () => 1 })),
+  // The switch of `if` in canonical form s > 0; the branch values a, b do not change its value.
+  select_d: elementwise((s) => (s > 0 ? 1 : 0), [real(4), real(4), real(4)], [real(2, 2), real(), real(2, 2)], atJumps({ shape: [3], sample: (_r, i) => i - 1 }, real(3), real())),
 
   // Internal: dedicated Jacobian primitives, against central differences of their primitive.
   proj_simplex_jvp: { cases: [{ args: [real(5), real(5)], expected: ([v, t]) => centralDifference('proj_simplex', [v], [t]), tol: 1e-8 }] },

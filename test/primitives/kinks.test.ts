@@ -20,7 +20,8 @@ function expectGaps(gap: Float64Array, tied: readonly number[]): void {
 const unit = (t: Tensor, i: number): Tensor => ({ shape: t.shape, data: t.data.map((_, j) => (j === i ? 1 : 0)) });
 
 describe('kinks: random points are off every switching surface', () => {
-  it.each([...REGISTRY.values()].filter((p) => p.kink).map((p) => [p.name, p] as const))('%s', (name, p) => {
+  // (The switch of `select` has a gap of two halves, distances and jumps: test/analysis/select-kinks.test.ts.)
+  it.each([...REGISTRY.values()].filter((p) => p.kink && !p.kink.switch).map((p) => [p.name, p] as const))('%s', (name, p) => {
     const rng = mulberry32(seedOf(name, 99));
     for (const c of SPECS[name].cases.filter((c) => !c.valuesOnly)) {
       for (let draw = 0; draw < 5; draw++) expect(Math.min(...p.kink!.kinkGap(sample(c.args, rng)))).toBeGreaterThan(0);

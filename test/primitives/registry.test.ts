@@ -21,7 +21,7 @@ describe('primitive registry', () => {
     expect(typeof p.jvp === 'function', `${name}: jvp and vjp come together`).toBe(typeof p.vjp === 'function');
     if (p.structure.elementwise) expect(typeof p.scalarExpr, `${name}: scalarExpr`).toBe('function');
     // A kink description exactly when the primitive has tie cases.
-    expect(p.kink !== undefined, `${name}: kink description vs tie cases`).toBe(Boolean(spec.diagonalTies ?? spec.faceTies));
+    expect(p.kink !== undefined, `${name}: kink description vs tie cases`).toBe(Boolean(spec.diagonalTies ?? spec.faceTies) || p.kink?.switch === true);
   });
 
   it.each(all.filter((p) => p.kink).map((p) => [p.name, p] as const))('%s describes its kink', (name, p) => {
@@ -34,7 +34,8 @@ describe('primitive registry', () => {
       expect(k.factor).toBe(k.selection);
       expect(selection!.structure.kinkFactor?.range).toEqual(k.range);
       expect(k.range[0]).toBeLessThan(k.range[1]);
-      expect(SPECS[name].diagonalTies).toBeDefined();
+      // (A switch's factor reads (s, then, else), not select's own arguments: tested in test/analysis/select-kinks.test.ts.)
+      if (!k.switch) expect(SPECS[name].diagonalTies).toBeDefined();
     } else {
       expect(k.factor).toBeNull();
       expect(SPECS[name].faceTies).toBeDefined();
@@ -43,7 +44,7 @@ describe('primitive registry', () => {
 
   it('kink factors are internal, piecewise constant and name a registered primitive', () => {
     const factors = all.filter((p) => p.structure.kinkFactor);
-    expect(factors.map((p) => p.name).sort()).toEqual(['abs_d', 'clip_d', 'max_d', 'min_d', 'relu_d', 'soft_threshold_d']);
+    expect(factors.map((p) => p.name).sort()).toEqual(['abs_d', 'clip_d', 'max_d', 'min_d', 'relu_d', 'select_d', 'soft_threshold_d']);
     for (const f of factors) {
       expect(f.surface).toBe('internal');
       expect(f.lipschitz).toBe('discontinuous');

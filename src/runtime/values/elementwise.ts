@@ -79,6 +79,8 @@ export const elementwiseKernels = {
   min_d: pointwise((a, b) => (a <= b ? 1 : 0)),
   clip_d: pointwise((a, lo, hi) => (lo < a && a < hi ? 1 : 0)),
   soft_threshold_d: pointwise((u, t) => (Math.abs(u) > t ? 1 : 0)),
+  // The switch of `if` in canonical form `s > 0` (the branches ride along for the jump check).
+  select_d: pointwise((s) => (s > 0 ? 1 : 0)),
 };
 
 /** The diagonal kinks' gaps by name: 0 exactly at a tie, positive elsewhere. */
@@ -89,4 +91,22 @@ export const elementwiseGaps = {
   min: gaps((a, b) => Math.abs(a - b)),
   clip: gaps((a, lo, hi) => Math.min(Math.abs(a - lo), Math.abs(a - hi))),
   soft_threshold: gaps((u, t) => Math.abs(Math.abs(u) - t)),
+  select: switchGap,
 };
+
+/**
+ * The gap of an `if` switch, from the arguments of its factor select_d(s, a, b) (the condition
+ * in canonical form `s > 0`, the branch values a and b): 2n entries for n elements, the
+ * distances |s| from the switching surface s = 0, then the jumps |a - b| across it. The
+ * runtime certificate reads the second half at the tied elements only: F is continuous
+ * across a tied switch only where its branches agree there (MATH.md 2; a NaN jump counts as
+ * a jump).
+ */
+function switchGap(s: Tensor, a: Tensor, b: Tensor): Float64Array {
+  const distance = map3(s, a, b, (x) => Math.abs(x)).data;
+  const jump = map3(s, a, b, (_x, p, q) => Math.abs(p - q)).data;
+  const out = new Float64Array(2 * distance.length);
+  out.set(distance, 0);
+  out.set(jump, distance.length);
+  return out;
+}
