@@ -87,7 +87,7 @@ function properties(ctx: ModuleContext, gpu: unknown): OptionalKind<PropertyDecl
       .sort((x, y) => declOrder(m, x.name) - declOrder(m, y.name))
       .map((v) => ({ ...v, dims: [...(m.data.find((d) => d.name === v.name) ?? m.params.find((q) => q.name === v.name))!.shape] })),
   };
-  const sites = s.sites.map((x) => ({ primitive: x.primitive, range: x.range, at: x.at, inF: x.inF, ...(x.switch ? { switch: true } : {}) }));
+  const sites = s.sites.map((x) => ({ primitive: x.primitive, range: x.range, at: x.at, inF: x.inF, ...(x.switch ? { switch: true } : {}), outputs: x.outputs }));
   return [
     { name: 'spec', isStatic: true, isReadonly: true, type: 'InputSpec', initializer: literal(spec) },
     { name: 'name', isReadonly: true, initializer: literal(m.name) },

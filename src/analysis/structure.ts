@@ -247,10 +247,11 @@ export function buildStructure(a: StructureInputs): ModelStructure {
   const roots = kernelRoots(m);
   const { factors, ...kernels } = roots;
   const ofF = new Set(cone(g, [...kernels.bTangents, ...kernels.aTangents, ...kernels.vjpY, ...kernels.vjpX].filter((r): r is NodeId => r !== null)));
+  const outputCones = kernels.outputPartials.map((o) => new Set(cone(g, [...o.y, ...o.x].filter((r): r is NodeId => r !== null))));
   const sites: SiteStructure[] = factors.map((f) => {
     const n = g.node(f);
     const k = primitive(n.op).structure.kinkFactor!;
-    return { node: f, primitive: k.of, gap: primitive(k.of).kink!.gap, range: k.range, at: n.span ? `${n.span.start.line}:${n.span.start.column}` : '?', inF: ofF.has(f), switch: primitive(k.of).kink!.switch === true };
+    return { node: f, primitive: k.of, gap: primitive(k.of).kink!.gap, range: k.range, at: n.span ? `${n.span.start.line}:${n.span.start.column}` : '?', inF: ofF.has(f), switch: primitive(k.of).kink!.switch === true, outputs: outputCones.flatMap((c, i) => (c.has(f) ? [i] : [])) };
   });
   const site = identityRowsSite(m, a.jacobians, factors);
   const reduction = site === null ? null : { site, paramRowsVanish: paramRowsVanish(g, a.jacobians, factors[site]) };

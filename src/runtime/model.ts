@@ -56,6 +56,8 @@ export interface KinkSite {
   inF?: boolean;
   /** The switch of an `if`: its gap holds n distances from the switching surface, then n jumps |then - else| across it. */
   switch?: boolean;
+  /** The outputs (by index) whose explicit partials read it (absent: unknown). */
+  outputs?: readonly number[];
 }
 
 /** A `require` clause that does not hold on the actual values: its text and `line:column`. */

@@ -94,6 +94,13 @@ export interface RunResult {
   /** gradients[O][P]: the shape of P. */
   gradients?: Record<string, Record<string, Nested>>;
   /**
+   * Per output whose own formula has a kink at a tie at this solution (`norm1(beta)` with a
+   * zero coefficient): the site, how many of its elements are tied, and the element the
+   * gradient used there (the kernels' selection, one element of the conservative set). Such a
+   * kink is the output's, not F's: it does not touch the certificate. Absent when there is none.
+   */
+  outputKinks?: Record<string, OutputKink[]>;
+  /**
    * Present when derivatives were due (a converged solution whose certificate is not
    * `violated`) but could not be computed: then neither `jacobian` nor `gradients` is given.
    */
@@ -232,7 +239,41 @@ export function runModel(model: ModelInstance, options: RunOptions = {}): RunRes
   }
   if (derivatives.jacobian) result.jacobian = derivatives.jacobian;
   result.gradients = derivatives.gradients;
+  const kinks = outputKinks(model, y, solved.residual);
+  if (kinks) result.outputKinks = kinks;
   return result;
+}
+
+export interface OutputKink {
+  /** `primitive at line:column`. */
+  site: string;
+  /** Tied elements of the site at the solution. */
+  ties: number;
+  /** The value the gradient used for the first tied elements (at most 8), in the site's range. */
+  used: number[];
+  range: readonly [number, number];
+}
+
+/** The output-only kink sites tied at y, per output (see RunResult.outputKinks); null when none. */
+function outputKinks(model: ModelInstance, y: Float64Array, residual: number): Record<string, OutputKink[]> | null {
+  const sites = model.kinkSites;
+  if (!sites.some((s) => s.inF === false && s.outputs && s.outputs.length > 0)) return null;
+  const gaps = model.kinkGaps(y);
+  const factors = model.kinkFactors(y);
+  // The run-time certificate's tie tolerance (certificate.ts): ||F|| and y's scale.
+  const tol = Math.max(1e-9, 100 * (Number.isFinite(residual) ? residual : Infinity)) * (1 + y.reduce((m, v) => Math.max(m, Math.abs(v)), 0));
+  const out: Record<string, OutputKink[]> = Object.create(null);
+  sites.forEach((s, i) => {
+    if (s.inF !== false || !s.outputs) return;
+    const g = gaps[i];
+    const n = s.switch ? g.length / 2 : g.length;
+    const tied: number[] = [];
+    for (let e = 0; e < n; e++) if (!(Math.abs(g[e]) > tol)) tied.push(e);
+    if (tied.length === 0) return;
+    const kink: OutputKink = { site: `${s.primitive} at ${s.at}`, ties: tied.length, used: tied.slice(0, 8).map((e) => factors[i][e]), range: s.range };
+    for (const k of s.outputs) (out[model.outputNames[k]] ??= []).push(kink);
+  });
+  return Object.keys(out).length > 0 ? out : null;
 }
 
 /**

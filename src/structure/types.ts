@@ -57,6 +57,8 @@ export interface SiteStructure {
   inF: boolean;
   /** The switch of an `if` (its gap: n distances, then n jumps |then - else| across it). */
   switch: boolean;
+  /** The outputs (by index) whose explicit partials read it. */
+  outputs: readonly number[];
 }
 
 /** An operator of the runtime's algebra with its leaves as IR nodes (evaluated into tensors by the module). */
