@@ -332,7 +332,13 @@ class ModelChecker {
     return real(shape);
   }
 
+  /** Errors already reported, by code, span and message: a chained comparison's middle term is one AST node checked by both of its comparisons. */
+  private readonly reported = new Set<string>();
+
   private error(code: Parameters<typeof diagnostic>[0], span: Span, message: string, options: Parameters<typeof diagnostic>[3] = {}): void {
+    const key = `${code} ${span.start.offset} ${span.end.offset} ${message}`;
+    if (this.reported.has(key)) return;
+    this.reported.add(key);
     this.diagnostics.push(diagnostic(code, span, message, options));
   }
 

@@ -51,15 +51,16 @@ export function parse(source: SourceFile): ParseResult {
     }
     if (!match.failed()) {
       let program: Program;
+      const built: Diagnostic[] = [];
       try {
-        program = buildAst(match, source);
+        program = buildAst(match, source, built);
       } catch (e) {
         // The semantics recurse along the same nesting as the match.
         if (!(e instanceof RangeError)) throw e;
         diagnostics.push(tooDeep(source));
         return { program: null, diagnostics, recoveredNames };
       }
-      diagnostics.push(...numberChecks(program));
+      diagnostics.push(...built, ...numberChecks(program));
       return { program, diagnostics, recoveredNames };
     }
     const pos = match.getRightmostFailurePosition();
@@ -252,6 +253,7 @@ function numberChecks(program: Program): Diagnostic[] {
 
 const semantics = grammar.createSemantics();
 let currentSource: SourceFile | null = null;
+let currentDiagnostics: Diagnostic[] | null = null;
 
 function spanOf(node: ohm.Node): Span {
   return currentSource!.span(node.source.startIdx, node.source.endIdx);
@@ -351,11 +353,12 @@ semantics.addOperation('ast', {
   AndExpr(first, ops, rests) {
     return foldLeft(first, ops, rests);
   },
-  CmpExpr(left, op, right) {
-    if (!op.children.length) return left.ast();
+  CmpExpr(left, ops, rights) {
+    if (!ops.children.length) return left.ast();
+    if (ops.children.length > 1) return comparisonChain(left, ops.children, rights.children);
     const l: Expr = left.ast();
-    const r: Expr = right.children[0].ast();
-    return { kind: 'binary', op: op.children[0].sourceString as BinaryOp, left: l, right: r, opSpan: spanOf(op.children[0]), span: spanOf(this) } satisfies Expr;
+    const r: Expr = rights.children[0].ast();
+    return { kind: 'binary', op: ops.children[0].sourceString as BinaryOp, left: l, right: r, opSpan: spanOf(ops.children[0]), span: spanOf(this) } satisfies Expr;
   },
   AddExpr(first, ops, rests) {
     return foldLeft(first, ops, rests);
@@ -396,15 +399,75 @@ semantics.addOperation('ast', {
   },
 });
 
+/** Which way an ordering operator points; `==` and `!=` point nowhere and do not chain. */
+function direction(op: string): 'up' | 'down' | null {
+  return op === '<' || op === '<=' ? 'up' : op === '>' || op === '>=' ? 'down' : null;
+}
+
+/**
+ * `t0 op1 t1 op2 t2 ...` as in mathematics and Python: `(t0 op1 t1) && (t1 op2 t2) && ...`,
+ * folded left like the same text written with `&&`, so every later stage (checker, lowering,
+ * the `require` facts of Bounds) sees exactly what the `&&` spelling gives. Each inner term
+ * is one AST node shared by its two comparisons: it is evaluated once, and hash-consing makes
+ * it one IR node. Each comparison has its own span; each `&&` spans the chain up to its last
+ * term, and its operator span is that of the comparison it adds (no `&&` is written; the
+ * chain is joined there).
+ *
+ * Only chains that point one way are accepted (`a <= b < c`, `a > b >= c`). `a < b > c`
+ * says nothing about `a` against `c`, and reads as a bound on both sides when it is none;
+ * `a == b < c` and `a != b != c` mean different things to different readers (`!=` does not
+ * even chain transitively). They are syntax errors (E0001) at the operator that breaks the
+ * chain, with the `&&` spelling as help: rejecting now leaves room to accept later without
+ * changing the meaning of any program, which accepting would not.
+ */
+function comparisonChain(first: ohm.Node, opNodes: ohm.Node[], restNodes: ohm.Node[]): Expr {
+  const terms: Expr[] = [first.ast(), ...restNodes.map((r) => r.ast() as Expr)];
+  const ops = opNodes.map((o) => o.sourceString as BinaryOp);
+  const opSpans = opNodes.map(spanOf);
+  const text = (e: Expr) => currentSource!.text.slice(e.span.start.offset, e.span.end.offset);
+  const spelled = ops.map((op, i) => `${text(terms[i])} ${op} ${text(terms[i + 1])}`).join(' && ');
+  const bad = ops.findIndex((op) => direction(op) === null);
+  const turn = ops.findIndex((op) => direction(op) !== direction(ops[0]));
+  if (bad >= 0) {
+    currentDiagnostics!.push(
+      diagnostic('E0001', opSpans[bad], `\`${ops[bad]}\` does not chain with other comparisons`, {
+        label: 'only `<`, `<=`, `>` and `>=` chain, all pointing the same way',
+        help: `write each comparison out: \`${spelled}\``,
+      }),
+    );
+  } else if (turn >= 0) {
+    currentDiagnostics!.push(
+      diagnostic('E0001', opSpans[turn], 'a chain of comparisons must point one way', {
+        label: `\`${ops[turn]}\` turns the chain around`,
+        related: [{ span: opSpans[0], message: `the chain starts with \`${ops[0]}\`` }],
+        notes: [`\`${text(terms[0])} ${ops[0]} ... ${ops[turn]} ${text(terms[turn + 1])}\` does not compare its first and last terms`],
+        help: `if that is what you mean, write \`${spelled}\``,
+      }),
+    );
+  }
+  const file = terms[0].span.file;
+  let acc: Expr | null = null;
+  for (let i = 0; i < ops.length; i++) {
+    const left = terms[i];
+    const right = terms[i + 1];
+    const cmp: Expr = { kind: 'binary', op: ops[i], left, right, opSpan: opSpans[i], span: { file, start: left.span.start, end: right.span.end } };
+    acc = acc === null ? cmp : { kind: 'binary', op: '&&', left: acc, right: cmp, opSpan: opSpans[i], span: { file, start: acc.span.start, end: right.span.end } };
+  }
+  return acc!;
+}
+
 function unary(op: UnaryOp, _opNode: ohm.Node, arg: ohm.Node, self: ohm.Node): Expr {
   return { kind: 'unary', op, arg: arg.ast(), span: spanOf(self) };
 }
 
-function buildAst(match: ohm.MatchResult, source: SourceFile): Program {
+/** The AST, and the syntax errors found while building it (rejected comparison chains). */
+function buildAst(match: ohm.MatchResult, source: SourceFile, diagnostics: Diagnostic[]): Program {
   currentSource = source;
+  currentDiagnostics = diagnostics;
   try {
     return semantics(match).ast();
   } finally {
     currentSource = null;
+    currentDiagnostics = null;
   }
 }

@@ -27,8 +27,8 @@ describe("an output's kinks are the output's", () => {
   it('a Lasso with output norm1(beta) is certified like the one without, with the output kinks named', async () => {
     const With = await compileModel('l.impl', undefined, source('output size = norm1(beta)'));
     const Without = await compileModel('l.impl', undefined, source(''));
-    const a = (new With(inputs) as ModelInstance & { solve(): RunResult }).solve();
-    const b = (new Without(inputs) as ModelInstance & { solve(): RunResult }).solve();
+    const a = (new With(inputs) as unknown as ModelInstance & { solve(): RunResult }).solve();
+    const b = (new Without(inputs) as unknown as ModelInstance & { solve(): RunResult }).solve();
     expect(b.certificate.verdict).toBe('certified');
     expect(a.certificate.verdict).toBe(b.certificate.verdict);
     expect(a.certificate.ties).toBe(b.certificate.ties);
@@ -45,7 +45,7 @@ describe("an output's kinks are the output's", () => {
 
   it('a smooth output reports nothing', async () => {
     const M = await compileModel('l.impl', undefined, source('output fit = 0.5 * sumsq(X * beta - y)'));
-    const r = (new M(inputs) as ModelInstance & { solve(): RunResult }).solve();
+    const r = (new M(inputs) as unknown as ModelInstance & { solve(): RunResult }).solve();
     expect(r.outputKinks).toBeUndefined();
   });
 });
