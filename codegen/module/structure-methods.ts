@@ -28,7 +28,7 @@ export function compositeLazy(ctx: ModuleContext, inputsOf: (id: NodeId) => stri
 /** The hoisted nodes these methods read: the constructor defines them (lazily). */
 export function structureRoots(ctx: ModuleContext): NodeId[] {
   const { s } = ctx;
-  return [...(s.denseB?.leaves ?? []), ...guardNodes(ctx), ...(s.composite ? compositeNodes(s.composite) : [])];
+  return [...(s.denseB?.leaves ?? []), ...guardNodes(ctx), ...(s.composite ? compositeNodes(s.composite) : []), ...(s.projection?.radius != null ? [s.projection.radius] : [])];
 }
 
 export function guardNodes(ctx: ModuleContext): NodeId[] {
@@ -64,6 +64,7 @@ export function emitStructureMethods(ctx: ModuleContext): void {
       ? 'B[rows, rows] (all of B when rows is null) assembled from its structure, without kernel calls per column; null when the values do not fit it.'
       : 'No structured assembly for this B: null (the runtime applies jvpY to unit vectors).');
   emitComposite(ctx);
+  emitProjection(ctx);
   emitGuard(ctx);
   ctx.methods.push({
     name: 'primal',
@@ -156,6 +157,44 @@ function emitComposite(ctx: ModuleContext): void {
     'The fixpoint is y = P(M y + c) / kappa with P a row-wise prox (the analysis read it from the algebra of the map):',
     'proximal gradient on min 1/2 y\'Hy - c\'y + g(y), which a structured solver takes (src/runtime/composite.ts); null when kappa <= 0 on these inputs.',
   ].join('\n'));
+}
+
+/**
+ * `projectionFixpoint()`: for y = P(u(y)) with P a non-diagonal projection, u and M ydot at a
+ * point, so that the run-time certificate can try every face of P at the solution
+ * (src/runtime/projection-certificate.ts); null for any other model.
+ */
+function emitProjection(ctx: ModuleContext): void {
+  const p = ctx.s.projection;
+  if (!p) {
+    ctx.method('projectionFixpoint', [], 'ProjectionFixpoint | null', ['return null;'], 'The map is not a projection with faces: null.');
+    return;
+  }
+  const { writer } = ctx;
+  const u = writer.body([p.argument], ctx.unknownEnv);
+  const dot = '$dot_seed';
+  const t = writer.body([p.tangent], new Map([...ctx.unknownEnv, [p.seed, dot]]));
+  ctx.method('projectionFixpoint', [], 'ProjectionFixpoint | null', [
+    'return {',
+    `  kind: ${literal(p.kind)},`,
+    `  at: ${literal(p.at)},`,
+    ...(p.radius !== null ? [`  radius: this.c[${literal(writer.hoistedName(p.radius))}].data[0],`] : []),
+    '  argument: (y: Float64Array): Float64Array => {',
+    '    const c = this.c;',
+    `    ${ctx.unknownViews}`,
+    ...u.lines.map((l) => `    ${l}`),
+    `    return Float64Array.from(${u.results[0]}.data);`,
+    '  },',
+    '  argumentJvp: (y: Float64Array, ydot: Float64Array, out: Float64Array): void => {',
+    '    const c = this.c;',
+    // (u affine in y: its tangent reads no y, then y is unused.)
+    ...(t.lines.some((l) => [...ctx.unknownEnv.values()].some((name) => l.includes(name))) ? [`    ${ctx.unknownViews}`] : ['    void y;']),
+    `    const [${dot}] = views(ydot, this.unknowns, 'ydot');`,
+    ...t.lines.map((l) => `    ${l}`),
+    `    out.set(${t.results[0]}.data);`,
+    '  },',
+    '};',
+  ], 'The fixpoint is y = P(u(y)) with P a projection with faces: u and M ydot at a point, for the run-time certificate of its faces.');
 }
 
 function emitGuard(ctx: ModuleContext): void {

@@ -12,7 +12,7 @@ import type { IrModel } from '../ir/model.ts';
 import { factsOf, primitive } from '../primitives/registry.ts';
 import type { NodeId } from '../primitives/types.ts';
 import type { Operator } from '../runtime/structured.ts';
-import type { AnalysisSummary, GuardFactor, GuardStructure, KernelRoots, ModelStructure, OperatorForm, RequireStructure, SiteStructure } from '../structure/types.ts';
+import type { AnalysisSummary, GuardFactor, GuardStructure, KernelRoots, ModelStructure, OperatorForm, ProjectionStructure, RequireStructure, SiteStructure } from '../structure/types.ts';
 import type { Certificate, Jacobians } from './certify.ts';
 import type { ClassResult } from './classes.ts';
 import { compositeForm } from './composite.ts';
@@ -229,6 +229,24 @@ function requireStructures(m: IrModel): RequireStructure[] {
   }));
 }
 
+/** The map of a single vector fixpoint when it is exactly P(u) with P a non-diagonal projection, with u's tangent. */
+function projectionForm(m: IrModel): ProjectionStructure | null {
+  if (m.unknowns.length !== 1 || m.residual.length !== 1 || !m.residual[0].fixpoint || m.unknowns[0].shape.length !== 1) return null;
+  const g = m.graph;
+  const map = g.node(m.residual[0].fixpoint.map);
+  if (map.op === 'input' || map.op === 'const') return null;
+  const kind = factsOf(map.op).projection;
+  if (kind !== 'simplex' && kind !== 'l1ball' && kind !== 'soc') return null;
+  const radius = kind === 'l1ball' ? map.args[1] : null;
+  if (radius !== null && (g.node(radius).dep === 'unknown' || g.shape(radius).length !== 0)) return null;
+  const u = map.args[0];
+  const unknown = m.unknowns[0];
+  const seed = g.input(`d${unknown.name}`, 'seed', { kind: 'real', shape: unknown.shape });
+  const [tangent] = jvp(g, [u], new Map([[unknown.node, seed]]));
+  if (tangent === null) return null;
+  return { kind, at: map.span ? `${map.span.start.line}:${map.span.start.column}` : '?', argument: u, tangent, seed, radius };
+}
+
 export interface StructureInputs {
   model: IrModel;
   jacobians: Jacobians;
@@ -271,6 +289,7 @@ export function buildStructure(a: StructureInputs): ModelStructure {
   };
   // Before the labels: recognition adds nodes (a tangent, a constant bound) to the graph.
   const composite = compositeForm(m);
+  const projection = projectionForm(m);
   const structure: ModelStructure = {
     ir: m,
     graph: g,
@@ -279,6 +298,7 @@ export function buildStructure(a: StructureInputs): ModelStructure {
     reduction,
     denseB,
     composite,
+    projection,
     guard,
     requires: requireStructures(m),
     summary,

@@ -70,6 +70,7 @@ export type { Operator } from './structured.ts';
 export type { CompositeProblem, GramTerm, MatrixTerm, Penalty } from './composite.ts';
 export { bound, spread, sumDiagonals } from './composite.ts';
 export { CompositeSolver, type CompositeRunResult } from './composite-cd.ts';
+export { certifyProjectionFixpoint, type ProjectionFixpoint } from './projection-certificate.ts';
 export { applyOperator, assembleStructured } from './structured.ts';
 export { assembleB, assembleByColumns, DENSE_LIMIT, ImplicitSystem, reducedRows } from './implicit-system.ts';
 

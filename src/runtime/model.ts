@@ -7,6 +7,7 @@
  */
 
 import type { CompositeProblem } from './composite.ts';
+import type { ProjectionFixpoint } from './projection-certificate.ts';
 import type { Matrix } from './matrix.ts';
 
 /** A declared variable's place in a flat vector. */
@@ -103,6 +104,12 @@ export interface ModelInstance {
    * otherwise.
    */
   compositeProblem?(): CompositeProblem | null;
+  /**
+   * When the fixpoint is y = P(u(y)) with P a projection with faces (simplex, l1 ball,
+   * second-order cone): u and M ydot at a point, for the run-time certificate of P's faces
+   * (projection-certificate.ts); null or absent otherwise.
+   */
+  projectionFixpoint?(): ProjectionFixpoint | null;
   /** out = B^T w. */
   vjpY(y: Float64Array, factors: readonly Float64Array[], w: Float64Array, out: Float64Array): void;
   /** out = A xdot, with A = dF/dx. */

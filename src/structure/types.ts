@@ -139,6 +139,23 @@ export interface RequireStructure {
   onUnknowns: boolean;
 }
 
+/**
+ * A fixpoint y = P(u(y)) with P a projection whose kink is not diagonal (onto the simplex, the
+ * l1 ball, the second-order cone): its argument u and u's tangent along the unknown, for the
+ * run-time certificate of the projection's faces (src/runtime/projection-certificate.ts).
+ */
+export interface ProjectionStructure {
+  kind: 'simplex' | 'l1ball' | 'soc';
+  /** `line:column` of the projection. */
+  at: string;
+  argument: NodeId;
+  /** M ydot (the tangent of u along the unknown's seed). */
+  tangent: NodeId;
+  seed: NodeId;
+  /** The l1 ball's radius (fixed by the inputs), else null. */
+  radius: NodeId | null;
+}
+
 export interface ModelStructure {
   /** The lowered model whose graph the kernels read. */
   ir: IrModel;
@@ -150,6 +167,7 @@ export interface ModelStructure {
   /** B over numbered leaves, when every part of it has an operator form. */
   denseB: OperatorForm | null;
   composite: CompositeForm | null;
+  projection: ProjectionStructure | null;
   guard: GuardStructure | null;
   /** The `require` clauses in declaration order. */
   requires: readonly RequireStructure[];
