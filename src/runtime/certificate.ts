@@ -29,6 +29,7 @@ import { conditionEstimate1, determinantSign, inverseNorm1Estimate, luFactor, lu
 import type { LuResult } from './lu.ts';
 import { matNorm1, normInf, type Matrix } from './matrix.ts';
 import type { ModelInstance } from './model.ts';
+import { certifyProjectionFixpoint } from './projection-certificate.ts';
 import { assembleB, complementRows, couplingRC, DENSE_LIMIT, reducedRows } from './implicit-system.ts';
 import type { DenseSelection } from './implicit-system.ts';
 import { isFiniteVector, requireFiniteVector, requireLimit, requireModel, requireOptions } from './validate.ts';
@@ -182,7 +183,7 @@ export function certifyAt(model: ModelInstance, y: Float64Array, residual: numbe
  *   it can be trusted;
  * - `certified`: stays certified;
  * - `guarded`: the guard bound < 1 certifies; otherwise the vertex test when it
- *   is exact here, else `unverified`;
+ *   is exact here, else the local test below, its detail led by the failed guard;
  * - `runtime`, row-wise B, or a scalar unknown (whatever the compiled verdict):
  *   the exact vertex test;
  * - anything else: without ties the conservative Jacobian at y is the selected
@@ -289,35 +290,56 @@ export function certifySelection(model: ModelInstance, y: Float64Array, residual
 
   const exact = analysis.rowwise || model.n === 1;
   if (analysis.verdict === 'certified') return done({ verdict: 'certified', test: analysis.test, detail: analysis.reason });
+  let failedGuard = '';
   if (analysis.verdict === 'guarded') {
     const g = model.guardBound();
     const guard = analysis.guard ?? 'the contraction guard';
     if (g !== null && g < 1) {
       return done({ verdict: 'certified', test: 'contraction guard', detail: `${guard}: the bound evaluates to ${fmt(g)} < 1 on the actual values (MATH.md 5.2)` });
     }
-    const failed = `${guard} does not hold (bound ${g === null ? 'unavailable' : `${fmt(g)} >= 1`}); `;
-    if (exact) return vertexTest(failed);
-    return done({ verdict: 'unverified', test: 'contraction guard', detail: `${failed}no exact test applies: ${analysis.reason}`, point: named });
+    failedGuard = `${guard} does not hold (bound ${g === null ? 'unavailable' : `${fmt(g)} >= 1`}); `;
+    if (exact) return vertexTest(failedGuard);
   }
   if (analysis.verdict === 'runtime' || exact) return vertexTest('');
+  // A failed guard leaves the same ground as a compile-time `unverified`: the local test below
+  // presumes nothing of the compiled proof, only the conservative Jacobian at y.
+  const compiled = `at compile time: ${analysis.verdict}, ${analysis.reason}`;
+  // A projection with faces (simplex, l1 ball, SOC): its ties are not kink sites; the faces'
+  // certificate (projection-certificate.ts) finds them and bounds the whole hull.
+  const projection = analysis.nonDiagonalKinks ? (model.projectionFixpoint?.() ?? null) : null;
+  const faces = projection ? certifyProjectionFixpoint(model, y, residual, projection, { denseLimit: limit }) : null;
+  if (faces) {
+    const weak = faces.verdict === 'certified' && fragile;
+    return {
+      certificate: { ...faces, verdict: weak ? 'unverified' : faces.verdict, detail: `${failedGuard}${faces.detail}${weak ? `; but ${fragile}` : ''}` },
+      selected,
+    };
+  }
   if (t === 0 && selected && !analysis.nonDiagonalKinks) {
     return done({
       verdict: 'certified',
       test: 'single element',
-      detail: `no ties at the solution: the conservative Jacobian there is the selected B alone${reduction ? `, ${reduction}` : ''}, and it is invertible (a local certificate; at compile time: ${analysis.verdict}, ${analysis.reason})`,
+      detail: `${failedGuard}no ties at the solution: the conservative Jacobian there is the selected B alone${reduction ? `, ${reduction}` : ''}, and it is invertible (a local certificate; ${compiled})`,
     });
   }
-  return done({
-    verdict: 'unverified',
-    test: 'none',
-    detail:
-      t > 0
-        ? `${t} ties, and B is not row-wise in the kink factors, so checking vertices would be unsound (MATH.md 5): ${analysis.reason}`
-        : selected
-          ? `F has kinks that are not kink-factor sites (norm2, projections), whose ties cannot be ruled out at the solution: ${analysis.reason}`
-          : `B has order ${order}, above the dense limit ${limit}: ${analysis.reason}`,
-    point: named,
-  });
+  return done({ verdict: 'unverified', test: failedGuard ? 'contraction guard' : 'none', detail: failedGuard + noLocalTest(t, ties, selected !== null, order, limit, compiled), point: named });
+}
+
+/**
+ * Why neither an exact test nor the local certificate applies (B not row-wise, the compiled
+ * verdict neither `certified` nor `runtime`), in the order the conditions are checked: the first
+ * that holds is the real reason. The dense limit is named only when it is the reason (order >
+ * limit); ties are named with their sites.
+ */
+function noLocalTest(t: number, ties: TiedKink[], formed: boolean, order: number, limit: number, compiled: string): string {
+  if (t > 0) {
+    return `${t} tied kink factor${t === 1 ? '' : 's'} at the solution (${describe(ties)}), and B is not row-wise in the kink factors (a factor inside a product), so its hull is not decided by the vertices and checking them would be unsound (MATH.md 5.4; ${compiled})`;
+  }
+  if (!formed) {
+    return `no ties at the solution, but B has order ${order}, above the dense limit ${limit}, so the selected B was not formed and its invertibility is not checked (${compiled})`;
+  }
+  // The only case left: t = 0 with B formed certifies unless F has non-diagonal kinks.
+  return `no tie among the kink-factor sites, but F also has kinks that are not diagonal kink factors (a projection onto the simplex, the l1 ball or the cone; norm2, norminf), whose ties are not located at run time: a tie there, where the conservative Jacobian is a set, cannot be ruled out (${compiled})`;
 }
 
 /**

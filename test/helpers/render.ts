@@ -1,6 +1,6 @@
 // The text the CLI prints for one file's diagnostics (src/cli/output.ts printDiagnostics):
 // each diagnostic rendered without color and followed by a blank line, then the summary.
-import { frontEnd } from '../../src/compile.ts';
+import { analyzeFile } from '../../src/pipeline.ts';
 import type { Diagnostic } from '../../src/diagnostics/diagnostic.ts';
 import { renderSummary, renderText } from '../../src/diagnostics/render.ts';
 import type { SourceFile } from '../../src/diagnostics/span.ts';
@@ -15,6 +15,7 @@ export function renderDiagnostics(diagnostics: readonly Diagnostic[], source: So
 
 /** Check one file's text under `fileName` and render all its diagnostics as `implc check` does. */
 export function renderFile(fileName: string, text: string): string {
-  const result = frontEnd(fileName, text);
+  // The whole pipeline: the analysis's W04xx and W05xx diagnostics are golden too.
+  const result = analyzeFile(fileName, text);
   return renderDiagnostics(result.diagnostics, result.source);
 }

@@ -191,14 +191,18 @@ describe('(e) a guarded DEQ (guard opnorm(W) < 1)', () => {
     expect(cert.detail).toContain('does not hold');
   });
 
-  it('guard bound >= 1 without row-wise structure: unverified', () => {
+  it('guard bound >= 1 without row-wise structure and no ties: the selected B alone, certified locally', () => {
+    // Without ties the conservative Jacobian at y is the selected B (MATH.md 5): its
+    // invertibility certifies at this solution, whatever the failed guard says about others.
     const model = makeDeq(2024, {
       guard: frobeniusGuard,
       analysis: { verdict: 'guarded', test: 'contraction', guard: 'opnorm(W) < 1', rowwise: false },
     });
     const { cert } = certifySolved(model);
-    expect(cert.verdict).toBe('unverified');
-    expect(cert.test).toBe('contraction guard');
+    expect(cert.ties).toBe(0);
+    expect(cert.verdict).toBe('certified');
+    expect(cert.test).toBe('single element');
+    expect(cert.detail).toContain('does not hold');
   });
 });
 
