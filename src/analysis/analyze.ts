@@ -166,7 +166,7 @@ function certificationDiagnostics(model: IrModel, c: Certificate, kinks: KinkSit
         label: 'a singular B is reachable here',
         notes: [c.reason, 'MATH.md 4: every B in the conservative Jacobian must be invertible; no derivative is justified at such a solution'],
         related,
-        help: 'change the model so that B stays invertible (e.g. a contraction: scale the map by a factor below 1)',
+        help: repairHelp(model, kinks.length > 0),
       }),
     ];
   }
@@ -176,11 +176,59 @@ function certificationDiagnostics(model: IrModel, c: Certificate, kinks: KinkSit
         label: 'no sound test applies',
         notes: [c.reason],
         related,
-        help: 'state a contraction assumption with `require`, or restructure the kinks so that each scales one row',
+        help: proofHelp(model),
       }),
     ];
   }
   return [];
+}
+
+/**
+ * W0501's help: a change of the model after which no singular B is reachable, in the model's
+ * own terms (test/analysis/help.test.ts applies each one and checks that the verdict changes).
+ * A fixpoint map scaled by 0.9 has Lipschitz constant 0.9 times the map's: a contraction when
+ * the map was nonexpansive (MATH.md 5.2). A scalar residual plus 2y has B shifted by 2: the
+ * interval test certifies when the kinks' range of B stays above -2 (abs, relu, |y|-like `if`).
+ */
+function repairHelp(model: IrModel, hasKinks: boolean): string {
+  const fix = model.residual.length === 1 ? model.residual[0].fixpoint : null;
+  if (fix) return `scale the map by a factor below 1, e.g. \`fixpoint ${fix.unknown} = 0.9 * (...)\`, so that it is a contraction and every B = I - T_y is invertible`;
+  const scalar = model.unknowns.length === 1 && model.unknowns[0].shape.length === 0;
+  if (scalar) {
+    const y = model.unknowns[0].name;
+    return `make F strictly increasing in \`${y}\`${hasKinks ? ' across its kinks' : ''}, e.g. add \`2 * ${y}\` to the residual, so that no B reaches 0`;
+  }
+  return 'change the model so that B stays invertible over the whole range of its kinks (e.g. write it as `fixpoint` with a map scaled by a factor below 1)';
+}
+
+/**
+ * W0502's help: what makes a sound test apply (test/analysis/help.test.ts applies each one).
+ * The contraction and small-gain tests read norm bounds from `require` (MATH.md 5.2), but only
+ * of fixpoint maps: a `solve` form needs rewriting as `fixpoint` first.
+ */
+function proofHelp(model: IrModel): string {
+  const matrices = matricesOf(model);
+  const bound = matrices.length ? `\`require opnorm(${matrices[0]}) <= 0.9\`` : '`require opnorm(W) <= 0.9` on the matrix W the map multiplies';
+  if (model.unknowns.length > 1 || model.residual.length > 1) {
+    // The small-gain test between blocks reads the norms of fixpoint maps' blocks dT_i/dy_j.
+    const u = model.unknowns[0].name;
+    return `write each equation in fixpoint form (\`fixpoint ${u} = T(...)\`, one per unknown) and bound the matrices the maps multiply with ${bound}, so that the small-gain test between the blocks applies`;
+  }
+  const fix = model.residual[0].fixpoint;
+  const y = model.unknowns[0].name;
+  // A fixpoint reaching here has no norm bound for T_y (a factor of the unknown itself, say):
+  // a `require` on a matrix alone bounds nothing until T is built of bounded pieces.
+  if (fix) return `write the map as nonexpansive functions (relu, clip, tanh, ...) of \`${matrices[0] ?? 'W'} * ${y} + ...\`, with no other factor of \`${y}\`, and state a contraction with ${bound}`;
+  return `write the equation as \`fixpoint ${y} = T(${y})\` (F = ${y} - T) and state a contraction with ${bound}`;
+}
+
+/** Matrix-valued params, data and lets that the residual's source text names: the operators whose norm a `require` can bound. */
+function matricesOf(model: IrModel): string[] {
+  const text = model.residual.map((b) => model.textOf(b.fixpoint ? b.fixpoint.map : b.node) ?? '').join(' ');
+  const named = (v: string) => new RegExp(`(^|[^A-Za-z0-9_])${v}([^A-Za-z0-9_]|$)`).test(text);
+  const vars = [...model.params, ...model.data].filter((v) => v.shape.length === 2).map((v) => v.name);
+  const lets = [...model.lets].filter(([, id]) => model.graph.shape(id).length === 2).map(([name]) => name);
+  return [...vars, ...lets].filter(named);
 }
 
 export type { Definability, Lipschitz };

@@ -1,4 +1,4 @@
-import { jvp } from '../ir/ad.ts';
+import { dependsOn, jvp } from '../ir/ad.ts';
 import type { Graph } from '../ir/graph.ts';
 import type { IrModel } from '../ir/model.ts';
 import { isScalar, sameShape } from '../ir/shape.ts';
@@ -7,11 +7,20 @@ import { factsOf } from '../primitives/registry.ts';
 import type { NodeId } from '../primitives/types.ts';
 import type { Bounds, Interval } from './bounds.ts';
 import { searchCounterexample, type Counterexample } from './counterexample.ts';
-import { kinkFree, showLinOp, toLinOp, type LinOp, type Namer } from './linop.ts';
+import { kinkFactorsOf, kinkFree, showLinOp, toLinOp, type LinOp, type Namer } from './linop.ts';
 import { boundSup, boundValue, guardDependency, normBound, showBound, type NormBound } from './norm-bound.ts';
 
 export type Verdict = 'certified' | 'guarded' | 'runtime' | 'unverified' | 'violated';
-export type CertificationTest = 'scalar interval' | 'contraction' | 'monotone' | 'row-wise vertex test' | 'counterexample' | 'none';
+export type CertificationTest =
+  | 'scalar interval'
+  | 'contraction'
+  | 'monotone'
+  | 'row-wise vertex test'
+  | 'counterexample'
+  | 'block-triangular'
+  | 'interval determinant'
+  | 'small gain'
+  | 'none';
 
 export interface Certificate {
   verdict: Verdict;
@@ -33,6 +42,11 @@ export interface Jacobians {
   B: LinOp[];
   /** For a single fixpoint: T_y (so that B = I - T_y). */
   Ty: LinOp | null;
+  /**
+   * Per residual block that is a fixpoint `y_i = T_i(y)`: the tangent of T_i along all the
+   * unknowns' seeds (so that block row i of B is I_i - T_i,y); null for a `solve` block.
+   */
+  TyBlocks: (LinOp | null)[];
   /** A = dF/dparams per block, seeded by each param. */
   A: LinOp[];
   paramSeeds: Map<NodeId, string>;
@@ -55,6 +69,18 @@ export function jacobians(model: IrModel): Jacobians {
     const [t] = jvp(g, [model.residual[0].fixpoint.map], seedOf);
     Ty = t === null ? null : toLinOp(g, t, seeds);
   }
+  let TyBlocks: (LinOp | null)[] = model.residual.map(() => null);
+  if (model.unknowns.length > 1 || model.residual.length > 1) {
+    const maps = model.residual.flatMap((r) => (r.fixpoint ? [r.fixpoint.map] : []));
+    const tangents = maps.length > 0 ? jvp(g, maps, seedOf) : [];
+    let k = 0;
+    TyBlocks = model.residual.map((r) => {
+      if (!r.fixpoint) return null;
+      const t = tangents[k++];
+      // A map that does not move with the unknowns has T_y = 0.
+      return t === null ? { kind: 'sum', terms: [] } : toLinOp(g, t, seeds);
+    });
+  }
   const paramSeeds = new Map<NodeId, string>();
   const paramSeedOf = new Map<NodeId, NodeId>();
   for (const p of model.params) {
@@ -64,7 +90,7 @@ export function jacobians(model: IrModel): Jacobians {
   }
   const aTangents = jvp(g, residual, paramSeedOf);
   const A = aTangents.map((t, i) => (t === null ? zeroOp(residual[i]) : toLinOp(g, t, paramSeeds)));
-  return { seeds, bTangents, B, Ty, A, paramSeeds };
+  return { seeds, bTangents, B, Ty, TyBlocks, A, paramSeeds };
 }
 
 function zeroOp(node: NodeId): LinOp {
@@ -75,8 +101,9 @@ function zeroOp(node: NodeId): LinOp {
 export function certify(model: IrModel, jac: Jacobians, bounds: Bounds, namer: Namer): Certificate {
   const g = model.graph;
   const single = model.unknowns.length === 1 && model.residual.length === 1;
-  const scalarUnknown = single && model.unknowns[0].shape.length === 0;
-  const rowwise = single && isRowwise(jac.B[0], model);
+  if (!single) return certifyBlocks(model, jac, bounds, namer);
+  const scalarUnknown = model.unknowns[0].shape.length === 0;
+  const rowwise = isRowwise(jac.B, model);
   const base = { guard: null, guardBound: null, rowwise, counterexample: null };
 
   // 5.1: a scalar unknown: B ranges over an interval, which must exclude 0.
@@ -168,8 +195,302 @@ export function certify(model: IrModel, jac: Jacobians, bounds: Bounds, namer: N
   };
 }
 
+/**
+ * Several unknowns or residual blocks (issue 13, Build item 3). B is the block matrix with
+ * B_ij = dF_i/dy_j, read from each residual block's LinOp along unknown j's identity. The
+ * sound tests, in order, each certifying every element of the conservative set:
+ *
+ * 1. a system of scalar equations: an enclosure of det B over the set excludes 0;
+ * 2. block-triangular: every element has det B = prod det B_ii, each certified alone;
+ * 3. small gain between fixpoint blocks;
+ * 4. row-wise across blocks: the exact vertex test at run time (`runtime`);
+ * then `unverified`.
+ */
+function certifyBlocks(model: IrModel, jac: Jacobians, bounds: Bounds, namer: Namer): Certificate {
+  const g = model.graph;
+  const rowwise = isRowwise(jac.B, model);
+  const base = { guard: null, guardBound: null, rowwise, counterexample: null };
+  const names = model.unknowns.map((u) => u.name);
+  const seedOf = new Map<string, NodeId>();
+  for (const [node, name] of jac.seeds) seedOf.set(name, node);
+  const along = names.map((v) => dependsOn(g, new Set([seedOf.get(v)!])));
+  const part = (op: LinOp, j: number): LinOp | null => restrictTo(op, names[j], along[j]);
+  const show = (op: LinOp) => showLinOp(op, namer, (v) => `I_${v}`);
+  const square = model.residual.length === names.length;
+
+  // 1. Scalar equations.
+  if (square && names.length <= MAX_SCALAR_SYSTEM && model.unknowns.every((u) => isScalar(u.shape)) && model.residual.every((r) => isScalar(g.shape(r.node)))) {
+    const entries = jac.B.map((b) => names.map((_, j) => part(b, j)));
+    const verdict = scalarSystem(entries, g, bounds);
+    if (verdict) return { ...base, verdict: 'certified', test: verdict.test, reason: `B = [${entries.map((row) => row.map((e) => (e ? show(e) : '0')).join(', ')).join('; ')}] over (${names.join(', ')}): ${verdict.reason}` };
+  }
+
+  // 2. Block-triangular: residual block i_k depends on the unknowns j_1..j_k only.
+  const order = square ? triangularOrder(model, jac, along) : null;
+  if (order && order.length > 1) {
+    const reasons: string[] = [];
+    /** Diagonal blocks no single-block test certifies, for the row-wise combination below. */
+    const open: { op: LinOp; rowShape: NodeId; name: string }[] = [];
+    let unreadable = false;
+    for (const [i, j] of order) {
+      const diagonal = part(jac.B[i], j);
+      const fixpoint = model.residual[i].fixpoint;
+      const TyBlock = jac.TyBlocks[i];
+      // B_jj = I - T_jj for the fixpoint of y_j itself; T_jj = 0 when T_j does not move with y_j.
+      const Ty = fixpoint && fixpoint.unknown === names[j] && TyBlock ? (part(TyBlock, j) ?? ZERO) : null;
+      const ok = diagonal && certifyDiagonalBlock(diagonal, Ty, isScalar(model.unknowns[j].shape), g, bounds, namer);
+      if (!ok) {
+        if (diagonal) open.push({ op: diagonal, rowShape: model.residual[i].node, name: names[j] });
+        else unreadable = true;
+        continue;
+      }
+      reasons.push(`B_${names[j]} = ${show(diagonal)} (${ok.test}: ${ok.reason})`);
+    }
+    if (reasons.length === order.length) {
+      return {
+        ...base,
+        verdict: 'certified',
+        test: 'block-triangular',
+        reason: `B is block-triangular in the order ${order.map(([, j]) => names[j]).join(', ')} (each equation block depends on no later unknown), so every element has det B = the product of the diagonal blocks' determinants, and each diagonal block is invertible at every element: ${reasons.join('; ')}`,
+      };
+    }
+    // The rest row-wise, each in kink variables of its own: det B = (a product of
+    // determinants of one strict sign over the whole set) * prod det B_jj over the open
+    // blocks, each multilinear in variables no other open block has. If det B has one strict
+    // sign at every vertex, so has each det B_jj at the vertices of its own variables (vary
+    // them with the others fixed), hence on their whole box: the run-time vertex test on the
+    // assembled B is exact, though B as a whole is not row-wise.
+    if (!rowwise && !unreadable && open.length > 0 && rowwiseBlocks(open, g)) {
+      return {
+        ...base,
+        rowwise: true,
+        verdict: 'runtime',
+        test: 'row-wise vertex test',
+        reason: `B is block-triangular in the order ${order.map(([, j]) => names[j]).join(', ')}; ${reasons.length > 0 ? `${reasons.join('; ')}; ` : ''}the diagonal block${open.length > 1 ? 's' : ''} ${open.map((o) => `B_${o.name} = ${show(o.op)}`).join(', ')} ${open.length > 1 ? 'are' : 'is'} row-wise in kink factors of ${open.length > 1 ? 'their' : 'its'} own, so the exact test checks the sign of det B at the 2^t vertices over the t ties of each solution`,
+      };
+    }
+  }
+
+  // 3. Small gain between fixpoint blocks.
+  const gain = smallGain(model, jac, part, g, bounds, namer);
+  if (gain) return { ...base, verdict: 'certified', test: 'small gain', reason: gain };
+
+  // 4. Row-wise across blocks: the exact vertex test on the assembled B at run time.
+  if (rowwise) {
+    return {
+      ...base,
+      verdict: 'runtime',
+      test: 'row-wise vertex test',
+      reason: `B = ${jac.B.map(show).join('; ')}: each kink factor scales only its own row of one equation block, so det B is affine in each factor and the exact test checks the sign of det B at the 2^t vertices over the t ties of each solution`,
+    };
+  }
+  return { ...base, verdict: 'unverified', test: 'none', reason: 'several unknowns or equation blocks, and none of the scalar-system, block-triangular, small-gain or row-wise tests applies' };
+}
+
+/** The most scalar equations whose determinant is expanded (4! = 24 products). */
+const MAX_SCALAR_SYSTEM = 4;
+
+const ZERO: LinOp = { kind: 'sum', terms: [] };
+
+/**
+ * The part of a block row of B along one unknown: the terms that end in that unknown's
+ * identity. An unreadable part that depends on the unknown's seed is kept whole, which every
+ * test reads as unknown (conservative); one that does not is dropped (it contributes 0 to
+ * this block). Null when the block is 0.
+ */
+export function restrictTo(op: LinOp, variable: string, along: (id: NodeId) => boolean): LinOp | null {
+  switch (op.kind) {
+    case 'identity':
+      return op.variable === variable ? op : null;
+    case 'opaque':
+      return along(op.node) ? op : null;
+    case 'sum': {
+      const terms = op.terms.flatMap((t) => {
+        const r = restrictTo(t.op, variable, along);
+        return r ? [{ sign: t.sign, op: r }] : [];
+      });
+      if (terms.length === 0) return null;
+      return terms.length === 1 && terms[0].sign === 1 ? terms[0].op : { kind: 'sum', terms };
+    }
+    default: {
+      const inner = restrictTo(op.of, variable, along);
+      return inner && ({ ...op, of: inner } as LinOp);
+    }
+  }
+}
+
+/** Built from scalar factors only (no reduction, projection or unreadable part): plain scalar arithmetic. */
+function scalarOnly(op: LinOp, g: Graph): boolean {
+  switch (op.kind) {
+    case 'identity':
+      return true;
+    case 'scale':
+    case 'diag':
+      return isScalar(g.shape(op.factor)) && scalarOnly(op.of, g);
+    case 'matmul':
+    case 'rmatmul':
+      return isScalar(g.shape(op.matrix)) && scalarOnly(op.of, g);
+    case 'sum':
+      return op.terms.every((t) => scalarOnly(t.op, g));
+    default:
+      return false;
+  }
+}
+
+function permutations(k: number): { perm: number[]; sign: 1 | -1 }[] {
+  if (k === 0) return [{ perm: [], sign: 1 }];
+  return permutations(k - 1).flatMap(({ perm, sign }) =>
+    // Insert k - 1 at position p: it passes over (k - 1 - p) later entries.
+    Array.from({ length: k }, (_, p) => ({ perm: [...perm.slice(0, p), k - 1, ...perm.slice(p)], sign: (((k - 1 - p) % 2 === 0 ? 1 : -1) * sign) as 1 | -1 })),
+  );
+}
+
+/**
+ * A system of k <= 4 scalar equations in k scalar unknowns, B a k x k matrix whose entries
+ * are scalar LinOps. Every element of the conservative set is a real matrix whose entry (i, j)
+ * lies in the enclosure of entry (i, j) over the set, so:
+ *
+ * - det B = sum over permutations of signed products of entries. As a polynomial in the kink
+ *   variables (each entry multilinear in them, interval coefficients for everything else) it
+ *   is multilinear when no kink variable occurs in two factors of one product, and then its
+ *   range over the box is enclosed by the interval values at the box's vertices (affine in
+ *   each variable separately for fixed coefficients, MATH.md 5.4); the same sum evaluated in
+ *   interval arithmetic on the entries' intervals is also an enclosure. When the intersection
+ *   of the two excludes 0, every element is invertible.
+ * - Strict diagonal dominance (Levy-Desplanques): when, for some pairing of equations with
+ *   unknowns (a column permutation), min |B_i,p(i)| > sum_{j != p(i)} max |B_ij| over the
+ *   intervals for every row (or the same for every column), every element is strictly
+ *   diagonally dominant, hence invertible.
+ */
+function scalarSystem(entries: (LinOp | null)[][], g: Graph, bounds: Bounds): { test: CertificationTest; reason: string } | null {
+  const k = entries.length;
+  if (entries.some((row) => row.some((e) => e !== null && !scalarOnly(e, g)))) return null;
+  const box = entries.map((row) => row.map((e): Interval => (e ? linOpInterval(e, bounds, g) : [0, 0])));
+  if (box.some((row) => row.some(([lo, hi]) => Number.isNaN(lo) || Number.isNaN(hi)))) return null;
+  const perms = permutations(k);
+  let naive: Interval = [0, 0];
+  for (const { perm, sign } of perms) {
+    const p = perm.reduce<Interval>((acc, j, i) => mulInterval(acc, box[i][j]), [1, 1]);
+    naive = sign === 1 ? [naive[0] + p[0], naive[1] + p[1]] : [naive[0] - p[1], naive[1] - p[0]];
+  }
+  let det: Interval = naive;
+  const polys = entries.map((row) => row.map((e) => (e ? linOpPoly(e, g, bounds) : new Map() as Poly)));
+  if (polys.every((row) => row.every((p) => p !== null))) {
+    let acc: Poly | null = new Map();
+    for (const { perm, sign } of perms) {
+      let prod: Poly | null = constantPoly([1, 1]);
+      for (let i = 0; i < k && prod; i++) prod = mulPoly(prod, polys[i][perm[i]]!);
+      if (!prod) {
+        acc = null;
+        break;
+      }
+      acc = addPoly(acc!, prod, sign);
+    }
+    const r = acc && polyRange(acc, bounds);
+    if (r) det = intersectInterval(det, r);
+  }
+  if (det[0] > 0 || det[1] < 0) {
+    return { test: 'interval determinant', reason: `det B lies in ${showInterval(det[0], det[1])} at every element of the set, which excludes 0` };
+  }
+  const magMin = ([lo, hi]: Interval) => (lo > 0 ? lo : hi < 0 ? -hi : 0);
+  const magMax = ([lo, hi]: Interval) => Math.max(Math.abs(lo), Math.abs(hi));
+  for (const { perm } of perms) {
+    const rows = box.every((row, i) => magMin(row[perm[i]]) > row.reduce((s, x, j) => (j === perm[i] ? s : s + magMax(x)), 0));
+    const cols = perm.every((j, i) => magMin(box[i][j]) > box.reduce((s, row, r) => (r === i ? s : s + magMax(row[j])), 0));
+    if (rows || cols) {
+      return { test: 'interval determinant', reason: `B is strictly diagonally dominant by ${rows ? 'rows' : 'columns'} at every element of the set (pairing each equation with unknown ${perm.map((j) => j + 1).join(', ')}), so invertible` };
+    }
+  }
+  return null;
+}
+
+/**
+ * A pairing of residual blocks with unknowns in which B is block lower-triangular: repeatedly
+ * a block that depends (through its tangent's graph: an exact zero otherwise) on exactly one
+ * unknown not yet paired, of its shape. Then in that order B_ij = 0 above the diagonal
+ * blocks, which are square. Null when there is none.
+ */
+function triangularOrder(model: IrModel, jac: Jacobians, along: ((id: NodeId) => boolean)[]): [number, number][] | null {
+  const g = model.graph;
+  const deps = jac.bTangents.map((t) => along.map((a) => t !== null && a(t)));
+  const blocks = new Set(model.residual.map((_, i) => i));
+  const unknowns = new Set(model.unknowns.map((_, j) => j));
+  const order: [number, number][] = [];
+  while (blocks.size > 0) {
+    let found: [number, number] | null = null;
+    for (const i of blocks) {
+      const js = [...unknowns].filter((j) => deps[i][j]);
+      if (js.length === 1 && sameShape(g.shape(model.residual[i].node), model.unknowns[js[0]].shape)) {
+        found = [i, js[0]];
+        break;
+      }
+    }
+    if (!found) return null;
+    blocks.delete(found[0]);
+    unknowns.delete(found[1]);
+    order.push(found);
+  }
+  return order;
+}
+
+/**
+ * The single-block tests (MATH.md 5.1-5.3) on one diagonal block B_jj, with T_jj for a
+ * fixpoint block: certified only (guards on several blocks are not combined).
+ */
+function certifyDiagonalBlock(op: LinOp, Ty: LinOp | null, scalar: boolean, g: Graph, bounds: Bounds, namer: Namer): { test: CertificationTest; reason: string } | null {
+  if (scalar || isDiagonal(op)) {
+    const [lo, hi] = linOpInterval(op, bounds, g);
+    if (lo > 0 || hi < 0) return { test: scalar ? 'scalar interval' : 'monotone', reason: `${scalar ? 'every element lies in' : 'diagonal with entries in'} ${showInterval(lo, hi)}` };
+  }
+  if (!scalar) {
+    const pd = positiveDefiniteByConstruction(op, g, bounds);
+    if (pd !== null) return { test: 'monotone', reason: `diagonal part >= ${fmt(pd)} > 0 plus terms M' D M with D >= 0: positive definite` };
+  }
+  if (Ty) {
+    const bound = normBound(Ty, g, bounds, namer);
+    const value = bound && (boundValue(bound) ?? boundSup(bound));
+    if (bound && value !== null && value < 1) return { test: 'contraction', reason: `||T|| <= ${fmt(value)} < 1 along this unknown` };
+  }
+  return null;
+}
+
+/**
+ * Small gain between fixpoint blocks y_i = T_i(y): with a_ij >= sup ||dT_i/dy_j|| over the set
+ * (2-norms, from the composed norm bounds; 0 for a block that does not depend on y_j), and
+ * the nonnegative matrix M = (a_ij) of spectral radius < 1 (equivalently, I - M has positive
+ * leading principal minors: a nonsingular M-matrix), w = (I - M)^-1 1 >= 1 > 0 has M w < w.
+ * In the norm ||x||_w = max_i ||x_i|| / w_i, ||(T_y x)_i|| <= sum_j a_ij w_j ||x||_w
+ * < w_i ||x||_w, so every T_y of the set is a contraction in that norm and B = I - T_y is
+ * invertible. The reason, or null.
+ */
+function smallGain(model: IrModel, jac: Jacobians, part: (op: LinOp, j: number) => LinOp | null, g: Graph, bounds: Bounds, namer: Namer): string | null {
+  const names = model.unknowns.map((u) => u.name);
+  const k = names.length;
+  if (model.residual.length !== k || k > MAX_SCALAR_SYSTEM) return null;
+  const paired = model.residual.map((r) => (r.fixpoint ? names.indexOf(r.fixpoint.unknown) : -1));
+  if (paired.some((j) => j < 0) || new Set(paired).size !== k) return null;
+  const M = names.map(() => new Array<number>(k).fill(0));
+  for (let i = 0; i < k; i++) {
+    const T = jac.TyBlocks[i];
+    if (!T) return null;
+    for (let j = 0; j < k; j++) {
+      const block = part(T, j);
+      if (!block) continue;
+      const bound = normBound(block, g, bounds, namer);
+      const value = bound && (boundValue(bound) ?? boundSup(bound));
+      if (value === null || !Number.isFinite(value)) return null;
+      M[paired[i]][j] = value;
+    }
+  }
+  const I_M = M.map((row, i) => row.map((a, j) => (i === j ? 1 : 0) - a));
+  for (let m = 1; m <= k; m++) {
+    const minor = permutations(m).reduce((s, { perm, sign }) => s + sign * perm.reduce((p, j, i) => p * I_M[i][j], 1), 0);
+    if (!(minor > 1e-12)) return null;
+  }
+  return `fixpoint blocks with ||dT_i/dy_j|| <= M_ij, M = [${M.map((r) => r.map(fmt).join(', ')).join('; ')}] over (${names.join(', ')}), of spectral radius < 1: T_y contracts in a weighted block norm at every element, so B = I - T_y is invertible`;
+}
+
 function unverifiedReason(jac: Jacobians, model: IrModel): string {
-  if (model.unknowns.length > 1 || model.residual.length > 1) return 'several unknowns or equation blocks: only the scalar, contraction and row-wise tests are implemented, and none applies';
   const kinds = new Set<string>();
   let kinks = false;
   const walk = (o: LinOp): void => {
@@ -415,38 +736,101 @@ function isDiagonal(op: LinOp): boolean {
 }
 
 /**
- * MATH.md 5.4: B is "row-wise" when, writing it as a sum of products, every kink factor is
- * the leftmost non-scalar factor of its product and has one entry per row of B (a kink shared
- * by all rows, as in B(d) = (1 - 2d) I, is not row-wise: its vertices can all be invertible
- * while the hull is not).
+ * MATH.md 5.4: B is "row-wise" when, writing each residual block's row of B (all unknowns'
+ * columns together) as a sum of products, every kink factor is the leftmost non-scalar
+ * factor of its product, is an elementwise function of kink variables that each have one
+ * entry per row of that block, and no kink variable appears in two blocks. Then kink entry r
+ * of block i multiplies only row r of block i of the whole B, so det B is affine in each kink
+ * variable separately, for one unknown or several. A kink shared by all rows, as in
+ * B(d) = (1 - 2d) I, is not row-wise: its vertices can all be invertible while the hull is
+ * not; a kink used by two blocks (relu(y + z) in the equations of both y and z) is not either.
+ * A scalar block has one row: a scalar kink factor scales just that row.
  */
-function isRowwise(op: LinOp, model: IrModel): boolean {
-  const g = model.graph;
-  const rowShape = model.unknowns[0].shape;
+function isRowwise(B: readonly LinOp[], model: IrModel): boolean {
+  return rowwiseBlocks(
+    B.map((op, i) => ({ op, rowShape: model.residual[i].node })),
+    model.graph,
+  );
+}
+
+/** {@link isRowwise} on block rows given with the node whose shape is their row shape. */
+function rowwiseBlocks(blocks: readonly { op: LinOp; rowShape: NodeId }[], g: Graph): boolean {
+  const B = blocks.map((b) => b.op);
+  const kinkMemo = new Map<NodeId, NodeId[]>();
+  const owner = new Map<NodeId, number>();
   let sawKink = false;
-  // `left`: no non-scalar factor has been applied to the left of this point yet.
-  const visit = (o: LinOp, left: boolean): boolean => {
-    switch (o.kind) {
-      case 'identity':
-        return true;
-      case 'scale':
-        return visit(o.of, left);
-      case 'diag': {
-        if (o.kinks.length === 0) return visit(o.of, false);
-        sawKink = true;
-        if (!left || !sameShape(g.shape(o.factor), rowShape) || isScalar(g.shape(o.factor))) return false;
-        return kinkFree(o.of);
+  for (let i = 0; i < B.length; i++) {
+    const rowShape = g.shape(blocks[i].rowShape);
+    const scalarRows = isScalar(rowShape);
+    // One scalar equation: the run time decides it exactly anyway (order 1), and the
+    // compile-time verdict stays with the scalar tests.
+    if (scalarRows && B.length === 1) return false;
+    const own = (kink: NodeId): boolean => {
+      const prev = owner.get(kink);
+      if (prev !== undefined && prev !== i) return false;
+      owner.set(kink, i);
+      return true;
+    };
+    /** The factor reaches its kink variables through elementwise operations of row shape only. */
+    const elementwiseOfKinks = (id: NodeId): boolean => {
+      const kinks = kinkFactorsOf(g, id, kinkMemo);
+      if (kinks.length === 0) return true;
+      const n = g.node(id);
+      if (!sameShape(g.shape(id), rowShape) || (isScalar(g.shape(id)) && !scalarRows)) return false;
+      if (kinks.length === 1 && kinks[0] === id) return own(id);
+      if (n.op === 'input' || n.op === 'const' || !factsOf(n.op).elementwise) return false;
+      return n.args.every(elementwiseOfKinks);
+    };
+    // `left`: no non-scalar factor has been applied to the left of this point yet.
+    const visit = (o: LinOp, left: boolean): boolean => {
+      switch (o.kind) {
+        case 'identity':
+          return true;
+        case 'scale':
+          return visit(o.of, left);
+        case 'diag': {
+          if (o.kinks.length === 0) return visit(o.of, false);
+          sawKink = true;
+          if (!left || !elementwiseOfKinks(o.factor)) return false;
+          return kinkFreeRead(o.of, g, kinkMemo);
+        }
+        case 'matmul':
+        case 'rmatmul':
+          return visit(o.of, false);
+        case 'sum':
+          return o.terms.every((t) => visit(t.op, left));
+        case 'opaque':
+          return kinkFactorsOf(g, o.node, kinkMemo).length === 0;
+        default:
+          return false;
       }
-      case 'matmul':
-      case 'rmatmul':
-        return visit(o.of, false);
-      case 'sum':
-        return o.terms.every((t) => visit(t.op, left));
-      default:
-        return false;
-    }
-  };
-  return visit(op, true) && sawKink;
+    };
+    if (!visit(B[i], true)) return false;
+  }
+  return sawKink;
+}
+
+/**
+ * No kink factor: `kinkFree`, and also an unreadable part (a reduction such as `sum(dy)`)
+ * whose tangent graph reaches no kink factor: a fixed linear map at each point.
+ */
+function kinkFreeRead(op: LinOp, g: Graph, memo: Map<NodeId, NodeId[]>): boolean {
+  switch (op.kind) {
+    case 'opaque':
+      return kinkFactorsOf(g, op.node, memo).length === 0;
+    case 'sum':
+      return op.terms.every((t) => kinkFreeRead(t.op, g, memo));
+    case 'identity':
+      return true;
+    case 'diag':
+      return op.kinks.length === 0 && kinkFreeRead(op.of, g, memo);
+    case 'scale':
+    case 'matmul':
+    case 'rmatmul':
+      return kinkFreeRead(op.of, g, memo);
+    default:
+      return false;
+  }
 }
 
 /**

@@ -219,6 +219,12 @@ export class Namer {
     return `${n.op}(${n.args.map((a) => this.name(a)).join(', ')})`;
   }
 
+  /** The value of a constant node (a literal), else null. */
+  constant(id: NodeId): number | null {
+    const n = this.model.graph.node(id);
+    return n.op === 'const' && typeof (n as { value?: unknown }).value === 'number' ? (n as { value: number }).value : null;
+  }
+
   /** The name, parenthesized when it is compound. */
   atom(id: NodeId): string {
     const s = this.name(id);
@@ -264,17 +270,70 @@ export function showLinOp(op: LinOp, namer: Namer, identity: (variable: string) 
       case 'opaque':
         return `[d ${namer.name(o.node)}]`;
       case 'sum': {
-        const parts = o.terms.map((t, i) => {
-          const body = show(t.op, false);
+        const folded = foldIdentities(o.terms, namer, identity);
+        if (folded.length === 0) return '0';
+        const parts = folded.map((t, i) => {
+          const body = 'text' in t ? t.text : show(t.op, false);
           if (i === 0) return t.sign === 1 ? body : `-${body}`;
           return `${t.sign === 1 ? '+' : '-'} ${body}`;
         });
         const s = parts.join(' ');
-        return inProduct && o.terms.length > 1 ? `(${s})` : s;
+        return inProduct && folded.length > 1 ? `(${s})` : s;
       }
     }
   };
   return show(op, false);
+}
+
+type Term = { sign: 1 | -1; op: LinOp };
+
+/**
+ * A sum in which two plain identities of one unknown meet (`I - (I - 0.5 I)` flattened to
+ * `I - I + 0.5 I`, from `y - 0.5 * (y - c)` in fixpoint form) prints with its multiples of
+ * that identity folded: the constant ones summed into one `c * I` in the place of the first,
+ * the others with their `* I` kept (`w * I`), since a bare `0.5` next to `I - I` misreads.
+ * Any other sum is printed term by term as before.
+ */
+function foldIdentities(terms: readonly Term[], namer: Namer, identity: (variable: string) => string): (Term | { sign: 1 | -1; text: string })[] {
+  /** The scalings down to an identity, or null when the term is not a multiple of one. */
+  const multiple = (o: LinOp, factors: { id: NodeId; inverse: boolean }[] = []): { variable: string; factors: { id: NodeId; inverse: boolean }[] } | null => {
+    if (o.kind === 'identity') return { variable: o.variable, factors };
+    if (o.kind === 'scale') return multiple(o.of, [...factors, { id: o.factor, inverse: o.inverse }]);
+    return null;
+  };
+  const plain = new Map<string, number>();
+  for (const t of terms) if (t.op.kind === 'identity') plain.set(t.op.variable, (plain.get(t.op.variable) ?? 0) + 1);
+  const variables = new Set([...plain].filter(([, count]) => count >= 2).map(([v]) => v));
+  if (variables.size === 0) return [...terms];
+  const out: (Term | { sign: 1 | -1; text: string })[] = [];
+  const constant = new Map<string, { at: number; value: number }>();
+  for (const t of terms) {
+    const m = multiple(t.op);
+    if (!m || !variables.has(m.variable)) {
+      out.push(t);
+      continue;
+    }
+    const values = m.factors.map((f) => namer.constant(f.id));
+    if (values.every((v) => v !== null)) {
+      const value = t.sign * values.reduce<number>((p, v, k) => (m.factors[k].inverse ? p / v! : p * v!), 1);
+      const prev = constant.get(m.variable);
+      if (prev) prev.value += value;
+      else {
+        constant.set(m.variable, { at: out.length, value });
+        out.push({ sign: 1, text: '' });
+      }
+      continue;
+    }
+    // A symbolic multiple keeps its identity: `w * I`.
+    const text = [...m.factors.map((f) => (f.inverse ? `(1 / ${namer.atom(f.id)})` : namer.atom(f.id))), identity(m.variable)].join(' * ');
+    out.push({ sign: t.sign, text });
+  }
+  for (const [variable, { at, value }] of constant) {
+    const magnitude = Math.abs(value);
+    const I = identity(variable);
+    out[at] = { sign: value < 0 ? -1 : 1, text: magnitude === 0 ? '' : magnitude === 1 ? I : `${Number(magnitude.toPrecision(12))} * ${I}` };
+  }
+  return out.filter((t) => !('text' in t) || t.text !== '');
 }
 
 /** `a * b`, dropping a trailing identity: `W * I` is `W`. */

@@ -109,8 +109,10 @@ describe('row-wise across blocks (MATH.md 5.4 for several unknowns)', () => {
   });
 
   it('a kink factor to the right of a matrix is not row-wise', () => {
-    const c = verdictOf(model('y - 2 * relu(y)', 'z - C * relu(y) - abs(z)'));
+    // (y's equation reads z, so B is not block-triangular either.)
+    const c = verdictOf(model('y - 2 * relu(y) + 0.1 * z', 'z - C * relu(y) - abs(z)'));
     expect(c.rowwise).toBe(false);
+    expect(c.verdict).toBe('unverified');
   });
 
   it('the run-time vertex test decides a tie the compile time left to it: singular hull found', async () => {
@@ -167,12 +169,23 @@ describe('block-triangular B (each equation block depends on no later unknown)',
     expect(c.reason).toContain('order z, y');
   });
 
-  it('a diagonal block with entries in [-1, 3] is not certified (it is singular at d = 1/2)', () => {
-    expect(verdictOf(model('y - 0.5 * abs(y)', 'z - 2 * abs(z) + C * relu(y)')).verdict).not.toBe('certified');
-  });
-
-  it('a small coupling above the diagonal breaks the triangle: not certified', () => {
-    expect(verdictOf(model('y - 0.5 * abs(y) + 0.1 * (C * z)', 'z - 0.5 * abs(z) + C * relu(y)')).verdict).not.toBe('certified');
+  it('a diagonal block with entries in [-1, 3] is not certified (it is singular at d = 1/2); being row-wise alone, it leaves the exact test to the run time', async () => {
+    const text = model('y - 0.5 * abs(y)', 'z - 2 * abs(z) + C * relu(y)');
+    const c = verdictOf(text);
+    expect(c.verdict).toBe('runtime');
+    expect(c.rowwise).toBe(true);
+    expect(c.reason).toContain('B_z = I_z - 2 * D_abs * I_z');
+    const C = [
+      [1, 0],
+      [0, 1],
+    ];
+    // y = -0.2 (1.5 y = x1), z = 0: the abs(z) factors tie, 1 - 2 a changes sign: violated.
+    const tied = await solveAt(text, { x1: [-0.3, -0.3], x2: [0, 0], C });
+    expect((tied.result as unknown as { certificate: { verdict: string } }).certificate.verdict).toBe('violated');
+    // Away from z = 0 every factor is selected: certified at run time, and B is invertible there.
+    // (z - 2 |z| = x2 - relu(y) <= 0 has the solutions z = r / 3 and z = -r.)
+    const away = await solveAt(text, { x1: [-0.3, 0.6], x2: [-1, -2], C });
+    expect((away.result as unknown as { certificate: { verdict: string } }).certificate.verdict).toBe('certified');
   });
 
   it('brute force at the solution and at a tie: every B with the kink factors at their vertices is invertible', async () => {
