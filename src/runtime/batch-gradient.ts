@@ -32,7 +32,8 @@ export interface BatchGradientOptions {
 /** Per sample: the output value, and what happened to it. */
 export interface SampleOutcome {
   value: number;
-  status: 'certified' | 'unverified' | 'violated' | 'not-converged' | 'backward-failed';
+  /** `discontinuous`: F jumps at the solution (an `if` whose branches differ on its switch): no derivative. */
+  status: 'certified' | 'unverified' | 'violated' | 'not-converged' | 'backward-failed' | 'assumption-failed' | 'discontinuous';
   /** The certificate's test (`contraction guard`, `row-wise vertex test`, ...), when certified or unverified. */
   test: string | null;
   /** The solution, flat (the unknowns in declaration order). */
@@ -48,8 +49,9 @@ export interface BatchGradientResult {
 }
 
 /**
- * One sample of a step, solved already: its certificate (MATH.md 5), then, unless the solve
- * did not converge or the certificate is `violated`, the implicit gradient of output `output`
+ * One sample of a step, solved already: its `require` clauses, its certificate (MATH.md 5), then,
+ * unless the solve did not converge, a clause fails, the certificate is `violated` or F jumps
+ * at the solution, the implicit gradient of output `output`
  * added into `sum` (checked: a non-finite gradient throws before it reaches the sum; unchecked:
  * added straight in, outer products possibly deferred). A failed backward solve adds nothing
  * (`backward-failed`), as runModel gives no numbers.
@@ -64,9 +66,14 @@ function sampleGradient(
   const { y } = solved;
   const value = inst.outputs(y)[output];
   if (solved.status !== 'converged') return { value, status: 'not-converged', test: null, y };
+  // The model's `require` clauses on this sample's inputs and solution, as runModel checks them:
+  // outside them the analysis's conclusions need not hold, so the sample adds nothing.
+  if ((inst.requireViolations?.(y) ?? []).length > 0) return { value, status: 'assumption-failed', test: 'require', y };
   const cert = certifySelection(inst, y, solved.residual);
   const { verdict, test } = cert.certificate;
+  // A jump of F at the solution (test `continuity`) has no derivative, like a violated one.
   if (verdict === 'violated') return { value, status: 'violated', test, y };
+  if (test === 'continuity') return { value, status: 'discontinuous', test, y };
   try {
     new ImplicitDerivatives(inst, y, { prefactored: cert.selected ?? undefined }).addOutputGradient(output, sum, { checked: options.checked });
     return { value, status: verdict, test, y };

@@ -238,3 +238,26 @@ describe('require: a clause on the unknowns, checked at the solution', () => {
     expect(make({ a: 0.5, c: -1 }).solve().status).toBe('converged');
   });
 });
+
+describe('the batched training step checks `require` too', () => {
+  it('a sample whose clause fails adds no gradient and says why', async () => {
+    const { batchGradient } = await import('../../src/runtime/index.ts');
+    const { compileModel } = await import('../../src/compile-model.ts');
+    const Kepler = await compileModel('k.impl', undefined, `model K {
+  param e: real
+  param M: real
+  unknown E: real = 0
+  require 0 <= e < 1
+  solve E - e * sin(E) - M = 0
+  output o = E
+}
+`);
+    const make = (inputs: Record<string, unknown>) => new Kepler(inputs) as never;
+    const r = batchGradient(make, { M: 1 }, [{ e: 0.5 }, { e: 1.5 }, { e: 0.2 }], { output: 0 });
+    expect(r.samples.map((s) => s.status)).toEqual(['certified', 'assumption-failed', 'certified']);
+    expect(r.contributing).toBe(2);
+    // The sum is the two good samples' dE/dM = 1 / (1 - e cos E) (the gradient layout: e, M).
+    const dEdM = r.samples.filter((s) => s.status === 'certified').map((s, i) => 1 / (1 - [0.5, 0.2][i] * Math.cos(s.y[0])));
+    expect(r.gradientSum[1]).toBeCloseTo(dEdM[0] + dEdM[1], 10);
+  });
+});
