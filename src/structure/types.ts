@@ -14,6 +14,7 @@
  */
 import type { Graph } from '../ir/graph.ts';
 import type { IrModel } from '../ir/model.ts';
+import type { CompiledAnalysis } from '../runtime/model.ts';
 import type { Operator } from '../runtime/structured.ts';
 import type { NodeId } from '../primitives/types.ts';
 
@@ -111,17 +112,8 @@ export interface GuardStructure {
   terms: readonly (readonly GuardFactor[])[];
 }
 
-/** What the compile-time analysis decided, as carried into the module (runtime CompiledAnalysis). */
-export interface AnalysisSummary {
-  verdict: 'certified' | 'guarded' | 'runtime' | 'unverified' | 'violated';
-  test: string;
-  guard: string | null;
-  rowwise: boolean;
-  identityRowsWhereFactorZero: number | null;
-  paramRowsVanishWhereFactorZero: boolean;
-  nonDiagonalKinks: boolean;
-  reason: string;
-}
+/** What the compile-time analysis decided, as carried into the module: the runtime's own type. */
+export type AnalysisSummary = CompiledAnalysis;
 
 /**
  * One `require` clause, checked at run time on the actual values (LANGUAGE.md
