@@ -16,8 +16,10 @@
  *   S <= F <= S u T (S the strict support, T the ties), and J_F projects onto the subspace
  *   {x : x = 0 off F, sum_F s_i x_i = 0}; these subspaces are nested, so J_F = J_F J_Fmax,
  *   ||J_F M|| <= ||J_Fmax M||, and by convexity of the norm ||J M|| <= ||J_Fmax M|| on the
- *   whole hull. On the l1 ball's boundary and the cone's boundary the identity is a piece,
- *   and every piece has norm <= 1, so top = I. On the polar cone's boundary the pieces are 0
+ *   whole hull. A tied v_i of the l1 ball within the tolerance of 0 joins the faces with
+ *   either sign, so there is no largest face: top = I, as below. On the l1 ball's boundary
+ *   and the cone's boundary the identity is a piece, and every piece has norm <= 1, so
+ *   top = I. On the polar cone's boundary the pieces are 0
  *   and the rank-one projection q q^T, q = (1, w) / sqrt 2. With the certified upper bound
  *   ||top M||_2 < 1 (opnorm2Upper), every B of the hull is I minus a contraction: certified
  *   (MATH.md 5.2, on the set at the solution);
@@ -115,17 +117,27 @@ const zeroPiece: Piece = { name: '0', apply: (t) => new Float64Array(t.length) }
 
 /**
  * The faces S u T' for every T' <= T with a nonempty support, signed by `sign`: the vertices
- * of the hull at a tie of the simplex (sign 1) or of the l1 ball outside it (sign(v_i)).
+ * of the hull at a tie of the simplex (sign 1) or of the l1 ball outside it (sign(v_i)). A tied
+ * entry of sign 0 (the l1 ball's v_i within the tolerance of 0) joins a face with either sign,
+ * as the points of the tolerance do; those entries are named with their sign.
  */
 function faces(strict: number[], tied: number[], sign: (i: number) => number, n: number): Piece[] | null {
-  if (tied.length > MAX_FACE_TIES) return null;
+  const choices = tied.map((i) => (sign(i) === 0 ? [0, 1, -1] : [0, sign(i)]));
+  const count = choices.reduce((c, x) => c * x.length, 1);
+  if (count > 2 ** MAX_FACE_TIES) return null;
   const out: Piece[] = [];
-  for (let mask = 0; mask < 2 ** tied.length; mask++) {
-    const members = [...strict, ...tied.filter((_, b) => (mask >> b) & 1)];
-    if (members.length === 0) continue;
+  for (let index = 0; index < count; index++) {
     const signs = new Float64Array(n);
-    for (const i of members) signs[i] = sign(i);
-    out.push(facePiece(`face {${members.sort((a, b) => a - b).join(', ')}}`, signs));
+    for (const i of strict) signs[i] = sign(i);
+    let rest = index;
+    tied.forEach((i, b) => {
+      signs[i] = choices[b][rest % choices[b].length];
+      rest = Math.floor(rest / choices[b].length);
+    });
+    const members = [...signs.keys()].filter((i) => signs[i] !== 0);
+    if (members.length === 0) continue;
+    const label = (i: number) => (sign(i) === 0 ? `${signs[i] > 0 ? '+' : '-'}${i}` : String(i));
+    out.push(facePiece(`face {${members.map(label).join(', ')}}`, signs));
   }
   return out;
 }
@@ -171,14 +183,17 @@ function l1BallHull(v: Float64Array, r: number, tol: number): Hull {
   const tau = simplexThreshold(abs, r);
   const { strict, tied } = split(abs, tau, tol);
   if (tied.length === 0) return { ties: [], selected, top: selected, vertices: [selected] };
+  // A tied v_i within the tolerance of 0 (so tau <= 2 tol: near the ball, not on it by the
+  // kernels' gap) has no sign there: the faces with either sign are in the hull, so there is
+  // no largest face, and the identity bounds every piece (each an orthogonal projection).
+  const sign = (i: number) => (Math.abs(v[i]) <= tol ? 0 : Math.sign(v[i]));
   const all = new Float64Array(n);
-  for (const i of [...strict, ...tied]) all[i] = Math.sign(v[i]);
+  for (const i of [...strict, ...tied]) all[i] = sign(i);
   return {
     ties: tied.map((i) => `|v[${i}]| - tau = ${fmt(abs[i] - tau)}`),
     selected,
-    top: facePiece('the largest face', all),
-    // A tie with v_i = 0 (tau = 0 cannot be outside the ball, so |v_i| = tau > 0): signs are defined.
-    vertices: faces(strict, tied, (i) => Math.sign(v[i]), n),
+    top: tied.some((i) => sign(i) === 0) ? identityPiece : facePiece('the largest face', all),
+    vertices: faces(strict, tied, sign, n),
   };
 }
 
