@@ -97,6 +97,22 @@ function zeroOp(node: NodeId): LinOp {
   return { kind: 'opaque', node };
 }
 
+/**
+ * Whether an interval of B (or det B) excludes 0 with a margin: its bounds are computed in
+ * floating point, and so are the kernels' B, so an end within a relative 1e-12 of 0 is no
+ * proof that B stays away from it (`-0.18 * abs(y) + 1.18 * max(y, 1.58 * y)`: B = 1 - (-0.18
+ * + 1.18), 0 in the kernels' arithmetic at that vertex, rounds to 2e-16 here). The
+ * random-model check found two such models. A certificate thus says that B is invertible
+ * robustly, bounded away from 0 relative to its size: `E - e * sin(E) - M` under `require
+ * 0 <= e < 1` has B = 1 - e cos(E) in (0, 2], arbitrarily close to 0 as e nears 1, and is
+ * decided per solution at run time; under `0 <= e <= 0.99` it is certified.
+ */
+function excludesZero([lo, hi]: Interval): boolean {
+  const ends = [lo, hi].filter(Number.isFinite).map(Math.abs);
+  const margin = 1e-12 * (ends.length ? Math.max(...ends) : 0);
+  return lo > margin || hi < -margin;
+}
+
 /** MATH.md section 5: the sound tests in order, then a counterexample search. */
 export function certify(model: IrModel, jac: Jacobians, bounds: Bounds, namer: Namer): Certificate {
   const g = model.graph;
@@ -110,14 +126,14 @@ export function certify(model: IrModel, jac: Jacobians, bounds: Bounds, namer: N
   let scalarRange: Interval | null = null;
   if (scalarUnknown) {
     const [lo, hi] = (scalarRange = linOpInterval(jac.B[0], bounds, g));
-    if (lo > 0 || hi < 0) {
+    if (excludesZero([lo, hi])) {
       return { ...base, verdict: 'certified', test: 'scalar interval', reason: `every B lies in ${showInterval(lo, hi)}, which excludes 0` };
     }
   }
   // 5.3 for diagonal B: every entry's interval excludes 0 at every vertex (uniformly definite).
   if (single && !scalarUnknown && isDiagonal(jac.B[0])) {
     const [lo, hi] = linOpInterval(jac.B[0], bounds, g);
-    if (lo > 0 || hi < 0) {
+    if (excludesZero([lo, hi])) {
       return { ...base, verdict: 'certified', test: 'monotone', reason: `B is diagonal with entries in [${fmt(lo)}, ${fmt(hi)}]: definite at every vertex` };
     }
   }
@@ -389,14 +405,16 @@ function scalarSystem(entries: (LinOp | null)[][], g: Graph, bounds: Bounds): { 
     const r = acc && polyRange(acc, bounds);
     if (r) det = intersectInterval(det, r);
   }
-  if (det[0] > 0 || det[1] < 0) {
+  if (excludesZero(det)) {
     return { test: 'interval determinant', reason: `det B lies in ${showInterval(det[0], det[1])} at every element of the set, which excludes 0` };
   }
   const magMin = ([lo, hi]: Interval) => (lo > 0 ? lo : hi < 0 ? -hi : 0);
   const magMax = ([lo, hi]: Interval) => Math.max(Math.abs(lo), Math.abs(hi));
   for (const { perm } of perms) {
-    const rows = box.every((row, i) => magMin(row[perm[i]]) > row.reduce((s, x, j) => (j === perm[i] ? s : s + magMax(x)), 0));
-    const cols = perm.every((j, i) => magMin(box[i][j]) > box.reduce((s, row, r) => (r === i ? s : s + magMax(row[j])), 0));
+    // Strictly, with the margin of excludesZero: the sums are rounded.
+    const dominates = (d: number, off: number) => d > off + 1e-12 * Math.max(1, d, off);
+    const rows = box.every((row, i) => dominates(magMin(row[perm[i]]), row.reduce((s, x, j) => (j === perm[i] ? s : s + magMax(x)), 0)));
+    const cols = perm.every((j, i) => dominates(magMin(box[i][j]), box.reduce((s, row, r) => (r === i ? s : s + magMax(row[j])), 0)));
     if (rows || cols) {
       return { test: 'interval determinant', reason: `B is strictly diagonally dominant by ${rows ? 'rows' : 'columns'} at every element of the set (pairing each equation with unknown ${perm.map((j) => j + 1).join(', ')}), so invertible` };
     }
@@ -440,7 +458,7 @@ function triangularOrder(model: IrModel, jac: Jacobians, along: ((id: NodeId) =>
 function certifyDiagonalBlock(op: LinOp, Ty: LinOp | null, scalar: boolean, g: Graph, bounds: Bounds, namer: Namer): { test: CertificationTest; reason: string } | null {
   if (scalar || isDiagonal(op)) {
     const [lo, hi] = linOpInterval(op, bounds, g);
-    if (lo > 0 || hi < 0) return { test: scalar ? 'scalar interval' : 'monotone', reason: `${scalar ? 'every element lies in' : 'diagonal with entries in'} ${showInterval(lo, hi)}` };
+    if (excludesZero([lo, hi])) return { test: scalar ? 'scalar interval' : 'monotone', reason: `${scalar ? 'every element lies in' : 'diagonal with entries in'} ${showInterval(lo, hi)}` };
   }
   if (!scalar) {
     const pd = positiveDefiniteByConstruction(op, g, bounds);
@@ -627,13 +645,18 @@ function polyRange(p: Poly, bounds: Bounds): Interval | null {
   for (let mask = 0; mask < 1 << vars.length; mask++) {
     const at = new Map(vars.map((v, i) => [v, mask & (1 << i) ? ranges[i][1] : ranges[i][0]]));
     let sum: Interval = [0, 0];
+    let magnitude = 0;
     for (const m of p.values()) {
       const x = m.vars.reduce((q, v) => q * at.get(v)!, 1);
       const t = mulInterval(m.coef, [x, x]);
       sum = [sum[0] + t[0], sum[1] + t[1]];
+      magnitude += Math.max(Math.abs(t[0]), Math.abs(t[1]));
     }
-    lo = Math.min(lo, sum[0]);
-    hi = Math.max(hi, sum[1]);
+    // Rounded outward: each vertex's value is a floating-point sum (0.96 + 0.04 is not 1), so
+    // its error, at most a few units in the last place of the terms' magnitude, widens it.
+    const slack = 8 * (p.size + 1) * 2 ** -53 * magnitude;
+    lo = Math.min(lo, sum[0] - slack);
+    hi = Math.max(hi, sum[1] + slack);
   }
   return Number.isNaN(lo) || Number.isNaN(hi) ? ANY : [lo, hi];
 }
@@ -704,8 +727,8 @@ function positiveDefiniteByConstruction(op: LinOp, g: Graph, bounds: Bounds): nu
     else return null;
   }
   if (diagonal.length === 0 || grams === 0) return null;
-  const [lo] = linOpInterval({ kind: 'sum', terms: diagonal }, bounds, g);
-  return lo > 0 ? lo : null;
+  const [lo, hi] = linOpInterval({ kind: 'sum', terms: diagonal }, bounds, g);
+  return excludesZero([lo, hi]) && lo > 0 ? lo : null;
 }
 
 /** s M' D M (s >= 0 scalings, D >= 0 diagonal factors, possibly none) applied to the seed. */

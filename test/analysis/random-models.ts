@@ -24,6 +24,7 @@ import { mulberry32 } from '../../demos/data.ts';
 import { analyzeFile } from '../../src/pipeline.ts';
 import { compileModel } from '../../src/compile-model.ts';
 import type { ModelInstance } from '../../src/runtime/model.ts';
+import type { ModelClass } from '../../codegen/build.ts';
 
 export type Rng = () => number;
 
@@ -546,6 +547,8 @@ export interface ModelReport {
   unsound: Trial[];
   /** The generated module's file in the module cache (callers that make many may delete it). */
   modulePath: string;
+  /** The compiled class, so that {@link referenceClass} can solve the model again without compiling it twice. */
+  Model: ModelClass;
 }
 
 const toPlain = (v: Float64Array): number[] => Array.from(v);
@@ -555,6 +558,36 @@ function kinkTarget(rng: Rng, m: RandomModel, n: number): Float64Array {
   const y = Float64Array.from({ length: n }, () => (rng() < 0.7 ? pick(rng, m.kinkPoints) : num(rng, -1.5, 1.5)));
   y[int(rng, 0, n - 1)] = pick(rng, m.kinkPoints);
   return y;
+}
+
+/**
+ * Inputs at which y* (entries at kinks) solves the model exactly, and y* as the solver's start:
+ * the family's own construction, or, with additive offsets, F = G(y) - offsets with the offsets
+ * set to G(y*). Null when the model has neither or G(y*) is not finite.
+ */
+function kinkInputs(m: RandomModel, Model: ModelClass, rng: Rng): { inputs: Record<string, unknown>; y0: Float64Array } | null {
+  if (m.construct) {
+    const inputs = m.inputs(rng);
+    return { inputs, y0: m.construct(rng, inputs) };
+  }
+  if (!(m.unknowns.every((u) => u.offset) && m.kinkPoints.length)) return null;
+  // F = G(y) - offsets: G(y*) is the residual at y* with the offsets at 0.
+  const inputs = m.inputs(rng);
+  const zeroed = { ...inputs };
+  for (const u of m.unknowns) zeroed[u.offset as string] = u.dim ? new Array<number>(m.dims[u.dim]).fill(0) : 0;
+  const probe = new Model(zeroed) as unknown as ModelInstance;
+  const y = kinkTarget(rng, m, probe.n);
+  const G = new Float64Array(probe.n);
+  probe.residual(y, G);
+  if (!G.every(Number.isFinite)) return null;
+  let at = 0;
+  for (const u of m.unknowns) {
+    const size = u.dim ? m.dims[u.dim] : 1;
+    const part = Array.from(G.subarray(at, at + size));
+    inputs[u.offset as string] = u.dim ? part : part[0];
+    at += size;
+  }
+  return { inputs, y0: y };
 }
 
 /** Compile the model, solve at random inputs and at a constructed kink, and brute-force every claimed certificate. */
@@ -592,32 +625,10 @@ export async function checkModel(m: RandomModel, seed: number, randomTrials = 1)
     trials.push({ kind, inputs, verdict: r.certificate.verdict, claim, solution: toPlain(y), brute, detail: r.certificate.detail });
   };
   for (let i = 0; i < randomTrials; i++) runOne('random', m.inputs(rng));
-  if (m.construct) {
-    const inputs = m.inputs(rng);
-    const y = m.construct(rng, inputs);
-    runOne('kink', inputs, y);
-  } else if (m.unknowns.every((u) => u.offset) && m.kinkPoints.length) {
-    // F = G(y) - offsets: G(y*) is the residual at y* with the offsets at 0.
-    const inputs = m.inputs(rng);
-    const zeroed = { ...inputs };
-    for (const u of m.unknowns) zeroed[u.offset as string] = u.dim ? new Array<number>(m.dims[u.dim]).fill(0) : 0;
-    const probe = new Model(zeroed) as unknown as ModelInstance;
-    const y = kinkTarget(rng, m, probe.n);
-    const G = new Float64Array(probe.n);
-    probe.residual(y, G);
-    if (G.every(Number.isFinite)) {
-      let at = 0;
-      for (const u of m.unknowns) {
-        const size = u.dim ? m.dims[u.dim] : 1;
-        const part = Array.from(G.subarray(at, at + size));
-        inputs[u.offset as string] = u.dim ? part : part[0];
-        at += size;
-      }
-      runOne('kink', inputs, y);
-    }
-  }
+  const kink = kinkInputs(m, Model, rng);
+  if (kink) runOne('kink', kink.inputs, kink.y0);
   const unsound = trials.filter((t) => t.brute?.finding);
-  return { model: m, compileVerdict, compileTest: analysis.certificate.test, trials, unsound, modulePath: (Model as { modulePath: string }).modulePath };
+  return { model: m, compileVerdict, compileTest: analysis.certificate.test, trials, unsound, modulePath: (Model as { modulePath: string }).modulePath, Model };
 }
 
 /** A report of one unsound trial, with everything needed to reproduce it. */
@@ -632,4 +643,82 @@ export function describeUnsound(r: ModelReport, t: Trial): string {
     `found (${f?.source}): ${f?.why}`,
     `B = ${JSON.stringify(f?.B)}${f?.B2 ? `, B2 = ${JSON.stringify(f.B2)}` : ''}`,
   ].join('\n');
+}
+
+// ------------------------------------------------------------ reference class (verdict strength)
+
+/**
+ * What brute force over many inputs says about a model's B, the reference against which the
+ * compile-time verdict's strength is measured (issue 13: "the strongest verdict that can be
+ * proved"). `singular-seen`: some sampled solution has a singular element in its conservative
+ * set (a counterexample exists, so `violated` is the strongest sound verdict).
+ * `always-invertible-seen`: solutions were found and none had a singular element (so a
+ * compile-time `certified` or `guarded` is the strongest, if the sample did not miss a singular
+ * point). `no-solution-seen`: no draw converged, nothing to compare against.
+ */
+export type ReferenceClass = 'singular-seen' | 'always-invertible-seen' | 'no-solution-seen';
+
+export interface ReferenceResult {
+  cls: ReferenceClass;
+  /** Draws solved to convergence (each one brute-forced). */
+  solutions: number;
+  /** Draws made (random plus constructed at kinks). */
+  draws: number;
+  /** Brute-forced solutions with at least one tie. */
+  withTies: number;
+  /**
+   * The first singular finding, with the inputs and solution it was found at and the model's
+   * guard bound there (a compile-time `guarded` verdict claims invertibility when it is below 1).
+   */
+  witness: { inputs: Record<string, unknown>; solution: number[]; finding: BruteForceFinding; guard: number | null } | null;
+}
+
+/**
+ * Solve the compiled model at `randomDraws` random inputs and `kinkDraws` inputs constructed so
+ * that a solution sits on kinks (as {@link checkModel} does once), and run {@link bruteForce}
+ * at every converged solution, whatever the verdicts say. Stops at the first singular finding.
+ * Its own seed: the draws are independent of checkModel's.
+ */
+export function referenceClass(m: RandomModel, Model: ModelClass, seed: number, randomDraws = 20, kinkDraws = 4): ReferenceResult {
+  const rng = mulberry32(seed);
+  let solutions = 0;
+  let draws = 0;
+  let withTies = 0;
+  const tryOne = (inputs: Record<string, unknown>, y0?: Float64Array): ReferenceResult['witness'] => {
+    draws++;
+    let inst: ModelInstance & { solve(o: object): unknown };
+    let r: { status: string; residual: number; solution: Record<string, unknown> };
+    try {
+      inst = new Model(inputs) as unknown as typeof inst;
+      r = inst.solve({ tol: 1e-12, maxIter: 2000, ...(y0 ? { y0 } : {}) }) as typeof r;
+    } catch {
+      return null;
+    }
+    if (r.status !== 'converged') return null;
+    solutions++;
+    const y = Float64Array.from(Object.values(r.solution).flatMap((v) => (Array.isArray(v) ? (v.flat(3) as number[]) : [v as number])));
+    const b = bruteForce(inst, y, r.residual, rng);
+    if (b.ties.length) withTies++;
+    return b.finding ? { inputs, solution: toPlain(y), finding: b.finding, guard: inst.guardBound() } : null;
+  };
+  let witness: ReferenceResult['witness'] = null;
+  for (let i = 0; i < randomDraws && !witness; i++) witness = tryOne(m.inputs(rng));
+  for (let i = 0; i < kinkDraws && !witness; i++) {
+    const k = kinkInputs(m, Model, rng);
+    if (k) witness = tryOne(k.inputs, k.y0);
+  }
+  const cls: ReferenceClass = witness ? 'singular-seen' : solutions ? 'always-invertible-seen' : 'no-solution-seen';
+  return { cls, solutions, draws, withTies, witness };
+}
+
+/**
+ * Whether a compile-time verdict is the strongest sound one for the reference class:
+ * `violated` for `singular-seen`; `certified` or `guarded` for `always-invertible-seen`, and also
+ * `violated` there (it carries a checked counterexample, so the sample missed the singular point
+ * and the model really is singular). Null for `no-solution-seen`.
+ */
+export function reachesStrongest(cls: ReferenceClass, verdict: string): boolean | null {
+  if (cls === 'no-solution-seen') return null;
+  if (cls === 'singular-seen') return verdict === 'violated';
+  return verdict === 'certified' || verdict === 'guarded' || verdict === 'violated';
 }
