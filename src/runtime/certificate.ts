@@ -276,6 +276,19 @@ export function certifySelection(model: ModelInstance, y: Float64Array, residual
       point: { ties, vertices: [ties.map((k) => factors[k.site][k.element])] },
     });
   }
+  // B = I - T_y for a fixpoint: the identity sets its scale, and a B whose inverse is above
+  // 1e12 of it is singular within the rounding of T_y's own terms (0.96 + 0.04 is 1 in one
+  // order of summation and 1 - 3.5e-17 in another: the random-model check found B = 3.5e-17
+  // from the structured assembly where the kernels give 0). No certificate on such a B.
+  const inverseNorm = selected && model.hasMap ? inverseNorm1Estimate(selected.lu) : 0;
+  if (inverseNorm > 1e12) {
+    return done({
+      verdict: 'unverified',
+      test: 'selected B',
+      detail: `the selected B = dF/dy${reduction ? `, ${reduction},` : ''} = I - T_y has ||B^-1|| about ${fmt(inverseNorm)}: singular within the rounding of T_y's terms, so no invertibility can be claimed at the solution`,
+      point: { ties, vertices: [ties.map((k) => factors[k.site][k.element])] },
+    });
+  }
 
   const vertexTest = (prefix: string): CertifiedSelection => {
     const test = 'row-wise vertex test';

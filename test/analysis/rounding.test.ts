@@ -23,3 +23,13 @@ describe('a B interval ending at 0 by rounding is not certified', () => {
     expect(verdictOf('0.5 * abs(y) + 0.25 * max(y, 1.5 * y) + x')).toBe('certified');
   });
 });
+
+describe('at run time too', () => {
+  it('B = I - T_y within rounding of singular is not certified (0.96 + 0.04 at a solution inside both boxes)', async () => {
+    const { compileModel } = await import('../../src/compile-model.ts');
+    const M = await compileModel('r.impl', undefined, 'model R {\n  param x: real\n  unknown y: real\n  fixpoint y = 0.96 * proj_box(y, -1.15, 0.69) + 0.04 * proj_box(y, -0.15, 1.3) + x\n}\n');
+    const r = (new M({ x: 0 }) as unknown as { solve(): { certificate: { verdict: string; detail: string } } }).solve();
+    expect(r.certificate.verdict).not.toMatch(/certified|guarded/);
+    expect(r.certificate.detail).toMatch(/rounding/);
+  });
+});
