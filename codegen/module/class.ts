@@ -36,8 +36,9 @@ function constructorStatements(ctx: ModuleContext): string[] {
     ...k.residual, ...(k.maps ?? []), ...s.sites.flatMap((x) => [x.node, ...g.node(x.node).args]),
     ...k.derivativeRoots,
     ...m.outputs.map((o) => o.node),
-    // Clauses on the inputs alone are hoisted like any input-only value: shared along `with`.
-    ...s.requires.filter((r) => !r.onUnknowns).map((r) => r.node),
+    // The `require` clauses: those on the inputs alone, and the input-only parts of the others,
+    // are hoisted like any input-only value (shared along `with`).
+    ...s.requires.map((r) => r.node),
     ...structureRoots(ctx),
   ];
   const hoisted = writer.hoist(hoistRoots, new Set());

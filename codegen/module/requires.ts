@@ -5,7 +5,6 @@
  * 0 for false, src/primitives/logic.ts), and it holds when every entry is 1: a comparison with
  * a NaN is 0, so a clause on a value that is not a number fails rather than passes.
  */
-import type { NodeId } from '../../src/primitives/types.ts';
 import { literal } from '../names.ts';
 import type { ModuleContext } from './context.ts';
 
@@ -20,15 +19,8 @@ export function emitRequires(ctx: ModuleContext): void {
     ctx.method('requireViolations', [['y', 'Float64Array | null']], type, ['void y;', 'return [];'], `${doc} The model states none: none.`);
     return;
   }
-  // Every value the clauses read that the inputs fix, defined on first use unless the
-  // constructor already defines it (the kernels or the guard read it too): a clause on the
-  // inputs alone is then itself such a value, computed once per instance.
-  const hoisted = writer.hoist(clauses.map((r) => r.node), new Set<NodeId>());
-  const define = hoisted.map((h) => {
-    const name = literal(h.name);
-    const label = s.labels.get(h.node);
-    return `if (!Object.hasOwn(c, ${name})) lazy(c, ${name}, () => ${h.expr}${label === undefined ? '' : `, ${literal(label)}`});`;
-  });
+  // Every value the clauses read that the inputs fix (a clause on the inputs alone included)
+  // is hoisted by the constructor (class.ts), computed once per instance on first use.
   const fails = (value: string) => `!${value}.data.every((v) => v === 1)`;
   const push = (r: (typeof clauses)[number]) => `failed.push({ clause: ${literal(r.text)}, at: ${literal(r.at)} });`;
   // The clauses on the unknowns at y, computed first so that every clause is checked in declaration order.
@@ -42,7 +34,6 @@ export function emitRequires(ctx: ModuleContext): void {
   })();
   ctx.method('requireViolations', [['y', 'Float64Array | null']], type, [
     'const c = this.c;',
-    ...define,
     ...atY.lines,
     `const failed: ${type} = [];`,
     ...clauses.map((r) =>

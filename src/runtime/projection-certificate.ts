@@ -36,7 +36,7 @@ import { conditionEstimate1, determinantSign, inverseNorm1Estimate, luFactor } f
 import { DENSE_LIMIT } from './implicit-system.ts';
 import { normInf, opnorm2Upper, zeros, type Matrix } from './matrix.ts';
 import type { ModelInstance } from './model.ts';
-import { projL1BallJvp, projSimplexJvp, projSocJvp, projL1Ball, projSimplex, projSoc, simplexThreshold } from './values/projections.ts';
+import { faceProjection, projL1BallJvp, projSimplexJvp, projSocJvp, projL1Ball, projSimplex, projSoc, simplexThreshold } from './values/projections.ts';
 import { isFiniteVector } from './validate.ts';
 
 /** Most ties whose 2^t faces are enumerated for the vertex checks (as certificate.ts MAX_TIES). */
@@ -94,22 +94,9 @@ function fmtUp(v: number): string {
 
 const vec = (data: Float64Array) => ({ shape: [data.length], data });
 
-/** `t` projected onto {x : x_i = 0 where signs_i = 0, sum_i signs_i x_i = 0}: J_F (projections.ts faceProjection). */
+/** `t` projected onto {x : x_i = 0 where signs_i = 0, sum_i signs_i x_i = 0}: J_F, the value kernels' own face projection. */
 function facePiece(name: string, signs: Float64Array): Piece {
-  return {
-    name,
-    apply: (t) => {
-      let count = 0;
-      let mean = 0;
-      for (let i = 0; i < t.length; i++) {
-        if (signs[i] === 0) continue;
-        count++;
-        mean += signs[i] * t[i];
-      }
-      mean = count > 0 ? mean / count : 0;
-      return signs.map((s, i) => (s === 0 ? 0 : t[i] - s * mean));
-    },
-  };
+  return { name, apply: (t) => faceProjection(signs, t) };
 }
 
 const identityPiece: Piece = { name: 'I', apply: (t) => t.slice() };

@@ -40,7 +40,7 @@ export function projSimplexJvp(v: Tensor, t: Tensor): Tensor {
 }
 
 /** `t` projected onto {x : x_i = 0 off the support, sum_i signs_i x_i = 0}. */
-function faceProjection(signs: Float64Array, t: Float64Array): Float64Array {
+export function faceProjection(signs: Float64Array, t: Float64Array): Float64Array {
   let count = 0;
   let mean = 0;
   for (let i = 0; i < t.length; i++) {
