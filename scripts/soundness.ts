@@ -86,7 +86,7 @@ for (const [i, m] of models.entries()) {
   strengthDraws += ref.draws;
   strengthTies += ref.withTies;
   bump(crossTable, `${ref.cls}|${r.compileVerdict}`);
-  const hit = reachesStrongest(ref.cls, r.compileVerdict);
+  const hit = reachesStrongest(ref.cls, r.compileVerdict, r.dataDecided);
   for (const s of [strength.get('all')!, strength.get(m.family)!]) {
     bump(s.classes, ref.cls);
     if (hit === null) continue;
@@ -163,6 +163,7 @@ out.push(
     `${strengthSolutions} of ${strengthDraws} draws solved, each solution's conservative set brute-forced (${strengthTies} with ties). ` +
     '`singular-seen`: some sampled solution has a singular B in its set, so a counterexample exists and `violated` is the strongest sound verdict. ' +
     '`always-invertible-seen`: no sampled B singular, strongest taken as `certified`/`guarded` (compile-time `violated` also counts: it carries a checked counterexample the sample missed). ' +
+    'Where B reads a matrix input and the exact row-wise test decides at run time (a box QP\'s Q), `runtime` or `guarded` counts as the strongest whatever the class: which matrices make B singular is the data\'s business. ' +
     '`no-solution-seen` models are left out of the shares.',
   '',
   `| family | models | always-invertible-seen | singular-seen | no-solution-seen | compared | reach strongest | at least runtime (not unverified) |`,

@@ -10,7 +10,9 @@ import { Bounds } from './bounds.ts';
 import { certify, jacobians, type Certificate, type Jacobians } from './certify.ts';
 import { classify, equationNodes, type ClassResult } from './classes.ts';
 import { Namer, showLinOp } from './linop.ts';
+import { boundValue, normBound } from './norm-bound.ts';
 import { buildStructure } from './structure.ts';
+import { switchContinuity, switchNodes } from './continuity.ts';
 import type { Coefficient, ModelStructure } from '../structure/types.ts';
 
 /** One kink site of F: a nonsmooth primitive applied to something that moves. */
@@ -59,8 +61,10 @@ export function analyze(checked: CheckedModel, sourceText: string): Analysis {
       ? { verdict: 'unverified' as const, test: 'none' as const, guard: null, guardBound: null, rowwise: false, counterexample: null, reason: 'F is discontinuous: the implicit function theorem does not apply' }
       : certify(model, jac, bounds, namer),
     kinks,
+    model,
   );
-  const diagnostics = [...classes.diagnostics, ...certificationDiagnostics(model, certificate, kinks)];
+  const nonexpansiveMap = jac.Ty !== null && ((b) => b !== null && (boundValue(b) ?? Infinity) <= 1)(normBound(jac.Ty, model.graph, bounds, namer));
+  const diagnostics = [...classes.diagnostics, ...certificationDiagnostics(model, certificate, kinks, nonexpansiveMap)];
   const nonDiagonalKinks = kinks.some((k) => primitive(k.primitive).kink?.factor === null);
   const structure = buildStructure({ model, jacobians: jac, certificate, classes, B, A, nonDiagonalKinks });
   return { model, classes, kinks, pieces: pieceCount(kinks), jacobians: jac, B, A, certificate, diagnostics, structure, solver: solverText(structure, namer) };
@@ -109,14 +113,29 @@ function solverText(s: ModelStructure, namer: Namer): string {
 /**
  * An `if` on the unknowns (or params) switches F between two branches; MATH.md 4 needs F
  * locally Lipschitz, which holds at a solution on the switch only when the branches agree
- * there. Nothing at compile time proves that they do (`if y > 0 then y + 1 else y` jumps by 1),
- * so a compile-time `certified` or `guarded` becomes `runtime`: the run-time certificate checks
- * each solution's switches for a jump (src/runtime/certificate.ts, test `continuity`) before
- * any other test, and a guard or interval argument is still used there when F is continuous.
+ * there (`if y > 0 then y + 1 else y` jumps by 1). Where src/analysis/continuity.ts proves,
+ * exactly, that the branches of every switch agree on its switch surface
+ * (`if y > 0 then y * y else 0` at y = 0), F is continuous across the switches and the
+ * compile-time verdict stands: the switch's kink factor ranges over [0, 1] at a tie, so its
+ * conservative Jacobian W J_then + (1 - W) J_else covers both branches' Jacobians, which is
+ * what the tests behind `certified` and `guarded` assumed. Otherwise a compile-time
+ * `certified` or `guarded` becomes `runtime`: the run-time certificate checks each solution's
+ * switches for a jump (src/runtime/certificate.ts, test `continuity`) before any other test,
+ * and a guard or interval argument is still used there when F is continuous.
  */
-function atMostRuntimeAtSwitches(c: Certificate, kinks: readonly KinkSite[]): Certificate {
+function atMostRuntimeAtSwitches(c: Certificate, kinks: readonly KinkSite[], model: IrModel): Certificate {
   const switches = kinks.filter((k) => primitive(k.primitive).kink?.switch);
   if (switches.length === 0 || (c.verdict !== 'certified' && c.verdict !== 'guarded')) return c;
+  const where = (id: number) => {
+    const span = model.graph.node(id).span;
+    return span ? `${span.start.line}:${span.start.column}` : '?';
+  };
+  const proofs = switchNodes(model).map((id) => ({ id, proof: switchContinuity(model, id) }));
+  // kinkSites and switchNodes read the same selects of F; should they ever disagree, prove nothing.
+  if (proofs.length === switches.length && proofs.every((p) => p.proof.verdict === 'continuous')) {
+    const agree = proofs.map((p) => `at ${where(p.id)} ${p.proof.why}`).join('; ');
+    return { ...c, reason: `${c.reason}; F is continuous across its \`if\` switches (${agree})` };
+  }
   const at = switches.map((k) => (k.span ? `${k.span.start.line}:${k.span.start.column}` : '?')).join(', ');
   return {
     ...c,
@@ -157,7 +176,7 @@ function pieceCount(kinks: KinkSite[]): string {
   return `at most 2^(${exponent})`;
 }
 
-function certificationDiagnostics(model: IrModel, c: Certificate, kinks: KinkSite[]): Diagnostic[] {
+function certificationDiagnostics(model: IrModel, c: Certificate, kinks: KinkSite[], nonexpansiveMap: boolean): Diagnostic[] {
   const related = kinks.filter((k) => k.span).map((k) => ({ span: k.span!, message: `kink of \`${k.primitive}\`: ${k.condition}, range ${k.range}` }));
   const at = model.residual[0]?.span ?? model.span;
   if (c.verdict === 'violated') {
@@ -166,7 +185,7 @@ function certificationDiagnostics(model: IrModel, c: Certificate, kinks: KinkSit
         label: 'a singular B is reachable here',
         notes: [c.reason, 'MATH.md 4: every B in the conservative Jacobian must be invertible; no derivative is justified at such a solution'],
         related,
-        help: repairHelp(model, kinks.length > 0),
+        help: repairHelp(model, kinks.length > 0, nonexpansiveMap),
       }),
     ];
   }
@@ -187,18 +206,21 @@ function certificationDiagnostics(model: IrModel, c: Certificate, kinks: KinkSit
  * W0501's help: a change of the model after which no singular B is reachable, in the model's
  * own terms (test/analysis/help.test.ts applies each one and checks that the verdict changes).
  * A fixpoint map scaled by 0.9 has Lipschitz constant 0.9 times the map's: a contraction when
- * the map was nonexpansive (MATH.md 5.2). A scalar residual plus 2y has B shifted by 2: the
- * interval test certifies when the kinks' range of B stays above -2 (abs, relu, |y|-like `if`).
+ * the map is nonexpansive (its norm bound is at most 1 whatever the inputs, MATH.md 5.2), and
+ * only then is that the help. A scalar residual plus 2y has B shifted by 2: the interval test
+ * certifies when the kinks' range of B stays above -2 (abs, relu, |y|-like `if`). Otherwise the
+ * counterexample comes from inputs that no test excludes (a matrix W of any norm, a map times
+ * the unknown): the help is W0502's, what makes a sound test apply.
  */
-function repairHelp(model: IrModel, hasKinks: boolean): string {
+function repairHelp(model: IrModel, hasKinks: boolean, nonexpansiveMap: boolean): string {
   const fix = model.residual.length === 1 ? model.residual[0].fixpoint : null;
-  if (fix) return `scale the map by a factor below 1, e.g. \`fixpoint ${fix.unknown} = 0.9 * (...)\`, so that it is a contraction and every B = I - T_y is invertible`;
+  if (fix && nonexpansiveMap) return `scale the map by a factor below 1, e.g. \`fixpoint ${fix.unknown} = 0.9 * (...)\`, so that it is a contraction and every B = I - T_y is invertible`;
   const scalar = model.unknowns.length === 1 && model.unknowns[0].shape.length === 0;
-  if (scalar) {
+  if (scalar && !fix) {
     const y = model.unknowns[0].name;
     return `make F strictly increasing in \`${y}\`${hasKinks ? ' across its kinks' : ''}, e.g. add \`2 * ${y}\` to the residual, so that no B reaches 0`;
   }
-  return 'change the model so that B stays invertible over the whole range of its kinks (e.g. write it as `fixpoint` with a map scaled by a factor below 1)';
+  return proofHelp(model);
 }
 
 /**
@@ -208,18 +230,22 @@ function repairHelp(model: IrModel, hasKinks: boolean): string {
  */
 function proofHelp(model: IrModel): string {
   const matrices = matricesOf(model);
+  // A bound already stated is named as such (the rewrite is then all that is missing).
+  const stated = matrices.length > 0 && model.requires.some((r) => (model.textOf(r.node) ?? '').includes(`opnorm(${matrices[0]})`));
   const bound = matrices.length ? `\`require opnorm(${matrices[0]}) <= 0.9\`` : '`require opnorm(W) <= 0.9` on the matrix W the map multiplies';
+  const reads = (test: string) => `: the ${test} then reads the bound your \`require\` states on \`opnorm(${matrices[0]})\``;
   if (model.unknowns.length > 1 || model.residual.length > 1) {
     // The small-gain test between blocks reads the norms of fixpoint maps' blocks dT_i/dy_j.
     const u = model.unknowns[0].name;
-    return `write each equation in fixpoint form (\`fixpoint ${u} = T(...)\`, one per unknown) and bound the matrices the maps multiply with ${bound}, so that the small-gain test between the blocks applies`;
+    const form = `write each equation in fixpoint form (\`fixpoint ${u} = T(...)\`, one per unknown)`;
+    return stated ? `${form}${reads('small-gain test between the blocks')}` : `${form} and bound the matrices the maps multiply with ${bound}, so that the small-gain test between the blocks applies`;
   }
   const fix = model.residual[0].fixpoint;
   const y = model.unknowns[0].name;
   // A fixpoint reaching here has no norm bound for T_y (a factor of the unknown itself, say):
   // a `require` on a matrix alone bounds nothing until T is built of bounded pieces.
-  if (fix) return `write the map as nonexpansive functions (relu, clip, tanh, ...) of \`${matrices[0] ?? 'W'} * ${y} + ...\`, with no other factor of \`${y}\`, and state a contraction with ${bound}`;
-  return `write the equation as \`fixpoint ${y} = T(${y})\` (F = ${y} - T) and state a contraction with ${bound}`;
+  if (fix) return `write the map as nonexpansive functions (relu, clip, tanh, ...) of \`${matrices[0] ?? 'W'} * ${y} + ...\`, with no other factor of \`${y}\`${stated ? reads('contraction test') : `, and state a contraction with ${bound}`}`;
+  return `write the equation as \`fixpoint ${y} = T(${y})\` (F = ${y} - T)${stated ? reads('contraction test') : ` and state a contraction with ${bound}`}`;
 }
 
 /** Matrix-valued params, data and lets that the residual's source text names: the operators whose norm a `require` can bound. */

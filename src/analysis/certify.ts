@@ -6,7 +6,9 @@ import { ANY, invInterval, mulInterval } from '../primitives/interval.ts';
 import { factsOf } from '../primitives/registry.ts';
 import type { NodeId } from '../primitives/types.ts';
 import type { Bounds, Interval } from './bounds.ts';
-import { searchCounterexample, type Counterexample } from './counterexample.ts';
+import { monotoneProx } from './monotone-prox.ts';
+import { strictlyNonzero, strictText } from './strict-interval.ts';
+import { findCounterexample, type Counterexample } from './counterexample.ts';
 import { kinkFactorsOf, kinkFree, showLinOp, toLinOp, type LinOp, type Namer } from './linop.ts';
 import { boundSup, boundValue, guardDependency, normBound, showBound, type NormBound } from './norm-bound.ts';
 
@@ -129,12 +131,20 @@ export function certify(model: IrModel, jac: Jacobians, bounds: Bounds, namer: N
     if (excludesZero([lo, hi])) {
       return { ...base, verdict: 'certified', test: 'scalar interval', reason: `every B lies in ${showInterval(lo, hi)}, which excludes 0` };
     }
+    const tangent = jac.bTangents[0];
+    if (tangent !== null && strictlyNonzero(g, tangent, bounds)) {
+      return { ...base, verdict: 'certified', test: 'scalar interval', reason: `every B lies in ${strictText(g, tangent, bounds)}, which excludes 0 (its ends computed exactly)` };
+    }
   }
   // 5.3 for diagonal B: every entry's interval excludes 0 at every vertex (uniformly definite).
   if (single && !scalarUnknown && isDiagonal(jac.B[0])) {
     const [lo, hi] = linOpInterval(jac.B[0], bounds, g);
     if (excludesZero([lo, hi])) {
       return { ...base, verdict: 'certified', test: 'monotone', reason: `B is diagonal with entries in [${fmt(lo)}, ${fmt(hi)}]: definite at every vertex` };
+    }
+    const tangent = jac.bTangents[0];
+    if (tangent !== null && strictlyNonzero(g, tangent, bounds)) {
+      return { ...base, verdict: 'certified', test: 'monotone', reason: `B is diagonal with entries in ${strictText(g, tangent, bounds)} (ends computed exactly): definite at every vertex` };
     }
   }
   // 5.3 by construction: B = (diagonal part >= c > 0) + sum of M' D M with D >= 0 diagonal.
@@ -149,6 +159,12 @@ export function certify(model: IrModel, jac: Jacobians, bounds: Bounds, namer: N
       };
     }
   }
+  // 5.3 for a prox-gradient map: T_y = a J (I - K), K positive (semi)definite by construction
+  // (tried after a contraction that certifies, before a guard).
+  const monotoneProxCertificate = (): Certificate | null => {
+    const reason = jac.Ty && !scalarUnknown ? monotoneProx(jac.Ty, g, bounds, (op) => showLinOp(op, namer)) : null;
+    return reason ? { ...base, verdict: 'certified', test: 'monotone', reason } : null;
+  };
   // 5.2: contraction of the fixed-point map through composed norm bounds.
   let dataBound: NormBound | null = null;
   if (jac.Ty) {
@@ -170,6 +186,8 @@ export function certify(model: IrModel, jac: Jacobians, bounds: Bounds, namer: N
           reason: `||T_y|| <= ${showBound(bound)} <= ${fmt(stated)} < 1 over the whole conservative set, by the bounds the \`require\` clauses state (checked at run time)`,
         };
       }
+      const prox = monotoneProxCertificate();
+      if (prox) return prox;
       // A bound on run-time values: a guard the generated code checks. One on data only
       // (which users cannot make hold) is left to the exact test where that test applies.
       const dependency = value === null ? guardDependency(bound) : null;
@@ -187,8 +205,10 @@ export function certify(model: IrModel, jac: Jacobians, bounds: Bounds, namer: N
       if (dependency === 'data') dataBound = bound;
     }
   }
+  const prox = monotoneProxCertificate();
+  if (prox) return prox;
   // A reachable singular element refutes the condition (MATH.md 4, the pathologies).
-  const counterexample = searchCounterexample(model, jac);
+  const counterexample = findCounterexample(model, jac, { searchData: !rowwise });
   if (counterexample) {
     return { ...base, verdict: 'violated', test: 'counterexample', reason: counterexample.why, counterexample };
   }
@@ -290,6 +310,10 @@ function certifyBlocks(model: IrModel, jac: Jacobians, bounds: Bounds, namer: Na
   // 3. Small gain between fixpoint blocks.
   const gain = smallGain(model, jac, part, g, bounds, namer);
   if (gain) return { ...base, verdict: 'certified', test: 'small gain', reason: gain };
+
+  // A reachable singular element refutes the condition (MATH.md 4).
+  const counterexample = findCounterexample(model, jac, { searchData: !rowwise });
+  if (counterexample) return { ...base, verdict: 'violated', test: 'counterexample', reason: counterexample.why, counterexample };
 
   // 4. Row-wise across blocks: the exact vertex test on the assembled B at run time.
   if (rowwise) {

@@ -30,15 +30,14 @@ function addLine(text: string, line: string): string {
 const sample = (path: string) => readFileSync(path, 'utf8');
 
 describe('W0501 help: applied, the model is no longer violated', () => {
-  // What the changed model reaches: certified by the interval test where B is a kink factor's
-  // range plus 2; `runtime` for the `if` (its switch is checked at run time for a jump);
-  // `unverified` for y^3 + 2y, whose B = 3y^2 + 2 >= 2 the interval test does not bound on an
-  // unbounded y (not violated any more: no counterexample is left).
+  // What the changed model reaches: certified where B is a kink factor's range plus 2 (the
+  // interval test), for y^3 + 2y (B = 3y^2 + 2 >= 2, an exact end), and for the `if` (its
+  // switch proved continuous, B in [1, 3]).
   const scalarSolve: [string, string, string][] = [
     ['abs(y) - x', sample('samples/pathological/abs_kink.impl'), 'certified'],
-    ['y^3 - x', sample('samples/pathological/cubic.impl'), 'unverified'],
+    ['y^3 - x', sample('samples/pathological/cubic.impl'), 'certified'],
     ['relu(y) - relu(-y) - x', sample('samples/pathological/relu_identity.impl'), 'certified'],
-    ['(if y > 0 then y else -y) - x', 'model IfAbs {\n  param x: real\n  unknown y: real\n  solve (if y > 0 then y else -y) - x = 0\n}\n', 'runtime'],
+    ['(if y > 0 then y else -y) - x', 'model IfAbs {\n  param x: real\n  unknown y: real\n  solve (if y > 0 then y else -y) - x = 0\n}\n', 'certified'],
   ];
   it.each(scalarSolve)('%s: add the term the help names to the residual', (_name, text, reached) => {
     const before = analyzed(text);
@@ -60,8 +59,8 @@ describe('W0501 help: applied, the model is no longer violated', () => {
   });
 });
 
-describe('W0502 help: applied, the model is certified', () => {
-  it('a solve form whose kink factor is inside a product: fixpoint form and the named bound', () => {
+describe('W0502 help (and W0501 help where the counterexample comes from free inputs): applied, the model is certified', () => {
+  it('a solve form whose kink factor is inside a product: violated for some W; under the bound, W0502; fixpoint form certifies', () => {
     const text = `model C {
   dim n
   param W: real[n, n]
@@ -71,18 +70,21 @@ describe('W0502 help: applied, the model is certified', () => {
   output o = sum(y)
 }
 `;
+    // Without a bound on W some W makes B singular at a reachable point (W = 1, b = 0 in one
+    // dimension: y = relu(y) on the whole ray y >= 0, where B = 1 - d reaches 0).
     const before = analyzed(text);
-    expect(before).toMatchObject({ verdict: 'unverified', code: 'W0502' });
-    expect(quoted(before.help!, /^fixpoint /)).toBe('fixpoint y = T(y)');
+    expect(before).toMatchObject({ verdict: 'violated', code: 'W0501' });
     const require = quoted(before.help!, /^require /);
     expect(require).toBe('require opnorm(W) <= 0.9');
-    // The `require` alone does not do it: the contraction test reads bounds of a fixpoint map.
-    expect(analyzed(addLine(text, require)).verdict).toBe('unverified');
+    // The `require` alone does not prove it: the contraction test reads bounds of a fixpoint map.
+    const bounded = analyzed(addLine(text, require));
+    expect(bounded).toMatchObject({ verdict: 'unverified', code: 'W0502' });
+    expect(quoted(bounded.help!, /^fixpoint /)).toBe('fixpoint y = T(y)');
     const after = analyzed(addLine(text.replace('solve y - W * relu(y) - b = 0', 'fixpoint y = W * relu(y) + b'), require));
     expect(after.verdict).toBe('certified');
   });
 
-  it('a fixpoint map with another factor of the unknown: the map the help describes, and its bound', () => {
+  it('a fixpoint map with another factor of the unknown: violated; the map the help describes, and its bound, certify', () => {
     const text = `model F {
   dim n
   param W: real[n, n]
@@ -92,8 +94,11 @@ describe('W0502 help: applied, the model is certified', () => {
   output o = sum(y)
 }
 `;
+    // T_y = diag(relu(W y + b)) + diag(y) D W: at y = 0, b = 1 it is I, so B = 0. Scaling the map
+    // by 0.9 would not help (b = 1 / 0.9), and the help does not say so.
     const before = analyzed(text);
-    expect(before).toMatchObject({ verdict: 'unverified', code: 'W0502' });
+    expect(before).toMatchObject({ verdict: 'violated', code: 'W0501' });
+    expect(before.help).not.toMatch(/0\.9 \* \(/);
     expect(quoted(before.help!, /^W \* y/)).toBe('W * y + ...');
     const require = quoted(before.help!, /^require /);
     expect(require).toBe('require opnorm(W) <= 0.9');
@@ -106,10 +111,9 @@ describe('W0502 help: applied, the model is certified', () => {
     const before = analyzed(text);
     expect(before).toMatchObject({ verdict: 'unverified', code: 'W0502' });
     expect(quoted(before.help!, /^fixpoint /)).toBe('fixpoint u = T(...)');
-    const require = quoted(before.help!, /^require /);
-    expect(require).toBe('require opnorm(W) <= 0.9');
-    expect(analyzed(addLine(text, require)).verdict).toBe('unverified');
+    // Without its `require`, the same model is violated (W = -1, b = 0.5 in one dimension).
+    expect(analyzed(text.replace(/^\s*require .*\n/m, '')).verdict).toBe('violated');
     const fixpoints = text.replace('solve u - W * relu(v) - b = 0', 'fixpoint u = W * relu(v) + b').replace('solve v - W * relu(u) - b = 0', 'fixpoint v = W * relu(u) + b');
-    expect(analyzed(addLine(fixpoints, require)).verdict).toBe('certified');
+    expect(analyzed(fixpoints).verdict).toBe('certified');
   });
 });

@@ -100,7 +100,10 @@ describe('row-wise across blocks (MATH.md 5.4 for several unknowns)', () => {
   it('a kink used by both blocks is not row-wise: its variable sits in two rows of B', () => {
     const c = verdictOf(model('y - 2 * relu(y + z)', 'z - relu(y + z)'));
     expect(c.rowwise).toBe(false);
-    expect(c.verdict).toBe('unverified');
+    // B = [[1 - 2d, -2d], [-d, 1 - d]] has det 1 - 3d: singular at d = 1/3, at the tie y + z = 0,
+    // which the parameters reach: the counterexample search finds it.
+    expect(c.verdict).toBe('violated');
+    expect(Math.abs(det2(c.counterexample!.B))).toBeLessThan(1e-9);
   });
 
   it('the same relu(y) in both equations is not row-wise, so the run time does not trust the vertices either', async () => {
@@ -112,10 +115,13 @@ describe('row-wise across blocks (MATH.md 5.4 for several unknowns)', () => {
     // (y's equation reads z, so B is not block-triangular either.)
     const c = verdictOf(model('y - 2 * relu(y) + 0.1 * z', 'z - C * relu(y) - abs(z)'));
     expect(c.rowwise).toBe(false);
-    expect(c.verdict).toBe('unverified');
+    // At y = z = 0 the factors d (relu) and s (abs) range freely: B = [[1 - 2d, 0.1], [-C d, 1 - s]],
+    // det at d = 0, s = 1 is 0. The search reports such a point; its B must be singular.
+    expect(c.verdict).toBe('violated');
+    expect(Math.abs(det2(c.counterexample!.B))).toBeLessThan(1e-9);
   });
 
-  it('the run-time vertex test decides a tie the compile time left to it: singular hull found', async () => {
+  it('a singular hull at a tie: found by the compile-time search and by the run-time vertex test at the solution', async () => {
     // At y = z = 0 (x = 0) all three factors tie; the rows of B are (1 - 2 d, 0.5) and
     // (0.5 a, 1 + 0.25 b), each kink in one row: d = 1 gives det = -(1 + 0.25 b) - 0.25 a < 0,
     // d = 0, a = b = -1 gives det = 1 > 0, so the hull holds a singular B.
@@ -130,8 +136,9 @@ describe('row-wise across blocks (MATH.md 5.4 for several unknowns)', () => {
   }
 }
 `;
+    // The compile-time search finds that hull too (violated); the run time, at this solution.
     const c = verdictOf(text);
-    expect(c.verdict).toBe('runtime');
+    expect(c.verdict).toBe('violated');
     const { result } = await solveAt(text, { x1: 0, x2: 0 });
     const cert = (result as unknown as { certificate?: { verdict: string } }).certificate;
     expect(cert?.verdict).toBe('violated');
@@ -339,3 +346,8 @@ describe('showLinOp', () => {
     expect(b.B).toBe('I - 0.5');
   });
 });
+
+/** The determinant of a 2 x 2 matrix. */
+function det2(B: number[][]): number {
+  return B[0][0] * B[1][1] - B[0][1] * B[1][0];
+}

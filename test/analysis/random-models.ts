@@ -21,6 +21,7 @@
  * between them; an element with a tiny smallest singular value is singular outright.
  */
 import { mulberry32 } from '../../demos/data.ts';
+import { cone } from '../../src/ir/ad.ts';
 import { analyzeFile } from '../../src/pipeline.ts';
 import { compileModel } from '../../src/compile-model.ts';
 import type { ModelInstance } from '../../src/runtime/model.ts';
@@ -542,6 +543,8 @@ export interface ModelReport {
   model: RandomModel;
   compileVerdict: string;
   compileTest: string;
+  /** B reads a matrix input and the row-wise test decides at run time (see reachesStrongest). */
+  dataDecided: boolean;
   trials: Trial[];
   /** The trials with a claim and a singular element in the set. */
   unsound: Trial[];
@@ -628,7 +631,10 @@ export async function checkModel(m: RandomModel, seed: number, randomTrials = 1)
   const kink = kinkInputs(m, Model, rng);
   if (kink) runOne('kink', kink.inputs, kink.y0);
   const unsound = trials.filter((t) => t.brute?.finding);
-  return { model: m, compileVerdict, compileTest: analysis.certificate.test, trials, unsound, modulePath: (Model as { modulePath: string }).modulePath, Model };
+  const g = analysis.model.graph;
+  const readsMatrix = cone(g, analysis.jacobians.bTangents.filter((t): t is number => t !== null)).some((id) => g.node(id).op === 'input' && g.shape(id).length === 2);
+  const dataDecided = analysis.certificate.rowwise && readsMatrix;
+  return { model: m, compileVerdict, compileTest: analysis.certificate.test, dataDecided, trials, unsound, modulePath: (Model as { modulePath: string }).modulePath, Model };
 }
 
 /** A report of one unsound trial, with everything needed to reproduce it. */
@@ -715,10 +721,15 @@ export function referenceClass(m: RandomModel, Model: ModelClass, seed: number, 
  * Whether a compile-time verdict is the strongest sound one for the reference class:
  * `violated` for `singular-seen`; `certified` or `guarded` for `always-invertible-seen`, and also
  * `violated` there (it carries a checked counterexample, so the sample missed the singular point
- * and the model really is singular). Null for `no-solution-seen`.
+ * and the model really is singular). Null for `no-solution-seen`. With `dataDecided` (the
+ * model's B reads a matrix input and the exact row-wise test applies at run time) a run-time
+ * verdict counts as the strongest too: which matrices make B singular is the data's business.
  */
-export function reachesStrongest(cls: ReferenceClass, verdict: string): boolean | null {
+export function reachesStrongest(cls: ReferenceClass, verdict: string, dataDecided = false): boolean | null {
   if (cls === 'no-solution-seen') return null;
+  // B's invertibility decided by matrix data, with the exact row-wise test at run time (a Lasso's
+  // X, a box QP's Q): `runtime` is the strongest claim that holds for the model whatever the data.
+  if (dataDecided && (verdict === 'runtime' || verdict === 'guarded')) return true;
   if (cls === 'singular-seen') return verdict === 'violated';
   return verdict === 'certified' || verdict === 'guarded' || verdict === 'violated';
 }

@@ -6,95 +6,8 @@
  * the selected element) is checked against the claim the certificate makes.
  */
 import { describe, expect, it } from 'vitest';
-import { mulberry32 } from '../../demos/data.ts';
-import type { Analysis } from '../../src/analysis/analyze.ts';
 import { explainText } from '../../src/analysis/explain.ts';
-import { compileModel } from '../../src/compile-model.ts';
-import { analyzeFile } from '../../src/pipeline.ts';
-import type { ModelInstance, RunResult } from '../../src/runtime/index.ts';
-
-function analyzeOne(text: string): Analysis {
-  const r = analyzeFile('test.impl', text);
-  expect(r.diagnostics.filter((d) => d.severity === 'error').map((d) => d.message)).toEqual([]);
-  return r.analyses[0];
-}
-
-const verdictOf = (text: string) => analyzeOne(text).certificate;
-
-type Solver = ModelInstance & { solve(options?: object): RunResult };
-
-/** Solve with the generated code; return the instance and the flattened solution. */
-async function solveAt(text: string, inputs: Record<string, unknown>): Promise<{ inst: Solver; y: Float64Array }> {
-  const M = await compileModel('stronger.impl', undefined, text);
-  const inst = new M(inputs) as unknown as Solver;
-  const r = inst.solve();
-  expect(r.status).toBe('converged');
-  const value = Object.values(r.solution)[0];
-  const y = Float64Array.from([value].flat(4) as number[]);
-  expect(y.length).toBe(inst.n);
-  return { inst, y };
-}
-
-/**
- * B at y with every kink factor entry drawn from its range (vertices for the first draws,
- * then uniform): a superset of the conservative set at y, which the compile-time claims cover.
- */
-function sampledBs(inst: ModelInstance, y: Float64Array, ranges: readonly (readonly [number, number])[], draws: number): number[][][] {
-  const rng = mulberry32(7);
-  const n = inst.n;
-  const out: number[][][] = [];
-  for (let k = 0; k < draws; k++) {
-    const factors = inst.kinkFactors(y).map((f, site) => {
-      const [lo, hi] = ranges[site];
-      return f.map(() => (k === 0 ? lo : k === 1 ? hi : lo + (hi - lo) * rng()));
-    });
-    const B = Array.from({ length: n }, () => new Array<number>(n).fill(0));
-    for (let j = 0; j < n; j++) {
-      const e = new Float64Array(n);
-      e[j] = 1;
-      const col = new Float64Array(n);
-      inst.jvpY(y, factors, e, col);
-      for (let i = 0; i < n; i++) B[i][j] = col[i];
-    }
-    out.push(B);
-  }
-  return out;
-}
-
-/** Cholesky of the symmetric part succeeds iff it is positive definite. */
-function symmetricPartPositiveDefinite(B: number[][]): boolean {
-  const n = B.length;
-  const L = Array.from({ length: n }, () => new Array<number>(n).fill(0));
-  for (let i = 0; i < n; i++) {
-    for (let j = 0; j <= i; j++) {
-      let s = 0.5 * (B[i][j] + B[j][i]);
-      for (let k = 0; k < j; k++) s -= L[i][k] * L[j][k];
-      if (i === j) {
-        if (!(s > 0)) return false;
-        L[i][i] = Math.sqrt(s);
-      } else L[i][j] = s / L[j][j];
-    }
-  }
-  return true;
-}
-
-/** ||M||_2 by power iteration on M'M (plenty of iterations for order <= 6). */
-function opnorm(M: number[][]): number {
-  const n = M[0].length;
-  let v = Array.from({ length: n }, (_, i) => 1 + i / 7);
-  let s = 0;
-  for (let it = 0; it < 500; it++) {
-    const Mv = M.map((r) => r.reduce((a, x, j) => a + x * v[j], 0));
-    const MtMv = v.map((_, j) => M.reduce((a, r, i) => a + r[j] * Mv[i], 0));
-    const norm = Math.hypot(...MtMv);
-    if (norm === 0) return 0;
-    s = Math.sqrt(norm / Math.hypot(...v));
-    v = MtMv.map((x) => x / norm);
-  }
-  return s;
-}
-
-const identityMinus = (B: number[][]) => B.map((r, i) => r.map((x, j) => (i === j ? 1 : 0) - x));
+import { analyzeOne, identityMinus, opnorm, sampledBs, solveAt, symmetricPartPositiveDefinite, verdictOf } from '../helpers/brute-force.ts';
 
 describe('constant folding in norm bounds (MATH.md 5.2)', () => {
   const body = (inner: string) => `model F {\n  dim n\n  param c: real[n]\n  unknown y: real[n]\n  fixpoint y = proj_simplex(${inner})\n}\n`;
@@ -176,11 +89,17 @@ describe('`require` clauses as facts', () => {
     expect(c.test).toBe('scalar interval');
   });
 
-  it('under 0 <= e < 1, B comes arbitrarily close to 0 (e near 1): not robustly invertible, so decided per solution, never certified at compile time', () => {
-    // (certify.ts excludesZero: a certificate means B bounded away from 0 relative to its size.)
+  it('under 0 <= e < 1 (the issue\'s case): the clause is checked on doubles, so e <= 1 - 2^-53 and B >= 2^-53 > 0, computed exactly: certified', () => {
+    // (strict-interval.ts: an end computed without rounding needs no margin.)
     const c = verdictOf(kepler('require 0 <= e && e < 1'));
-    expect(c.verdict).not.toBe('certified');
-    expect(c.verdict).not.toBe('violated');
+    expect(c.verdict).toBe('certified');
+    expect(c.test).toBe('scalar interval');
+    // The bound the proof uses, checked independently: the double below 1 is 1 - 2^-53,
+    // and 1 - (1 - 2^-53) * 1 is exactly 2^-53 in floating point (Sterbenz).
+    const below = 1 - 2 ** -53;
+    expect(below).toBeLessThan(1);
+    expect(1 - 2 ** -54).toBe(1); // nothing lies between below and 1
+    expect(1 - below * 1).toBe(2 ** -53);
   });
 
   it('Kepler under e <= 1 (B = 0 at e = 1, E = 0) or without the clause: not certified', () => {
@@ -240,8 +159,11 @@ describe('smooth diagonal factors', () => {
   });
 
   it('explain says "kinks none" and never names a kink factor for a smooth model', () => {
-    // A smooth model no test certifies: its reason must not speak of kink factors.
-    const a = analyzeOne(`model S {\n  dim h\n  param W: real[h, h]\n  param b: real[h]\n  unknown z: real[h]\n  solve z - W * exp(z) - b = 0\n}\n`);
+    // A smooth model no test certifies (B = I + W diag(tanh'), invertible under the bound,
+    // but the solve form is not read as a contraction) and no counterexample refutes: its
+    // reason must not speak of kink factors. (Without the bound, or with exp in place of tanh,
+    // the search finds a singular B: W exp(z) = 1 in one dimension.)
+    const a = analyzeOne(`model S {\n  dim h\n  param W: real[h, h]\n  param b: real[h]\n  unknown z: real[h]\n  require opnorm(W) <= 0.9\n  solve z + W * tanh(z) - b = 0\n}\n`);
     const text = explainText(a);
     expect(text).toContain('none (F is smooth)');
     expect(a.certificate.verdict).toBe('unverified');
