@@ -74,7 +74,7 @@ export function emitModule(analyzed: { readonly structure: ModelStructure }, sou
       isTypeOnly: true,
       namedImports: [
         'BatchInstance', 'CompiledAnalysis', 'CompositeProblem', 'ProjectionFixpoint', ...([...m.data, ...m.params].some((v) => v.shape.length >= 2) ? ['DenseInput'] : []),
-        'GpuMapSpec', 'InputSpec', 'KinkSite', 'Matrix', 'RunOptions', 'RunResult', 'Tensor', 'VariableLayout',
+        'GpuMapSpec', 'InputSpec', 'KinkSite', 'Matrix', 'Operator', 'RunOptions', 'RunResult', 'Tensor', 'VariableLayout',
       ],
     },
     {

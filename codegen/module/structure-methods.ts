@@ -63,6 +63,13 @@ export function emitStructureMethods(ctx: ModuleContext): void {
     B
       ? 'B[rows, rows] (all of B when rows is null) assembled from its structure, without kernel calls per column; null when the values do not fit it.'
       : 'No structured assembly for this B: null (the runtime applies jvpY to unit vectors).');
+  // The same operator with its leaves' values, for products with B and B^T over a batch
+  // (src/runtime/batch-backward.ts): shared matrices stay the instances' own tensors.
+  ctx.method('bOperator', fParams, '{ op: Operator; leaves: Tensor[] } | null',
+    B
+      ? ctx.atSolution([...B.leaves], ctx.derivative([]), [unknownViews, factorWrap], (results) => `return { op: ${JSON.stringify(B.op)}, leaves: [${results.join(', ')}] };`)
+      : ['void y, factors;', 'return null;'],
+    B ? 'B as an operator over its leaves at y (identity, scalings, diagonal factors, matrix products), for batched products with B and B^T.' : 'No operator form for this B: null.');
   emitComposite(ctx);
   emitProjection(ctx);
   emitGuard(ctx);

@@ -8,8 +8,9 @@
  * over worker threads that each run this same function on their share.
  */
 import { DeferredProducts } from './accumulate.ts';
-import { certifySelection } from './certificate.ts';
-import { ImplicitDerivatives } from './derivatives.ts';
+import { BACKWARD_MODES, BatchTransposedB, solveAdjointBatch, type BackwardMode } from './batch-backward.ts';
+import { certifySelection, type CertifiedSelection } from './certificate.ts';
+import { addGradientWithAdjoint, ImplicitDerivatives, outputPartialY } from './derivatives.ts';
 import type { InputValue } from './inputs.ts';
 import type { ModelInstance } from './model.ts';
 import { solveBatchF64, type BatchInstance } from './batch.ts';
@@ -20,7 +21,7 @@ import { describeValue, isFiniteVector, requireChoice, requireInstances, require
 /** An instance that can derive others with some inputs changed (every generated class). */
 export type DerivableInstance = ModelInstance & { with(changes: Record<string, InputValue>): DerivableInstance };
 
-export interface BatchGradientOptions {
+export interface BatchGradientOptions extends BackwardOptions {
   /** Which output to differentiate (default 0). */
   output?: number;
   method?: SolveMethod;
@@ -46,40 +47,78 @@ export interface BatchGradientResult {
   /** Samples whose gradient is in the sum (certified or unverified). */
   contributing: number;
   samples: SampleOutcome[];
+  /** How the adjoint systems B^T w = d output / dy were solved. */
+  backward: BackwardReport;
 }
 
 /**
- * One sample of a step, solved already: its `require` clauses, its certificate (MATH.md 5), then,
- * unless the solve did not converge, a clause fails, the certificate is `violated` or F jumps
- * at the solution, the implicit gradient of output `output`
- * added into `sum` (checked: a non-finite gradient throws before it reaches the sum; unchecked:
- * added straight in, outer products possibly deferred). A failed backward solve adds nothing
- * (`backward-failed`), as runModel gives no numbers.
+ * The backward pass of a batch (src/runtime/batch-backward.ts): `mode` as the DEQ literature
+ * names them. 'auto' (default): the implicit derivative; for the samples whose certificate
+ * factored no B (a contraction guard that held), solved together by the adjoint fixed point
+ * (with its error bound) or, without a guard value, by batched GMRES; for the others by the
+ * certificate's own LU. 'per-sample': every sample alone, by LU (the reference the batched path
+ * is tested against).
  */
-function sampleGradient(
-  inst: ModelInstance,
-  solved: { y: Float64Array; status: string; residual: number },
-  output: number,
-  sum: Float64Array,
-  options: { checked: boolean },
-): SampleOutcome {
+export interface BackwardOptions {
+  backward?: 'auto' | 'per-sample' | BackwardMode;
+  /** Tolerance of the batched solve (batch-backward.ts: relative residual, or error bound for 'adjoint'). */
+  backwardTol?: number;
+  /** Steps of 'phantom'. */
+  phantomSteps?: number;
+}
+
+export interface BackwardReport {
+  /** What ran: 'per-sample LU', 'batched implicit (GMRES, products on wasm-simd)', 'batched adjoint ...', ... */
+  method: string;
+  /** Whether the gradients are the implicit derivative (false for 'jacobian-free' and 'phantom'). */
+  implicit: boolean;
+  /** Samples solved by the batched solver, and those solved alone (LU). */
+  batched: number;
+  perSample: number;
+  /** The most products by B^T any batched sample took. */
+  iterations: number;
+  /** Over the batched samples: the largest ||B^T w - g|| / ||g||, and the largest error bound ||w - w*|| where a guard gives one (else null). */
+  maxRelativeResidual: number | null;
+  maxErrorBound: number | null;
+  /** Why the batched solver did not run (no operator form of B, matrices that differ), or null. */
+  reason: string | null;
+}
+
+/**
+ * One sample of a step, solved already: its `require` clauses, then its certificate (MATH.md 5).
+ * Unless the solve did not converge, a clause fails, the certificate is `violated` or F jumps at
+ * the solution, the sample goes on to its gradient (`cert` set); otherwise its outcome is final.
+ */
+function prepareSample(inst: ModelInstance, solved: { y: Float64Array; status: string; residual: number }, output: number): { outcome: SampleOutcome; cert: CertifiedSelection | null } {
   const { y } = solved;
   const value = inst.outputs(y)[output];
-  if (solved.status !== 'converged') return { value, status: 'not-converged', test: null, y };
+  if (solved.status !== 'converged') return { outcome: { value, status: 'not-converged', test: null, y }, cert: null };
   // The model's `require` clauses on this sample's inputs and solution, as runModel checks them:
   // outside them the analysis's conclusions need not hold, so the sample adds nothing.
-  if ((inst.requireViolations?.(y) ?? []).length > 0) return { value, status: 'assumption-failed', test: 'require', y };
+  if ((inst.requireViolations?.(y) ?? []).length > 0) return { outcome: { value, status: 'assumption-failed', test: 'require', y }, cert: null };
   const cert = certifySelection(inst, y, solved.residual);
   const { verdict, test } = cert.certificate;
   // A jump of F at the solution (test `continuity`) has no derivative, like a violated one.
-  if (verdict === 'violated') return { value, status: 'violated', test, y };
-  if (test === 'continuity') return { value, status: 'discontinuous', test, y };
+  if (verdict === 'violated') return { outcome: { value, status: 'violated', test, y }, cert: null };
+  if (test === 'continuity') return { outcome: { value, status: 'discontinuous', test, y }, cert: null };
+  return { outcome: { value, status: verdict, test, y }, cert };
+}
+
+/**
+ * The implicit gradient of output `output` of a prepared sample added into `sum`, by its own
+ * LU (the certificate's, when it factored B), or from `w`, its adjoint solution computed by
+ * the batched backward. Checked: a non-finite gradient throws before it reaches the sum;
+ * unchecked: added straight in, outer products possibly deferred. A failed backward solve
+ * adds nothing (`backward-failed`), as runModel gives no numbers.
+ */
+function addSampleGradient(inst: ModelInstance, outcome: SampleOutcome, cert: CertifiedSelection, output: number, sum: Float64Array, options: { checked: boolean; w?: Float64Array }): SampleOutcome {
   try {
-    new ImplicitDerivatives(inst, y, { prefactored: cert.selected ?? undefined }).addOutputGradient(output, sum, { checked: options.checked });
-    return { value, status: verdict, test, y };
+    if (options.w) addGradientWithAdjoint(inst, outcome.y, inst.kinkFactors(outcome.y), output, options.w, sum, { checked: options.checked });
+    else new ImplicitDerivatives(inst, outcome.y, { prefactored: cert.selected ?? undefined }).addOutputGradient(output, sum, { checked: options.checked });
+    return outcome;
   } catch (err) {
     if (!(err instanceof SolverError)) throw err;
-    return { value, status: 'backward-failed', test, y };
+    return { ...outcome, status: 'backward-failed' };
   }
 }
 
@@ -94,7 +133,7 @@ export function batchGradient(
   samples: readonly Record<string, InputValue>[],
   options: BatchGradientOptions = {},
 ): BatchGradientResult {
-  options = requireOptions('batchGradient', options, ['output', 'method', 'tol', 'maxIter']);
+  options = requireOptions('batchGradient', options, ['output', 'method', 'tol', 'maxIter', 'backward', 'backwardTol', 'phantomSteps']);
   if (typeof make !== 'function') throw new SolverError('invalid-option', `batchGradient: make must be a function (inputs => instance), got ${describeValue(make)}`);
   if (typeof shared !== 'object' || shared === null || Array.isArray(shared)) throw new SolverError('invalid-option', `batchGradient: shared inputs must be an object, got ${describeValue(shared)}`);
   if (!Array.isArray(samples)) throw new SolverError('invalid-option', `batchGradient: samples must be an array of input objects, got ${describeValue(samples)}`);
@@ -103,11 +142,11 @@ export function batchGradient(
   });
   if (options.method !== undefined) requireChoice('batchGradient: method', options.method, SOLVE_METHODS);
   const output = options.output ?? 0;
-  if (samples.length === 0) return { gradientSum: new Float64Array(0), contributing: 0, samples: [] };
+  if (samples.length === 0) return { gradientSum: new Float64Array(0), contributing: 0, samples: [], backward: emptyReport() };
   const base = make({ ...shared, ...samples[0] });
   requireOutput(base, output, 'batchGradient');
   const instances = samples.map((sample, i) => (i === 0 ? base : base.with(sample)));
-  return batchGradientAt(instances, solveAll(instances, options), output);
+  return batchGradientAt(instances, solveAll(instances, options), output, { backward: options.backward, backwardTol: options.backwardTol, phantomSteps: options.phantomSteps });
 }
 
 /**
@@ -123,8 +162,11 @@ export function batchGradientAt(
   instances: readonly ModelInstance[],
   solved: readonly { y: Float64Array; status: string; residual: number }[],
   output = 0,
+  options: BackwardOptions = {},
 ): BatchGradientResult {
   requireInstances('batchGradientAt', instances);
+  options = requireOptions('batchGradientAt', options, ['backward', 'backwardTol', 'phantomSteps']);
+  if (options.backward !== undefined) requireChoice('batchGradientAt: backward', options.backward, ['auto', 'per-sample', ...BACKWARD_MODES]);
   if (!Array.isArray(solved)) throw new SolverError('invalid-option', `batchGradientAt: solved must be an array of solve results, got ${describeValue(solved)}`);
   solved.forEach((r: unknown, i) => {
     const y = (r as { y?: unknown } | null)?.y;
@@ -132,21 +174,104 @@ export function batchGradientAt(
     if (y.length !== instances[i]?.n) throw new SolverError('dimension-mismatch', `batchGradientAt: solved[${i}].y has length ${y.length}, expected n = ${instances[i]?.n}`);
   });
   if (solved.length !== instances.length) throw new SolverError('dimension-mismatch', `batchGradientAt: ${instances.length} instances, ${solved.length} solutions`);
-  if (instances.length === 0) return { gradientSum: new Float64Array(0), contributing: 0, samples: [] };
+  if (instances.length === 0) return { gradientSum: new Float64Array(0), contributing: 0, samples: [], backward: emptyReport() };
   const m = instances[0].m;
   for (const inst of instances) {
     requireOutput(inst, output, 'batchGradientAt');
     if (inst.m !== m) throw new SolverError('dimension-mismatch', `batchGradientAt: instances with ${m} and ${inst.m} parameters in one batch`);
   }
+  const prepared = instances.map((inst, i) => prepareSample(inst, solved[i], output));
+  const plan = backwardPlan(instances, prepared, output, options);
   const gradientSum = new Float64Array(m);
   const deferred = new DeferredProducts(gradientSum);
-  const outcomes = deferred.run(() => instances.map((inst, i) => sampleGradient(inst, solved[i], output, gradientSum, { checked: false })));
+  const gradient = (sum: Float64Array, checked: boolean): SampleOutcome[] =>
+    prepared.map((p, i) => (p.cert ? addSampleGradient(instances[i], p.outcome, p.cert, output, sum, { checked, w: plan.w.get(i) }) : p.outcome));
+  const outcomes = deferred.run(() => gradient(gradientSum, false));
   deferred.flush();
-  if (isFiniteVector(gradientSum)) return { gradientSum, contributing: outcomes.filter(contributes).length, samples: outcomes };
+  if (isFiniteVector(gradientSum)) return { gradientSum, contributing: outcomes.filter(contributes).length, samples: outcomes, backward: plan.report };
   // Some sample's numbers are not finite: again, one checked sample at a time.
   const careful = new Float64Array(m);
-  const again = instances.map((inst, i) => sampleGradient(inst, solved[i], output, careful, { checked: true }));
-  return { gradientSum: careful, contributing: again.filter(contributes).length, samples: again };
+  const again = gradient(careful, true);
+  return { gradientSum: careful, contributing: again.filter(contributes).length, samples: again, backward: plan.report };
+}
+
+/**
+ * Which samples' adjoint systems are solved together, and their solutions: in mode 'auto' the
+ * samples whose certificate factored no B (their LU would be the whole cost), in the explicit
+ * modes every sample going on to a gradient; none with 'per-sample', or when the batch has no
+ * batched form of B^T (the reason is reported). A sample the batched solver leaves unconverged
+ * is solved alone.
+ */
+function backwardPlan(
+  instances: readonly ModelInstance[],
+  prepared: readonly { outcome: SampleOutcome; cert: CertifiedSelection | null }[],
+  output: number,
+  options: BackwardOptions,
+): { w: Map<number, Float64Array>; report: BackwardReport } {
+  const mode = options.backward ?? 'auto';
+  const going = prepared.flatMap((p, i) => (p.cert ? [i] : []));
+  const chosen = mode === 'per-sample' ? [] : mode === 'auto' ? going.filter((i) => prepared[i].cert!.selected === null) : going;
+  const perSampleReport = (reason: string | null): { w: Map<number, Float64Array>; report: BackwardReport } => {
+    if (mode !== 'auto' && mode !== 'per-sample' && mode !== 'implicit' && going.length > 0) {
+      // A truncated mode promised to the caller cannot silently become the exact one.
+      throw new SolverError('invalid-option', `batchGradient: backward '${mode}' needs a batched form of B^T: ${reason}`);
+    }
+    return { w: new Map(), report: { method: 'per-sample LU', implicit: true, batched: 0, perSample: going.length, iterations: 0, maxRelativeResidual: null, maxErrorBound: null, reason } };
+  };
+  if (chosen.length === 0) return perSampleReport(mode === 'per-sample' ? null : going.length ? 'every certificate factored its B already' : null);
+  const n = instances[0].n;
+  const factors = chosen.map((i) => instances[i].kinkFactors(prepared[i].outcome.y));
+  const BT = BatchTransposedB.plan(chosen.map((i, k) => instances[i].bOperator?.(prepared[i].outcome.y, factors[k])), n);
+  if (typeof BT === 'string') return perSampleReport(BT);
+  const G = new Float64Array(chosen.length * n);
+  const gy = new Float64Array(n);
+  chosen.forEach((i, k) => {
+    outputPartialY(instances[i], prepared[i].outcome.y, factors[k], output, gy);
+    G.set(gy, k * n);
+  });
+  // A contraction guard that holds bounds ||T_y|| (2-norm) by gamma < 1: ||B^-T|| <= 1 / (1 - gamma).
+  const gamma = Float64Array.from(chosen, (i) => {
+    const g = instances[i].analysis.verdict === 'guarded' ? instances[i].guardBound() : null;
+    return g !== null && g < 1 ? g : NaN;
+  });
+  // 'auto': the adjoint fixed point where every chosen sample's guard holds (one product a
+  // step, and its error bound decides when to stop), GMRES otherwise; both give the implicit
+  // derivative to the tolerance.
+  const batchMode: BackwardMode = mode === 'auto' ? (gamma.every((g) => g < 1) ? 'adjoint' : 'implicit') : (mode as BackwardMode);
+  const r = solveAdjointBatch(BT, G, { mode: batchMode, tol: options.backwardTol, gamma, phantomSteps: options.phantomSteps });
+  const w = new Map<number, Float64Array>();
+  let iterations = 0;
+  let maxRelativeResidual = 0;
+  let maxErrorBound: number | null = 0;
+  let alone = going.length - chosen.length;
+  chosen.forEach((i, k) => {
+    if (!r.converged[k]) {
+      alone++;
+      return;
+    }
+    w.set(i, r.w.slice(k * n, (k + 1) * n));
+    iterations = Math.max(iterations, r.iterations[k]);
+    maxRelativeResidual = Math.max(maxRelativeResidual, r.relativeResidual[k]);
+    maxErrorBound = maxErrorBound === null || Number.isNaN(r.errorBound[k]) ? null : Math.max(maxErrorBound, r.errorBound[k]);
+  });
+  const what = batchMode === 'implicit' ? 'implicit (GMRES)' : batchMode === 'adjoint' ? 'adjoint fixed point' : batchMode === 'phantom' ? `phantom (${options.phantomSteps ?? 5} steps; not the implicit derivative)` : 'jacobian-free (w = g; not the implicit derivative)';
+  return {
+    w,
+    report: {
+      method: `batched ${what}, products on ${BT.engine}${alone ? `; ${alone} per-sample LU` : ''}`,
+      implicit: r.implicit,
+      batched: w.size,
+      perSample: alone,
+      iterations,
+      maxRelativeResidual: w.size ? maxRelativeResidual : null,
+      maxErrorBound: w.size ? maxErrorBound : null,
+      reason: null,
+    },
+  };
+}
+
+function emptyReport(): BackwardReport {
+  return { method: 'none (empty batch)', implicit: true, batched: 0, perSample: 0, iterations: 0, maxRelativeResidual: null, maxErrorBound: null, reason: null };
 }
 
 const contributes = (o: SampleOutcome): boolean => o.status === 'certified' || o.status === 'unverified';

@@ -169,6 +169,48 @@ export class ImplicitDerivatives {
   }
 }
 
+/**
+ * sum += d o_k/dx at y given w, the solution of B^T w = d o_k/dy computed elsewhere (a batched
+ * backward, src/runtime/batch-backward.ts): the explicit x-partial of output k minus A^T w, by
+ * the same generated kernels as {@link ImplicitDerivatives.addOutputGradient}. Checked (the
+ * default): built in a scratch vector, a non-finite one throws SolverError('non-finite') with
+ * `sum` untouched; unchecked: added straight in (outer products possibly deferred).
+ */
+export function addGradientWithAdjoint(
+  model: ModelInstance,
+  y: Float64Array,
+  factors: readonly Float64Array[],
+  k: number,
+  w: Float64Array,
+  sum: Float64Array,
+  options: { checked?: boolean } = {},
+): void {
+  const checked = options.checked ?? true;
+  const g = checked ? scratch(model.m).fill(0) : sum;
+  if (model.addOutputPartials && model.addVjpX) {
+    model.addOutputPartials(k, y, factors, null, g, 1);
+    model.addVjpX(y, factors, w, g, -1);
+  } else {
+    const px = model.outputPartials(k, y, factors).x;
+    const ATw = new Float64Array(model.m);
+    model.vjpX(y, factors, w, ATw);
+    for (let j = 0; j < g.length; j++) g[j] += px[j] - ATw[j];
+  }
+  if (!checked) return;
+  for (let j = 0; j < g.length; j++) {
+    if (!Number.isFinite(g[j])) throw new SolverError('non-finite', `gradient of ${model.outputNames[k]} of ${model.name}: non-finite result`);
+  }
+  for (let j = 0; j < g.length; j++) sum[j] += g[j];
+}
+
+/** d o_k/dy at y, the right side of the adjoint system (into `out`, overwritten). */
+export function outputPartialY(model: ModelInstance, y: Float64Array, factors: readonly Float64Array[], k: number, out: Float64Array): void {
+  if (model.addOutputPartials) {
+    out.fill(0);
+    model.addOutputPartials(k, y, factors, out, null, 1);
+  } else out.set(model.outputPartials(k, y, factors).y);
+}
+
 let scratchVector = new Float64Array(0);
 /** A vector of length m to overwrite, shared by the calls of this module (one runs at a time). */
 function scratch(m: number): Float64Array {

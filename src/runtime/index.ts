@@ -109,7 +109,9 @@ export type { BatchF64Options, BatchF64Result, BatchInstance, BatchOptions, Batc
 export { BatchMap, BatchMapF64, solveBatch, solveBatchF64 } from './batch.ts';
 export type { ProductEngine, ProductMatrix } from './products.ts';
 
-export type { BatchGradientOptions, BatchGradientResult, DerivableInstance, SampleOutcome } from './batch-gradient.ts';
+export type { BackwardOptions, BackwardReport, BatchGradientOptions, BatchGradientResult, DerivableInstance, SampleOutcome } from './batch-gradient.ts';
+export type { BackwardMode, BatchAdjointOptions, BatchAdjointResult } from './batch-backward.ts';
+export { BACKWARD_MODES, BatchTransposedB, solveAdjointBatch } from './batch-backward.ts';
 export { batchGradient, batchGradientAt } from './batch-gradient.ts';
 export type { PoolableClass } from './worker-pool.ts';
 export { WorkerPool } from './worker-pool.ts';

@@ -9,6 +9,8 @@
 import type { CompositeProblem } from './composite.ts';
 import type { ProjectionFixpoint } from './projection-certificate.ts';
 import type { Matrix } from './matrix.ts';
+import type { Operator } from './structured.ts';
+import type { Tensor } from './tensor.ts';
 
 /** A declared variable's place in a flat vector. */
 export interface VariableLayout {
@@ -104,6 +106,12 @@ export interface ModelInstance {
    * otherwise.
    */
   compositeProblem?(): CompositeProblem | null;
+  /**
+   * B = dF/dy at y as an operator over its leaves (src/runtime/structured.ts), the leaves'
+   * values computed at y with these kink factors; null, or absent, when the analysis read no
+   * such form. Batched products with B^T (src/runtime/batch-backward.ts) use it.
+   */
+  bOperator?(y: Float64Array, factors: readonly Float64Array[]): { op: Operator; leaves: Tensor[] } | null;
   /**
    * When the fixpoint is y = P(u(y)) with P a projection with faces (simplex, l1 ball,
    * second-order cone): u and M ydot at a point, for the run-time certificate of P's faces

@@ -7,7 +7,7 @@
  */
 import os from 'node:os';
 import { Worker } from 'node:worker_threads';
-import type { BatchGradientOptions, BatchGradientResult } from './batch-gradient.ts';
+import type { BackwardReport, BatchGradientOptions, BatchGradientResult } from './batch-gradient.ts';
 import type { InputValue } from './inputs.ts';
 import type { WorkerJob } from './worker-main.ts';
 import { SOLVE_METHODS } from './solve.ts';
@@ -91,7 +91,7 @@ export class WorkerPool {
     if (this.closed) throw new SolverError('invalid-option', 'WorkerPool: closed');
     if (this.broken) throw new SolverError('invalid-option', `WorkerPool: a worker failed: ${this.broken.message}`);
     // Checked here, in this thread, so that misuse is the same typed error as batchGradient's.
-    options = requireOptions('WorkerPool.batchGradient', options, ['output', 'method', 'tol', 'maxIter']);
+    options = requireOptions('WorkerPool.batchGradient', options, ['output', 'method', 'tol', 'maxIter', 'backward', 'backwardTol', 'phantomSteps']);
     if (typeof shared !== 'object' || shared === null || Array.isArray(shared)) throw new SolverError('invalid-option', `WorkerPool.batchGradient: shared inputs must be an object, got ${describeValue(shared)}`);
     if (!Array.isArray(samples)) throw new SolverError('invalid-option', `WorkerPool.batchGradient: samples must be an array of input objects, got ${describeValue(samples)}`);
     if (options.method !== undefined) requireChoice('WorkerPool.batchGradient: method', options.method, SOLVE_METHODS);
@@ -99,14 +99,14 @@ export class WorkerPool {
     if (options.maxIter !== undefined) requireInteger('WorkerPool.batchGradient: maxIter', options.maxIter, 1);
     await this.ready;
     const shares = Math.min(this.threads, samples.length);
-    if (shares === 0) return { gradientSum: new Float64Array(0), contributing: 0, samples: [] };
+    if (shares === 0) return { gradientSum: new Float64Array(0), contributing: 0, samples: [], backward: mergeReports([]) };
     const size = Math.ceil(samples.length / shares);
     const parts = await Promise.all(
       Array.from({ length: shares }, (_, t) => this.run(this.workers[t], { id: this.nextId++, shared, samples: samples.slice(t * size, (t + 1) * size), options })),
     );
     const gradientSum = new Float64Array(Math.max(...parts.map((p) => p.gradientSum.length)));
     for (const p of parts) for (let j = 0; j < p.gradientSum.length; j++) gradientSum[j] += p.gradientSum[j];
-    return { gradientSum, contributing: parts.reduce((a, p) => a + p.contributing, 0), samples: parts.flatMap((p) => p.samples) };
+    return { gradientSum, contributing: parts.reduce((a, p) => a + p.contributing, 0), samples: parts.flatMap((p) => p.samples), backward: mergeReports(parts.map((p) => p.backward)) };
   }
 
   /** Ends the worker threads; pending jobs are rejected. */
@@ -133,4 +133,21 @@ export class WorkerPool {
     for (const p of this.pending.values()) p.reject(e);
     this.pending.clear();
   }
+}
+
+/** The backward reports of the threads' shares as one: counts summed, worst residuals and bounds. */
+function mergeReports(parts: readonly BackwardReport[]): BackwardReport {
+  if (parts.length === 0) return { method: 'none (empty batch)', implicit: true, batched: 0, perSample: 0, iterations: 0, maxRelativeResidual: null, maxErrorBound: null, reason: null };
+  const max = (xs: (number | null)[]): number | null => (xs.some((x) => x === null) ? null : Math.max(...(xs as number[])));
+  const batched = parts.filter((p) => p.batched > 0);
+  return {
+    method: [...new Set(parts.map((p) => p.method))].join(' + '),
+    implicit: parts.every((p) => p.implicit),
+    batched: parts.reduce((a, p) => a + p.batched, 0),
+    perSample: parts.reduce((a, p) => a + p.perSample, 0),
+    iterations: Math.max(...parts.map((p) => p.iterations)),
+    maxRelativeResidual: batched.length ? max(batched.map((p) => p.maxRelativeResidual)) : null,
+    maxErrorBound: batched.length ? max(batched.map((p) => p.maxErrorBound)) : null,
+    reason: parts.find((p) => p.reason !== null)?.reason ?? null,
+  };
 }
