@@ -10,6 +10,7 @@
 import { DeferredProducts } from './accumulate.ts';
 import { BACKWARD_MODES, BatchTransposedB, solveAdjointBatch, type BackwardMode } from './batch-backward.ts';
 import { certifySelection, type CertifiedSelection } from './certificate.ts';
+import { GpuTransposedB, solveAdjointGpu } from './gpu-backward.ts';
 import { addGradientWithAdjoint, ImplicitDerivatives, outputPartialY } from './derivatives.ts';
 import type { InputValue } from './inputs.ts';
 import type { ModelInstance } from './model.ts';
@@ -65,6 +66,15 @@ export interface BackwardOptions {
   backwardTol?: number;
   /** Steps of 'phantom'. */
   phantomSteps?: number;
+  /**
+   * Where the batched adjoint solve runs: 'f64' (default: the WebAssembly products) or 'gpu.js'
+   * (f32 kernels, WebGL in a browser, refined to f64 accuracy against the f64 products;
+   * src/runtime/gpu-backward.ts). 'gpu.js' needs the adjoint fixed point (a contraction guard
+   * that holds); otherwise, or without a batched form, the f64 path runs and says why.
+   */
+  backend?: 'f64' | 'gpu.js';
+  /** With 'gpu.js': refine to f64 accuracy (default true); false keeps the f32 solve alone (its f64 error bound still reported). */
+  gpuRefinement?: boolean;
 }
 
 export interface BackwardReport {
@@ -80,8 +90,10 @@ export interface BackwardReport {
   /** Over the batched samples: the largest ||B^T w - g|| / ||g||, and the largest error bound ||w - w*|| where a guard gives one (else null). */
   maxRelativeResidual: number | null;
   maxErrorBound: number | null;
-  /** Why the batched solver did not run (no operator form of B, matrices that differ), or null. */
+  /** Why the batched solver did not run (no operator form of B, matrices that differ), or why gpu.js did not, or null. */
   reason: string | null;
+  /** What computed the batched products: 'f64 (wasm-simd)', or the gpu.js kernels and mode (`WebGL2Kernel (gpu.js mode 'gpu')`, refined in f64). */
+  backend: string;
 }
 
 /**
@@ -133,7 +145,7 @@ export function batchGradient(
   samples: readonly Record<string, InputValue>[],
   options: BatchGradientOptions = {},
 ): BatchGradientResult {
-  options = requireOptions('batchGradient', options, ['output', 'method', 'tol', 'maxIter', 'backward', 'backwardTol', 'phantomSteps']);
+  options = requireOptions('batchGradient', options, ['output', 'method', 'tol', 'maxIter', 'backward', 'backwardTol', 'phantomSteps', 'backend', 'gpuRefinement']);
   if (typeof make !== 'function') throw new SolverError('invalid-option', `batchGradient: make must be a function (inputs => instance), got ${describeValue(make)}`);
   if (typeof shared !== 'object' || shared === null || Array.isArray(shared)) throw new SolverError('invalid-option', `batchGradient: shared inputs must be an object, got ${describeValue(shared)}`);
   if (!Array.isArray(samples)) throw new SolverError('invalid-option', `batchGradient: samples must be an array of input objects, got ${describeValue(samples)}`);
@@ -146,7 +158,7 @@ export function batchGradient(
   const base = make({ ...shared, ...samples[0] });
   requireOutput(base, output, 'batchGradient');
   const instances = samples.map((sample, i) => (i === 0 ? base : base.with(sample)));
-  return batchGradientAt(instances, solveAll(instances, options), output, { backward: options.backward, backwardTol: options.backwardTol, phantomSteps: options.phantomSteps });
+  return batchGradientAt(instances, solveAll(instances, options), output, { backward: options.backward, backwardTol: options.backwardTol, phantomSteps: options.phantomSteps, backend: options.backend, gpuRefinement: options.gpuRefinement });
 }
 
 /**
@@ -165,8 +177,9 @@ export function batchGradientAt(
   options: BackwardOptions = {},
 ): BatchGradientResult {
   requireInstances('batchGradientAt', instances);
-  options = requireOptions('batchGradientAt', options, ['backward', 'backwardTol', 'phantomSteps']);
+  options = requireOptions('batchGradientAt', options, ['backward', 'backwardTol', 'phantomSteps', 'backend', 'gpuRefinement']);
   if (options.backward !== undefined) requireChoice('batchGradientAt: backward', options.backward, ['auto', 'per-sample', ...BACKWARD_MODES]);
+  if (options.backend !== undefined) requireChoice('batchGradientAt: backend', options.backend, ['f64', 'gpu.js']);
   if (!Array.isArray(solved)) throw new SolverError('invalid-option', `batchGradientAt: solved must be an array of solve results, got ${describeValue(solved)}`);
   solved.forEach((r: unknown, i) => {
     const y = (r as { y?: unknown } | null)?.y;
@@ -216,7 +229,7 @@ function backwardPlan(
       // A truncated mode promised to the caller cannot silently become the exact one.
       throw new SolverError('invalid-option', `batchGradient: backward '${mode}' needs a batched form of B^T: ${reason}`);
     }
-    return { w: new Map(), report: { method: 'per-sample LU', implicit: true, batched: 0, perSample: going.length, iterations: 0, maxRelativeResidual: null, maxErrorBound: null, reason } };
+    return { w: new Map(), report: { method: 'per-sample LU', implicit: true, batched: 0, perSample: going.length, iterations: 0, maxRelativeResidual: null, maxErrorBound: null, reason, backend: 'f64 (per sample)' } };
   };
   if (chosen.length === 0) return perSampleReport(mode === 'per-sample' ? null : going.length ? 'every certificate factored its B already' : null);
   const n = instances[0].n;
@@ -238,7 +251,26 @@ function backwardPlan(
   // step, and its error bound decides when to stop), GMRES otherwise; both give the implicit
   // derivative to the tolerance.
   const batchMode: BackwardMode = mode === 'auto' ? (gamma.every((g) => g < 1) ? 'adjoint' : 'implicit') : (mode as BackwardMode);
-  const r = solveAdjointBatch(BT, G, { mode: batchMode, tol: options.backwardTol, gamma, phantomSteps: options.phantomSteps });
+  let r = null as ReturnType<typeof solveAdjointBatch> | null;
+  let backend = `f64 (${BT.engine})`;
+  let gpuReason: string | null = null;
+  if (options.backend === 'gpu.js') {
+    const gpuBT = batchMode === 'adjoint' ? GpuTransposedB.plan(chosen.map((i, k) => instances[i].bOperator?.(prepared[i].outcome.y, factors[k])), n) : `backward '${batchMode}' has no gpu.js form (the gpu.js path is the adjoint fixed point under a contraction guard)`;
+    if (typeof gpuBT === 'string') gpuReason = `gpu.js not used: ${gpuBT}`;
+    else {
+      try {
+        const refine = options.gpuRefinement ?? true;
+        const g = solveAdjointGpu(gpuBT, BT, G, gamma, { tol: options.backwardTol, ...(refine ? {} : { maxRounds: 1 }) });
+        backend = refine ? `${g.backend}, refined in f64 (${g.rounds} f64 residuals, ${g.f32Iterations} f32 iterations)` : `${g.backend}, f32 alone, not refined (${g.f32Iterations} f32 iterations)`;
+        const relativeResidual = Float64Array.from({ length: chosen.length }, (_, k) => g.errorBound[k] * (1 - gamma[k]) / Math.max(Math.hypot(...G.subarray(k * n, (k + 1) * n)), Number.MIN_VALUE));
+        // Unrefined, the f32 solution is the answer, its accuracy the reported error bound.
+        r = { mode: 'adjoint', w: g.w, iterations: new Int32Array(chosen.length).fill(g.f32Iterations), relativeResidual, errorBound: g.errorBound, converged: refine ? g.converged : new Uint8Array(chosen.length).fill(1), implicit: true };
+      } finally {
+        gpuBT.destroy();
+      }
+    }
+  }
+  r ??= solveAdjointBatch(BT, G, { mode: batchMode, tol: options.backwardTol, gamma, phantomSteps: options.phantomSteps });
   const w = new Map<number, Float64Array>();
   let iterations = 0;
   let maxRelativeResidual = 0;
@@ -265,13 +297,14 @@ function backwardPlan(
       iterations,
       maxRelativeResidual: w.size ? maxRelativeResidual : null,
       maxErrorBound: w.size ? maxErrorBound : null,
-      reason: null,
+      reason: gpuReason,
+      backend,
     },
   };
 }
 
 function emptyReport(): BackwardReport {
-  return { method: 'none (empty batch)', implicit: true, batched: 0, perSample: 0, iterations: 0, maxRelativeResidual: null, maxErrorBound: null, reason: null };
+  return { method: 'none (empty batch)', implicit: true, batched: 0, perSample: 0, iterations: 0, maxRelativeResidual: null, maxErrorBound: null, reason: null, backend: 'none' };
 }
 
 const contributes = (o: SampleOutcome): boolean => o.status === 'certified' || o.status === 'unverified';

@@ -112,6 +112,8 @@ export type { ProductEngine, ProductMatrix } from './products.ts';
 export type { BackwardOptions, BackwardReport, BatchGradientOptions, BatchGradientResult, DerivableInstance, SampleOutcome } from './batch-gradient.ts';
 export type { BackwardMode, BatchAdjointOptions, BatchAdjointResult } from './batch-backward.ts';
 export { BACKWARD_MODES, BatchTransposedB, solveAdjointBatch } from './batch-backward.ts';
+export type { GpuAdjointResult, GpuBackwardOptions } from './gpu-backward.ts';
+export { GpuTransposedB, solveAdjointGpu } from './gpu-backward.ts';
 export { batchGradient, batchGradientAt } from './batch-gradient.ts';
 export type { PoolableClass } from './worker-pool.ts';
 export { WorkerPool } from './worker-pool.ts';

@@ -91,7 +91,7 @@ export class WorkerPool {
     if (this.closed) throw new SolverError('invalid-option', 'WorkerPool: closed');
     if (this.broken) throw new SolverError('invalid-option', `WorkerPool: a worker failed: ${this.broken.message}`);
     // Checked here, in this thread, so that misuse is the same typed error as batchGradient's.
-    options = requireOptions('WorkerPool.batchGradient', options, ['output', 'method', 'tol', 'maxIter', 'backward', 'backwardTol', 'phantomSteps']);
+    options = requireOptions('WorkerPool.batchGradient', options, ['output', 'method', 'tol', 'maxIter', 'backward', 'backwardTol', 'phantomSteps', 'backend', 'gpuRefinement']);
     if (typeof shared !== 'object' || shared === null || Array.isArray(shared)) throw new SolverError('invalid-option', `WorkerPool.batchGradient: shared inputs must be an object, got ${describeValue(shared)}`);
     if (!Array.isArray(samples)) throw new SolverError('invalid-option', `WorkerPool.batchGradient: samples must be an array of input objects, got ${describeValue(samples)}`);
     if (options.method !== undefined) requireChoice('WorkerPool.batchGradient: method', options.method, SOLVE_METHODS);
@@ -137,7 +137,7 @@ export class WorkerPool {
 
 /** The backward reports of the threads' shares as one: counts summed, worst residuals and bounds. */
 function mergeReports(parts: readonly BackwardReport[]): BackwardReport {
-  if (parts.length === 0) return { method: 'none (empty batch)', implicit: true, batched: 0, perSample: 0, iterations: 0, maxRelativeResidual: null, maxErrorBound: null, reason: null };
+  if (parts.length === 0) return { method: 'none (empty batch)', implicit: true, batched: 0, perSample: 0, iterations: 0, maxRelativeResidual: null, maxErrorBound: null, reason: null, backend: 'none' };
   const max = (xs: (number | null)[]): number | null => (xs.some((x) => x === null) ? null : Math.max(...(xs as number[])));
   const batched = parts.filter((p) => p.batched > 0);
   return {
@@ -149,5 +149,6 @@ function mergeReports(parts: readonly BackwardReport[]): BackwardReport {
     maxRelativeResidual: batched.length ? max(batched.map((p) => p.maxRelativeResidual)) : null,
     maxErrorBound: batched.length ? max(batched.map((p) => p.maxErrorBound)) : null,
     reason: parts.find((p) => p.reason !== null)?.reason ?? null,
+    backend: [...new Set(parts.map((p) => p.backend))].join(' + '),
   };
 }
