@@ -7,7 +7,9 @@ Forward: plain fixed-point iteration z <- relu(z W^T + u U^T + b) from z = 0, ba
 for exactly `iterations` steps (the count implc used; no Anderson). Backward (implicit
 function theorem, relu'(0) = 0 as implc): D = diag(pre > 0) at the solution,
 g = dL/dz = V^T (softmax(s) - onehot) / B, solve (I - D W)^T w = g per sample with a
-batched torch.linalg.solve, then with v = D w: dW = sum v z^T, dU = sum v u^T, db = sum v,
+batched torch.linalg.solve (job "backward": "solve", the default) or by a fixed number of
+adjoint fixed-point iterations w <- (D w) W + g ("adjoint", "adjoint_iterations", default 30:
+how DEQ libraries run the backward), then with v = D w: dW = sum v z^T, dU = sum v u^T, db = sum v,
 dV = sum (p - onehot) z^T / B, dc = sum (p - onehot) / B.
 
 Reads a JSON job on stdin, prints one JSON line: loss, the gradients (flat, implc's order
@@ -30,6 +32,8 @@ W, U, V = load(job["W"]), load(job["U"]), load(job["V"])
 b, c = load(job["b"]).reshape(-1), load(job["c"]).reshape(-1)
 u, onehot = load(job["u"]), load(job["onehot"])
 K = int(job["iterations"])
+BACKWARD = job.get("backward", "solve")  # "solve": batched linalg.solve; "adjoint": fixed point
+ADJOINT_ITERS = int(job.get("adjoint_iterations", 30))
 B, h = u.shape[0], W.shape[0]
 eye = torch.eye(h, dtype=dt)
 
@@ -50,9 +54,16 @@ def step():
         loss = (lse - (onehot * s).sum(1)).mean()
         r = (torch.softmax(s, dim=1) - onehot) / B  # dL/ds per sample
         g = r @ V  # dL/dz, (B, h)
-        # (I - D W)^T = I - W^T D: column j of W^T scaled by D_j.
-        M = eye.unsqueeze(0) - Wt.unsqueeze(0) * D.unsqueeze(1)
-        w = torch.linalg.solve(M, g.unsqueeze(2)).squeeze(2)
+        if BACKWARD == "adjoint":
+            # The adjoint fixed point as DEQ libraries run it (torchdeq's backward): w <- (D w) W + g,
+            # a fixed number of batched iterations from w = g.
+            w = g
+            for _ in range(ADJOINT_ITERS):
+                w = (D * w) @ W + g
+        else:
+            # (I - D W)^T = I - W^T D: column j of W^T scaled by D_j.
+            M = eye.unsqueeze(0) - Wt.unsqueeze(0) * D.unsqueeze(1)
+            w = torch.linalg.solve(M, g.unsqueeze(2)).squeeze(2)
         v = D * w
         gW = v.t() @ z
         gU = v.t() @ u

@@ -27,7 +27,7 @@ import { BatchProducts, type ProductEngine, type ProductMatrix } from './product
 import type { Operator } from './structured.ts';
 import type { Tensor } from './tensor.ts';
 import { SolverError } from './status.ts';
-import { scratchKernels } from './wasm.ts';
+import { WasmKernels } from './wasm.ts';
 
 export const BACKWARD_MODES = ['implicit', 'adjoint', 'jacobian-free', 'phantom'] as const;
 export type BackwardMode = (typeof BACKWARD_MODES)[number];
@@ -45,18 +45,20 @@ export class BatchTransposedB {
   readonly B: number;
   readonly n: number;
   private readonly root: Node;
-  private readonly products: BatchProducts;
+  private readonly holder: { products: BatchProducts };
+  private readonly place: () => BatchProducts;
 
-  private constructor(B: number, n: number, root: Node, products: BatchProducts) {
+  private constructor(B: number, n: number, root: Node, holder: { products: BatchProducts }, place: () => BatchProducts) {
     this.B = B;
     this.n = n;
     this.root = root;
-    this.products = products;
+    this.holder = holder;
+    this.place = place;
   }
 
   /** Which engine computes the matrix products ('wasm-simd' or 'js'). */
   get engine(): ProductEngine {
-    return this.products.engine;
+    return this.holder.products.engine;
   }
 
   /**
@@ -146,7 +148,7 @@ export class BatchTransposedB {
     };
     // Products are registered during compilation; the engine is built after, and the nodes
     // reach it through this holder.
-    const holder: { products: BatchProducts | null } = { products: null };
+    const holder = { products: null as unknown as BatchProducts };
     const compile = (o: Operator): Node => {
       switch (o.k) {
         case 'I':
@@ -189,7 +191,7 @@ export class BatchTransposedB {
           const inner = compile(o.of);
           const buf = new Float64Array(B * p.rows);
           return (w) => {
-            holder.products!.run(p.index, w, buf);
+            holder.products.run(p.index, w, buf);
             return inner(buf);
           };
         }
@@ -211,11 +213,11 @@ export class BatchTransposedB {
     try {
       if (rowsOf(first.op) !== n) return `B has ${rowsOf(first.op)} rows, expected n = ${n}`;
       const root = compile(first.op);
-      // The process's scratch instance: this operator is used at once, before its next user
-      // (the batch's deferred outer products flush after the solve).
-      const products = new BatchProducts(matrices, B, engine, engine === 'js' ? null : scratchKernels());
-      holder.products = products;
-      return new BatchTransposedB(B, n, root, products);
+      const place = (): BatchProducts => new BatchProducts(matrices, B, engine, engine === 'js' ? null : backwardKernels());
+      holder.products = place();
+      const plan = new BatchTransposedB(B, n, root, holder, place);
+      owner = plan;
+      return plan;
     } catch (e) {
       if (e instanceof PlanError) return e.message;
       throw e;
@@ -225,11 +227,29 @@ export class BatchTransposedB {
   /** out = B_b^T w_b for every sample (B x n, sample-major). */
   apply(w: Float64Array, out: Float64Array): void {
     if (w.length !== this.B * this.n || out.length !== w.length) throw new SolverError('dimension-mismatch', `BatchTransposedB.apply: arrays of ${w.length} and ${out.length} entries, expected ${this.B * this.n}`);
+    // The matrices live in the backward's own WebAssembly instance, which the latest plan
+    // owns: an older plan places its matrices again before it multiplies.
+    if (owner !== this) {
+      this.holder.products = this.place();
+      owner = this;
+    }
     out.set(this.root(w));
   }
 }
 
 class PlanError extends Error {}
+
+/**
+ * The WebAssembly instance that holds the backward's matrices: its own, not the process's
+ * scratch instance, which other products (a guard bound's Gram matrix, the deferred outer
+ * products) overwrite at any time. The plan whose matrices are in it is `owner`.
+ */
+let kernels: WasmKernels | null | undefined;
+let owner: BatchTransposedB | null = null;
+function backwardKernels(): WasmKernels | null {
+  if (kernels === undefined) kernels = WasmKernels.create();
+  return kernels;
+}
 
 export interface BatchAdjointOptions {
   mode?: BackwardMode;

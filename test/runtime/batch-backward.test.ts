@@ -127,6 +127,32 @@ describe('BatchTransposedB', () => {
     });
   });
 
+  it('keeps its matrices when other products run in between: a second plan, a guard bound (the scratch instance)', async () => {
+    const a = await deqBatch(9, 3, 0.8);
+    const b = await deqBatch(11, 2, 0.6);
+    const A = BatchTransposedB.plan(forms(a.insts, a.solved.map((s) => s.y)), a.insts[0].n);
+    const Bp = BatchTransposedB.plan(forms(b.insts, b.solved.map((s) => s.y)), b.insts[0].n);
+    if (typeof A === 'string' || typeof Bp === 'string') throw new Error('no plan');
+    const check = (plan: BatchTransposedB, set: typeof a) => {
+      const n = set.insts[0].n;
+      const w = vec(plan.B * n);
+      const out = new Float64Array(plan.B * n);
+      plan.apply(w, out);
+      set.insts.forEach((inst, k) => {
+        const ref = new Float64Array(n);
+        inst.vjpY(set.solved[k].y, inst.kinkFactors(set.solved[k].y), w.subarray(k * n, (k + 1) * n), ref);
+        expect(maxRel(out.subarray(k * n, (k + 1) * n), ref)).toBeLessThan(1e-14);
+      });
+    };
+    check(A, a);
+    // Fresh instances' guard bounds: Gram products on the process's scratch WebAssembly instance.
+    const fresh = await deqBatch(13, 1, 0.7);
+    expect(fresh.insts[0].guardBound()).toBeLessThan(1);
+    check(Bp, b);
+    check(A, a);
+    check(Bp, b);
+  });
+
   it('refuses a batch whose matrices differ, or without an operator form, with the reason', async () => {
     const { insts, solved } = await deqBatch(6, 2, 0.5);
     const f = forms(insts, solved.map((s) => s.y));
