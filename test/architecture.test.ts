@@ -195,6 +195,7 @@ const NOT_PRIMITIVE_NAMES: readonly { file: string; text: string; reason: string
   { file: 'src/runtime/matrix.ts', text: "'dot'", reason: "matrix.ts's own dot function names itself in its length-mismatch error" },
   { file: 'src/runtime/structured.ts', text: "'sum'", reason: 'the tag of a sum of terms in the structured operator algebra, not the primitive sum' },
   { file: 'src/runtime/batch-backward.ts', text: "'sum'", reason: 'the same tag, read by the batched transposed operator' },
+  { file: 'src/runtime/gpu-backward.ts', text: "'sum'", reason: 'the same tag, read by the gpu.js transposed operator' },
   { file: 'codegen/kernel-writer.ts', text: "'neg'", reason: 'how an invented constant name spells a minus sign ($num_neg1 for -1)' },
   { file: 'codegen/module/derivative-kernels.ts', text: "'dot'", reason: 'the prefix of the locals holding tangents ($dot_x, as in xdot), not the primitive dot' },
 ];

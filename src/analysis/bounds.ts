@@ -112,8 +112,27 @@ export class Bounds {
     // t .* t is a square, not a product of two independent entries: tanh' = 1 - t .* t lies
     // in [0, 1], where the product rule alone would give [0, 2].
     if (n.op === 'mul' && n.args[0] === n.args[1]) return powInterval(iv[0], 2);
+    // t .* (1 - t) (sigmoid' = s (1 - s)): a concave quadratic of one t, at most 1/4 (at t = 1/2),
+    // where independent factors would give [0, 1] for t in [0, 1].
+    const t = n.op === 'mul' ? oneMinusPair(this.model, n.args[0], n.args[1]) : null;
+    if (t !== null) {
+      const [lo, hi] = this.interval(t);
+      const f = (x: number) => x * (1 - x);
+      const ends = [f(lo), f(hi)].map((v) => (Number.isNaN(v) ? -Infinity : v));
+      return [Math.min(...ends), lo <= 0.5 && 0.5 <= hi ? 0.25 : Math.max(...ends)];
+    }
     return p.interval?.(iv, n.args.map((a) => constant(this.model, a))) ?? ALL;
   }
+}
+
+/** t when {a, b} is {t, 1 - t} (in either order), else null. */
+export function oneMinusPair(model: IrModel, a: NodeId, b: NodeId): NodeId | null {
+  const g = model.graph;
+  for (const [t, u] of [[a, b], [b, a]]) {
+    const n = g.node(u);
+    if (n.op === 'sub' && n.args[1] === t && constant(model, n.args[0]) === 1) return t;
+  }
+  return null;
 }
 
 function constant(model: IrModel, id: NodeId): number | null {

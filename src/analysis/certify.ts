@@ -22,6 +22,7 @@ export type CertificationTest =
   | 'block-triangular'
   | 'interval determinant'
   | 'small gain'
+  | 'selected B'
   | 'none';
 
 export interface Certificate {
@@ -221,6 +222,8 @@ export function certify(model: IrModel, jac: Jacobians, bounds: Bounds, namer: N
       reason: `B = ${showLinOp(jac.B[0], namer)}: each kink factor scales only its own row, so det B is affine in each factor and the exact test checks the sign of det B at the 2^t vertices over the t ties of each solution${dataBound ? `; the data-only bound ${showBound(dataBound)} < 1 also suffices when it holds` : ''}`,
     };
   }
+  const smooth = smoothRuntime(model, jac);
+  if (smooth) return { ...base, ...smooth };
   return {
     ...base,
     verdict: 'unverified',
@@ -228,6 +231,24 @@ export function certify(model: IrModel, jac: Jacobians, bounds: Bounds, namer: N
     reason: scalarRange
       ? `B = ${showLinOp(jac.B[0], namer)} ranges over ${showInterval(...scalarRange)}, which contains 0, and no reachable point with a singular B was found`
       : unverifiedReason(jac, model),
+  };
+}
+
+/**
+ * F smooth in the unknowns (no kink factor and no switch in B): at each solution the
+ * conservative Jacobian is the one matrix dF/dy (MATH.md 3: the conservative Jacobian of a C^1
+ * map is its derivative), so the run-time certificate's factorization of the selected B is an
+ * exact test there. When no test decides for every input, that is `runtime`, not `unverified`.
+ */
+function smoothRuntime(model: IrModel, jac: Jacobians): { verdict: 'runtime'; test: 'selected B'; reason: string } | null {
+  const g = model.graph;
+  if (jac.bTangents.some((t) => t === null)) return null;
+  const memo = new Map<NodeId, NodeId[]>();
+  if (jac.bTangents.some((t) => kinkFactorsOf(g, t!, memo).length > 0)) return null;
+  return {
+    verdict: 'runtime',
+    test: 'selected B',
+    reason: 'F is smooth in the unknowns, so at each solution the conservative Jacobian is the single matrix B = dF/dy, whose factorization the run-time certificate computes (an exact test there); no test decides it for every input',
   };
 }
 
@@ -324,6 +345,8 @@ function certifyBlocks(model: IrModel, jac: Jacobians, bounds: Bounds, namer: Na
       reason: `B = ${jac.B.map(show).join('; ')}: each kink factor scales only its own row of one equation block, so det B is affine in each factor and the exact test checks the sign of det B at the 2^t vertices over the t ties of each solution`,
     };
   }
+  const smooth = smoothRuntime(model, jac);
+  if (smooth) return { ...base, ...smooth };
   return { ...base, verdict: 'unverified', test: 'none', reason: 'several unknowns or equation blocks, and none of the scalar-system, block-triangular, small-gain or row-wise tests applies' };
 }
 

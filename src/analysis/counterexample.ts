@@ -4,6 +4,7 @@ import type { Shape } from '../ir/shape.ts';
 import type { IrModel } from '../ir/model.ts';
 import { primitive } from '../primitives/registry.ts';
 import type { NodeId, Tensor } from '../primitives/types.ts';
+import { Bounds } from './bounds.ts';
 import type { Jacobians } from './certify.ts';
 
 /** A reachable point where the conservative Jacobian in the unknowns holds a singular B. */
@@ -282,6 +283,12 @@ export function searchCounterexampleGeneral(model: IrModel, jac: Jacobians, opti
   if (options.searchData === false && model.data.length > 0) return null;
   const residualNodes = model.residual.map((r) => r.node);
   const tangents = jac.bTangents;
+  // Matrices are data whose values decide (a DEQ's W, a Lasso's X, a QP's Q): a B that reads
+  // one is singular for some matrices and not for others, which the guard or the run-time
+  // test decides on the actual values. `violated` is claimed only where no matrix value is
+  // needed to reach the singular B.
+  const readsMatrix = cone(g, tangents.filter((t): t is NodeId => t !== null)).some((id) => g.node(id).op === 'input' && g.shape(id).length === 2 && (g.node(id) as { role?: string }).role !== 'seed');
+  if (readsMatrix) return null;
   const operations = cone(g, [...residualNodes, ...tangents.filter((t): t is NodeId => t !== null), ...model.requires.map((r) => r.node)]);
   if (operations.length > MAX_SEARCH_OPERATIONS) return null;
   const cost = operations.length;
@@ -297,6 +304,8 @@ export function searchCounterexampleGeneral(model: IrModel, jac: Jacobians, opti
   const factorArgs = factorNodes.flatMap((f) => g.node(f).args);
   const requires = model.requires.map((r) => r.node);
   const rng = mulberry32(0x1a2b3c);
+  // The ranges the `require` clauses state, for phase 3.
+  const bounds = new Bounds(model);
 
   const search = (dims: Record<string, number>): Counterexample | null => {
     // The layout of z: the unknowns, then the params and data.
@@ -317,7 +326,10 @@ export function searchCounterexampleGeneral(model: IrModel, jac: Jacobians, opti
     if (N > MAX_UNKNOWN_SCALARS || m > MAX_INPUT_SCALARS) return null;
     const blockSizes = residualNodes.map((r) => concreteShape(g.shape(r), dims).reduce((a, b) => a * b, 1));
     if (blockSizes.reduce((a, b) => a + b, 0) !== N) return null;
-    const inputIdx = Array.from({ length: m }, (_, i) => N + i);
+    const allInputs = Array.from({ length: m }, (_, i) => N + i);
+    /** Coordinates held where they are (an input at an end of its stated range): never moved. */
+    const pinned = new Set<number>();
+    const movable = () => allInputs.filter((i) => !pinned.has(i));
 
     const seedTensors = (column: number): Record<string, Tensor> => {
       const out: Record<string, Tensor> = Object.create(null);
@@ -466,7 +478,7 @@ export function searchCounterexampleGeneral(model: IrModel, jac: Jacobians, opti
         out[N] = det(B);
         return finite(out) ? out : null;
       };
-      const all = Array.from({ length: total }, (_, i) => i);
+      const all = Array.from({ length: total }, (_, i) => i).filter((i) => !pinned.has(i));
       let z = Float64Array.from(start);
       let Gz = G(z);
       if (!Gz) return null;
@@ -486,7 +498,7 @@ export function searchCounterexampleGeneral(model: IrModel, jac: Jacobians, opti
           const tries = t === 1 ? [1, 2] : [t];
           for (const u of tries) {
             const w = Float64Array.from(z);
-            all.forEach((idx) => (w[idx] -= u * step[idx]));
+            all.forEach((idx, i) => (w[idx] -= u * step[i]));
             if (normInf(w) > BOX) continue;
             const Gw = G(w);
             if (Gw && normInf(Gw) < normInf(Gz)) {
@@ -500,7 +512,7 @@ export function searchCounterexampleGeneral(model: IrModel, jac: Jacobians, opti
         if (!moved) break;
       }
       // Back onto F = 0 through the inputs alone (det B moves little with them).
-      return toSurface(z, inputIdx)?.z ?? z;
+      return toSurface(z, movable())?.z ?? z;
     };
 
     const describe = (z: Float64Array): Record<string, number> => {
@@ -584,7 +596,8 @@ export function searchCounterexampleGeneral(model: IrModel, jac: Jacobians, opti
       // Test 3 along every coordinate first (a proof by continuity), then test 4.
       for (const test of ['sign', 'touch'] as const) {
         for (let coord = 0; coord < total; coord++) {
-          const free = inputIdx.filter((i) => i !== coord);
+          if (pinned.has(coord)) continue;
+          const free = movable().filter((i) => i !== coord);
           const at = (s: number): Probe | null => {
             const w = Float64Array.from(p.z);
             w[coord] += s;
@@ -643,38 +656,69 @@ export function searchCounterexampleGeneral(model: IrModel, jac: Jacobians, opti
       return (q && test(q)) ?? found;
     };
 
-    // Phase 1: structured y, random inputs made to fit.
-    const grid = [0, 0.5, -0.5, 1, -1, 2, -2];
-    const candidates: Float64Array[] = [];
-    for (const v of grid) candidates.push(new Float64Array(N).fill(v));
-    for (let k = 0; k < 6; k++) candidates.push(Float64Array.from({ length: N }, () => (rng() < 0.4 ? 0 : grid[1 + Math.floor(rng() * (grid.length - 1))])));
-    const seen: Probe[] = [];
-    for (const y of candidates) {
-      for (const start of ['half', 'random'] as const) {
-        const z = new Float64Array(total);
-        z.set(y);
-        for (let i = N; i < total; i++) z[i] = start === 'half' ? 0.5 : 2 * rng() - 1;
-        const r = toSurface(z, inputIdx);
-        if (!r) continue;
-        const p = accept(r.z);
-        if (!p) continue;
-        if (decideAt(p)) return decide(p.z, decideAt);
-        seen.push(p);
+    /** Phases 1 and 2; `fix` sets the pinned coordinates of every start. */
+    const phases = (fix?: (z: Float64Array) => void): Counterexample | null => {
+      // Phase 1: structured y, random inputs made to fit.
+      const grid = [0, 0.5, -0.5, 1, -1, 2, -2];
+      const candidates: Float64Array[] = [];
+      for (const v of grid) candidates.push(new Float64Array(N).fill(v));
+      for (let k = 0; k < 6; k++) candidates.push(Float64Array.from({ length: N }, () => (rng() < 0.4 ? 0 : grid[1 + Math.floor(rng() * (grid.length - 1))])));
+      const seen: Probe[] = [];
+      for (const y of candidates) {
+        for (const start of ['half', 'random'] as const) {
+          const z = new Float64Array(total);
+          z.set(y);
+          for (let i = N; i < total; i++) z[i] = start === 'half' ? 0.5 : 2 * rng() - 1;
+          fix?.(z);
+          const r = toSurface(z, movable());
+          if (!r) continue;
+          const p = accept(r.z);
+          if (!p) continue;
+          if (decideAt(p)) return decide(p.z, decideAt);
+          seen.push(p);
+        }
       }
-    }
-    // Phase 2: Newton on F = 0, det B = 0 from the points of least relative |det B|.
-    // For a scalar B the ratio is 1 (or 0): |B| itself orders the starts.
-    const rel = (p: Probe) => (N === 1 ? Math.abs(p.det) : p.hadamard > 0 ? Math.abs(p.det) / p.hadamard : 0);
-    seen.sort((a, b) => rel(a) - rel(b));
-    const tried = new Set<string>();
-    for (const p of seen.slice(0, 4)) {
-      const key = Array.from(p.z).map((v) => (Math.abs(v) < 1e-12 ? '0' : v.toPrecision(6))).join(',');
-      if (tried.has(key)) continue;
-      tried.add(key);
-      const z = toSingular(p.z);
-      if (!z) continue;
-      const found = decide(z, (q) => decideAt(q) ?? decideAlongPaths(q));
-      if (found) return found;
+      // Phase 2: Newton on F = 0, det B = 0 from the points of least relative |det B|.
+      // For a scalar B the ratio is 1 (or 0): |B| itself orders the starts.
+      const rel = (p: Probe) => (N === 1 ? Math.abs(p.det) : p.hadamard > 0 ? Math.abs(p.det) / p.hadamard : 0);
+      seen.sort((a, b) => rel(a) - rel(b));
+      const tried = new Set<string>();
+      for (const p of seen.slice(0, 4)) {
+        const key = Array.from(p.z).map((v) => (Math.abs(v) < 1e-12 ? '0' : v.toPrecision(6))).join(',');
+        if (tried.has(key)) continue;
+        tried.add(key);
+        const z = toSingular(p.z);
+        if (!z) continue;
+        const found = decide(z, (q) => decideAt(q) ?? decideAlongPaths(q));
+        if (found) return found;
+      }
+      return null;
+    };
+
+    const found = phases();
+    if (found) return found;
+    // Phase 3: a scalar input held at an end of the range its `require` states (a = 0 under
+    // `0 <= a <= 2`, c = 0 under `c >= 0`), where B often reaches 0 first; phases 1 and 2 again.
+    for (const v of vars) {
+      if (v.role === 'unknown' || v.size !== 1) continue;
+      const node = [...model.params, ...model.data].find((x) => x.name === v.name)?.node;
+      if (node === undefined) continue;
+      for (const end of new Set(bounds.interval(node))) {
+        // Only an end the clause states as written (`a >= 0`): a strict one (`abs(k) < 1`) is
+        // stored as the double next to it, never attained, and a point there only comes close
+        // to a singular B (1 - k^2 = 2^-52, which no numerical test tells from 0).
+        if (!Number.isFinite(end) || Math.abs(end) > BOX || !statedEnd(end)) continue;
+        pinned.clear();
+        pinned.add(v.offset);
+        try {
+          const hit = phases((z) => {
+            z[v.offset] = end;
+          });
+          if (hit) return hit;
+        } finally {
+          pinned.clear();
+        }
+      }
     }
     return null;
   };
@@ -692,6 +736,11 @@ export function searchCounterexampleGeneral(model: IrModel, jac: Jacobians, opti
     if (!(e instanceof OutOfWork)) throw e;
   }
   return null;
+}
+
+/** A number as a clause writes it: 0, or a decimal of at most 12 digits (not the double next to one). */
+function statedEnd(x: number): boolean {
+  return x === 0 || (Math.abs(x) >= 1e-300 && Number(x.toPrecision(12)) === x);
 }
 
 function tiesText(count: number): string {

@@ -10,7 +10,8 @@ type Definiteness = 'pd' | 'psd' | null;
 
 /**
  * MATH.md 5.3 for proximal fixed points: T_y = a J (I - K), with
- *   - J symmetric, 0 <= J <= I at every element of the conservative set: a diagonal whose
+ *   - J symmetric, 0 <= J <= I at every element of the conservative set (J = I when there is
+ *     no prox: a damped gradient step (y - s (X'(X y - t) + mu y)) / (1 + s mu)): a diagonal whose
  *     entries lie in [0, 1] (the kink factors of soft thresholding, relu, clip, proj_box, a
  *     smooth factor such as sigmoid' bounded by 1), or a projection's Jacobian onto a convex set
  *     (symmetric, spectrum in [0, 1], and so is the hull of such);
@@ -60,7 +61,8 @@ export function monotoneProx(Ty: LinOp, g: Graph, bounds: Bounds, show: (op: Lin
       o = o.of;
     } else break;
   }
-  if (!sawJ || o.kind !== 'sum') return null;
+  // No prox at all is J = I, which satisfies 0 <= J <= I: a damped gradient step.
+  if (o.kind !== 'sum') return null;
   // o = I - K: one identity with sign +, every other term subtracted.
   const identity = o.terms.filter((t) => t.op.kind === 'identity' && t.sign === 1);
   const rest = o.terms.filter((t) => !(t.op.kind === 'identity' && t.sign === 1));

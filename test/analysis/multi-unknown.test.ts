@@ -115,10 +115,9 @@ describe('row-wise across blocks (MATH.md 5.4 for several unknowns)', () => {
     // (y's equation reads z, so B is not block-triangular either.)
     const c = verdictOf(model('y - 2 * relu(y) + 0.1 * z', 'z - C * relu(y) - abs(z)'));
     expect(c.rowwise).toBe(false);
-    // At y = z = 0 the factors d (relu) and s (abs) range freely: B = [[1 - 2d, 0.1], [-C d, 1 - s]],
-    // det at d = 0, s = 1 is 0. The search reports such a point; its B must be singular.
-    expect(c.verdict).toBe('violated');
-    expect(Math.abs(det2(c.counterexample!.B))).toBeLessThan(1e-9);
+    // B reads the matrix C, whose values decide (counterexample.ts: no `violated` from chosen
+    // matrices), and no test applies.
+    expect(c.verdict).toBe('unverified');
   });
 
   it('a singular hull at a tie: found by the compile-time search and by the run-time vertex test at the solution', async () => {

@@ -159,14 +159,14 @@ describe('smooth diagonal factors', () => {
   });
 
   it('explain says "kinks none" and never names a kink factor for a smooth model', () => {
-    // A smooth model no test certifies (B = I + W diag(tanh'), invertible under the bound,
-    // but the solve form is not read as a contraction) and no counterexample refutes: its
-    // reason must not speak of kink factors. (Without the bound, or with exp in place of tanh,
-    // the search finds a singular B: W exp(z) = 1 in one dimension.)
+    // A smooth model no test certifies for every input (B = I + W diag(tanh'), invertible under
+    // the bound, but the solve form is not read as a contraction): `runtime`, since at each
+    // solution the set is the one matrix dF/dy; its reason must not speak of kink factors.
     const a = analyzeOne(`model S {\n  dim h\n  param W: real[h, h]\n  param b: real[h]\n  unknown z: real[h]\n  require opnorm(W) <= 0.9\n  solve z + W * tanh(z) - b = 0\n}\n`);
     const text = explainText(a);
     expect(text).toContain('none (F is smooth)');
-    expect(a.certificate.verdict).toBe('unverified');
+    expect(a.certificate.verdict).toBe('runtime');
+    expect(a.certificate.test).toBe('selected B');
     expect(text).not.toContain('kink factor');
     expect(explainText(analyzeOne(tanh('')))).not.toContain('kink factor');
   });
