@@ -6,7 +6,8 @@
 // sample needs for ||F||_inf <= 1e-12), a certificate per sample, the implicit gradients.
 // implc's backward variants:
 //   - per-sample: each sample's B^T w = g by LU of its reduced B (the reference);
-//   - batched (auto): the adjoint fixed point of the whole batch, stopped by its error bound
+//   - batched (`backward: 'adjoint'`; what 'auto' runs from h = 256 on): the adjoint fixed
+//     point of the whole batch, stopped by its error bound
 //     ||w - w*|| <= ||r|| / (1 - gamma) <= 1e-12 ||w|| (gamma = the guard opnorm(W) < 1);
 //   - 2 threads: WorkerPool with 2 workers, each running the batched step on its half.
 // PyTorch (float64, 1 and 2 threads): K batched plain iterations, then either 30 adjoint
@@ -48,7 +49,7 @@ function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return num / Math.max(den, 1e-300);
 }
 
-function step(P: Problem, K: number, backward: 'per-sample' | 'auto'): Step {
+function step(P: Problem, K: number, backward: 'per-sample' | 'adjoint'): Step {
   const t0 = performance.now();
   const insts = instances(P.net, P.theta, P.samples);
   const solved = solveBatchF64(insts, { tol: 0, maxIter: K, finish: 'none' }).results.map((s) => ({ ...s, status: 'converged' }));
@@ -64,7 +65,7 @@ async function pooled(P: Problem, pool: WorkerPool, K: number): Promise<Step> {
   const t0 = performance.now();
   const dense = (name: 'W' | 'U' | 'V') => ({ shape: net.slots.find((x) => x.name === name)!.shape, data: view(net, theta, name) });
   const shared = { W: dense('W'), U: dense('U'), b: view(net, theta, 'b'), V: dense('V'), c: view(net, theta, 'c') };
-  const r = await pool.batchGradient(shared, P.samples.map((s) => ({ u: s.u, onehot: s.onehot })), { method: 'fixed-point', tol: 1e-12, maxIter: K });
+  const r = await pool.batchGradient(shared, P.samples.map((s) => ({ u: s.u, onehot: s.onehot })), { method: 'fixed-point', tol: 1e-12, maxIter: K, backward: 'adjoint' });
   const ms = performance.now() - t0;
   if (r.contributing !== BATCH) throw new Error(`pool: ${BATCH - r.contributing} samples without a gradient`);
   return { loss: r.samples.reduce((a, s) => a + s.value, 0) / BATCH, grad: r.gradientSum.map((v) => v / BATCH), ms, backwardMs: NaN, method: r.backward.method };
@@ -98,7 +99,7 @@ export async function benchDeqBackward(log: (line: string) => void, sizes = [64,
     }
     const repeats = h >= 1024 ? 1 : 3;
     const ref = median(() => step(P, K, 'per-sample'), repeats);
-    const bat = median(() => step(P, K, 'auto'), repeats);
+    const bat = median(() => step(P, K, 'adjoint'), repeats);
     log(`h = ${h}, K = ${K}: per-sample ${ref.ms.toFixed(1)} ms (backward ${ref.backwardMs.toFixed(1)}), batched ${bat.ms.toFixed(1)} ms (backward ${bat.backwardMs.toFixed(1)}; ${bat.method})`);
     const pool = new WorkerPool(P.net.Model, 2);
     let two: Step;

@@ -54,10 +54,10 @@ export interface BatchGradientResult {
 
 /**
  * The backward pass of a batch (src/runtime/batch-backward.ts): `mode` as the DEQ literature
- * names them. 'auto' (default): the implicit derivative; for the samples whose certificate
- * factored no B (a contraction guard that held), solved together by the adjoint fixed point
- * (with its error bound) or, without a guard value, by batched GMRES; for the others by the
- * certificate's own LU. 'per-sample': every sample alone, by LU (the reference the batched path
+ * names them. 'auto' (default): the implicit derivative; from order AUTO_BATCHED_FROM on, for
+ * the samples whose certificate factored no B (a contraction guard that held), solved together
+ * by the adjoint fixed point (with its error bound) or, without a guard value, by batched GMRES;
+ * below that order, and for the others, by each sample's LU (the certificate's, when it has one). 'per-sample': every sample alone, by LU (the reference the batched path
  * is tested against).
  */
 export interface BackwardOptions {
@@ -223,7 +223,8 @@ function backwardPlan(
 ): { w: Map<number, Float64Array>; report: BackwardReport } {
   const mode = options.backward ?? 'auto';
   const going = prepared.flatMap((p, i) => (p.cert ? [i] : []));
-  const chosen = mode === 'per-sample' ? [] : mode === 'auto' ? going.filter((i) => prepared[i].cert!.selected === null) : going;
+  const chosen =
+    mode === 'per-sample' ? [] : mode === 'auto' ? (instances[0].n >= AUTO_BATCHED_FROM ? going.filter((i) => prepared[i].cert!.selected === null) : []) : going;
   const perSampleReport = (reason: string | null): { w: Map<number, Float64Array>; report: BackwardReport } => {
     if (mode !== 'auto' && mode !== 'per-sample' && mode !== 'implicit' && going.length > 0) {
       // A truncated mode promised to the caller cannot silently become the exact one.
@@ -302,6 +303,15 @@ function backwardPlan(
     },
   };
 }
+
+/**
+ * The order n from which 'auto' solves the adjoint systems together: below it, each sample's
+ * LU of its reduced B (about n/2 active rows of a DEQ) costs less than the batched iterations.
+ * Measured (bench/deq-backward.ts, batch 64, DEQ at opnorm(W) = 0.9, 2026-12-06): the whole
+ * step took 9.7 against 12.4 ms at h = 64 and 21.6 against 23.0 at h = 128 (per-sample ahead),
+ * 295 against 210 at h = 512 and 1399 against 835 at h = 1024 (batched ahead).
+ */
+export const AUTO_BATCHED_FROM = 256;
 
 function emptyReport(): BackwardReport {
   return { method: 'none (empty batch)', implicit: true, batched: 0, perSample: 0, iterations: 0, maxRelativeResidual: null, maxErrorBound: null, reason: null, backend: 'none' };

@@ -6,6 +6,7 @@
  * gradient of every mode against the per-sample reference.
  */
 import { describe, expect, it } from 'vitest';
+import { AUTO_BATCHED_FROM } from '../../src/runtime/batch-gradient.ts';
 import { BatchTransposedB, batchGradientAt, solveAdjointBatch, solveBatchF64, type BatchInstance, type ModelInstance } from '../../src/runtime/index.ts';
 import { generatedClass } from '../helpers/generated.ts';
 import { mulberry32 } from '../helpers/rng.ts';
@@ -231,12 +232,21 @@ describe('batchGradientAt backward modes', () => {
       expect(r.backward.batched + r.backward.perSample).toBe(9);
       expect(maxRel(r.gradientSum, ref.gradientSum), mode).toBeLessThan(1e-10);
     }
+    // At order 24, below AUTO_BATCHED_FROM, 'auto' keeps each sample's LU.
     const auto = batchGradientAt(insts, solved, 0);
-    // The DEQ's guard opnorm(W) < 1 holds: no certificate factored B, all 9 solved together
-    // by the adjoint fixed point, whose bound is reported.
-    expect(auto.backward.batched).toBe(9);
+    expect(auto.backward.batched).toBe(0);
+    expect(auto.backward.method).toBe('per-sample LU');
+  });
+
+  it("auto from order AUTO_BATCHED_FROM on: the guard holds, no certificate factored B, all solved together by the adjoint fixed point", async () => {
+    const { insts, solved } = await deqBatch(AUTO_BATCHED_FROM, 3, 0.9);
+    const ref = batchGradientAt(insts, solved, 0, { backward: 'per-sample' });
+    const auto = batchGradientAt(insts, solved, 0);
+    expect(auto.backward.batched).toBe(3);
     expect(auto.backward.method).toMatch(/adjoint fixed point/);
     expect(auto.backward.maxErrorBound).not.toBeNull();
+    expect(auto.backward.maxErrorBound!).toBeLessThan(1e-10);
+    expect(maxRel(auto.gradientSum, ref.gradientSum)).toBeLessThan(1e-10);
   });
 
   it('phantom and jacobian-free are labelled as not implicit, and differ from it', async () => {
