@@ -73,8 +73,9 @@ export async function explainTex(a: Analysis): Promise<string> {
   const tex = (s: string) => {
     try {
       const t = parseMath(s.replace(/\[d ([^\]]*)\]/g, 'd($1)')).toTex({ parenthesis: 'auto', implicit: 'hide' });
-      // D_relu: a subscript, not an escaped underscore.
-      return t.replace(/([A-Za-z])\\_([A-Za-z_]+)/g, (_m, head: string, sub: string) => `${head}_{\\mathrm{${sub.replace(/_/g, '\\_')}}}`);
+      // D_relu: a subscript, not an escaped underscore; X' is mathjs's conjugate transpose
+      // (^H), which for real matrices is the transpose.
+      return t.replace(/\^H/g, '^{\\top}').replace(/([A-Za-z])\\_([A-Za-z_]+)/g, (_m, head: string, sub: string) => `${head}_{\\mathrm{${sub.replace(/_/g, '\\_')}}}`);
     } catch {
       return `\\text{${s.replace(/[\\{}_^%$#&]/g, (ch) => `\\${ch}`)}}`;
     }

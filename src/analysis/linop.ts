@@ -255,6 +255,9 @@ export function showLinOp(op: LinOp, namer: Namer, identity: (variable: string) 
       case 'scale': {
         const rest = show(o.of, true);
         const f = namer.atom(o.factor);
+        // A multiple of the identity, standing alone or as a term of a sum, keeps its I
+        // (`mu * I + X' * D * X`, not `mu + ...`); inside a product the I is dropped as ever.
+        if (o.of.kind === 'identity' && !inProduct) return o.inverse ? `${rest} / ${f}` : `${f} * ${rest}`;
         return o.inverse ? `${rest} / ${f}` : chain(f, rest);
       }
       case 'rmatmul': {

@@ -338,11 +338,11 @@ describe('showLinOp', () => {
     expect(showLinOp(a.jacobians.B[0], new Namer(a.model))).toBe('0.5 * I');
   });
 
-  it('with a param: I - I + w reads w * I; sums without cancelling identities are unchanged', () => {
+  it('with a param: I - I + w reads w * I; a multiple of I in a sum keeps its I (issue 15: `mu * I + X\' D X`, not `mu + X\'DX`)', () => {
     const a = analyzeOne(`model F {\n  dim n\n  param c: real[n]\n  param w: real\n  unknown y: real[n]\n  fixpoint y = y - w * (y - c)\n}\n`);
     expect(a.B).toBe('w * I');
     const b = analyzeOne(`model F {\n  param c: real\n  unknown y: real\n  solve y - 0.5 * (y - c) = 0\n}\n`);
-    expect(b.B).toBe('I - 0.5');
+    expect(b.B).toBe('I - 0.5 * I');
   });
 });
 
