@@ -88,6 +88,12 @@ export function classify(model: IrModel, bounds: Bounds): ClassResult {
     }
     raiseDefinability(d, n);
 
+    const divisor = p.structure.divisor;
+    if (divisor !== undefined) {
+      const w = zeroDivisor(model, bounds, n, divisor);
+      if (w) diagnostics.push(w);
+    }
+
     if (p.structure.singularAtZero && !bounds.positive(n.args[0])) {
       raiseLipschitz('not Lipschitz', n, `${n.op} is not Lipschitz at 0`);
       diagnostics.push(
@@ -132,6 +138,58 @@ export function classify(model: IrModel, bounds: Bounds): ClassResult {
     }
   }
   return { definability, lipschitz, definabilityCause, lipschitzCause, diagnostics };
+}
+
+/**
+ * W0405: a division inside the equations whose divisor moves with the unknowns and whose
+ * interval bound (src/analysis/bounds.ts, with the model's `require` statements as facts)
+ * contains 0, as `v / norm2(v)` (norm2 reaches 0 at v = 0) or `x / y` with y an unknown: F is
+ * undefined where the divisor is 0, and a solve that passes there fails (MATH.md 2: F must
+ * be locally Lipschitz near the solution). A sufficient condition for the warning only: the
+ * interval is an enclosure, so a divisor that stays away from 0 in fact may still be warned
+ * about (state it with a `require`), while one whose enclosure excludes 0 never reaches it.
+ * Divisors of data (and parameters) alone are not warned about here: they do not move during
+ * a solve, and the generated module names a non-finite value computed from the inputs
+ * (src/runtime/kernels.ts nonFiniteHoisted).
+ *
+ * The span is the divisor's where its node is that use of it (an expression inside the
+ * division's span); a declared name (an unknown, a `let`) has its declaration's span, so then
+ * the division's.
+ */
+function zeroDivisor(model: IrModel, bounds: Bounds, n: IrNode, divisor: number): Diagnostic | null {
+  const g = model.graph;
+  const id = n.args[divisor];
+  const d = g.node(id);
+  if (d.dep !== 'unknown') return null;
+  const [lo, hi] = bounds.interval(id);
+  if (lo > 0 || hi < 0) return null;
+  const whole = n.span ?? model.span;
+  const own = d.span && within(d.span, whole) ? d.span : null;
+  const text = bounds.text(id);
+  const numerator = atomOf(bounds.text(n.args[1 - divisor]));
+  const help =
+    lo >= 0
+      ? `keep it away from 0, e.g. \`${numerator} / max(${text}, eps)\` with eps a small positive constant; or, if it stays positive, say so: \`require ${text} > 0\``
+      : `if it keeps one sign at the solutions, say so: \`require ${text} > 0\` (or \`< 0\`); otherwise write the equation without the division (multiplied through by \`${text}\`)`;
+  return diagnostic('W0405', own ?? whole, `division by \`${text}\`, which may be 0 on the unknowns`, {
+    label: `this divisor lies in [${showEnd(lo)}, ${showEnd(hi)}], which contains 0`,
+    notes: ['MATH.md 2: F is not defined, let alone Lipschitz, where a divisor is 0; a solve that reaches such a point fails with a non-finite value'],
+    help,
+  });
+}
+
+/** Whether span `a` lies inside span `b` (one file). */
+function within(a: Span, b: Span): boolean {
+  return a.file === b.file && a.start.offset >= b.start.offset && a.end.offset <= b.end.offset;
+}
+
+function showEnd(x: number): string {
+  return x === Infinity ? 'inf' : x === -Infinity ? '-inf' : String(x);
+}
+
+/** Source text parenthesized unless it is a single name or number. */
+function atomOf(text: string): string {
+  return /^[\w.']+$/.test(text) ? text : `(${text})`;
 }
 
 export function constantValue(g: Graph, id: NodeId): number | null {

@@ -1,12 +1,14 @@
 import { diagnostic, type Diagnostic } from '../diagnostics/diagnostic.ts';
 import type { Span } from '../diagnostics/span.ts';
 import {
-  addSize, broadcast, real, sameShape, sameSize, showShape, showSize, showType, sizeOf, SCALAR,
+  addSize, broadcast, isScalar, real, sameShape, sameSize, showShape, showSize, showType, sizeOf, SCALAR,
   type SizePoly, type ValueType,
 } from '../ir/shape.ts';
+import { END, gatherFor } from '../primitives/indexing.ts';
 import { binaryPrimitive, callable, callableNames, primitive, unaryPrimitive } from '../primitives/registry.ts';
-import type { ShapeResult } from '../primitives/types.ts';
+import type { Attrs, ShapeResult } from '../primitives/types.ts';
 import type { Decl, Equation, Expr, Ident, Model, Program, TypeExpr } from '../syntax/ast.ts';
+import type { Dim } from '../ir/shape.ts';
 import { modelNameDiagnostics } from './js-names.ts';
 import { closest } from './suggest.ts';
 import type { ModelSymbol, SymbolKind } from './symbols.ts';
@@ -27,6 +29,57 @@ export interface CheckedModel {
   fixpoints: Map<string, Extract<Decl, { kind: 'fixpoint' }>>;
   equations: Equation[];
   requires: Extract<Decl, { kind: 'require' }>[];
+  /**
+   * How each index, bracket literal and constructor lowers: its primitive, its arguments (source
+   * expressions, constant positions, or nested plans) and its static attributes.
+   */
+  plans: Map<Expr, Plan>;
+}
+
+/** A primitive application decided by the checker (indexing, literals, constructors). */
+export interface Plan {
+  op: string;
+  args: PlanArg[];
+  attrs: Attrs;
+}
+export type PlanArg = { expr: Expr } | { constant: number } | { plan: Plan };
+
+/**
+ * A dim expression as a linear form: `c + sum coef * dim`. Index positions and sizes are
+ * integer literals, dims and their sums, differences and integer multiples (`n - 1`, `2 * k`).
+ */
+interface Lin {
+  c: number;
+  terms: Map<string, number>;
+}
+
+const linConst = (c: number): Lin => ({ c, terms: new Map() });
+function linAdd(a: Lin, b: Lin, sign: 1 | -1): Lin {
+  const terms = new Map(a.terms);
+  for (const [k, v] of b.terms) terms.set(k, (terms.get(k) ?? 0) + sign * v);
+  for (const [k, v] of terms) if (v === 0) terms.delete(k);
+  return { c: a.c + sign * b.c, terms };
+}
+function linScale(a: Lin, f: number): Lin {
+  const terms = new Map<string, number>();
+  if (f !== 0) for (const [k, v] of a.terms) terms.set(k, v * f);
+  return { c: a.c * f, terms };
+}
+const linOfDim = (d: Dim): Lin => (typeof d === 'number' ? linConst(d) : { c: 0, terms: new Map([[d, 1]]) });
+/** The single Dim a linear form is (a constant, or one dim with coefficient 1), or null. */
+function linAsDim(a: Lin): Dim | null {
+  if (a.terms.size === 0) return a.c;
+  if (a.terms.size === 1 && a.c === 0) {
+    const [[k, v]] = [...a.terms];
+    if (v === 1) return k;
+  }
+  return null;
+}
+function showLin(a: Lin): string {
+  const parts: string[] = [];
+  for (const [k, v] of a.terms) parts.push(`${parts.length ? (v < 0 ? ' - ' : ' + ') : v < 0 ? '-' : ''}${Math.abs(v) === 1 ? '' : `${Math.abs(v)} * `}${k}`);
+  if (a.c !== 0 || parts.length === 0) parts.push(`${parts.length ? (a.c < 0 ? ' - ' : ' + ') : a.c < 0 ? '-' : ''}${Math.abs(a.c)}`);
+  return parts.join('');
 }
 
 export interface CheckResult {
@@ -184,7 +237,255 @@ class ModelChecker {
       fixpoints,
       equations,
       requires,
+      plans: this.plans,
     };
+  }
+
+  /** How indexes, bracket literals and constructors lower (CheckedModel.plans). */
+  private readonly plans = new Map<Expr, Plan>();
+
+  /** `e` as a dim expression, or null (without a diagnostic) when it is not one. */
+  private lin(e: Expr): Lin | null {
+    switch (e.kind) {
+      case 'number':
+        return Number.isInteger(e.value) ? linConst(e.value) : null;
+      case 'name': {
+        const s = this.symbols.get(e.name);
+        return s && s.kind === 'dim' ? linOfDim(e.name) : null;
+      }
+      case 'unary': {
+        if (e.op === '!') return null;
+        const a = this.lin(e.arg);
+        return a && (e.op === '-' ? linScale(a, -1) : a);
+      }
+      case 'binary': {
+        if (e.op !== '+' && e.op !== '-' && e.op !== '*') return null;
+        const a = this.lin(e.left);
+        const b = this.lin(e.right);
+        if (!a || !b) return null;
+        if (e.op === '*') {
+          if (a.terms.size === 0) return linScale(b, a.c);
+          if (b.terms.size === 0) return linScale(a, b.c);
+          return null;
+        }
+        return linAdd(a, b, e.op === '+' ? 1 : -1);
+      }
+      default:
+        return null;
+    }
+  }
+
+  /** Type-check a position or size and read it as a dim expression (E0211 when it is not one). */
+  private position(e: Expr, what: string): Lin | null {
+    const t = this.expectReal(e);
+    if (!t) return null;
+    const l = this.lin(e);
+    if (!l || !isScalar(t.shape)) {
+      this.error('E0211', e.span, `${what} must be an integer literal or a dim expression`, {
+        label: t && !isScalar(t.shape) ? `this is ${showType(t)}` : 'not an integer or dim expression',
+        help: 'write an integer (`1`), a dim (`n`) or simple dim arithmetic (`n - 1`, `2 * k`); positions are 1-based',
+      });
+      return null;
+    }
+    return l;
+  }
+
+  /**
+   * E0210 when position `p` is provably outside 1..size: below 1 as a constant, or above the
+   * size (both constants, or the size plus a positive constant). Otherwise the kernel checks it
+   * at run time.
+   */
+  private inRange(p: Lin, size: Dim, e: Expr, axis: number, rank: number, what: string): boolean {
+    const over = linAdd(p, linOfDim(size), -1);
+    const low = p.terms.size === 0 && p.c < 1;
+    const high = over.terms.size === 0 && over.c > 0;
+    if (!low && !high) return true;
+    this.error('E0210', e.span, `${what} ${showLin(p)} is out of range 1..${size}${rank > 1 ? ` of axis ${axis + 1}` : ''}`, {
+      label: low ? 'positions start at 1' : `past the end (${size})`,
+      help: 'positions are 1-based and `a:b` includes both ends: `y[1]` is the first entry, `y[n]` the last',
+    });
+    return false;
+  }
+
+  private index(e: Extract<Expr, { kind: 'index' }>): ValueType | null {
+    const x = this.expectReal(e.arg);
+    if (!x) {
+      for (const item of e.indices) {
+        if (item.kind === 'at') this.expr(item.index);
+        else if (item.kind === 'range') this.expr(item.lo), this.expr(item.hi);
+      }
+      return null;
+    }
+    const rank = x.shape.length;
+    if (rank === 0 || rank !== e.indices.length) {
+      this.error('E0212', e.span, rank === 0 ? 'a scalar cannot be indexed' : `${showType(x)} takes ${rank} ${rank === 1 ? 'index' : 'indices'}, found ${e.indices.length}`, {
+        label: `this is ${showType(x)}`,
+        help: rank === 0 ? undefined : rank === 1 ? 'write `y[i]` or `y[a:b]`' : 'write `X[i, j]`, `X[:, j]`, `X[i, :]` or `X[a:b, c:d]`',
+      });
+      return null;
+    }
+    const args: PlanArg[] = [{ expr: e.arg }];
+    const attrs: Record<string, Dim> = {};
+    const keep: boolean[] = [];
+    let ok = true;
+    e.indices.forEach((item, axis) => {
+      const size = x.shape[axis];
+      if (item.kind === 'all') {
+        args.push({ constant: 1 }, { constant: END });
+        attrs[`len${axis}`] = size;
+        keep.push(true);
+        return;
+      }
+      if (item.kind === 'at') {
+        const p = this.position(item.index, 'an index');
+        if (!p || !this.inRange(p, size, item.index, axis, rank, 'index')) {
+          ok = false;
+          return;
+        }
+        args.push({ expr: item.index }, { expr: item.index });
+        keep.push(false);
+        return;
+      }
+      const lo = this.position(item.lo, 'the start of a range');
+      const hi = this.position(item.hi, 'the end of a range');
+      if (!lo || !hi) {
+        ok = false;
+        return;
+      }
+      if (!this.inRange(lo, size, item.lo, axis, rank, 'start') || !this.inRange(hi, size, item.hi, axis, rank, 'end')) {
+        ok = false;
+        return;
+      }
+      const len = linAdd(linAdd(hi, lo, -1), linConst(1), 1);
+      const dim = linAsDim(len);
+      if (len.terms.size === 0 && len.c < 1) {
+        this.error('E0210', item.span, `the range ${showLin(lo)}:${showLin(hi)} is empty`, {
+          label: 'its end is before its start',
+          help: '`a:b` includes both ends and needs a <= b',
+        });
+        ok = false;
+        return;
+      }
+      if (dim === null) {
+        this.error('E0211', item.span, `the length of this range is ${showLin(len)}, which is not an integer or a dim`, {
+          label: 'length is b - a + 1',
+          help: 'a range must have a literal length (`y[2:4]`) or the length of a dim (`y[1:n]`, `y[k+1:k+n]`)',
+        });
+        ok = false;
+        return;
+      }
+      args.push({ expr: item.lo }, { expr: item.hi });
+      attrs[`len${axis}`] = dim;
+      keep.push(true);
+    });
+    if (!ok) return null;
+    const op = gatherFor(rank, keep[0], keep[1] ?? false);
+    const plan: Plan = { op, args, attrs };
+    this.plans.set(e, plan);
+    return this.applyPlan(e, plan);
+  }
+
+  /** The type of a plan through its primitive's shape rule (the registry's, as for every operator). */
+  private applyPlan(e: Expr, plan: Plan): ValueType | null {
+    const types: ValueType[] = [];
+    for (const a of plan.args) {
+      if ('constant' in a) types.push(real(SCALAR));
+      else if ('expr' in a) {
+        const t = this.types.get(a.expr);
+        if (!t) return null;
+        types.push(t);
+      } else {
+        const t = this.applyPlan(e, a.plan);
+        if (!t) return null;
+        types.push(t);
+      }
+    }
+    const result = primitive(plan.op).shape(types, plan.attrs);
+    if (result.ok) return result.type;
+    this.error(result.code, e.span, result.message, { help: result.help });
+    return null;
+  }
+
+  /**
+   * `[e1, ..., ek]`: scalars make a vector; vectors of one length make the matrix with those
+   * rows (`[[1, 0], [0, 1]]`). `[r1; ...; rk]` with rows of scalars makes the matrix with those
+   * rows (`[1, 2; 3, 4]`); rows of one scalar each make a vector (`[1; 2; 3]`).
+   * Concatenation of vectors or matrices (`[a; b]`, `[A, B]`) is not supported yet (E0213).
+   */
+  private bracket(e: Extract<Expr, { kind: 'bracket' }>): ValueType | null {
+    const types = e.rows.map((row) => row.map((x) => this.expectReal(x)));
+    if (types.some((row) => row.some((t) => t === null))) return null;
+    const ts = types as ValueType[][];
+    const scalar = (t: ValueType) => isScalar(t.shape) && t.shape.length === 0;
+    const vector = (t: ValueType) => t.shape.length === 1;
+    let plan: Plan | null = null;
+    if (e.rows.length === 1) {
+      const row = ts[0];
+      if (row.every(scalar)) plan = { op: 'literal_vector', args: e.rows[0].map((x) => ({ expr: x })), attrs: {} };
+      else if (row.every(vector)) plan = { op: 'stack_rows', args: e.rows[0].map((x) => ({ expr: x })), attrs: {} };
+    } else if (ts.every((row) => row.length === 1 && scalar(row[0]))) {
+      plan = { op: 'literal_vector', args: e.rows.map((row) => ({ expr: row[0] })), attrs: {} };
+    } else if (ts.every((row) => row.every(scalar))) {
+      const width = e.rows[0].length;
+      const bad = e.rows.findIndex((row) => row.length !== width);
+      if (bad >= 0) {
+        const row = e.rows[bad];
+        this.error('E0213', { file: e.span.file, start: row[0].span.start, end: row[row.length - 1].span.end }, `row ${bad + 1} has ${row.length} entr${row.length === 1 ? 'y' : 'ies'}, row 1 has ${width}`, {
+          label: `${row.length} entr${row.length === 1 ? 'y' : 'ies'}`,
+          help: 'every row of a matrix literal has the same number of entries',
+        });
+        return null;
+      }
+      plan = { op: 'stack_rows', args: e.rows.map((row) => ({ plan: { op: 'literal_vector', args: row.map((x) => ({ expr: x })), attrs: {} } })), attrs: {} };
+    }
+    if (!plan) {
+      const kinds = [...new Set(ts.flat().map((t) => (t.shape.length === 0 ? 'scalars' : t.shape.length === 1 ? 'vectors' : 'matrices')))].join(' and ');
+      this.error('E0213', e.span, `this bracket literal of ${kinds} is not supported`, {
+        label: e.rows.length > 1 ? 'rows separated by `;`' : 'entries separated by `,`',
+        help: 'write `[1, 2, 3]` (scalars: a vector), `[[1, 0], [0, 1]]` or `[1, 0; 0, 1]` (a matrix by rows); concatenation (`[a; b]`, `[A, B]`) is not supported yet',
+      });
+      return null;
+    }
+    this.plans.set(e, plan);
+    return this.applyPlan(e, plan);
+  }
+
+  /** `zeros(n)`, `ones(n, m)`, `fill(c, n)`, `eye(n)`: sizes are integer literals or dims. */
+  private constructorCall(e: Extract<Expr, { kind: 'call' }>): ValueType | null {
+    const name = e.callee.name;
+    const valueArgs = name === 'fill' ? 1 : 0;
+    const maxSizes = name === 'eye' ? 1 : 2;
+    const sizes = e.args.slice(valueArgs);
+    if (e.args.length < valueArgs + 1 || sizes.length > maxSizes) {
+      const forms = name === 'fill' ? 'fill(c, n) or fill(c, n, m)' : name === 'eye' ? 'eye(n)' : `${name}(n) or ${name}(n, m)`;
+      for (const a of e.args) this.expr(a);
+      this.error('E0104', e.span, `\`${name}\` takes ${forms}, but ${e.args.length} argument${e.args.length === 1 ? ' was' : 's were'} given`, {
+        label: `expected ${forms}`,
+      });
+      return null;
+    }
+    const attrs: Record<string, Dim> = {};
+    let ok = true;
+    sizes.forEach((s, axis) => {
+      const l = this.position(s, 'a size');
+      if (!l) {
+        ok = false;
+        return;
+      }
+      const dim = linAsDim(l);
+      if (dim === null || (typeof dim === 'number' && dim < 1)) {
+        this.error('E0211', s.span, `a size must be a positive integer or a dim, found ${showLin(l)}`, { label: 'not a size' });
+        ok = false;
+        return;
+      }
+      attrs[`len${axis}`] = dim;
+    });
+    const value = name === 'fill' ? this.expectReal(e.args[0]) : null;
+    if (!ok || (name === 'fill' && !value)) return null;
+    const first: PlanArg[] = name === 'fill' ? [{ expr: e.args[0] }] : name === 'eye' ? [] : [{ constant: name === 'ones' ? 1 : 0 }];
+    const plan: Plan = { op: name === 'eye' ? 'eye' : 'fill', args: [...first, ...sizes.map((x) => ({ expr: x }))], attrs };
+    this.plans.set(e, plan);
+    return this.applyPlan(e, plan);
   }
 
   private fixpoint(decl: Extract<Decl, { kind: 'fixpoint' }>, fixpoints: Map<string, Extract<Decl, { kind: 'fixpoint' }>>): void {
@@ -456,7 +757,11 @@ class ModelChecker {
         return this.apply(e, primitive('select').shape([c, a, b]), [e.cond, e.then, e.else]);
       }
       case 'call':
-        return this.call(e);
+        return CONSTRUCTORS.has(e.callee.name) && !this.symbols.has(e.callee.name) ? this.constructorCall(e) : this.call(e);
+      case 'index':
+        return this.index(e);
+      case 'bracket':
+        return this.bracket(e);
     }
   }
 
@@ -505,6 +810,9 @@ class ModelChecker {
     return null;
   }
 }
+
+/** Calls whose sizes are dims (their shapes depend on which dim): checked by the checker, not by a shape rule alone. */
+const CONSTRUCTORS = new Set(['zeros', 'ones', 'fill', 'eye']);
 
 function declaredNames(d: Decl) {
   switch (d.kind) {

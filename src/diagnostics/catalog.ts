@@ -37,6 +37,10 @@ export const CATALOG = {
   E0207: { title: 'ambiguous product of two vectors', severity: 'error', group: 'shapes' },
   E0208: { title: 'operator needs a scalar operand', severity: 'error', group: 'shapes' },
   E0209: { title: 'initial value does not have the unknown\'s shape', severity: 'error', group: 'shapes' },
+  E0210: { title: 'index out of range', severity: 'error', group: 'shapes' },
+  E0211: { title: 'index or size is not an integer or dim expression', severity: 'error', group: 'shapes' },
+  E0212: { title: 'wrong number of indices', severity: 'error', group: 'shapes' },
+  E0213: { title: 'entries of a bracket literal do not fit together', severity: 'error', group: 'shapes' },
   // structure of the system
   E0301: { title: 'unknown has no defining equation', severity: 'error', group: 'structure' },
   E0302: { title: 'unknown has more than one fixpoint', severity: 'error', group: 'structure' },
@@ -48,6 +52,7 @@ export const CATALOG = {
   W0402: { title: 'sqrt may reach 0 inside the equations', severity: 'warning', group: 'classes' },
   W0403: { title: 'periodic function without a bounded domain', severity: 'warning', group: 'classes' },
   W0404: { title: 'branches of a piecewise definition may disagree on the boundary', severity: 'warning', group: 'classes' },
+  W0405: { title: 'division by a quantity that may be 0 inside the equations', severity: 'warning', group: 'classes' },
   // certification (MATH.md sections 4 and 5)
   W0501: { title: 'implicit differentiation is not justified: counterexample found', severity: 'warning', group: 'certification' },
   W0502: { title: 'invertibility could not be certified', severity: 'warning', group: 'certification' },

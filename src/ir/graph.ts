@@ -74,7 +74,7 @@ export class Graph implements Builder {
     const key = `${op}(${args.join(',')})${Object.keys(attrs).length ? JSON.stringify(attrs) : ''}`;
     const hit = this.interned.get(key);
     if (hit !== undefined) return hit;
-    const rule = primitive(op).shape(args.map((a) => this.nodes[a].type));
+    const rule = primitive(op).shape(args.map((a) => this.nodes[a].type), attrs);
     if (!rule.ok) throw new Error(`internal error: ${op} applied to ill-shaped arguments: ${rule.message}`);
     const dep = args.reduce<Dependency>((d, a) => joinDependency(d, this.nodes[a].dep), 'const');
     const id = this.nodes.length;

@@ -1,4 +1,4 @@
-import type { CheckedModel } from '../check/check.ts';
+import type { CheckedModel, Plan } from '../check/check.ts';
 import type { Span } from '../diagnostics/span.ts';
 import { binaryPrimitive, SELECT, TRANSPOSE, unaryPrimitive } from '../primitives/registry.ts';
 import type { NodeId } from '../primitives/types.ts';
@@ -170,7 +170,20 @@ export function lower(checked: CheckedModel, sourceText: string): IrModel {
     return build(0, terms.length).node;
   };
 
+  /** An index, bracket literal or constructor, as the checker planned it (CheckedModel.plans). */
+  const lowerPlan = (plan: Plan, e: Expr): NodeId => {
+    const args = plan.args.map((a) => ('expr' in a ? expr(a.expr) : 'constant' in a ? graph.constant(a.constant) : lowerPlan(a.plan, e)));
+    const saved = graph.currentSpan;
+    graph.currentSpan = e.span;
+    const id = graph.apply(plan.op, args, plan.attrs);
+    graph.currentSpan = saved;
+    if (graph.depth(id) > MAX_IR_DEPTH) throw new DepthLimitError(e.span, e.kind === 'call' ? `\`${e.callee.name}(...)\`` : e.kind === 'index' ? 'an index' : 'a bracket literal');
+    return id;
+  };
+
   const lowerLeaf = (e: Expr): NodeId => {
+    const plan = checked.plans.get(e);
+    if (plan) return lowerPlan(plan, e);
     switch (e.kind) {
       case 'number': {
         const saved = graph.currentSpan;
@@ -196,6 +209,9 @@ export function lower(checked: CheckedModel, sourceText: string): IrModel {
       case 'binary':
       case 'transpose':
         return expr(e);
+      case 'index':
+      case 'bracket':
+        throw new Error('internal error: an index or bracket literal without its plan');
     }
   };
 

@@ -1,4 +1,4 @@
-import { monotoneInterval, negInterval } from './interval.ts';
+import { log1pInterval, monotoneInterval, negInterval } from './interval.ts';
 import { complement, op, scale, sumTerms, unbroadcast } from './build.ts';
 import { diagonalKink, expression, piecewiseConstant, unary } from './elementwise-rules.ts';
 import { boxRules, reluKink, reluRules } from './kink-factors.ts';
@@ -95,6 +95,13 @@ export const elementwisePrimitives: PrimitiveSpec[] = [
   {
     name: 'log', surface: 'function', params: ['a'], summary: 'natural logarithm', definability: 'R_exp', lipschitz: 'locally', irregularity: 'undefined at 0 and below', shape: rules.elementwise, structure: { elementwise: true, monotone: true },
     ...unary((a) => `Math.log(${a})`, (g, a) => op(g, 'div_elementwise', g.constant(1), a)),
+  },
+  {
+    // Like log: R_exp, locally Lipschitz (its slope 1 / (1 + a) is unbounded near -1), and
+    // undefined at -1 and below. The batched kernel has no log1p: Kahan's log(u) * a / (u - 1)
+    // with u = 1 + a keeps the relative accuracy for small a (a itself where u rounds to 1).
+    name: 'log1p', interval: log1pInterval, surface: 'function', params: ['a'], summary: 'log(1 + a), accurate for small a', definability: 'R_exp', lipschitz: 'locally', irregularity: 'undefined at -1 and below', shape: rules.elementwise, structure: { elementwise: true, monotone: true },
+    ...unary((a) => `(1.0 + ${a} == 1.0 ? ${a} : Math.log(1.0 + ${a}) * ${a} / ((1.0 + ${a}) - 1.0))`, (g, a) => op(g, 'div_elementwise', g.constant(1), op(g, 'add', g.constant(1), a))),
   },
   {
     name: 'softplus', interval: monotoneInterval((x) => Math.log1p(Math.exp(x))), surface: 'function', params: ['a'], summary: 'log(1 + e^a)', definability: 'R_exp', lipschitz: 'globally', shape: rules.elementwise, structure: { elementwise: true, nonexpansive: true, monotone: true },

@@ -110,8 +110,13 @@ export interface StructureFacts {
   nonexpansive?: boolean;
   /** Monotone (Jacobian elements have positive semidefinite symmetric part). */
   monotone?: boolean;
-  /** Projection onto a closed convex set: Jacobian elements are symmetric PSD with norm <= 1. */
-  projection?: 'nonneg' | 'box' | 'simplex' | 'l1ball' | 'soc';
+  /**
+   * Projection onto a closed convex set: Jacobian elements (w.r.t. argument 0) are symmetric
+   * PSD with norm <= 1 (src/analysis/monotone-prox.ts relies on it for every kind). The run-time
+   * certificate of faces (src/runtime/projection-certificate.ts) knows simplex, l1ball and soc;
+   * for the others it gives no verdict and the general test applies.
+   */
+  projection?: 'nonneg' | 'box' | 'simplex' | 'l1ball' | 'soc' | 'l2ball' | 'linf_ball' | 'psd';
   /** A diagonal kink factor: values lie in `range` (used by structured Jacobians). */
   kinkFactor?: { of: string; range: readonly [number, number] };
   /** A comparison or logic op: its value is a condition. */
@@ -176,7 +181,11 @@ export interface Primitive {
   lipschitz: Lipschitz;
   /** Where it is not Lipschitz or not continuous, in words (for diagnostics). */
   irregularity?: string;
-  shape(args: readonly ValueType[]): ShapeResult;
+  /**
+   * The result type. `attrs` are the node's static attributes: the sizes a slice or a
+   * constructor makes (src/primitives/indexing.ts), which its arguments' types cannot tell.
+   */
+  shape(args: readonly ValueType[], attrs?: Attrs): ShapeResult;
   /**
    * The name of its value kernel in the runtime's table (src/runtime/values/table.ts
    * VALUE_KERNELS): what generated code calls, `K.<kernel>(...)`. The primitive's name

@@ -30,6 +30,12 @@
  *
  * Ties use the tolerance of certificate.ts, max(1e-9, 100 residual) (1 + ||y||_inf), on the
  * distances of v from the projection's switching surfaces (the kernels' gaps).
+ *
+ * Only these three kinds have their hull listed here. Any other kind (the registry's `l2ball`,
+ * `linf_ball`, `psd`, or whatever a hand-written hook names) is refused: the certificate
+ * returns null, as for a hook that does not describe the model, and certificate.ts falls back
+ * to its general test, whose verdict for a non-diagonal kink whose ties it cannot locate is
+ * at best `unverified`. No `certified` comes out of a hull this file does not know.
  */
 import type { RuntimeCertificate } from './certificate.ts';
 import { conditionEstimate1, determinantSign, inverseNorm1Estimate, luFactor } from './lu.ts';
@@ -48,8 +54,11 @@ const MAX_FACE_TIES = 12;
  * projection's argument in the primal cache, `argumentJvp` the tangent its jvpY passes to the
  * projection's Jacobian product.
  */
+/** The kinds whose hull this certificate lists; {@link certifyProjectionFixpoint} refuses any other. */
+export const CERTIFIED_PROJECTION_KINDS: readonly string[] = Object.freeze(['simplex', 'l1ball', 'soc']);
+
 export interface ProjectionFixpoint {
-  /** Which set P projects onto (the registry's `projection` fact). */
+  /** Which set P projects onto (the registry's `projection` fact); only {@link CERTIFIED_PROJECTION_KINDS} are certified. */
   kind: 'simplex' | 'l1ball' | 'soc';
   /** Source location of the projection, `line:column`. */
   at: string;
@@ -256,19 +265,23 @@ export function certifyProjectionFixpoint(
   options: ProjectionCertifyOptions = {},
 ): RuntimeCertificate | null {
   const n = model.n;
+  // A kind whose hull is not listed here: no verdict (the general test applies), never the soc's hull by default.
+  if (!CERTIFIED_PROJECTION_KINDS.includes(fixpoint.kind as string)) return null;
   if (!model.hasMap || n > (options.denseLimit ?? DENSE_LIMIT)) return null;
   const v = fixpoint.argument(y);
   if (v.length !== n || !isFiniteVector(v)) return null;
   const r = fixpoint.radius ?? NaN;
   if (fixpoint.kind === 'l1ball' && !(r >= 0)) return null;
-  const projected = fixpoint.kind === 'simplex' ? projSimplex(vec(v)) : fixpoint.kind === 'l1ball' ? projL1Ball(vec(v), r) : projSoc(vec(v));
+  const projected = fixpoint.kind === 'simplex' ? projSimplex(vec(v)) : fixpoint.kind === 'l1ball' ? projL1Ball(vec(v), r) : fixpoint.kind === 'soc' ? projSoc(vec(v)) : null;
+  if (!projected) return null;
   const T = new Float64Array(n);
   model.map(y, T);
   const scale = 1 + normInf(y);
   for (let i = 0; i < n; i++) if (!(Math.abs(T[i] - projected.data[i]) <= 1e-12 * scale)) return null;
 
   const tol = Math.max(1e-9, 100 * (Number.isFinite(residual) ? residual : Infinity)) * scale;
-  const hull = fixpoint.kind === 'simplex' ? simplexHull(v, tol) : fixpoint.kind === 'l1ball' ? l1BallHull(v, r, tol) : socHull(v, tol);
+  const hull = fixpoint.kind === 'simplex' ? simplexHull(v, tol) : fixpoint.kind === 'l1ball' ? l1BallHull(v, r, tol) : fixpoint.kind === 'soc' ? socHull(v, tol) : null;
+  if (!hull) return null;
   const M = zeros(n, n);
   const e = new Float64Array(n);
   const col = new Float64Array(n);

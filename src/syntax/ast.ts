@@ -20,7 +20,23 @@ export type Expr =
   | { kind: 'binary'; op: BinaryOp; left: Expr; right: Expr; opSpan: Span; span: Span }
   | { kind: 'transpose'; arg: Expr; span: Span }
   | { kind: 'call'; callee: Ident; args: Expr[]; span: Span }
-  | { kind: 'if'; cond: Expr; then: Expr; else: Expr; span: Span };
+  | { kind: 'if'; cond: Expr; then: Expr; else: Expr; span: Span }
+  /** `x[i]`, `X[a:b, :]`: one index item per axis (README, "The language"). */
+  | { kind: 'index'; arg: Expr; indices: IndexItem[]; span: Span }
+  /**
+   * A bracket literal `[e, e; e, e]`: rows separated by `;`, entries by `,` (README, "The
+   * language").
+   */
+  | { kind: 'bracket'; rows: Expr[][]; span: Span };
+
+/**
+ * One axis of an index: a single position (the axis is dropped), a range `lo:hi` (1-based,
+ * both ends included; the axis is kept) or `:` (the whole axis).
+ */
+export type IndexItem =
+  | { kind: 'at'; index: Expr; span: Span }
+  | { kind: 'range'; lo: Expr; hi: Expr; span: Span }
+  | { kind: 'all'; span: Span };
 
 /** A dimension in a type: a declared size symbol or a literal size. */
 export type DimRef = { kind: 'dim'; name: string; span: Span } | { kind: 'size'; value: number; span: Span };

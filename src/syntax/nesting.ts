@@ -104,6 +104,12 @@ export function nestingDiagnostics(source: SourceFile, text: string): Diagnostic
         push(wasName ? { kind: 'call', token: `${wasName.text}(`, start: wasName.start, end } : { kind: 'paren', token: '(', start, end });
         operand = true;
         break;
+      case '[':
+        // A bracket (a literal, or an index list) nests like a parenthesis.
+        push({ kind: 'paren', token: '[', start, end });
+        operand = true;
+        break;
+      case ']':
       case ')':
         popToGroup();
         stack.pop();
@@ -113,9 +119,18 @@ export function nestingDiagnostics(source: SourceFile, text: string): Diagnostic
         popToGroup();
         operand = true;
         break;
+      case ';':
+        // Inside a bracket literal `;` separates rows; elsewhere it ends a declaration.
+        if (stack.some((l) => l.token === '[')) {
+          popToGroup();
+          operand = true;
+          break;
+        }
+        reset();
+        operand = true;
+        break;
       case '{':
       case '}':
-      case ';':
         reset();
         operand = true;
         break;

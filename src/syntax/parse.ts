@@ -1,7 +1,7 @@
 import type * as ohm from 'ohm-js';
 import { diagnostic, type Diagnostic } from '../diagnostics/diagnostic.ts';
 import { SourceFile, type Span } from '../diagnostics/span.ts';
-import type { BinaryOp, Decl, DimRef, Equation, Expr, Ident, Model, Program, TypeExpr, UnaryOp } from './ast.ts';
+import type { BinaryOp, Decl, DimRef, Equation, Expr, Ident, IndexItem, Model, Program, TypeExpr, UnaryOp } from './ast.ts';
 import { grammar } from './grammar.ts';
 import { MAX_NESTING, nestingDiagnostics } from './nesting.ts';
 
@@ -145,12 +145,12 @@ function expectedList(match: ohm.FailedMatchResult): string {
     .filter((s) => s.length > 0);
   let unique = [...new Set(items)];
   // The tokens that can start an expression collapse to one phrase.
-  const starters = new Set(['`(`', '`!`', '`+`', '`-`', '`.`', 'a number', 'a name', '`if`']);
+  const starters = new Set(['`[`', '`(`', '`!`', '`+`', '`-`', '`.`', 'a number', 'a name', '`if`']);
   if (unique.includes('`(`') && (unique.includes('a number') || unique.includes('a name'))) {
     unique = ['an expression', ...unique.filter((s) => !starters.has(s))];
   }
   // So do the binary operators that could continue an expression.
-  const operators = new Set(['`||`', '`&&`', '`<`', '`<=`', '`>`', '`>=`', '`==`', '`!=`', '`+`', '`-`', '`*`', '`/`', '`.*`', '`./`', '`^`', "`'`"]);
+  const operators = new Set(['`[`', '`||`', '`&&`', '`<`', '`<=`', '`>`', '`>=`', '`==`', '`!=`', '`+`', '`-`', '`*`', '`/`', '`.*`', '`./`', '`^`', "`'`"]);
   if (unique.filter((s) => operators.has(s)).length >= 3) {
     unique = [...unique.filter((s) => !operators.has(s)), 'an operator'];
   }
@@ -241,6 +241,17 @@ function numberChecks(program: Program): Diagnostic[] {
         break;
       case 'if':
         stack.push(e.else, e.then, e.cond);
+        break;
+      case 'index':
+        for (let i = e.indices.length - 1; i >= 0; i--) {
+          const item = e.indices[i];
+          if (item.kind === 'at') stack.push(item.index);
+          else if (item.kind === 'range') stack.push(item.hi, item.lo);
+        }
+        stack.push(e.arg);
+        break;
+      case 'bracket':
+        for (let r = e.rows.length - 1; r >= 0; r--) for (let i = e.rows[r].length - 1; i >= 0; i--) stack.push(e.rows[r][i]);
         break;
     }
   }
@@ -378,12 +389,32 @@ semantics.addOperation('ast', {
   Power_pow(base, op, exp) {
     return { kind: 'binary', op: '^', left: base.ast(), right: exp.ast(), opSpan: spanOf(op), span: spanOf(this) } satisfies Expr;
   },
-  Postfix(primary, quotes) {
+  Postfix(primary, ops) {
     let e: Expr = primary.ast();
-    for (const q of quotes.children) {
-      e = { kind: 'transpose', arg: e, span: { file: e.span.file, start: e.span.start, end: spanOf(q).end } };
+    for (const op of ops.children) {
+      const span = { file: e.span.file, start: e.span.start, end: spanOf(op).end };
+      const inner = op.children[0];
+      if (inner.ctorName === 'PostfixOp_index') {
+        const items: IndexItem[] = inner.children[1].asIteration().children.map((i: ohm.Node) => i.ast());
+        e = { kind: 'index', arg: e, indices: items, span };
+      } else {
+        e = { kind: 'transpose', arg: e, span };
+      }
     }
     return e;
+  },
+  IndexItem_range(lo, _colon, hi) {
+    return { kind: 'range', lo: lo.ast(), hi: hi.ast(), span: spanOf(this) } satisfies IndexItem;
+  },
+  IndexItem_all(_colon) {
+    return { kind: 'all', span: spanOf(this) } satisfies IndexItem;
+  },
+  IndexItem_at(e) {
+    return { kind: 'at', index: e.ast(), span: spanOf(this) } satisfies IndexItem;
+  },
+  Primary_bracket(_open, rows, _close) {
+    const list: Expr[][] = rows.asIteration().children.map((r) => r.asIteration().children.map((x) => x.ast()));
+    return { kind: 'bracket', rows: list, span: spanOf(this) } satisfies Expr;
   },
   Primary_paren(_open, e, _close) {
     return e.ast();

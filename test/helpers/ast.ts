@@ -19,6 +19,10 @@ export function sexpr(e: Expr): string {
       return `(${e.callee.name}${e.args.map((a) => ` ${sexpr(a)}`).join('')})`;
     case 'if':
       return `(if ${sexpr(e.cond)} ${sexpr(e.then)} ${sexpr(e.else)})`;
+    case 'index':
+      return `([] ${sexpr(e.arg)}${e.indices.map((i) => ` ${i.kind === 'all' ? ':' : i.kind === 'at' ? sexpr(i.index) : `${sexpr(i.lo)}:${sexpr(i.hi)}`}`).join('')})`;
+    case 'bracket':
+      return `[${e.rows.map((r) => r.map(sexpr).join(' ')).join('; ')}]`;
   }
 }
 

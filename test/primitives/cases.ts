@@ -1,7 +1,8 @@
 import { expect } from 'vitest';
-import type { Tensor } from '../../src/primitives/types.ts';
+import type { Attrs, Tensor } from '../../src/primitives/types.ts';
 import { centralDifference, expectClose, inner, num, run, tensor, vec, type Kind } from './harness.ts';
 import { uniform, type Rng } from './rng.ts';
+import { PROJECTION_SPECS_2 } from './projections-2-cases.ts';
 
 // One entry per registry primitive: argument samplers (concrete shapes), an independent value
 // reference, and, for nonsmooth primitives, points at an exact tie. registry.test.ts fails when
@@ -21,6 +22,8 @@ export interface Case {
   /** Properties the output must have (e.g. KKT conditions). */
   check?: (args: Tensor[], out: Tensor) => void;
   tol?: number;
+  /** Static attributes of the node (the sizes of slices and constructors, src/primitives/indexing.ts). */
+  attrs?: Attrs;
   /** Sits on jumps or ties on purpose (or has no real value): checked for values only. */
   valuesOnly?: boolean;
 }
@@ -56,6 +59,8 @@ export interface Spec {
 const real = (...shape: number[]): ArgSpec => ({ shape });
 const cond = (...shape: number[]): ArgSpec => ({ shape, kind: 'bool' });
 const within = (lo: number, hi: number, ...shape: number[]): ArgSpec => ({ shape, sample: (r) => uniform(r, lo, hi) });
+/** A scalar position or size (indexing primitives). */
+const at = (v: number): ArgSpec => ({ shape: [], sample: () => v });
 const awayFromZero = (...shape: number[]): ArgSpec => ({ shape, sample: (r) => (r() < 0.5 ? -1 : 1) * uniform(r, 0.5, 2) });
 
 const entry = (t: Tensor, i: number) => (t.data.length === 1 ? t.data[0] : t.data[i]);
@@ -203,10 +208,40 @@ function gradientRef(name: string) {
     });
 }
 
+/** exp(a_i - c) / sum_j exp(a_j - c) for a fixed shift c (the naive formula when c = 0). */
+function softmaxRef(a: ArrayLike<number>, c: number): number[] {
+  const e = Array.from(a, (x) => Math.exp(x - c));
+  const total = e.reduce((t, x) => t + x, 0);
+  return e.map((x) => x / total);
+}
+
 const soc = (t: (r: Rng) => number): ArgSpec => ({ shape: [4], sample: (r, i) => (i === 0 ? t(r) : uniform(r, -2, 2)) });
 const delta = 1e-5;
 
 export const SPECS: Record<string, Spec> = {
+  // Indexing (src/primitives/indexing.ts): 1-based positions as scalar arguments, hi = -1 for
+  // a whole axis. Positions are not differentiable and the slices' shapes need static
+  // attributes, so these are values only; their derivatives are checked against finite
+  // differences through compiled models in test/language/indexing.test.ts.
+  index: {
+    cases: [
+      { args: [real(4), at(3), at(3)], expected: ([x]) => [x.data[2]], valuesOnly: true },
+      { args: [real(2, 3), at(2), at(2), at(3), at(3)], expected: ([x]) => [x.data[1 * 3 + 2]], valuesOnly: true },
+    ],
+  },
+  slice: {
+    cases: [
+      { args: [real(5), at(2), at(4)], attrs: { len0: 3 }, expected: ([x]) => [x.data[1], x.data[2], x.data[3]], valuesOnly: true },
+      { args: [real(3, 3), at(2), at(3), at(1), at(-1)], attrs: { len0: 2, len1: 3 }, expected: ([x]) => Array.from(x.data.slice(3, 9)), valuesOnly: true },
+    ],
+  },
+  slice_row: { cases: [{ args: [real(2, 3), at(2), at(2), at(2), at(3)], attrs: { len1: 2 }, expected: ([x]) => [x.data[4], x.data[5]], valuesOnly: true }] },
+  slice_col: { cases: [{ args: [real(3, 2), at(1), at(3), at(2), at(2)], expected: ([x]) => [x.data[1], x.data[3], x.data[5]], valuesOnly: true }] },
+  scatter: { cases: [{ args: [real(2), real(4), at(2), at(3)], expected: ([v]) => [0, v.data[0], v.data[1], 0], valuesOnly: true }] },
+  literal_vector: { cases: [{ args: [real(), real(), real()], expected: ([a, b, c]) => [a.data[0], b.data[0], c.data[0]] }] },
+  stack_rows: { cases: [{ args: [real(3), real(3)], expected: ([a, b]) => [...a.data, ...b.data] }] },
+  fill: { cases: [{ args: [real(), at(2), at(3)], attrs: { len0: 2, len1: 3 }, expected: ([c]) => new Array(6).fill(c.data[0]), valuesOnly: true }] },
+  eye: { cases: [{ args: [at(2)], attrs: { len0: 2 }, expected: () => [1, 0, 0, 1], valuesOnly: true }] },
   // Arithmetic.
   add: elementwise((a, b) => a + b, [real(3), real(3)], [real(), real(2, 3)], [real(1), real()]),
   sub: elementwise((a, b) => a - b, [real(2, 3), real()], [real(3), real(3)]),
@@ -269,6 +304,8 @@ export const SPECS: Record<string, Spec> = {
   sqrt: elementwise((a) => a ** 0.5, [within(0.3, 3, 4)]),
   exp: elementwise((a) => Math.E ** a, [real(2, 2)]),
   log: elementwise((a) => Math.log2(a) / Math.LOG2E, [within(0.3, 3, 4)]),
+  // log1p(a) = 2 atanh(a / (2 + a)): accurate for small a too, unlike log(1 + a).
+  log1p: elementwise((a) => 2 * Math.atanh(a / (2 + a)), [within(-0.9, 3, 4)], [within(-1e-9, 1e-9, 3)]),
   softplus: elementwise((a) => Math.log(1 + Math.exp(a)), [real(4)]),
   sigmoid: elementwise((a) => 1 / (1 + Math.exp(-a)), [real(4)]),
   tanh: elementwise((a) => (Math.exp(a) - Math.exp(-a)) / (Math.exp(a) + Math.exp(-a)), [real(4)]),
@@ -300,6 +337,22 @@ export const SPECS: Record<string, Spec> = {
       { args: [vec(0, 0, 0)], tied: [0], nearby: [0, 1, 2].flatMap((k) => [1, -1].map((s) => [vec(...[0, 0, 0].map((_, i) => (i === k ? s * delta : 0)))])) },
     ],
   },
+  // Naive formulas where exp cannot overflow, and a fixed shift c (not the largest entry)
+  // where it would: log sum exp(a) = c + log sum exp(a - c).
+  logsumexp: {
+    cases: [
+      { args: [real(5)], expected: ([a]) => [Math.log(Array.from(a.data).reduce((t, x) => t + Math.exp(x), 0))] },
+      { args: [real(2, 3)], expected: ([a]) => [Math.log(Array.from(a.data).reduce((t, x) => t + Math.exp(x), 0))] },
+      { args: [within(800, 804, 4)], expected: ([a]) => [802 + Math.log(Array.from(a.data).reduce((t, x) => t + Math.exp(x - 802), 0))] },
+    ],
+  },
+  softmax: {
+    cases: [
+      { args: [real(5)], expected: ([a]) => softmaxRef(a.data, 0) },
+      { args: [within(-804, -800, 4)], expected: ([a]) => softmaxRef(a.data, -802) },
+    ],
+  },
+
   // The kernel is a power iteration with relative accuracy 1e-10 on sigma^2.
   opnorm: {
     cases: [
@@ -385,8 +438,18 @@ export const SPECS: Record<string, Spec> = {
       { args: [soc((r) => uniform(r, -10, -8)), real(4)], expected: () => [0, 0, 0, 0] },
     ],
   },
+  // logsumexp's gradient (softmax over all entries, any shape), and the softmax Jacobian product.
+  logsumexp_grad: { cases: [{ args: [real(2, 3)], expected: ([a]) => softmaxRef(a.data, 0) }, { args: [real(4)], expected: gradientRef('logsumexp'), tol: 1e-8 }] },
+  softmax_jvp: {
+    cases: [
+      { args: [real(5), real(5)], expected: ([a, t]) => centralDifference('softmax', [a], [t]), tol: 1e-8 },
+      { args: [real(2, 3), real(2, 3)], expected: ([a, t]) => centralDifference('logsumexp_grad', [a], [t]), tol: 1e-8 },
+    ],
+  },
   norm2_grad: { cases: [{ args: [real(2, 3)], expected: gradientRef('norm2'), tol: 1e-8 }, { args: [{ shape: [3], sample: () => 0 }], expected: () => [0, 0, 0], valuesOnly: true }] },
   norminf_grad: { cases: [{ args: [real(2, 3)], expected: gradientRef('norminf'), tol: 1e-8 }, { args: [{ shape: [3], sample: (_r, i) => [2, -2, 1][i] }], expected: () => [1, 0, 0], valuesOnly: true }] },
+  // The l2 ball, the l-infinity ball and the PSD cone (and their internal primitives).
+  ...PROJECTION_SPECS_2,
 };
 
 /** Draws concrete arguments for a case. */

@@ -44,7 +44,7 @@ describe('primitive registry', () => {
 
   it('kink factors are internal, piecewise constant and name a registered primitive', () => {
     const factors = all.filter((p) => p.structure.kinkFactor);
-    expect(factors.map((p) => p.name).sort()).toEqual(['abs_d', 'clip_d', 'max_d', 'min_d', 'relu_d', 'select_d', 'soft_threshold_d']);
+    expect(factors.map((p) => p.name).sort()).toEqual(['abs_d', 'clip_d', 'max_d', 'min_d', 'proj_linf_ball_d', 'relu_d', 'select_d', 'soft_threshold_d']);
     for (const f of factors) {
       expect(f.surface).toBe('internal');
       expect(f.lipschitz).toBe('discontinuous');

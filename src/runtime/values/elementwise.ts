@@ -62,6 +62,8 @@ export const elementwiseKernels = {
   sqrt: pointwise(Math.sqrt),
   exp: pointwise(Math.exp),
   log: pointwise(Math.log),
+  // log(1 + a) without the cancellation of 1 + a for small a; NaN below -1, -Infinity at -1.
+  log1p: pointwise(Math.log1p),
   softplus: pointwise((x) => Math.max(x, 0) + Math.log1p(Math.exp(-Math.abs(x)))),
   sigmoid: pointwise(sigmoid),
   tanh: pointwise(Math.tanh),

@@ -59,3 +59,58 @@ export function norminfGap(a: Tensor): Float64Array {
   const magnitudes = a.data.map(Math.abs).sort().reverse();
   return Float64Array.of(magnitudes[0] - (magnitudes[1] ?? 0));
 }
+
+/**
+ * The largest entry of `data` and the index of the first one, or NaN (index -1) when an entry
+ * is NaN. An empty array has largest entry -Infinity.
+ */
+function largest(data: Float64Array): { max: number; at: number } {
+  let max = -Infinity;
+  let at = -1;
+  for (let i = 0; i < data.length; i++) {
+    const x = data[i];
+    if (Number.isNaN(x)) return { max: NaN, at: -1 };
+    if (at < 0 || x > max) {
+      max = x;
+      at = i;
+    }
+  }
+  return { max, at };
+}
+
+/**
+ * log(sum_i exp(a_i)) over every entry, shifted by the largest entry m so that no exp
+ * overflows: m + log1p(sum_{i != k} exp(a_i - m)), k the first largest entry (its own term
+ * exp(0) = 1 is the 1 of log1p, so the result is >= m exactly, in floating point too).
+ * All entries -Infinity (or none): -Infinity; an entry +Infinity: +Infinity; a NaN: NaN.
+ */
+export function logsumexp(a: Tensor): Tensor {
+  const { max, at } = largest(a.data);
+  if (!Number.isFinite(max)) return scalar(max);
+  let rest = 0;
+  for (let i = 0; i < a.data.length; i++) if (i !== at) rest += Math.exp(a.data[i] - max);
+  return scalar(max + Math.log1p(rest));
+}
+
+/**
+ * softmax over every entry, laid out with a's shape: exp(a_i - m) / sum_j exp(a_j - m), m the
+ * largest entry (each term is at most 1 and the sum at least 1: no overflow, no 0 / 0). It is
+ * the gradient of {@link logsumexp}. An entry +Infinity, or all -Infinity: NaN entries.
+ */
+export function softmax(a: Tensor): Tensor {
+  const { max } = largest(a.data);
+  const e = a.data.map((x) => Math.exp(x - max));
+  let total = 0;
+  for (const x of e) total += x;
+  return { shape: [...a.shape], data: e.map((x) => x / total) };
+}
+
+/**
+ * softmax's Jacobian at a times t: (diag(s) - s s^T) t = s .* (t - <s, t>), s = softmax(a).
+ * Symmetric (it is the Hessian of logsumexp), so it is also the VJP.
+ */
+export function softmaxJvp(a: Tensor, t: Tensor): Tensor {
+  const s = softmax(a).data;
+  const st = dot(s, t.data);
+  return { shape: [...a.shape], data: s.map((x, i) => x * (t.data[i] - st)) };
+}

@@ -1,7 +1,9 @@
 import type { Tensor } from '../tensor.ts';
 import { elementwiseGaps, elementwiseKernels } from './elementwise.ts';
+import { indexingKernels } from './indexing.ts';
 import { l1BallGap, projL1Ball, projL1BallDr, projL1BallJvp, projSimplex, projSimplexJvp, projSoc, projSocJvp, simplexGap, socGap } from './projections.ts';
-import { dotOf, meanOf, norm1, norm2, norm2Grad, norm2Gap, norminf, norminfGap, norminfGrad, opnorm, sumOf, sumsq } from './reductions.ts';
+import { l2BallGap, linfBallGap, projL2Ball, projL2BallDr, projL2BallJvp, projLinfBall, projLinfBallD, projPsd, projPsdJvp, psdGap } from './projections.ts';
+import { dotOf, logsumexp, meanOf, norm1, norm2, norm2Grad, norm2Gap, norminf, norminfGap, norminfGrad, opnorm, softmax, softmaxJvp, sumOf, sumsq } from './reductions.ts';
 import { full, matmul, transpose } from './tensor.ts';
 
 // The runtime's value kernels and kink gaps, by name: what generated code calls (`K.<name>`,
@@ -18,6 +20,7 @@ export type GapKernel = (...args: Tensor[]) => Float64Array;
 
 const kernels: Record<string, ValueKernel> = {
   ...elementwiseKernels,
+  ...indexingKernels,
   matmul,
   transpose,
   sum: sumOf,
@@ -30,6 +33,10 @@ const kernels: Record<string, ValueKernel> = {
   opnorm,
   norm2_grad: norm2Grad,
   norminf_grad: norminfGrad,
+  // softmax over every entry (any shape): the value of softmax, and the gradient of logsumexp.
+  logsumexp,
+  softmax,
+  softmax_jvp: softmaxJvp,
   proj_simplex: projSimplex,
   proj_l1ball: (v, r) => projL1Ball(v, r.data[0]),
   proj_soc: projSoc,
@@ -37,6 +44,13 @@ const kernels: Record<string, ValueKernel> = {
   proj_l1ball_jvp: (v, r, t) => projL1BallJvp(v, r.data[0], t),
   proj_l1ball_dr: (v, r) => projL1BallDr(v, r.data[0]),
   proj_soc_jvp: projSocJvp,
+  proj_l2ball: (v, r) => projL2Ball(v, r.data[0]),
+  proj_l2ball_jvp: (v, r, t) => projL2BallJvp(v, r.data[0], t),
+  proj_l2ball_dr: (v, r) => projL2BallDr(v, r.data[0]),
+  proj_linf_ball: projLinfBall,
+  proj_linf_ball_d: projLinfBallD,
+  proj_psd: projPsd,
+  proj_psd_jvp: projPsdJvp,
   // Shape plumbing of the derivative rules: the scalar x repeated to like's shape, and x's
   // entries (row-major) laid out with like's shape.
   broadcast: (x, like) => full(like.shape, x.data[0]),
@@ -48,6 +62,9 @@ const gaps: Record<string, GapKernel> = {
   proj_simplex: simplexGap,
   proj_l1ball: (v, r) => l1BallGap(v, r.data[0]),
   proj_soc: socGap,
+  proj_l2ball: (v, r) => l2BallGap(v, r.data[0]),
+  proj_linf_ball: linfBallGap,
+  proj_psd: psdGap,
   norm2: norm2Gap,
   norminf: norminfGap,
 };
