@@ -64,7 +64,7 @@ export function emitModule(analyzed: { readonly structure: ModelStructure }, sou
       namedImports: [
         'addInto', ...(ctx.usesAddProduct ? ['addProduct'] : []), ...(guard ? ['applyOperator'] : []), 'assembleStructured', 'bindChanges', 'bindInputs',
         ...(s.composite ? ['bound', 'spread', 'sumDiagonals'] : []), 'K', 'kinkGap', 'layout', 'lazy',
-        ...(guard ? ['matrixNormUpper', 'operatorNormUpper'] : []), 'nonFiniteHoisted', 'put', 'requireLength', 'runModel', 'scalar', 'SolverError',
+        ...(guard ? ['matrixNormUpper', 'operatorNormUpper'] : []), 'nonFiniteHoisted', ...(s.kernels.outputPartials.some((op) => op.seed !== null) ? ['outputEntry'] : []), 'put', 'requireLength', 'runModel', 'scalar', 'SolverError',
         ...(ctx.writer.usesScaledTranspose ? ['scaledTranspose'] : []), 'sameVector', 'totalSize', ...(ctx.writer.usesTransposedProduct ? ['transposedProduct'] : []), 'views', 'wrapFactors',
       ],
     },

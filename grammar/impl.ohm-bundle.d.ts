@@ -27,7 +27,9 @@ export interface ImplActionDict<T> extends BaseActionDict<T> {
   Equation?: (this: NonterminalNode, arg0: NonterminalNode, arg1: TerminalNode, arg2: NonterminalNode) => T;
   OutputDecl?: (this: NonterminalNode, arg0: NonterminalNode, arg1: NonterminalNode, arg2: TerminalNode, arg3: NonterminalNode) => T;
   RequireDecl?: (this: NonterminalNode, arg0: NonterminalNode, arg1: NonterminalNode) => T;
-  Type?: (this: NonterminalNode, arg0: NonterminalNode, arg1: IterationNode, arg2: IterationNode, arg3: IterationNode) => T;
+  Type_real?: (this: NonterminalNode, arg0: NonterminalNode, arg1: IterationNode, arg2: IterationNode, arg3: IterationNode) => T;
+  Type_index?: (this: NonterminalNode, arg0: NonterminalNode, arg1: IterationNode, arg2: IterationNode, arg3: IterationNode) => T;
+  Type?: (this: NonterminalNode, arg0: NonterminalNode) => T;
   DimRef?: (this: NonterminalNode, arg0: NonterminalNode) => T;
   Expr?: (this: NonterminalNode, arg0: NonterminalNode) => T;
   IfExpr?: (this: NonterminalNode, arg0: NonterminalNode, arg1: NonterminalNode, arg2: NonterminalNode, arg3: NonterminalNode, arg4: NonterminalNode, arg5: NonterminalNode) => T;

@@ -6,6 +6,7 @@
 import { Scope, type ClassDeclarationStructure, type OptionalKind, type PropertyDeclarationStructure } from 'ts-morph';
 import { cone } from '../../src/ir/ad.ts';
 import type { IrModel } from '../../src/ir/model.ts';
+import { isLabels } from '../../src/ir/shape.ts';
 import type { NodeId } from '../../src/primitives/types.ts';
 import { shapeExpr } from '../kernel-writer.ts';
 import { INPUTS_TYPE, literal, member, MODEL_CLASS } from '../names.ts';
@@ -61,6 +62,7 @@ function constructorStatements(ctx: ModuleContext): string[] {
     }),
     `this.unknowns = layout([${m.unknowns.map((u) => `{ name: ${literal(u.name)}, shape: ${shapeExpr(u.shape)} }`).join(', ')}]);`,
     `this.params = layout([${m.params.map((q) => `{ name: ${literal(q.name)}, shape: ${shapeExpr(q.shape)} }`).join(', ')}]);`,
+    `this.outputLayout = layout([${m.outputs.map((o) => `{ name: ${literal(o.name)}, shape: ${shapeExpr(g.shape(o.node))} }`).join(', ')}]);`,
     `this.blocks = layout([${k.residual.map((r, i) => `{ name: 'F${i}', shape: ${shapeExpr(g.shape(r))} }`).join(', ')}]);`,
     'this.n = totalSize(this.unknowns);',
     'this.m = totalSize(this.params);',
@@ -86,7 +88,11 @@ function properties(ctx: ModuleContext, gpu: unknown): OptionalKind<PropertyDecl
     dims: m.dims.map((d) => d.name),
     inputs: [...m.data.map((v) => ({ name: v.name, role: 'data' })), ...m.params.map((v) => ({ name: v.name, role: 'param' }))]
       .sort((x, y) => declOrder(m, x.name) - declOrder(m, y.name))
-      .map((v) => ({ ...v, dims: [...(m.data.find((d) => d.name === v.name) ?? m.params.find((q) => q.name === v.name))!.shape] })),
+      .map((v) => {
+        const decl = (m.data.find((d) => d.name === v.name) ?? m.params.find((q) => q.name === v.name))!;
+        // Group labels (`index[p]`) are checked at bind time (src/runtime/inputs.ts).
+        return { ...v, dims: [...decl.shape], ...(isLabels(m.graph.node(decl.node).type) ? { index: true } : {}) };
+      }),
   };
   const sites = s.sites.map((x) => ({ primitive: x.primitive, range: x.range, at: x.at, inF: x.inF, ...(x.switch ? { switch: true } : {}), outputs: x.outputs }));
   return [
@@ -97,6 +103,7 @@ function properties(ctx: ModuleContext, gpu: unknown): OptionalKind<PropertyDecl
     { name: 'hasMap', isReadonly: true, initializer: String(s.kernels.maps !== null) },
     { name: 'gpu', isReadonly: true, type: 'GpuMapSpec | null', initializer: literal(gpu), docs: ['Kernels of one application of T over a batch: the gpu.js stages for `solveBatch` and their f64 CPU form (`cpu`) for `solveBatchF64` and `batchGradient` (null: no batched path).'] },
     { name: 'outputNames', isReadonly: true, type: 'readonly string[]', initializer: literal(m.outputs.map((o) => o.name)) },
+    { name: 'outputLayout', isReadonly: true, type: 'VariableLayout[]', docs: ['Each output\'s block of the flat vector `outputs(y)` (row-major, in declaration order).'] },
     { name: 'dims', isReadonly: true, type: 'Readonly<Record<string, number>>' },
     { name: 'unknowns', isReadonly: true, type: 'VariableLayout[]' },
     { name: 'params', isReadonly: true, type: 'VariableLayout[]' },

@@ -44,7 +44,7 @@ export class ModuleContext {
     this.unknownViews = this.unknownViewsOf('y');
     this.factorEnv = new Map(s.sites.map((site, i) => [site.node, `f[${i}]`]));
     const k = s.kernels;
-    const moving = dependsOn(g, new Set<NodeId>([...k.unknownSeeds, ...k.paramSeeds, ...k.cotangentSeeds, ...s.sites.map((x) => x.node)]));
+    const moving = dependsOn(g, new Set<NodeId>([...k.unknownSeeds, ...k.paramSeeds, ...k.cotangentSeeds, ...k.outputPartials.flatMap((o) => (o.seed === null ? [] : [o.seed])), ...s.sites.map((x) => x.node)]));
     // (The kink factors lie in the cone of the derivative roots.)
     this.primalNodes = cone(g, k.derivativeRoots).filter((id) => {
       const n = g.node(id);

@@ -38,6 +38,15 @@ export function emitPrimalKernels(ctx: ModuleContext): void {
     'Per kink factor and element, the distance to its switching surface (0 at a tie).');
   ctx.method('outputs', [['y', 'Float64Array']], 'Float64Array', (() => {
     const { lines, results } = writer.body(m.outputs.map((o) => o.node), unknownEnv);
-    return ['const c = this.c;', unknownViews, ...lines, `return Float64Array.of(${results.map((r) => `${r}.data[0]`).join(', ')});`];
-  })(), `The outputs: ${m.outputs.map((o) => o.name).join(', ') || 'none'}.`);
+    if (m.outputs.every((o) => g.shape(o.node).length === 0)) {
+      return ['const c = this.c;', unknownViews, ...lines, `return Float64Array.of(${results.map((r) => `${r}.data[0]`).join(', ')});`];
+    }
+    // Vector and matrix outputs: each output's block of the flat vector (this.outputLayout).
+    return [
+      'const c = this.c;', unknownViews, ...lines,
+      'const out = new Float64Array(totalSize(this.outputLayout));',
+      ...results.map((r, i) => `put(${r}, out, this.outputLayout[${i}].offset, this.outputLayout[${i}].size);`),
+      'return out;',
+    ];
+  })(), `The outputs, flattened (this.outputLayout): ${m.outputs.map((o) => o.name).join(', ') || 'none'}.`);
 }

@@ -34,7 +34,15 @@ function kernelRoots(m: IrModel): KernelRoots & { factors: NodeId[] } {
   const vjpY = vjp(g, residual, cotangentSeeds, unknownNodes);
   const vjpX = vjp(g, residual, cotangentSeeds, paramNodes);
   const one = g.constant(1);
-  const outputPartials = m.outputs.map((o) => ({ y: vjp(g, [o.node], [one], unknownNodes), x: vjp(g, [o.node], [one], paramNodes) }));
+  // A scalar output is pulled back from 1; a vector or matrix one from a cotangent seed of its
+  // shape (`obar<k>`): its kernels give <obar, d o/dy> and <obar, d o/dx>, one entry's partials
+  // with a unit obar, a vector-Jacobian product with any.
+  const outputPartials = m.outputs.map((o, k) => {
+    const type = g.node(o.node).type;
+    const seed = type.shape.length === 0 ? null : g.input(`obar${k}`, 'seed', type);
+    const bar = seed ?? one;
+    return { y: vjp(g, [o.node], [bar], unknownNodes), x: vjp(g, [o.node], [bar], paramNodes), seed };
+  });
   const maps =
     m.residual.every((r) => r.fixpoint) && m.residual.length === m.unknowns.length
       ? m.unknowns.map((u) => m.residual.find((r) => r.fixpoint!.unknown === u.name)!.fixpoint!.map)

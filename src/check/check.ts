@@ -4,7 +4,9 @@ import {
   addSize, broadcast, isScalar, real, sameShape, sameSize, showShape, showSize, showType, sizeOf, SCALAR,
   type SizePoly, type ValueType,
 } from '../ir/shape.ts';
+import { isIndexParam } from '../primitives/groups.ts';
 import { END, gatherFor } from '../primitives/indexing.ts';
+import { AXIS_REDUCTIONS, rowwiseReduction } from '../primitives/reductions.ts';
 import { binaryPrimitive, callable, callableNames, primitive, unaryPrimitive } from '../primitives/registry.ts';
 import type { Attrs, ShapeResult } from '../primitives/types.ts';
 import type { Decl, Equation, Expr, Ident, Model, Program, TypeExpr } from '../syntax/ast.ts';
@@ -158,6 +160,7 @@ class ModelChecker {
           break;
         case 'data':
         case 'param':
+          if (decl.kind === 'param' && decl.type.base === 'index') this.indexOnlyData(decl.type, 'a `param`');
           this.declare(decl.name.name, decl.name.span, decl.kind, decl, this.typeOf(decl.type));
           break;
         case 'let': {
@@ -166,6 +169,7 @@ class ModelChecker {
           break;
         }
         case 'unknown': {
+          if (decl.type.base === 'index') this.indexOnlyData(decl.type, 'an `unknown`');
           const type = this.typeOf(decl.type);
           if (decl.init) {
             const t = this.expectReal(decl.init);
@@ -196,14 +200,10 @@ class ModelChecker {
           }
           break;
         case 'output': {
+          // Any shape (issue 15): a vector or matrix output has a full Jacobian in the params
+          // (LANGUAGE.md `gradients.O.P`). E0205 (outputs must be scalars) is retired.
           const t = this.expectReal(decl.value);
-          if (t && t.shape.length !== 0 && !t.shape.every((d) => d === 1)) {
-            this.error('E0205', decl.value.span, `output \`${decl.name.name}\` is ${showType(t)}; outputs must be scalars`, {
-              label: `this is ${showType(t)}`,
-              help: 'reduce it to a scalar, e.g. with `sum`, `sumsq` or `dot`',
-            });
-          }
-          this.declare(decl.name.name, decl.name.span, 'output', decl, real(SCALAR), decl.value);
+          this.declare(decl.name.name, decl.name.span, 'output', decl, t ?? real(SCALAR), decl.value);
           break;
         }
         case 'require': {
@@ -530,10 +530,19 @@ class ModelChecker {
     solveDecls: Extract<Decl, { kind: 'solve' }>[],
   ): void {
     if (unknowns.length === 0) {
-      if (!this.recoveredAny(['unknown'])) {
-        this.error('E0304', this.model.name.span, `model \`${this.model.name.name}\` has no unknown`, {
-          label: 'nothing to solve for',
-          help: 'declare what the model defines implicitly, e.g. `unknown y: real`',
+      // An explicit layer (issue 15): no unknown, no equation, outputs of the inputs alone.
+      // Equations with nothing to determine are E0305; a model with neither an unknown nor an
+      // output computes nothing (E0304).
+      if (this.recoveredAny(['unknown'])) return;
+      if (solveDecls.length > 0) {
+        this.error('E0305', solveDecls[0].span, `model \`${this.model.name.name}\` has no unknown; these equations have nothing to determine`, {
+          label: 'equations without unknowns',
+          help: 'declare what the equations define, e.g. `unknown y: real`',
+        });
+      } else if (![...this.symbols.values()].some((s) => s.kind === 'output') && !this.recoveredAny(['output'])) {
+        this.error('E0304', this.model.name.span, `model \`${this.model.name.name}\` has no unknown and no output`, {
+          label: 'nothing to compute',
+          help: 'declare what the model defines implicitly (`unknown y: real`) or what it computes (`output o = ...`)',
         });
       }
       return;
@@ -630,7 +639,43 @@ class ModelChecker {
       }
       return d.name;
     });
+    if (t.base === 'index') {
+      if (shape.length !== 1) {
+        this.error('E0203', t.span, `group labels are a vector, one label per entry: \`index[p]\`, not ${shape.length === 0 ? '`index`' : `\`index[${shape.join(', ')}]\``}`, { label: 'not a vector of labels' });
+      }
+      return { kind: 'index', shape };
+    }
     return real(shape);
+  }
+
+  /** `index[p]` on a param or unknown: group labels are data (fixed integers, nothing to differentiate or solve for). */
+  private indexOnlyData(t: TypeExpr, what: string): void {
+    this.error('E0206', t.span, `group labels (\`index\`) are data only, not ${what}`, {
+      label: 'index type here',
+      help: 'declare group labels as `data g: index[p]`',
+    });
+  }
+
+  /**
+   * An argument of a call: where the primitive takes group labels (src/primitives/groups.ts),
+   * it must be an `index` input by name; everywhere else `expr` (which refuses `index` names).
+   */
+  private callArg(callee: string, i: number, a: Expr): ValueType | null {
+    if (!isIndexParam(callee, i)) return this.expr(a);
+    const s = a.kind === 'name' ? this.symbols.get(a.name) : undefined;
+    if (s && s.type.kind === 'index') {
+      s.used = true;
+      this.types.set(a, s.type);
+      return s.type;
+    }
+    const t = this.expr(a);
+    if (t) {
+      this.error('E0206', a.span, `\`${callee}\` takes group labels here: a \`data\` input of type \`index[...]\`, by name`, {
+        label: `this is ${showType(t)}`,
+        help: 'declare the labels as `data g: index[p]` and pass `g`',
+      });
+    }
+    return null;
   }
 
   /** Errors already reported, by code, span and message: a chained comparison's middle term is one AST node checked by both of its comparisons. */
@@ -736,6 +781,14 @@ class ModelChecker {
           return null;
         }
         s.used = true;
+        if (s.type.kind === 'index') {
+          this.error('E0206', e.span, `\`${e.name}\` holds group labels (${showType(s.type)}), not numbers to compute with`, {
+            label: 'group labels used as a value',
+            related: [{ span: s.span, message: 'declared here' }],
+            help: 'pass group labels only to the group primitives, e.g. `block_soft_threshold(v, t, g)`',
+          });
+          return null;
+        }
         return s.type;
       }
       case 'unary': {
@@ -767,7 +820,7 @@ class ModelChecker {
 
   private call(e: Extract<Expr, { kind: 'call' }>): ValueType | null {
     const name = e.callee.name;
-    const args = e.args.map((a) => this.expr(a));
+    const args = e.args.map((a, i) => this.callArg(name, i, a));
     const p = callable(name);
     if (!p) {
       const s = this.symbols.get(name);
@@ -787,6 +840,7 @@ class ModelChecker {
       }
       return null;
     }
+    if (args.length === 2 && AXIS_REDUCTIONS.has(name)) return this.axisReduction(e, args[0]);
     if (args.length !== p.params.length) {
       this.error('E0104', e.span, `\`${name}\` takes ${p.params.length} argument${p.params.length === 1 ? '' : 's'}, but ${args.length} ${args.length === 1 ? 'was' : 'were'} given`, {
         label: `expected ${name}(${p.params.join(', ')})`,
@@ -796,6 +850,36 @@ class ModelChecker {
     }
     if (args.some((a) => a === null)) return null;
     return this.apply(e, p.shape(args as ValueType[]), e.args, name);
+  }
+
+  /**
+   * `f(X, 1)` (over the first axis: one entry per column) and `f(X, 2)` (over the second: one
+   * entry per row) for f in AXIS_REDUCTIONS (src/primitives/reductions.ts): planned as
+   * `f_rows(X')` and `f_rows(X)`. The axis is the integer literal 1 or 2 (E0214), X a matrix.
+   */
+  private axisReduction(e: Extract<Expr, { kind: 'call' }>, x: ValueType | null): ValueType | null {
+    const name = e.callee.name;
+    const axisExpr = e.args[1];
+    const axis = axisExpr.kind === 'number' && (axisExpr.value === 1 || axisExpr.value === 2) ? axisExpr.value : null;
+    if (axis === null) {
+      this.error('E0214', axisExpr.span, `the axis of \`${name}(X, axis)\` must be the integer literal 1 or 2`, {
+        label: 'not 1 or 2',
+        help: `\`${name}(X, 1)\` reduces over the first axis (one entry per column), \`${name}(X, 2)\` over the second (one entry per row)`,
+      });
+      return null;
+    }
+    if (!x) return null;
+    if (x.kind !== 'real' || x.shape.length !== 2) {
+      this.error(x.kind !== 'real' ? 'E0206' : 'E0203', e.args[0].span, `\`${name}(X, ${axis})\` reduces a matrix X along an axis; this argument is ${showType(x)}`, {
+        label: `this is ${showType(x)}`,
+        help: x.kind === 'real' && x.shape.length === 1 ? `reduce a whole vector with \`${name}(v)\`` : undefined,
+      });
+      return null;
+    }
+    const matrix: PlanArg = axis === 2 ? { expr: e.args[0] } : { plan: { op: 'transpose', args: [{ expr: e.args[0] }], attrs: {} } };
+    const plan: Plan = { op: rowwiseReduction(name), args: [matrix], attrs: {} };
+    this.plans.set(e, plan);
+    return this.applyPlan(e, plan);
   }
 
   /** Turn a shape rule's verdict into a type or a diagnostic on the right argument. */

@@ -32,7 +32,7 @@ export const CATALOG = {
   E0202: { title: 'matrix product dimensions do not agree', severity: 'error', group: 'shapes' },
   E0203: { title: 'argument has the wrong shape', severity: 'error', group: 'shapes' },
   E0204: { title: 'fixpoint right side does not have the unknown\'s shape', severity: 'error', group: 'shapes' },
-  E0205: { title: 'output is not a scalar', severity: 'error', group: 'shapes' },
+  // E0205 (output is not a scalar) is retired: outputs may have any shape (issue 15).
   E0206: { title: 'condition where a value is expected, or a value where a condition is expected', severity: 'error', group: 'shapes' },
   E0207: { title: 'ambiguous product of two vectors', severity: 'error', group: 'shapes' },
   E0208: { title: 'operator needs a scalar operand', severity: 'error', group: 'shapes' },
@@ -41,11 +41,12 @@ export const CATALOG = {
   E0211: { title: 'index or size is not an integer or dim expression', severity: 'error', group: 'shapes' },
   E0212: { title: 'wrong number of indices', severity: 'error', group: 'shapes' },
   E0213: { title: 'entries of a bracket literal do not fit together', severity: 'error', group: 'shapes' },
+  E0214: { title: 'axis of a reduction is not 1 or 2', severity: 'error', group: 'shapes' },
   // structure of the system
   E0301: { title: 'unknown has no defining equation', severity: 'error', group: 'structure' },
   E0302: { title: 'unknown has more than one fixpoint', severity: 'error', group: 'structure' },
   E0303: { title: 'equations and unknowns differ in size', severity: 'error', group: 'structure' },
-  E0304: { title: 'model has no unknown', severity: 'error', group: 'structure' },
+  E0304: { title: 'model has no unknown and no output', severity: 'error', group: 'structure' },
   E0305: { title: 'equations without unknowns', severity: 'error', group: 'structure' },
   // definability and regularity classes (MATH.md section 2)
   E0401: { title: 'discontinuous primitive inside the equations', severity: 'error', group: 'classes' },

@@ -4,13 +4,22 @@ export type Dim = string | number;
 /** Array shape: [] is a scalar, [n] a vector, [m, n] a matrix. */
 export type Shape = readonly Dim[];
 
-/** The type of an expression: a real array or a condition (bool) array. */
+/**
+ * The type of an expression: a real array, a condition (bool) array, or group labels
+ * (`index[p]`: positive integer ids, data only; only the group primitives read them,
+ * src/primitives/groups.ts).
+ */
 export interface ValueType {
-  kind: 'real' | 'bool';
+  kind: 'real' | 'bool' | 'index';
   shape: Shape;
 }
 
 export const SCALAR: Shape = [];
+
+/** Group labels (`index[p]`): checked at bind time as positive integers (src/runtime/inputs.ts). */
+export function isLabels(t: ValueType): boolean {
+  return t.kind === 'index';
+}
 
 export function real(shape: Shape): ValueType {
   return { kind: 'real', shape };
@@ -29,6 +38,7 @@ export function showShape(s: Shape): string {
 }
 
 export function showType(t: ValueType): string {
+  if (t.kind === 'index') return t.shape.length === 0 ? 'index' : `index[${t.shape.join(', ')}]`;
   return t.kind === 'bool' ? (t.shape.length === 0 ? 'condition' : `condition[${t.shape.join(', ')}]`) : showShape(t.shape);
 }
 

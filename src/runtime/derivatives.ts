@@ -8,6 +8,13 @@
  *   JVP: B ydot = -A xdot;
  *   output gradients: d o_k/dx = (d o_k/dx)_explicit - A^T w, B^T w = d o_k/dy.
  *
+ * Outputs may be vectors or matrices (issue 15): k then numbers output *entries*, the flat
+ * vector `outputs(y)` laid out by `outputLayout` (output-layout.ts). A vector output o_j has the
+ * Jacobian d o_j/dx (its size times m), and the vector-Jacobian product with a cotangent obar is
+ * one adjoint solve: obar^T d o_j/dx = <obar, d o_j/dx>_explicit - A^T w, B^T w = <obar, d o_j/dy>
+ * (the chain rule through y(x), linear in obar). With no unknowns (an explicit layer, n = 0)
+ * there is no B and no A: the derivative is the explicit part alone, plain AD.
+ *
  * These are only justified when every B in the set is invertible: callers
  * check the certificate (certificate.ts) first; a `violated` solution must not
  * yield numbers (MATH.md 5). One factorization serves all right-hand sides.
@@ -16,6 +23,7 @@ import { ImplicitSystem } from './implicit-system.ts';
 import type { ImplicitSystemOptions } from './implicit-system.ts';
 import type { Matrix } from './matrix.ts';
 import type { ModelInstance } from './model.ts';
+import { outputEntry, outputEntryCount, outputEntryName, outputLayoutOf } from './output-layout.ts';
 import { SolverError } from './status.ts';
 import { requireFiniteVector, requireModel } from './validate.ts';
 
@@ -82,10 +90,10 @@ export class ImplicitDerivatives {
     return J;
   }
 
-  /** For each output k, d o_k/dx = explicit x-partial - A^T w with B^T w = d o_k/dy. */
+  /** For each output entry k, d o_k/dx = explicit x-partial - A^T w with B^T w = d o_k/dy. */
   outputGradients(): Float64Array[] {
     const { model } = this;
-    return model.outputNames.map((_, k) => {
+    return Array.from({ length: outputEntryCount(model) }, (_, k) => {
       const partials = this.partials(k);
       const g = this.pullback(partials.y);
       for (let j = 0; j < g.length; j++) g[j] += partials.x[j];
@@ -106,7 +114,7 @@ export class ImplicitDerivatives {
    */
   addOutputGradient(k: number, sum: Float64Array, options: { checked?: boolean } = {}): void {
     const { model, y, factors } = this;
-    if (!Number.isInteger(k) || k < 0 || k >= model.outputNames.length) throw new SolverError('invalid-option', `addOutputGradient(${model.name}): no output ${k}`);
+    if (!Number.isInteger(k) || k < 0 || k >= outputEntryCount(model)) throw new SolverError('invalid-option', `addOutputGradient(${model.name}): no output ${k}`);
     if (sum.length !== model.m) throw new SolverError('dimension-mismatch', `addOutputGradient(${model.name}): a sum of length ${sum.length}, expected m = ${model.m}`);
     const checked = options.checked ?? true;
     const g = checked ? scratch(model.m).fill(0) : sum;
@@ -127,16 +135,81 @@ export class ImplicitDerivatives {
     }
     if (!checked) return;
     // Checked before anything reaches the sum.
-    this.checked(g, `gradient of ${model.outputNames[k]}`);
+    this.checked(g, `gradient of ${entryName(model, k)}`);
     for (let j = 0; j < g.length; j++) sum[j] += g[j];
   }
 
-  /** The explicit partials of output k, their lengths checked. */
+  /**
+   * obar^T d o_j/dx for declared output j and a cotangent obar of its size (row-major): the
+   * explicit part <obar, d o_j/dx> minus A^T w with B^T w = <obar, d o_j/dy>, one adjoint solve
+   * (none without unknowns).
+   */
+  outputVjp(j: number, outbar: Float64Array): Float64Array {
+    const { model, y, factors } = this;
+    const layout = outputLayoutOf(model);
+    if (!Number.isInteger(j) || j < 0 || j >= layout.length) throw new SolverError('invalid-option', `outputVjp(${model.name}): no output ${j} (its outputs: ${model.outputNames.join(', ') || 'none'})`);
+    const o = layout[j];
+    requireFiniteVector(`outputVjp(${model.name}): the cotangent of ${o.name}`, outbar, o.size);
+    const py = new Float64Array(model.n);
+    const g = new Float64Array(model.m);
+    if (model.outputVjp) {
+      model.outputVjp(j, outbar, y, factors, py, g, 1);
+    } else {
+      for (let e = 0; e < o.size; e++) {
+        if (outbar[e] === 0) continue;
+        const p = this.partials(o.offset + e);
+        for (let i = 0; i < py.length; i++) py[i] += outbar[e] * p.y[i];
+        for (let i = 0; i < g.length; i++) g[i] += outbar[e] * p.x[i];
+      }
+    }
+    if (model.n > 0) {
+      const xbar = this.pullback(py);
+      for (let i = 0; i < g.length; i++) g[i] += xbar[i];
+    }
+    return this.checked(g, `vector-Jacobian product of ${o.name}`);
+  }
+
+  /**
+   * d o_j/dx for declared output j: o_j's size rows, m columns, row-major (a scalar output: one
+   * row, its gradient). Reverse mode, one adjoint solve per entry of o_j, when it has at most m
+   * entries; forward mode otherwise: dy/dx once (`jacobian()`), then each row is the explicit
+   * x-partial plus the explicit y-partial times dy/dx (no solve per entry).
+   */
+  outputJacobian(j: number): Matrix {
+    const { model } = this;
+    const layout = outputLayoutOf(model);
+    if (!Number.isInteger(j) || j < 0 || j >= layout.length) throw new SolverError('invalid-option', `outputJacobian(${model.name}): no output ${j} (its outputs: ${model.outputNames.join(', ') || 'none'})`);
+    const o = layout[j];
+    const { n, m } = model;
+    const J: Matrix = { rows: o.size, cols: m, data: new Float64Array(o.size * m) };
+    const forward = n > 0 && m < o.size;
+    const Jy = forward ? this.jacobian() : null;
+    for (let e = 0; e < o.size; e++) {
+      const p = this.partials(o.offset + e);
+      const row = J.data.subarray(e * m, (e + 1) * m);
+      row.set(p.x);
+      if (n === 0) continue;
+      if (Jy) {
+        for (let i = 0; i < n; i++) {
+          const a = p.y[i];
+          if (a === 0) continue;
+          const r = Jy.data.subarray(i * m, (i + 1) * m);
+          for (let c = 0; c < m; c++) row[c] += a * r[c];
+        }
+      } else {
+        const xbar = this.pullback(p.y);
+        for (let c = 0; c < m; c++) row[c] += xbar[c];
+      }
+    }
+    return { rows: J.rows, cols: J.cols, data: this.checked(J.data, `Jacobian of ${o.name}`) };
+  }
+
+  /** The explicit partials of output entry k, their lengths checked. */
   private partials(k: number): { y: Float64Array; x: Float64Array } {
     const { model } = this;
     const partials = model.outputPartials(k, this.y, this.factors);
     if (partials.y.length !== model.n || partials.x.length !== model.m) {
-      throw new SolverError('dimension-mismatch', `outputPartials(${model.outputNames[k]}): lengths ${partials.y.length}, ${partials.x.length}; expected ${model.n}, ${model.m}`);
+      throw new SolverError('dimension-mismatch', `outputPartials(${entryName(model, k)}): lengths ${partials.y.length}, ${partials.x.length}; expected ${model.n}, ${model.m}`);
     }
     return partials;
   }
@@ -198,7 +271,7 @@ export function addGradientWithAdjoint(
   }
   if (!checked) return;
   for (let j = 0; j < g.length; j++) {
-    if (!Number.isFinite(g[j])) throw new SolverError('non-finite', `gradient of ${model.outputNames[k]} of ${model.name}: non-finite result`);
+    if (!Number.isFinite(g[j])) throw new SolverError('non-finite', `gradient of ${entryName(model, k)} of ${model.name}: non-finite result`);
   }
   for (let j = 0; j < g.length; j++) sum[j] += g[j];
 }
@@ -209,6 +282,17 @@ export function outputPartialY(model: ModelInstance, y: Float64Array, factors: r
     out.fill(0);
     model.addOutputPartials(k, y, factors, out, null, 1);
   } else out.set(model.outputPartials(k, y, factors).y);
+}
+
+/** The name of output entry k (`s[2]`; the output's own name when it is a scalar). */
+function entryName(model: ModelInstance, k: number): string {
+  const layout = outputLayoutOf(model);
+  try {
+    const [j, e] = outputEntry(layout, k, model.name);
+    return outputEntryName(layout[j], e);
+  } catch {
+    return `output entry ${k}`;
+  }
 }
 
 let scratchVector = new Float64Array(0);
@@ -233,7 +317,17 @@ export function jacobian(model: ModelInstance, y: Float64Array, options?: Deriva
   return new ImplicitDerivatives(model, y, options).jacobian();
 }
 
-/** d o_k/dx for every output k (each of length m). */
+/** d o_j/dx for declared output j (its size x m, row-major). */
+export function outputJacobian(model: ModelInstance, y: Float64Array, j: number, options?: DerivativeOptions): Matrix {
+  return new ImplicitDerivatives(model, y, options).outputJacobian(j);
+}
+
+/** obar^T d o_j/dx for declared output j and a cotangent obar of its size. */
+export function outputVjp(model: ModelInstance, y: Float64Array, j: number, outbar: Float64Array, options?: DerivativeOptions): Float64Array {
+  return new ImplicitDerivatives(model, y, options).outputVjp(j, outbar);
+}
+
+/** d o_k/dx for every output entry k (each of length m). */
 export function outputGradients(model: ModelInstance, y: Float64Array, options?: DerivativeOptions): Float64Array[] {
   return new ImplicitDerivatives(model, y, options).outputGradients();
 }

@@ -94,7 +94,8 @@ export type {
 export { certifyAt, certifySelection, findTies, MAX_TIES } from './certificate.ts';
 
 export type { DerivativeOptions } from './derivatives.ts';
-export { ImplicitDerivatives, jacobian, jvp, outputGradients, vjp } from './derivatives.ts';
+export { ImplicitDerivatives, jacobian, jvp, outputGradients, outputJacobian, outputVjp, vjp } from './derivatives.ts';
+export { outputEntry, outputEntryCount, outputEntryName, outputLayoutOf } from './output-layout.ts';
 
 export type { DerivativesUnavailable, Nested, RunOptions, RunResult, RunStatus } from './run.ts';
 export { runModel, unflatten } from './run.ts';

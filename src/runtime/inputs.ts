@@ -6,7 +6,8 @@ import { isFiniteVector } from './validate.ts';
 export interface InputSpec {
   model: string;
   dims: readonly string[];
-  inputs: readonly { name: string; role: 'data' | 'param'; dims: readonly (string | number)[] }[];
+  /** `index: true`: group labels (`data g: index[p]`), positive integers checked at bind time. */
+  inputs: readonly { name: string; role: 'data' | 'param'; dims: readonly (string | number)[]; index?: boolean }[];
 }
 
 /** Bad input from the user: a message naming what is wrong, never a NaN passed on. */
@@ -86,6 +87,7 @@ export function bindInputs(spec: InputSpec, values: Readonly<Record<string, unkn
         );
       }
     });
+    if (input.index) checkLabels(input.name, t);
     tensors[input.name] = immutable(t); // a snapshot, never written
   }
   for (const d of spec.dims) {
@@ -113,9 +115,16 @@ export function bindChanges(spec: InputSpec, values: Readonly<Record<string, unk
         `\`${name}\` should have shape ${showShape(expected)} (declared ${showShape(input.dims)}, with the dims of the instance \`with\` was called on), but it has shape ${showShape(t.shape)}`,
       );
     }
+    if (input.index) checkLabels(name, t);
     tensors[name] = immutable(t);
   }
   return { dims: Object.assign(Object.create(null) as Record<string, number>, dims), tensors };
+}
+
+/** Group labels (`index[p]`): every entry an integer >= 1 (a group id), else an InputError naming the input and the entry. */
+function checkLabels(name: string, t: Tensor): void {
+  const i = t.data.findIndex((x) => !(Number.isInteger(x) && x >= 1));
+  if (i >= 0) throw new InputError(`\`${name}\` holds group labels (index), but entry ${i + 1} is ${t.data[i]}, not an integer >= 1`);
 }
 
 /** The inputs must be one object keyed by input names (`new M(null)`, `.with(5)`: an InputError). */

@@ -74,6 +74,11 @@ export interface ModelInstance {
   readonly unknowns: readonly VariableLayout[];
   readonly params: readonly VariableLayout[];
   readonly outputNames: readonly string[];
+  /**
+   * Where each declared output lies in the flat vector `outputs(y)` returns (row-major, in
+   * declaration order; output-layout.ts). Absent (hand-written models): every output is a scalar.
+   */
+  readonly outputLayout?: readonly VariableLayout[];
   /** Total size of the unknowns (n) and the params (m). */
   readonly n: number;
   readonly m: number;
@@ -126,12 +131,18 @@ export interface ModelInstance {
   vjpX(y: Float64Array, factors: readonly Float64Array[], w: Float64Array, out: Float64Array): void;
   /** out += scale A^T w, parameter gradients added in place (generated modules have it; optional for hand-written ones). */
   addVjpX?(y: Float64Array, factors: readonly Float64Array[], w: Float64Array, out: Float64Array, scale: number): void;
-  /** The outputs' values at y. */
+  /** The outputs' values at y, flattened (`outputLayout`; one number per output when all are scalars). */
   outputs(y: Float64Array): Float64Array;
-  /** Explicit partial derivatives of output k: d o_k / dy and d o_k / dx at y. */
+  /** Explicit partial derivatives of output entry k (output-layout.ts): d o_k / dy and d o_k / dx at y. */
   outputPartials(k: number, y: Float64Array, factors: readonly Float64Array[]): { y: Float64Array; x: Float64Array };
-  /** yOut += scale d o_k/dy and xOut += scale d o_k/dx, in place, each skipped when null (optional, as addVjpX). */
+  /** yOut += scale d o_k/dy and xOut += scale d o_k/dx for output entry k, in place, each skipped when null (optional, as addVjpX). */
   addOutputPartials?(k: number, y: Float64Array, factors: readonly Float64Array[], yOut: Float64Array | null, xOut: Float64Array | null, scale: number): void;
+  /**
+   * yOut += scale <outbar, d o_j/dy> and xOut += scale <outbar, d o_j/dx> for declared output j
+   * and a cotangent outbar of its size (row-major), each skipped when null: the explicit part of
+   * a vector-Jacobian product, one kernel call for the whole output (generated modules have it).
+   */
+  outputVjp?(j: number, outbar: Float64Array, y: Float64Array, factors: readonly Float64Array[], yOut: Float64Array | null, xOut: Float64Array | null, scale: number): void;
   /**
    * A sound upper bound on the guard quantity on the actual values (the guard holds when
    * it is below 1); null when the model has no guard.

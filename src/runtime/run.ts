@@ -12,6 +12,7 @@ import { ImplicitDerivatives } from './derivatives.ts';
 import type { DerivativeOptions } from './derivatives.ts';
 import type { ModelInstance, RequireViolation } from './model.ts';
 import { InputError } from './inputs.ts';
+import { outputEntryCount, outputLayoutOf } from './output-layout.ts';
 import { solveInstance } from './solve.ts';
 import type { InstanceStatus, SolveMethod, UsedMethod } from './solve.ts';
 import { SolverError } from './status.ts';
@@ -84,14 +85,30 @@ export interface RunResult {
   nonFinite?: string[];
   iterations: number;
   residual: number;
-  /** The method that produced `solution`; `none` when no solve was made (a clause on the inputs failed). */
+  /**
+   * The method that produced `solution`; `none` when no solve was made (a clause on the inputs
+   * failed, or the model has no unknown: an explicit layer).
+   */
   method: UsedMethod | 'none';
   solution: Record<string, Nested>;
+  /**
+   * Each output with its own shape: a number for a scalar output, nested arrays (a Nested)
+   * for a vector or matrix one. Typed `number` for the callers written for scalar outputs
+   * (demos, benches); read a non-scalar output as `Nested`.
+   */
   outputs: Record<string, number>;
+  /**
+   * For a model without unknowns (an explicit layer: outputs of the inputs alone), there is no
+   * implicit function and nothing to invert: verdict `certified`, test `explicit`, and a detail
+   * saying so ({@link EXPLICIT_CERTIFICATE}).
+   */
   certificate: RuntimeCertificate;
   /** jacobian[U][P]: the shape of U followed by the shape of P; only when asked for. */
   jacobian?: Record<string, Record<string, Nested>>;
-  /** gradients[O][P]: the shape of P. */
+  /**
+   * gradients[O][P]: the shape of P for a scalar O; for a vector or matrix O its full Jacobian,
+   * the shape of O followed by the shape of P (entry [i][...] is the gradient of O[i]).
+   */
   gradients?: Record<string, Record<string, Nested>>;
   /**
    * Per output whose own formula has a kink at a tie at this solution (`norm1(beta)` with a
@@ -158,7 +175,10 @@ export function runModel(model: ModelInstance, options: RunOptions = {}): RunRes
       certificate: assumptionCertificate(onInputs, 'for these inputs: nothing was solved'),
     };
   }
-  const solved = solveInstance(model, { method: given.method, tol: given.tol, maxIter: given.maxIter, timeLimitMs: given.timeLimitMs, y0 });
+  const explicit = model.n === 0;
+  const solved = explicit
+    ? { y: new Float64Array(0), status: 'converged' as const, iterations: 0, residual: 0, method: 'none' as const }
+    : solveInstance(model, { method: given.method, tol: given.tol, maxIter: given.maxIter, timeLimitMs: given.timeLimitMs, y0 });
   const { y } = solved;
   const nonFinite: string[] = [];
   if (!Number.isFinite(solved.residual)) nonFinite.push('residual');
@@ -190,9 +210,11 @@ export function runModel(model: ModelInstance, options: RunOptions = {}): RunRes
   }
 
   const certifyOptions: CertifyOptions = { denseLimit };
-  const certified = solved.status === 'converged' && solutionFinite ? certifySelection(model, y, solved.residual, certifyOptions) : null;
+  const certified = !explicit && solved.status === 'converged' && solutionFinite ? certifySelection(model, y, solved.residual, certifyOptions) : null;
   const certificate: RuntimeCertificate =
-    certified
+    explicit
+      ? { ...EXPLICIT_CERTIFICATE }
+      : certified
       ? certified.certificate
       : {
           verdict: 'unverified',
@@ -244,6 +266,23 @@ export function runModel(model: ModelInstance, options: RunOptions = {}): RunRes
   return result;
 }
 
+/**
+ * The certificate of a model without unknowns (an explicit layer). There is no implicit
+ * function: y is empty, B is the 0 x 0 matrix (invertible, vacuously), and the output
+ * derivatives are the chain rule through the outputs' own formulas (plain AD), an element of
+ * their conservative Jacobian (MATH.md 4 with no implicit part). Verdict `certified` says that
+ * the derivatives returned need no invertibility assumption; test `explicit` says why. An
+ * output's own kinks are reported in `outputKinks`, as for any model.
+ */
+export const EXPLICIT_CERTIFICATE: Readonly<RuntimeCertificate> = Object.freeze({
+  verdict: 'certified',
+  test: 'explicit',
+  ties: 0,
+  detail: 'no unknowns: the outputs are explicit functions of the inputs, so there is no implicit function and nothing to invert; the derivatives are those of the outputs\' formulas (AD), and their kinks are listed in outputKinks',
+  condition: null,
+  errorBound: 0,
+});
+
 export interface OutputKink {
   /** `primitive at line:column`. */
   site: string;
@@ -290,12 +329,13 @@ function tables(model: ModelInstance, y: Float64Array, nonFinite: string[]): { s
   }
   const solutionFinite = nonFinite.length === before;
   const values = model.outputs(y);
-  const outputs = table<number>();
-  model.outputNames.forEach((name, k) => {
-    outputs[name] = values[k];
-    if (!Number.isFinite(values[k])) nonFinite.push(`outputs.${name}`);
-  });
-  return { solution, outputs, solutionFinite };
+  const outputs = table<Nested>();
+  for (const o of outputLayoutOf(model)) {
+    const block = values.subarray(o.offset, o.offset + o.size);
+    outputs[o.name] = unflatten(block, o.shape);
+    if (!isFiniteVector(block)) nonFinite.push(`outputs.${o.name}`);
+  }
+  return { solution, outputs: outputs as Record<string, number>, solutionFinite };
 }
 
 /**
@@ -339,7 +379,7 @@ function attachDerivatives(model: ModelInstance, y: Float64Array, options: Deriv
   } catch (err) {
     if (!(err instanceof SolverError)) throw err;
     // B itself cannot be factored (not finite, singular): every derivative due is lost.
-    return fail(err, [...(wantJacobian ? ['jacobian'] : []), ...(model.outputNames.length > 0 ? ['gradients'] : [])]);
+    return fail(err, [...(wantJacobian ? ['jacobian'] : []), ...(outputEntryCount(model) > 0 ? ['gradients'] : [])]);
   }
   let jacobian: Record<string, Record<string, Nested>> | null = null;
   if (wantJacobian) {
@@ -359,15 +399,18 @@ function attachDerivatives(model: ModelInstance, y: Float64Array, options: Deriv
   }
   const gradients = table<Record<string, Nested>>();
   const paths: string[] = [];
-  model.outputNames.forEach((name, k) => {
+  for (const o of outputLayoutOf(model)) {
     const perParam = table<Nested>();
     for (const p of model.params) {
-      const block = grads[k].subarray(p.offset, p.offset + p.size);
-      if (!isFiniteVector(block)) paths.push(`gradients.${name}.${p.name}`);
-      perParam[p.name] = unflatten(block, p.shape);
+      // A scalar output: its gradient, the shape of P; a vector or matrix one: its Jacobian,
+      // the shape of O followed by the shape of P (row e the gradient of entry e).
+      const block = new Float64Array(o.size * p.size);
+      for (let e = 0; e < o.size; e++) block.set(grads[o.offset + e].subarray(p.offset, p.offset + p.size), e * p.size);
+      if (!isFiniteVector(block)) paths.push(`gradients.${o.name}.${p.name}`);
+      perParam[p.name] = unflatten(block, [...o.shape, ...p.shape]);
     }
-    gradients[name] = perParam;
-  });
+    gradients[o.name] = perParam;
+  }
   if (paths.length > 0) return fail(new SolverError('non-finite', `${paths.join(', ')} not finite`), paths);
   return { jacobian, gradients };
 }
@@ -375,17 +418,23 @@ function attachDerivatives(model: ModelInstance, y: Float64Array, options: Deriv
 /** Where the output gradients are not finite: `gradients.O.P`, or `gradients.O` when the adjoint solve itself fails. */
 function nonFiniteGradients(model: ModelInstance, d: ImplicitDerivatives): string[] {
   const paths: string[] = [];
-  model.outputNames.forEach((name, k) => {
-    const g = new Float64Array(model.m);
-    try {
-      d.addOutputGradient(k, g, { checked: false });
-    } catch (err) {
-      if (!(err instanceof SolverError)) throw err;
-      paths.push(`gradients.${name}`);
-      return;
+  for (const o of outputLayoutOf(model)) {
+    const bad = new Set<string>();
+    for (let e = 0; e < o.size; e++) {
+      const g = new Float64Array(model.m);
+      try {
+        d.addOutputGradient(o.offset + e, g, { checked: false });
+      } catch (err) {
+        if (!(err instanceof SolverError)) throw err;
+        bad.add(`gradients.${o.name}`);
+        continue;
+      }
+      for (const p of model.params) if (!isFiniteVector(g.subarray(p.offset, p.offset + p.size))) bad.add(`gradients.${o.name}.${p.name}`);
     }
-    for (const p of model.params) if (!isFiniteVector(g.subarray(p.offset, p.offset + p.size))) paths.push(`gradients.${name}.${p.name}`);
-  });
+    // The whole output's path when its adjoint solve failed, else each parameter's.
+    if (bad.has(`gradients.${o.name}`)) paths.push(`gradients.${o.name}`);
+    else paths.push(...[...bad]);
+  }
   return paths.length > 0 ? paths : ['gradients'];
 }
 

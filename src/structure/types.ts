@@ -34,8 +34,12 @@ export interface KernelRoots {
   vjpY: readonly (NodeId | null)[];
   /** A^T w per param. */
   vjpX: readonly (NodeId | null)[];
-  /** d o_k / dy and d o_k / dx per output. */
-  outputPartials: readonly { y: readonly (NodeId | null)[]; x: readonly (NodeId | null)[] }[];
+  /**
+   * d o_k / dy and d o_k / dx per declared output; for a vector or matrix output, the
+   * pullbacks <obar, d o_k/dy> and <obar, d o_k/dx> of its cotangent seed `seed` (of o_k's
+   * shape; null for a scalar output, pulled back from 1).
+   */
+  outputPartials: readonly { y: readonly (NodeId | null)[]; x: readonly (NodeId | null)[]; seed: NodeId | null }[];
   /** Every non-null root above. */
   derivativeRoots: readonly NodeId[];
 }

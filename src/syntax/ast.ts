@@ -42,7 +42,8 @@ export type IndexItem =
 export type DimRef = { kind: 'dim'; name: string; span: Span } | { kind: 'size'; value: number; span: Span };
 
 export interface TypeExpr {
-  base: 'real';
+  /** `real[...]`, or `index[p]`: group labels (positive integer ids), data only. */
+  base: 'real' | 'index';
   dims: DimRef[];
   span: Span;
 }

@@ -344,9 +344,13 @@ semantics.addOperation('ast', {
   RequireDecl(_kw, cond) {
     return { kind: 'require', cond: cond.ast(), span: spanOf(this) } satisfies Decl;
   },
-  Type(_real, _open, dims, _close) {
+  Type_real(_real, _open, dims, _close) {
     const list = dims.children.length ? dims.children[0].asIteration().children.map((d) => d.ast()) : [];
     return { base: 'real', dims: list, span: spanOf(this) } satisfies TypeExpr;
+  },
+  Type_index(_index, _open, dims, _close) {
+    const list = dims.children.length ? dims.children[0].asIteration().children.map((d) => d.ast()) : [];
+    return { base: 'index', dims: list, span: spanOf(this) } satisfies TypeExpr;
   },
   DimRef(d) {
     if (d.ctorName === 'intLit') return { kind: 'size', value: Number(d.sourceString), span: spanOf(this) } satisfies DimRef;

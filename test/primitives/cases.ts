@@ -2,6 +2,7 @@ import { expect } from 'vitest';
 import type { Attrs, Tensor } from '../../src/primitives/types.ts';
 import { centralDifference, expectClose, inner, num, run, tensor, vec, type Kind } from './harness.ts';
 import { uniform, type Rng } from './rng.ts';
+import { GROUP_SPECS } from './groups-cases.ts';
 import { PROJECTION_SPECS_2 } from './projections-2-cases.ts';
 
 // One entry per registry primitive: argument samplers (concrete shapes), an independent value
@@ -217,6 +218,21 @@ function softmaxRef(a: ArrayLike<number>, c: number): number[] {
 
 const soc = (t: (r: Rng) => number): ArgSpec => ({ shape: [4], sample: (r, i) => (i === 0 ? t(r) : uniform(r, -2, 2)) });
 const delta = 1e-5;
+
+/** Rows of a matrix tensor [n, m] as arrays (independent of the runtime's row views). */
+function rowsOfTensor(a: Tensor): number[][] {
+  const [n, m] = a.shape as number[];
+  return Array.from({ length: n }, (_, i) => Array.from({ length: m }, (_, j) => a.data[i * m + j]));
+}
+/** Reference of a row-wise reduction: one number per row. */
+const rowsRef = (f: (row: number[]) => number) => ([a]: Tensor[]) => rowsOfTensor(a).map(f);
+/** Reference of a row-wise map: one row per row, flattened. */
+const rowwiseRef = (f: (row: number[]) => number[]) => ([a]: Tensor[]) => rowsOfTensor(a).flatMap(f);
+/** e_k for the first entry k equal to `value`. */
+function indicatorOf(row: ArrayLike<number>, value: number): number[] {
+  const k = Array.from(row).indexOf(value);
+  return Array.from(row, (_, j) => (j === k ? 1 : 0));
+}
 
 export const SPECS: Record<string, Spec> = {
   // Indexing (src/primitives/indexing.ts): 1-based positions as scalar arguments, hi = -1 for
@@ -448,8 +464,60 @@ export const SPECS: Record<string, Spec> = {
   },
   norm2_grad: { cases: [{ args: [real(2, 3)], expected: gradientRef('norm2'), tol: 1e-8 }, { args: [{ shape: [3], sample: () => 0 }], expected: () => [0, 0, 0], valuesOnly: true }] },
   norminf_grad: { cases: [{ args: [real(2, 3)], expected: gradientRef('norminf'), tol: 1e-8 }, { args: [{ shape: [3], sample: (_r, i) => [2, -2, 1][i] }], expected: () => [1, 0, 0], valuesOnly: true }] },
+  // Reductions along an axis (row-wise primitives; `f(X, 1)` is f_rows(X')), maxof / minof, their
+  // selected gradients and spread_rows: references by independent loops over rows (rowsRef).
+  sum_rows: { cases: [[real(3, 4)], [real(1, 5)]].map((args) => ({ args, expected: rowsRef((r) => r.reduce((s, x) => s + x, 0)) })) },
+  mean_rows: { cases: [[real(3, 4)], [real(2, 1)]].map((args) => ({ args, expected: rowsRef((r) => r.reduce((s, x) => s + x, 0) / r.length) })) },
+  sumsq_rows: { cases: [{ args: [real(3, 4)], expected: rowsRef((r) => r.reduce((s, x) => s + x * x, 0)) }] },
+  norm1_rows: {
+    cases: [{ args: [real(3, 4)], expected: rowsRef((r) => r.reduce((s, x) => s + Math.abs(x), 0)) }],
+    // One row, so that the kink variables (entries) all feed output entry 0.
+    diagonalTies: [{ args: [tensor([1, 4], [0, 2, -3, 0])], tied: [0, 3], used: 0 }],
+  },
+  norm2_rows: {
+    cases: [{ args: [real(3, 4)], expected: rowsRef((r) => Math.hypot(...r)) }],
+    faceTies: [{ args: [tensor([1, 3], [0, 0, 0])], tied: [0], inRange: (dirs, D) => Math.abs(D[0]) <= Math.hypot(...dirs[0]!.data) + 1e-6 }],
+  },
+  norminf_rows: {
+    cases: [{ args: [real(3, 4)], expected: rowsRef((r) => Math.max(...r.map(Math.abs))) }],
+    faceTies: [{ args: [tensor([2, 3], [3, -3, 1, 1, 2, 0.5])], tied: [0], nearby: [[tensor([2, 3], [3 + delta, -3, 1, 1, 2, 0.5])], [tensor([2, 3], [3, -3 - delta, 1, 1, 2, 0.5])]], usedFace: 0 }],
+  },
+  maxof: {
+    cases: [{ args: [real(5)], expected: ([a]) => [Math.max(...a.data)] }, { args: [real(2, 3)], expected: ([a]) => [Math.max(...a.data)] }],
+    faceTies: [{ args: [vec(3, 3, 1)], tied: [0], nearby: [[vec(3 + delta, 3, 1)], [vec(3, 3 + delta, 1)]], usedFace: 0 }],
+  },
+  minof: {
+    cases: [{ args: [real(5)], expected: ([a]) => [Math.min(...a.data)] }, { args: [real(2, 3)], expected: ([a]) => [Math.min(...a.data)] }],
+    faceTies: [{ args: [vec(1, -2, -2)], tied: [0], nearby: [[vec(1, -2 - delta, -2)], [vec(1, -2, -2 - delta)]], usedFace: 0 }],
+  },
+  maxof_rows: {
+    cases: [{ args: [real(3, 4)], expected: rowsRef((r) => Math.max(...r)) }],
+    faceTies: [{ args: [tensor([2, 3], [3, 3, 1, 0, 2, 1])], tied: [0], nearby: [[tensor([2, 3], [3 + delta, 3, 1, 0, 2, 1])], [tensor([2, 3], [3, 3 + delta, 1, 0, 2, 1])]], usedFace: 0 }],
+  },
+  minof_rows: {
+    cases: [{ args: [real(3, 4)], expected: rowsRef((r) => Math.min(...r)) }],
+    faceTies: [{ args: [tensor([2, 3], [0, 2, 1, -1, 0.5, -1])], tied: [1], nearby: [[tensor([2, 3], [0, 2, 1, -1 - delta, 0.5, -1])], [tensor([2, 3], [0, 2, 1, -1, 0.5, -1 - delta])]], usedFace: 0 }],
+  },
+  norm2_rows_grad: {
+    cases: [
+      { args: [real(3, 4)], expected: rowwiseRef((r) => r.map((x) => x / Math.hypot(...r))) },
+      { args: [{ shape: [2, 2], sample: (_r, i) => [0, 0, 3, -4][i] }], expected: () => [0, 0, 0.6, -0.8], valuesOnly: true },
+    ],
+  },
+  norminf_rows_grad: {
+    cases: [
+      { args: [real(3, 4)], expected: rowwiseRef((r) => { const k = r.map(Math.abs).indexOf(Math.max(...r.map(Math.abs))); return r.map((x, j) => (j === k ? Math.sign(x) : 0)); }) },
+      { args: [{ shape: [2, 3], sample: (_r, i) => [2, -2, 1, 0, -1, 1][i] }], expected: () => [1, 0, 0, 0, -1, 0], valuesOnly: true },
+    ],
+  },
+  maxof_grad: { cases: [{ args: [real(2, 3)], expected: ([a]) => indicatorOf(a.data, Math.max(...a.data)) }, { args: [{ shape: [3], sample: (_r, i) => [1, 2, 2][i] }], expected: () => [0, 1, 0], valuesOnly: true }] },
+  minof_grad: { cases: [{ args: [real(5)], expected: ([a]) => indicatorOf(a.data, Math.min(...a.data)) }, { args: [{ shape: [3], sample: (_r, i) => [-1, 2, -1][i] }], expected: () => [1, 0, 0], valuesOnly: true }] },
+  maxof_rows_grad: { cases: [{ args: [real(3, 4)], expected: rowwiseRef((r) => indicatorOf(r, Math.max(...r))) }] },
+  minof_rows_grad: { cases: [{ args: [real(3, 4)], expected: rowwiseRef((r) => indicatorOf(r, Math.min(...r))) }] },
+  spread_rows: { cases: [{ args: [real(3), real(3, 2)], expected: ([c]) => Array.from(c.data).flatMap((x) => [x, x]) }] },
   // The l2 ball, the l-infinity ball and the PSD cone (and their internal primitives).
   ...PROJECTION_SPECS_2,
+  ...GROUP_SPECS,
 };
 
 /** Draws concrete arguments for a case. */

@@ -114,3 +114,114 @@ export function softmaxJvp(a: Tensor, t: Tensor): Tensor {
   const st = dot(s, t.data);
   return { shape: [...a.shape], data: s.map((x, i) => x * (t.data[i] - st)) };
 }
+
+// Reductions along one axis of a matrix, row by row (src/primitives/reductions.ts: the
+// checker writes `f(X, 2)` as `f_rows(X)` and `f(X, 1)` as `f_rows(X')`), and the largest and
+// smallest entry (`maxof`, `minof`) of a whole array. A matrix [n, m] is row-major: row i is
+// data[i m, (i + 1) m). Each row kernel applies the whole-array kernel of the same reduction to
+// every row, so a row's value, selected gradient and gap are exactly the whole-array ones.
+
+/** Rows of a matrix [n, m] (a vector [m] is one row), as views. */
+function rowsOf(a: Tensor): Float64Array[] {
+  const n = a.shape.length === 2 ? Number(a.shape[0]) : 1;
+  const m = n === 0 ? 0 : a.data.length / n;
+  return Array.from({ length: n }, (_, i) => a.data.subarray(i * m, (i + 1) * m));
+}
+
+/** One number per row: [n]. */
+const perRow = (f: (row: Float64Array) => number) => (a: Tensor): Tensor => {
+  const rows = rowsOf(a);
+  return { shape: [rows.length], data: Float64Array.from(rows, f) };
+};
+
+/** One row of a's shape per row: f writes the row's result into `out`. */
+const rowwise = (f: (row: Float64Array, out: Float64Array) => void) => (a: Tensor): Tensor => {
+  const out = new Float64Array(a.data.length);
+  const m = rowsOf(a)[0]?.length ?? 0;
+  rowsOf(a).forEach((row, i) => f(row, out.subarray(i * m, (i + 1) * m)));
+  return { shape: [...a.shape], data: out };
+};
+
+/** One gap per row: [n] entries. */
+const gapPerRow = (f: (row: Float64Array) => number) => (a: Tensor): Float64Array => Float64Array.from(rowsOf(a), f);
+
+const rowSum = (row: Float64Array): number => row.reduce((s, x) => s + x, 0);
+const rowMax = (row: Float64Array): number => row.reduce((m, x) => Math.max(m, x), -Infinity);
+const rowMin = (row: Float64Array): number => row.reduce((m, x) => Math.min(m, x), Infinity);
+
+/** Index of the first largest (sign 1) or smallest (sign -1) entry; 0 for an empty row. */
+function argExtreme(row: Float64Array, sign: 1 | -1): number {
+  let k = 0;
+  for (let i = 1; i < row.length; i++) if (sign * row[i] > sign * row[k]) k = i;
+  return k;
+}
+
+/**
+ * The distance of the largest (sign 1) or smallest (sign -1) entry from the runner-up: 0
+ * exactly at a tie between entries; +Infinity for a single entry (no tie possible).
+ */
+function extremeGap(row: Float64Array, sign: 1 | -1): number {
+  if (row.length < 2) return Infinity;
+  const sorted = Array.from(row, (x) => sign * x).sort((x, y) => y - x);
+  return sorted[0] - sorted[1];
+}
+
+/** norminf's gap of one row (as norminfGap). */
+const norminfRowGap = (row: Float64Array): number => {
+  const magnitudes = Array.from(row, Math.abs).sort((x, y) => y - x);
+  return magnitudes[0] - (magnitudes[1] ?? 0);
+};
+
+export const sumRows = perRow(rowSum);
+export const meanRows = perRow((row) => rowSum(row) / row.length);
+export const sumsqRows = perRow((row) => dot(row, row));
+export const norm1Rows = perRow((row) => row.reduce((s, x) => s + Math.abs(x), 0));
+export const norm2Rows = perRow(euclidean);
+export const norminfRows = perRow((row) => row.reduce((m, x) => Math.max(m, Math.abs(x)), 0));
+export const maxofRows = perRow(rowMax);
+export const minofRows = perRow(rowMin);
+export const maxof = (a: Tensor): Tensor => scalar(rowMax(a.data));
+export const minof = (a: Tensor): Tensor => scalar(rowMin(a.data));
+
+/** norm2_rows' selected gradient: each row divided by its norm, a zero row 0 (norm2Grad per row). */
+export const norm2RowsGrad = rowwise((row, out) => {
+  const n = euclidean(row);
+  for (let j = 0; j < row.length; j++) out[j] = n === 0 ? 0 : row[j] / n;
+});
+
+/** norminf_rows' selected gradient: per row sign(a_k) e_k, k its first entry of largest |a_k| (norminfGrad per row). */
+export const norminfRowsGrad = rowwise((row, out) => {
+  const k = argmaxAbs(row);
+  if (row.length) out[k] = Math.sign(row[k]);
+});
+
+/** maxof's (minof's) selected gradient: e_k, k the first largest (smallest) entry. */
+const extremeGrad = (sign: 1 | -1) => (a: Tensor): Tensor => {
+  const out = new Float64Array(a.data.length);
+  if (a.data.length) out[argExtreme(a.data, sign)] = 1;
+  return { shape: [...a.shape], data: out };
+};
+export const maxofGrad = extremeGrad(1);
+export const minofGrad = extremeGrad(-1);
+export const maxofRowsGrad = rowwise((row, out) => {
+  if (row.length) out[argExtreme(row, 1)] = 1;
+});
+export const minofRowsGrad = rowwise((row, out) => {
+  if (row.length) out[argExtreme(row, -1)] = 1;
+});
+
+/** spread_rows(c, like): like's shape [n, m], entry (i, j) = c_i (the transpose of sum_rows). */
+export function spreadRows(c: Tensor, like: Tensor): Tensor {
+  const out = new Float64Array(like.data.length);
+  const m = c.data.length === 0 ? 0 : like.data.length / c.data.length;
+  for (let i = 0; i < c.data.length; i++) out.fill(c.data[i], i * m, (i + 1) * m);
+  return { shape: [...like.shape], data: out };
+}
+
+/** Gaps, one entry per row (per kink variable): norm2 and norminf of each row, and the extremes' ties. */
+export const norm2RowsGap = gapPerRow(euclidean);
+export const norminfRowsGap = gapPerRow(norminfRowGap);
+export const maxofGap = (a: Tensor): Float64Array => Float64Array.of(extremeGap(a.data, 1));
+export const minofGap = (a: Tensor): Float64Array => Float64Array.of(extremeGap(a.data, -1));
+export const maxofRowsGap = gapPerRow((row) => extremeGap(row, 1));
+export const minofRowsGap = gapPerRow((row) => extremeGap(row, -1));

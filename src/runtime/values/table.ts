@@ -1,9 +1,12 @@
 import type { Tensor } from '../tensor.ts';
 import { elementwiseGaps, elementwiseKernels } from './elementwise.ts';
+import { blockSoftThreshold, blockSoftThresholdDt, blockSoftThresholdGap, blockSoftThresholdJvp } from './groups.ts';
 import { indexingKernels } from './indexing.ts';
 import { l1BallGap, projL1Ball, projL1BallDr, projL1BallJvp, projSimplex, projSimplexJvp, projSoc, projSocJvp, simplexGap, socGap } from './projections.ts';
 import { l2BallGap, linfBallGap, projL2Ball, projL2BallDr, projL2BallJvp, projLinfBall, projLinfBallD, projPsd, projPsdJvp, psdGap } from './projections.ts';
 import { dotOf, logsumexp, meanOf, norm1, norm2, norm2Grad, norm2Gap, norminf, norminfGap, norminfGrad, opnorm, softmax, softmaxJvp, sumOf, sumsq } from './reductions.ts';
+import { maxof, maxofGap, maxofGrad, maxofRows, maxofRowsGap, maxofRowsGrad, meanRows, minof, minofGap, minofGrad, minofRows, minofRowsGap, minofRowsGrad } from './reductions.ts';
+import { norm1Rows, norm2Rows, norm2RowsGap, norm2RowsGrad, norminfRows, norminfRowsGap, norminfRowsGrad, spreadRows, sumRows, sumsqRows } from './reductions.ts';
 import { full, matmul, transpose } from './tensor.ts';
 
 // The runtime's value kernels and kink gaps, by name: what generated code calls (`K.<name>`,
@@ -33,6 +36,25 @@ const kernels: Record<string, ValueKernel> = {
   opnorm,
   norm2_grad: norm2Grad,
   norminf_grad: norminfGrad,
+  // Reductions of each row of a matrix (the axis forms `f(X, 2)`, and `f(X, 1)` of X'), the
+  // largest and smallest entry, their selected gradients, and spread_rows (sum_rows' transpose).
+  sum_rows: sumRows,
+  mean_rows: meanRows,
+  sumsq_rows: sumsqRows,
+  norm1_rows: norm1Rows,
+  norm2_rows: norm2Rows,
+  norminf_rows: norminfRows,
+  maxof_rows: maxofRows,
+  minof_rows: minofRows,
+  maxof,
+  minof,
+  norm2_rows_grad: norm2RowsGrad,
+  norminf_rows_grad: norminfRowsGrad,
+  maxof_grad: maxofGrad,
+  minof_grad: minofGrad,
+  maxof_rows_grad: maxofRowsGrad,
+  minof_rows_grad: minofRowsGrad,
+  spread_rows: spreadRows,
   // softmax over every entry (any shape): the value of softmax, and the gradient of logsumexp.
   logsumexp,
   softmax,
@@ -51,6 +73,9 @@ const kernels: Record<string, ValueKernel> = {
   proj_linf_ball_d: projLinfBallD,
   proj_psd: projPsd,
   proj_psd_jvp: projPsdJvp,
+  block_soft_threshold: blockSoftThreshold,
+  block_soft_threshold_jvp: blockSoftThresholdJvp,
+  block_soft_threshold_dt: blockSoftThresholdDt,
   // Shape plumbing of the derivative rules: the scalar x repeated to like's shape, and x's
   // entries (row-major) laid out with like's shape.
   broadcast: (x, like) => full(like.shape, x.data[0]),
@@ -65,8 +90,15 @@ const gaps: Record<string, GapKernel> = {
   proj_l2ball: (v, r) => l2BallGap(v, r.data[0]),
   proj_linf_ball: linfBallGap,
   proj_psd: psdGap,
+  block_soft_threshold: blockSoftThresholdGap,
   norm2: norm2Gap,
   norminf: norminfGap,
+  norm2_rows: norm2RowsGap,
+  norminf_rows: norminfRowsGap,
+  maxof: maxofGap,
+  minof: minofGap,
+  maxof_rows: maxofRowsGap,
+  minof_rows: minofRowsGap,
 };
 
 /** Every value kernel by name. Look names up with {@link valueKernel}: a plain object's `toString` is not a kernel. */
