@@ -66,16 +66,9 @@ export class BatchTransposedB {
    * differ, a matrix leaf that differs between samples, leaves of unexpected shapes.
    */
   static plan(forms: readonly ({ op: Operator; leaves: Tensor[] } | null | undefined)[], n: number, engine: ProductEngine | 'auto' = 'auto'): BatchTransposedB | string {
+    const batch = OperatorBatch.of(forms, n);
+    if (typeof batch === 'string') return batch;
     const B = forms.length;
-    if (B === 0) return 'empty batch';
-    const first = forms[0];
-    if (!first) return 'the model has no operator form of B';
-    const opText = JSON.stringify(first.op);
-    for (const f of forms) {
-      if (!f) return 'a sample has no operator form of B';
-      if (f.op !== first.op && JSON.stringify(f.op) !== opText) return 'the samples have different operator forms of B';
-      if (f.leaves.length !== first.leaves.length) return 'the samples have different leaves';
-    }
     // Leaves: shared matrices (rank 2), per-sample vectors and scalars stacked B x length.
     const matrices: ProductMatrix[] = [];
     const matrixIndex = new Map<string, number>();
@@ -83,19 +76,10 @@ export class BatchTransposedB {
     const fail = (why: string): never => {
       throw new PlanError(why);
     };
-    const sharedMatrix = (k: number): Tensor => {
-      const t = first.leaves[k];
-      if (t.shape.length !== 2) fail(`leaf ${k} is not a matrix`);
-      for (const f of forms) {
-        const u = f!.leaves[k];
-        if (u.data !== t.data && (u.shape.join() !== t.shape.join() || u.data.some((v, i) => v !== t.data[i]))) fail(`matrix leaf ${k} differs between samples`);
-      }
-      return t;
-    };
     /** The index of M (transposed when `transposed`) among the products' matrices. */
     const productOf = (k: number, transposed: boolean): { index: number; rows: number; cols: number } => {
       const key = `${k}${transposed ? 'T' : ''}`;
-      const M = sharedMatrix(k);
+      const M = batch.matrix(k);
       const [r, c] = M.shape;
       const rows = transposed ? c : r;
       const cols = transposed ? r : c;
@@ -115,37 +99,17 @@ export class BatchTransposedB {
     const perSample = (k: number, expected: number | null): { length: number; data: Float64Array } => {
       const hit = stacked.get(k);
       if (hit) return hit;
-      const t = first.leaves[k];
-      if (t.shape.length > 1) fail(`leaf ${k} is a matrix where a diagonal or scalar is expected`);
-      const length = t.data.length;
+      const all = batch.perSample(k);
+      const length = all[0].length;
       if (expected !== null && length !== 1 && length !== expected) fail(`leaf ${k} has ${length} entries, expected ${expected}`);
       const data = new Float64Array(B * length);
-      forms.forEach((f, b) => {
-        const u = f!.leaves[k];
-        if (u.data.length !== length) fail(`leaf ${k} has different lengths across the batch`);
-        data.set(u.data, b * length);
-      });
+      all.forEach((d, b) => data.set(d, b * length));
       const s = { length, data };
       stacked.set(k, s);
       return s;
     };
+    const rowsOf = (o: Operator): number => batch.rows(o);
 
-    /** Output size (rows) of an operator on unknowns of size n. */
-    const rowsOf = (o: Operator): number => {
-      switch (o.k) {
-        case 'I':
-          return n;
-        case 'scale':
-        case 'diag':
-          return rowsOf(o.of);
-        case 'mm':
-          return sharedMatrix(o.M).shape[0];
-        case 'mmT':
-          return sharedMatrix(o.M).shape[1];
-        case 'sum':
-          return o.terms.length ? rowsOf(o.terms[0][1]) : fail('an empty sum');
-      }
-    };
     // Products are registered during compilation; the engine is built after, and the nodes
     // reach it through this holder.
     const holder = { products: null as unknown as BatchProducts };
@@ -211,8 +175,8 @@ export class BatchTransposedB {
       }
     };
     try {
-      if (rowsOf(first.op) !== n) return `B has ${rowsOf(first.op)} rows, expected n = ${n}`;
-      const root = compile(first.op);
+      if (rowsOf(batch.op) !== n) return `B has ${rowsOf(batch.op)} rows, expected n = ${n}`;
+      const root = compile(batch.op);
       const place = (): BatchProducts => new BatchProducts(matrices, B, engine, engine === 'js' ? null : backwardKernels());
       holder.products = place();
       const plan = new BatchTransposedB(B, n, root, holder, place);
@@ -237,7 +201,74 @@ export class BatchTransposedB {
   }
 }
 
-class PlanError extends Error {}
+/** Why a batch has no batched form of B^T (thrown inside a plan, returned as its reason). */
+export class PlanError extends Error {}
+
+/**
+ * A batch's operator forms of B, checked to be one operator (the same tree in every sample,
+ * the same number of leaves): what both the f64 and the gpu.js plans read. `matrix(k)` is leaf
+ * k checked to be one matrix shared by every sample; `rows(o)` the output size of a sub-operator
+ * on unknowns of size n. Both throw PlanError with the reason.
+ */
+export class OperatorBatch {
+  private constructor(
+    readonly op: Operator,
+    readonly forms: readonly { op: Operator; leaves: Tensor[] }[],
+    readonly n: number,
+  ) {}
+
+  static of(forms: readonly ({ op: Operator; leaves: Tensor[] } | null | undefined)[], n: number): OperatorBatch | string {
+    if (forms.length === 0) return 'empty batch';
+    const first = forms[0];
+    if (!first) return 'the model has no operator form of B';
+    const opText = JSON.stringify(first.op);
+    for (const f of forms) {
+      if (!f) return 'a sample has no operator form of B';
+      if (f.op !== first.op && JSON.stringify(f.op) !== opText) return 'the samples have different operator forms of B';
+      if (f.leaves.length !== first.leaves.length) return 'the samples have different leaves';
+    }
+    return new OperatorBatch(first.op, forms as { op: Operator; leaves: Tensor[] }[], n);
+  }
+
+  /** Leaf k, a matrix equal in every sample (the same object, or the same entries). */
+  matrix(k: number): Tensor {
+    const t = this.forms[0].leaves[k];
+    if (t.shape.length !== 2) throw new PlanError(`leaf ${k} is not a matrix`);
+    for (const f of this.forms) {
+      const u = f.leaves[k];
+      if (u.data !== t.data && (u.shape.join() !== t.shape.join() || u.data.some((v, i) => v !== t.data[i]))) throw new PlanError(`matrix leaf ${k} differs between samples`);
+    }
+    return t;
+  }
+
+  /** Leaf k of every sample, a vector or scalar of one length across the batch. */
+  perSample(k: number): Float64Array[] {
+    const first = this.forms[0].leaves[k];
+    if (first.shape.length > 1) throw new PlanError(`leaf ${k} is a matrix where a diagonal or scalar is expected`);
+    return this.forms.map((f) => {
+      if (f.leaves[k].data.length !== first.data.length) throw new PlanError(`leaf ${k} has different lengths across the batch`);
+      return f.leaves[k].data;
+    });
+  }
+
+  /** The output size of operator `o` applied to unknowns of size n. */
+  rows(o: Operator): number {
+    switch (o.k) {
+      case 'I':
+        return this.n;
+      case 'scale':
+      case 'diag':
+        return this.rows(o.of);
+      case 'mm':
+        return this.matrix(o.M).shape[0];
+      case 'mmT':
+        return this.matrix(o.M).shape[1];
+      case 'sum':
+        if (o.terms.length === 0) throw new PlanError('an empty sum');
+        return this.rows(o.terms[0][1]);
+    }
+  }
+}
 
 /**
  * The WebAssembly instance that holds the backward's matrices: its own, not the process's

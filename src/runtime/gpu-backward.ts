@@ -14,7 +14,7 @@
  * is what decides that the refined w is the implicit one.
  */
 import { GPU, type IKernelRunShortcut } from 'gpu.js';
-import type { BatchTransposedB } from './batch-backward.ts';
+import { OperatorBatch, PlanError, type BatchTransposedB } from './batch-backward.ts';
 import type { Operator } from './structured.ts';
 import type { Tensor } from './tensor.ts';
 import { SolverError } from './status.ts';
@@ -48,11 +48,9 @@ export class GpuTransposedB {
    * conditions as BatchTransposedB.plan: one operator, shared matrices).
    */
   static plan(forms: readonly ({ op: Operator; leaves: Tensor[] } | null | undefined)[], n: number, options: GpuBackwardOptions = {}): GpuTransposedB | string {
+    const batch = OperatorBatch.of(forms, n);
+    if (typeof batch === 'string') return batch;
     const B = forms.length;
-    const first = forms[0];
-    if (!first || forms.some((f) => !f)) return 'a sample has no operator form of B';
-    const opText = JSON.stringify(first.op);
-    if (forms.some((f) => f!.op !== first.op && JSON.stringify(f!.op) !== opText)) return 'the samples have different operator forms of B';
     const gpu = new GPU({ mode: options.mode ?? 'gpu' });
     const kernels: IKernelRunShortcut[] = [];
     const kernel = (source: string, output: [number, number], constants: Record<string, number>, loop: number): IKernelRunShortcut => {
@@ -65,37 +63,10 @@ export class GpuTransposedB {
     const fail = (why: string): never => {
       throw new PlanError(why);
     };
-    const matrix = (k: number): Tensor => {
-      const t = first.leaves[k];
-      if (t.shape.length !== 2) fail(`leaf ${k} is not a matrix`);
-      for (const f of forms) {
-        const u = f!.leaves[k];
-        if (u.data !== t.data && u.data.some((v, i) => v !== t.data[i])) fail(`matrix leaf ${k} differs between samples`);
-      }
-      return t;
-    };
+    const matrix = (k: number): Tensor => batch.matrix(k);
     /** A per-sample leaf as rows [B][length], length 1 for a scalar. */
-    const stacked = (k: number, invert: boolean): Rows =>
-      forms.map((f) => {
-        const d = f!.leaves[k].data;
-        if (f!.leaves[k].shape.length > 1) fail(`leaf ${k} is a matrix where a diagonal or scalar is expected`);
-        return Float32Array.from(d, (v) => (invert ? 1 / v : v));
-      });
-    const rowsOf = (o: Operator): number => {
-      switch (o.k) {
-        case 'I':
-          return n;
-        case 'scale':
-        case 'diag':
-          return rowsOf(o.of);
-        case 'mm':
-          return matrix(o.M).shape[0];
-        case 'mmT':
-          return matrix(o.M).shape[1];
-        case 'sum':
-          return o.terms.length ? rowsOf(o.terms[0][1]) : fail('an empty sum');
-      }
-    };
+    const stacked = (k: number, invert: boolean): Rows => batch.perSample(k).map((d) => Float32Array.from(d, (v) => (invert ? 1 / v : v)));
+    const rowsOf = (o: Operator): number => batch.rows(o);
     const compile = (o: Operator): Node => {
       switch (o.k) {
         case 'I':
@@ -152,8 +123,8 @@ export class GpuTransposedB {
       }
     };
     try {
-      if (rowsOf(first.op) !== n) return `B has ${rowsOf(first.op)} rows, expected n = ${n}`;
-      return new GpuTransposedB(gpu, B, n, compile(first.op), kernels);
+      if (rowsOf(batch.op) !== n) return `B has ${rowsOf(batch.op)} rows, expected n = ${n}`;
+      return new GpuTransposedB(gpu, B, n, compile(batch.op), kernels);
     } catch (e) {
       gpu.destroy().catch(() => undefined);
       if (e instanceof PlanError) return e.message;
@@ -177,7 +148,6 @@ export class GpuTransposedB {
   }
 }
 
-class PlanError extends Error {}
 
 export interface GpuAdjointResult {
   /** The refined solutions, f64, B x n sample-major. */
