@@ -33,6 +33,11 @@ export const DEMOS: readonly DemoEntry[] = [
     about: 'the pathological models: where implicit differentiation is not justified, and why',
     load: async () => (await import('./pathological.ts')).pathologicalDemo,
   },
+  {
+    name: 'group-lasso',
+    about: 'group Lasso on breast cancer: lambda tuned by the implicit hypergradient against a grid',
+    load: async () => (await import('./group-lasso.ts')).demo,
+  },
 ];
 
 export const DEMO_NAMES: readonly string[] = DEMOS.map((d) => d.name);

@@ -100,6 +100,11 @@ function properties(ctx: ModuleContext, gpu: unknown): OptionalKind<PropertyDecl
     { name: 'name', isReadonly: true, initializer: literal(m.name) },
     { name: 'analysis', isReadonly: true, type: 'CompiledAnalysis', initializer: literal(s.summary) },
     { name: 'kinkSites', isReadonly: true, type: 'readonly KinkSite[]', initializer: literal(sites) },
+    {
+      name: 'outputProjectionSites', isReadonly: true, type: 'readonly { primitive: string; at: string; outputs: readonly number[]; used: string; hull: string }[]',
+      initializer: literal(s.outputProjections.map((x) => ({ primitive: x.primitive, at: x.at, outputs: x.outputs, used: x.used, hull: x.hull }))),
+      docs: ['The kinks of projections with faces that only outputs read (no kink-factor site: their gaps are `outputProjectionGaps`), for RunResult.outputKinks.'],
+    },
     { name: 'hasMap', isReadonly: true, initializer: String(s.kernels.maps !== null) },
     { name: 'gpu', isReadonly: true, type: 'GpuMapSpec | null', initializer: literal(gpu), docs: ['Kernels of one application of T over a batch: the gpu.js stages for `solveBatch` and their f64 CPU form (`cpu`) for `solveBatchF64` and `batchGradient` (null: no batched path).'] },
     { name: 'outputNames', isReadonly: true, type: 'readonly string[]', initializer: literal(m.outputs.map((o) => o.name)) },

@@ -9,10 +9,10 @@
 import { cone, jvp, vjp } from '../ir/ad.ts';
 import type { Graph } from '../ir/graph.ts';
 import type { IrModel } from '../ir/model.ts';
-import { factsOf, primitive } from '../primitives/registry.ts';
+import { factsOf, primitive, REGISTRY } from '../primitives/registry.ts';
 import type { NodeId } from '../primitives/types.ts';
 import type { Operator } from '../runtime/structured.ts';
-import type { AnalysisSummary, GuardFactor, GuardStructure, KernelRoots, ModelStructure, OperatorForm, ProjectionStructure, RequireStructure, SiteStructure } from '../structure/types.ts';
+import type { AnalysisSummary, GuardFactor, GuardStructure, KernelRoots, ModelStructure, OperatorForm, OutputProjectionStructure, ProjectionStructure, RequireStructure, SiteStructure } from '../structure/types.ts';
 import type { Certificate, Jacobians } from './certify.ts';
 import type { ClassResult } from './classes.ts';
 import { compositeForm } from './composite.ts';
@@ -255,6 +255,53 @@ function projectionForm(m: IrModel): ProjectionStructure | null {
   return { kind, at: map.span ? `${map.span.start.line}:${map.span.start.column}` : '?', argument: u, tangent, seed, radius };
 }
 
+/** The projections with faces, by the op of their Jacobian's selection kernel (`proj_simplex_jvp` -> proj_simplex). */
+const FACE_SELECTIONS: ReadonlyMap<string, string> = new Map(
+  [...REGISTRY.values()].flatMap((p) => {
+    const kind = p.structure.projection;
+    return p.kink && p.kink.factor === null && (kind === 'simplex' || kind === 'l1ball' || kind === 'soc') ? [[p.kink.selection, p.name] as const] : [];
+  }),
+);
+
+/**
+ * The kinks of projections with faces that only outputs read (an explicit layer's
+ * `output p = proj_simplex(theta / tau)`, a fixpoint model's `output p = proj_simplex(z)`):
+ * the selection nodes of their Jacobians in the outputs' partials, one per projection (its
+ * arguments v, r: the selection node's leading arguments, its last is the tangent). One whose
+ * arguments also have a selection node that F's derivatives read is F's kink, not the
+ * output's, and is left out (as a diagonal site with `inF`).
+ */
+function outputProjections(g: Graph, ofF: ReadonlySet<NodeId>, outputCones: readonly ReadonlySet<NodeId>[]): OutputProjectionStructure[] {
+  const found = new Map<string, OutputProjectionStructure & { outputs: number[] }>();
+  const inF = new Set<string>();
+  const keyOf = (id: NodeId): { key: string; name: string; args: NodeId[] } | null => {
+    const n = g.node(id);
+    const name = FACE_SELECTIONS.get(n.op);
+    if (name === undefined) return null;
+    const args = n.args.slice(0, primitive(name).params.length);
+    return { key: `${name}(${args.join(',')})`, name, args };
+  };
+  for (const id of ofF) {
+    const k = keyOf(id);
+    if (k) inF.add(k.key);
+  }
+  outputCones.forEach((cone, o) => {
+    for (const id of cone) {
+      const k = keyOf(id);
+      if (!k || inF.has(k.key)) continue;
+      let site = found.get(k.key);
+      if (!site) {
+        const n = g.node(id);
+        const kink = primitive(k.name).kink!;
+        site = { primitive: k.name, gap: kink.gap, args: k.args, at: n.span ? `${n.span.start.line}:${n.span.start.column}` : '?', outputs: [], used: kink.used, hull: kink.rangeText };
+        found.set(k.key, site);
+      }
+      if (!site.outputs.includes(o)) site.outputs.push(o);
+    }
+  });
+  return [...found.values()];
+}
+
 export interface StructureInputs {
   model: IrModel;
   jacobians: Jacobians;
@@ -279,6 +326,7 @@ export function buildStructure(a: StructureInputs): ModelStructure {
     const k = primitive(n.op).structure.kinkFactor!;
     return { node: f, primitive: k.of, gap: primitive(k.of).kink!.gap, range: k.range, at: n.span ? `${n.span.start.line}:${n.span.start.column}` : '?', inF: ofF.has(f), switch: primitive(k.of).kink!.switch === true, outputs: outputCones.flatMap((c, i) => (c.has(f) ? [i] : [])) };
   });
+  const outputProjectionSites = outputProjections(g, ofF, outputCones);
   const site = identityRowsSite(m, a.jacobians, factors);
   const reduction = site === null ? null : { site, paramRowsVanish: paramRowsVanish(g, a.jacobians, factors[site]) };
   const denseB = m.unknowns.length === 1 && a.jacobians.B.length === 1 ? operatorForm(a.jacobians.B[0], g) : null;
@@ -303,6 +351,7 @@ export function buildStructure(a: StructureInputs): ModelStructure {
     graph: g,
     kernels,
     sites,
+    outputProjections: outputProjectionSites,
     reduction,
     denseB,
     composite,

@@ -288,20 +288,55 @@ export interface OutputKink {
   site: string;
   /** Tied elements of the site at the solution. */
   ties: number;
-  /** The value the gradient used for the first tied elements (at most 8), in the site's range. */
+  /**
+   * The value the gradient used for the first tied elements (at most 8), in the site's range.
+   * Empty for a projection with faces (see `face`): its Jacobian has no diagonal factor.
+   */
   used: number[];
+  /** The site's range; [0, 1] for a projection with faces: the weights of the hull's pieces. */
   range: readonly [number, number];
+  /**
+   * Only for a projection with faces (proj_simplex, proj_l1ball, proj_soc), whose conservative
+   * Jacobian at a tie is a hull of matrices (face projections, the cone's pieces), not an
+   * interval per element: which piece the gradient used and what the hull is, in the
+   * registry's words. `ties` counts the entries its gap puts at 0 (`|v_i - tau|` for the
+   * simplex: an entry on the threshold; the cone's and the l1 ball's boundary gaps are shared
+   * by every entry).
+   */
+  face?: { used: string; hull: string };
+}
+
+/** The output-only projections with faces of a generated module (codegen/module/class.ts); absent on hand-written models. */
+interface OutputProjections {
+  outputProjectionSites?: readonly { primitive: string; at: string; outputs: readonly number[]; used: string; hull: string }[];
+  outputProjectionGaps?(y: Float64Array): Float64Array[];
 }
 
 /** The output-only kink sites tied at y, per output (see RunResult.outputKinks); null when none. */
 function outputKinks(model: ModelInstance, y: Float64Array, residual: number): Record<string, OutputKink[]> | null {
   const sites = model.kinkSites;
-  if (!sites.some((s) => s.inF === false && s.outputs && s.outputs.length > 0)) return null;
-  const gaps = model.kinkGaps(y);
-  const factors = model.kinkFactors(y);
+  const projections = (model as ModelInstance & OutputProjections).outputProjectionSites ?? [];
+  const diagonal = sites.some((s) => s.inF === false && s.outputs && s.outputs.length > 0);
+  if (!diagonal && projections.length === 0) return null;
   // The run-time certificate's tie tolerance (certificate.ts): ||F|| and y's scale.
   const tol = Math.max(1e-9, 100 * (Number.isFinite(residual) ? residual : Infinity)) * (1 + y.reduce((m, v) => Math.max(m, Math.abs(v)), 0));
   const out: Record<string, OutputKink[]> = Object.create(null);
+  // Projections with faces: a tie is an entry whose gap (its distance from a switching surface
+  // of the projection, computed from the projection's argument) is within the tolerance; a
+  // NaN gap cannot be excluded from being one.
+  if (projections.length > 0) {
+    const pgaps = (model as ModelInstance & OutputProjections).outputProjectionGaps!(y);
+    projections.forEach((s, i) => {
+      let ties = 0;
+      for (const g of pgaps[i]) if (!(Math.abs(g) > tol)) ties++;
+      if (ties === 0) return;
+      const kink: OutputKink = { site: `${s.primitive} at ${s.at}`, ties, used: [], range: [0, 1], face: { used: s.used, hull: s.hull } };
+      for (const k of s.outputs) (out[model.outputNames[k]] ??= []).push(kink);
+    });
+  }
+  if (!diagonal) return Object.keys(out).length > 0 ? out : null;
+  const gaps = model.kinkGaps(y);
+  const factors = model.kinkFactors(y);
   sites.forEach((s, i) => {
     if (s.inF !== false || !s.outputs) return;
     const g = gaps[i];

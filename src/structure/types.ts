@@ -66,6 +66,29 @@ export interface SiteStructure {
   outputs: readonly number[];
 }
 
+/**
+ * A kink of a projection with faces (proj_simplex, proj_l1ball, proj_soc) that only outputs
+ * read: its Jacobian is a selection kernel (`proj_simplex_jvp`), not a diagonal factor, so it
+ * is no kink-factor site; its ties are found from its gap kernel at the projection's own
+ * arguments (`|v_i - tau|` per entry for the simplex). Reported in RunResult.outputKinks; a
+ * projection F reads is the certificate's (src/runtime/projection-certificate.ts), not here.
+ */
+export interface OutputProjectionStructure {
+  /** The projection: `proj_simplex`, `proj_l1ball` or `proj_soc`. */
+  primitive: string;
+  /** Its kink gap in the runtime's table. */
+  gap: string;
+  /** The projection's arguments (v, and r for the l1 ball): the gap's arguments. */
+  args: readonly NodeId[];
+  /** `line:column` of the construct, or `?`. */
+  at: string;
+  /** The outputs (by index) whose explicit partials read it. */
+  outputs: readonly number[];
+  /** The registry's words: which piece the kernels select at a tie, and the hull there. */
+  used: string;
+  hull: string;
+}
+
 /** An operator of the runtime's algebra with its leaves as IR nodes (evaluated into tensors by the module). */
 export interface OperatorForm {
   op: Operator;
@@ -158,6 +181,8 @@ export interface ModelStructure {
   graph: Graph;
   kernels: KernelRoots;
   sites: readonly SiteStructure[];
+  /** Output-only kinks of projections with faces, for RunResult.outputKinks. */
+  outputProjections: readonly OutputProjectionStructure[];
   /** B = I - (scalars) D M with one diagonal kink site D: rows where D is 0 are identity rows. */
   reduction: { site: number; paramRowsVanish: boolean } | null;
   /** B over numbered leaves, when every part of it has an operator form. */
