@@ -6,6 +6,7 @@ import { ANY, invInterval, mulInterval } from '../primitives/interval.ts';
 import { factsOf } from '../primitives/registry.ts';
 import type { NodeId } from '../primitives/types.ts';
 import type { Bounds, Interval } from './bounds.ts';
+import { quadraticSign } from './continuity.ts';
 import { monotoneProx } from './monotone-prox.ts';
 import { strictlyNonzero, strictText } from './strict-interval.ts';
 import { findCounterexample, type Counterexample } from './counterexample.ts';
@@ -135,6 +136,11 @@ export function certify(model: IrModel, jac: Jacobians, bounds: Bounds, namer: N
     const tangent = jac.bTangents[0];
     if (tangent !== null && strictlyNonzero(g, tangent, bounds)) {
       return { ...base, verdict: 'certified', test: 'scalar interval', reason: `every B lies in ${strictText(g, tangent, bounds)}, which excludes 0 (its ends computed exactly)` };
+    }
+    const seed = [...jac.seeds.keys()][0];
+    const quadratic = tangent !== null && seed !== undefined ? quadraticSign(model, tangent, seed, model.unknowns[0].node) : null;
+    if (quadratic) {
+      return { ...base, verdict: 'certified', test: 'scalar interval', reason: `B = ${quadratic.text} is a quadratic in ${model.unknowns[0].name} with no real root: it is ${quadratic.sign > 0 ? 'positive' : 'negative'} for every ${model.unknowns[0].name}` };
     }
   }
   // 5.3 for diagonal B: every entry's interval excludes 0 at every vertex (uniformly definite).

@@ -294,6 +294,11 @@ class PolynomialReader {
     private readonly shape: Shape,
   ) {}
 
+  /** P(id), or null (with `failure` set). */
+  readAt(id: NodeId): Poly | null {
+    return this.read(id);
+  }
+
   /** P(a) - P(b), or null (with `failure` set). */
   difference(a: NodeId, b: NodeId): Poly | null {
     if (a === b) return new Map();
@@ -364,8 +369,10 @@ class PolynomialReader {
         return a === null ? null : scalePoly(a, inv(k));
       }
       case 'pow': {
-        const e = g.node(n.args[1]);
-        const k = e.op === 'const' ? (e as { value: number }).value : NaN;
+        // The exponent folded from constants (`y ^ (3 - 1)` from the derivative of y^3).
+        const ep = this.read(n.args[1]);
+        const er = ep === null ? null : constantOf(ep);
+        const k = er !== null && er.d === 1n ? Number(er.n) : NaN;
         if (!(Number.isInteger(k) && k >= 0 && k <= this.maxPower)) return atom();
         const a = this.read(n.args[0]);
         if (a === null) return null;
@@ -378,6 +385,39 @@ class PolynomialReader {
     }
     return atom();
   }
+}
+
+/**
+ * The sign of a scalar B over every y, when B (the tangent of F along the seed `seed`, read
+ * with the seed at 1) is a polynomial of degree at most 2 in the one unknown `y` with
+ * constant (rational) coefficients: a y^2 + b y + c has no real root and one sign when its
+ * discriminant b^2 - 4ac is negative (the sign of a), or when a = b = 0 and c != 0. Exact
+ * rational arithmetic on the literals: `y^3 - 3 y^2 + 4 y - x` has B = 3 y^2 - 6 y + 4,
+ * discriminant 36 - 48 < 0, so B >= 1 > 0 though term by term it ranges over [-inf, inf].
+ * Null when B is anything else.
+ */
+export function quadraticSign(model: IrModel, tangent: NodeId, seed: NodeId, y: NodeId): { sign: 1 | -1; text: string } | null {
+  const reader = new PolynomialReader(model, []);
+  const read = reader.readAt(tangent);
+  if (read === null) return null;
+  const B = substitute(read, seed, constPoly(ONE), reader.limit);
+  if (B === null) return null;
+  let a = ZERO;
+  let b = ZERO;
+  let c = ZERO;
+  for (const t of B.values()) {
+    if (t.mono.length === 0) c = t.c;
+    else if (t.mono.length === 1 && t.mono[0][0] === y && t.mono[0][1] === 1) b = t.c;
+    else if (t.mono.length === 1 && t.mono[0][0] === y && t.mono[0][1] === 2) a = t.c;
+    else return null;
+  }
+  const sign = (r: Rat): number => (r.n > 0n ? 1 : r.n < 0n ? -1 : 0);
+  const text = showPoly(B, (v) => reader.symbolName(v));
+  if (isZero(a) && isZero(b)) return isZero(c) ? null : { sign: sign(c) as 1 | -1, text };
+  if (isZero(a)) return null;
+  // b^2 - 4 a c < 0: no real root.
+  const disc = add(mul(b, b), neg(mul(rat(4n), mul(a, c))));
+  return sign(disc) < 0 ? { sign: sign(a) as 1 | -1, text } : null;
 }
 
 /** The value of a constant polynomial, else null. */

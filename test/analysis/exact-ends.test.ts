@@ -77,6 +77,22 @@ describe('open ends: limits never attained', () => {
   });
 });
 
+describe('quadratic B in the unknown, exactly (continuity.ts quadraticSign)', () => {
+  it('y^3 - 3 y^2 + 4 y - x: B = 3 (y - 1)^2 + 1, no real root: certified; -y^3 - y: B = -3 y^2 - 1 < 0', () => {
+    const c = verdictOf(scalar('solve y^3 - 3 * y^2 + 4 * y - x = 0'));
+    expect(c.verdict).toBe('certified');
+    expect(c.reason).toContain('no real root');
+    expect(verdictOf(scalar('solve -y^3 - y - x = 0')).verdict).toBe('certified');
+    // The discriminant by hand: 6^2 - 4 * 3 * 4 = -12 < 0; minimum 3 (1 - 1)^2 + 1 = 1 at y = 1.
+    expect(36 - 48).toBeLessThan(0);
+  });
+
+  it('just outside: y^3 - 3 y^2 + 3 y (B = 3 (y - 1)^2, 0 at y = 1), and a coefficient that is a param', () => {
+    expect(verdictOf(scalar('solve y^3 - 3 * y^2 + 3 * y - x = 0')).verdict).not.toBe('certified');
+    expect(verdictOf(scalar('solve y^3 + a * y - x = 0', 'param a: real')).verdict).not.toBe('certified');
+  });
+});
+
 describe('inexact ends keep the margin', () => {
   it('fixpoint y = -0.18 abs(y) + 1.18 max(y, 1.58 y) + x: B = 1 - (-0.18 + 1.18) at s = d = 1, 0 in decimals; never certified', () => {
     const text = scalar('fixpoint y = -0.18 * abs(y) + 1.18 * max(y, 1.58 * y) + x');
