@@ -24,7 +24,7 @@
  * gives no gpu path at all: callers fall back to the f64 kernels.
  */
 import type { Graph } from '../src/ir/graph.ts';
-import { isScalar } from '../src/ir/shape.ts';
+import { isDimName, isScalar } from '../src/ir/shape.ts';
 import { primitive } from '../src/primitives/registry.ts';
 import type { NodeId } from '../src/primitives/types.ts';
 import type { GpuArg, GpuMapSpec, GpuProduct, GpuStage } from '../src/runtime/batch.ts';
@@ -103,6 +103,8 @@ class Pipeline {
   private sizeOf(id: NodeId): string | number {
     const d = this.graph.shape(id)[0];
     if (typeof d === 'number') return d;
+    // A sum of dims (concatenation's sizes) has no hoisted value of its own: the batched plan stays on the per-sample path.
+    if (!isDimName(d)) throw new Unsupported(`a vector of size ${d}`);
     const dim = this.graph.nodes.find((n) => n.op === 'input' && (n as { role: string }).role === 'dim' && (n as { name: string }).name === d);
     return dim ? this.writer.hoistedName(dim.id) : d;
   }

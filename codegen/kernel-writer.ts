@@ -1,7 +1,7 @@
 import { cone } from '../src/ir/ad.ts';
 import { factsOf, primitive } from '../src/primitives/registry.ts';
 import type { Graph, IrNode } from '../src/ir/graph.ts';
-import type { Shape } from '../src/ir/shape.ts';
+import { dimForm, type Shape } from '../src/ir/shape.ts';
 import type { NodeId } from '../src/primitives/types.ts';
 import { member } from './names.ts';
 
@@ -202,6 +202,12 @@ export function sizeExpr(shape: Shape): string {
   return shape.length === 0 ? '1' : shape.map(dimExpr).join(' * ');
 }
 
+/** A dim as a TypeScript expression: a literal, `d.n`, or a sum (`(d.m + d.n)`, `(2 * d.n + 1)`: concatenation's sizes). */
 function dimExpr(d: number | string): string {
-  return typeof d === 'number' ? String(d) : member('d', d);
+  if (typeof d === 'number') return String(d);
+  const f = dimForm(d);
+  if (f.c === 0 && f.terms.size === 1 && f.terms.get(d) === 1) return member('d', d);
+  const parts = [...f.terms].map(([k, v]) => (v === 1 ? member('d', k) : `${v} * ${member('d', k)}`));
+  if (f.c !== 0 || parts.length === 0) parts.push(String(f.c));
+  return `(${parts.join(' + ')})`;
 }

@@ -1,7 +1,7 @@
 import { diagnostic, type Diagnostic } from '../diagnostics/diagnostic.ts';
 import type { Span } from '../diagnostics/span.ts';
 import {
-  addSize, broadcast, isScalar, real, sameShape, sameSize, showShape, showSize, showType, sizeOf, SCALAR,
+  addSize, broadcast, dimForm, isScalar, real, sameShape, sameSize, showShape, showSize, showType, sizeOf, SCALAR,
   type SizePoly, type ValueType,
 } from '../ir/shape.ts';
 import { isIndexParam } from '../primitives/groups.ts';
@@ -67,7 +67,8 @@ function linScale(a: Lin, f: number): Lin {
   if (f !== 0) for (const [k, v] of a.terms) terms.set(k, v * f);
   return { c: a.c * f, terms };
 }
-const linOfDim = (d: Dim): Lin => (typeof d === 'number' ? linConst(d) : { c: 0, terms: new Map([[d, 1]]) });
+/** A Dim's linear form (a sum such as `m + n`, made by concatenation, is read term by term). */
+const linOfDim = (d: Dim): Lin => dimForm(d);
 /** The single Dim a linear form is (a constant, or one dim with coefficient 1), or null. */
 function linAsDim(a: Lin): Dim | null {
   if (a.terms.size === 0) return a.c;
@@ -408,9 +409,15 @@ class ModelChecker {
 
   /**
    * `[e1, ..., ek]`: scalars make a vector; vectors of one length make the matrix with those
-   * rows (`[[1, 0], [0, 1]]`). `[r1; ...; rk]` with rows of scalars makes the matrix with those
-   * rows (`[1, 2; 3, 4]`); rows of one scalar each make a vector (`[1; 2; 3]`).
-   * Concatenation of vectors or matrices (`[a; b]`, `[A, B]`) is not supported yet (E0213).
+   * rows (`[[1, 0], [0, 1]]`, and `[a, b]` of two vectors: rows a and b); matrices of one
+   * number of rows are put side by side (`[A, B]`: real[n, k + l]). `[r1; ...; rk]` with rows of
+   * scalars makes the matrix with those rows (`[1, 2; 3, 4]`); rows of one scalar each make a
+   * vector (`[1; 2; 3]`). Otherwise `;` is the vertical stack (concatenation): `[a; b]` of
+   * vectors (and scalars, as one-entry vectors: `[y; 1]` is real[n + 1]) puts them end to end;
+   * `[A; B]` of matrices (each row of the literal may be matrices side by side, `[A, B; C, D]`)
+   * puts them one above the other. The sizes add (src/ir/shape.ts, Dim sums). What remains
+   * unsupported (E0213): mixing matrices with vectors or scalars, and vectors or scalars side
+   * by side with anything but scalars.
    */
   private bracket(e: Extract<Expr, { kind: 'bracket' }>): ValueType | null {
     const types = e.rows.map((row) => row.map((x) => this.expectReal(x)));
@@ -418,11 +425,14 @@ class ModelChecker {
     const ts = types as ValueType[][];
     const scalar = (t: ValueType) => isScalar(t.shape) && t.shape.length === 0;
     const vector = (t: ValueType) => t.shape.length === 1;
+    const matrix = (t: ValueType) => t.shape.length === 2;
+    const entries = (row: Expr[]): PlanArg[] => row.map((x) => ({ expr: x }));
     let plan: Plan | null = null;
     if (e.rows.length === 1) {
       const row = ts[0];
-      if (row.every(scalar)) plan = { op: 'literal_vector', args: e.rows[0].map((x) => ({ expr: x })), attrs: {} };
-      else if (row.every(vector)) plan = { op: 'stack_rows', args: e.rows[0].map((x) => ({ expr: x })), attrs: {} };
+      if (row.every(scalar)) plan = { op: 'literal_vector', args: entries(e.rows[0]), attrs: {} };
+      else if (row.every(vector)) plan = { op: 'stack_rows', args: entries(e.rows[0]), attrs: {} };
+      else if (row.every(matrix)) plan = { op: 'concat_cols', args: entries(e.rows[0]), attrs: {} };
     } else if (ts.every((row) => row.length === 1 && scalar(row[0]))) {
       plan = { op: 'literal_vector', args: e.rows.map((row) => ({ expr: row[0] })), attrs: {} };
     } else if (ts.every((row) => row.every(scalar))) {
@@ -436,13 +446,27 @@ class ModelChecker {
         });
         return null;
       }
-      plan = { op: 'stack_rows', args: e.rows.map((row) => ({ plan: { op: 'literal_vector', args: row.map((x) => ({ expr: x })), attrs: {} } })), attrs: {} };
+      plan = { op: 'stack_rows', args: e.rows.map((row) => ({ plan: { op: 'literal_vector', args: entries(row), attrs: {} } })), attrs: {} };
+    } else if (ts.every((row) => row.length === 1 && (scalar(row[0]) || vector(row[0])))) {
+      // The vertical stack of vectors; a scalar is a one-entry vector.
+      plan = {
+        op: 'concat_rows',
+        args: e.rows.map((row, i) => (vector(ts[i][0]) ? { expr: row[0] } : { plan: { op: 'literal_vector', args: [{ expr: row[0] }], attrs: {} } })),
+        attrs: {},
+      };
+    } else if (ts.every((row) => row.every(matrix))) {
+      // Block rows: matrices side by side within a row, the rows one above the other.
+      plan = {
+        op: 'concat_rows',
+        args: e.rows.map((row) => (row.length === 1 ? { expr: row[0] } : { plan: { op: 'concat_cols', args: entries(row), attrs: {} } })),
+        attrs: {},
+      };
     }
     if (!plan) {
       const kinds = [...new Set(ts.flat().map((t) => (t.shape.length === 0 ? 'scalars' : t.shape.length === 1 ? 'vectors' : 'matrices')))].join(' and ');
       this.error('E0213', e.span, `this bracket literal of ${kinds} is not supported`, {
         label: e.rows.length > 1 ? 'rows separated by `;`' : 'entries separated by `,`',
-        help: 'write `[1, 2, 3]` (scalars: a vector), `[[1, 0], [0, 1]]` or `[1, 0; 0, 1]` (a matrix by rows); concatenation (`[a; b]`, `[A, B]`) is not supported yet',
+        help: 'write `[1, 2, 3]` (scalars: a vector), `[[1, 0], [0, 1]]` or `[1, 0; 0, 1]` (a matrix by rows), `[a; b]` (vectors or scalars end to end), `[A; B]` or `[A, B]` (matrices stacked or side by side); matrices do not mix with vectors or scalars',
       });
       return null;
     }

@@ -1,7 +1,7 @@
 import type { Span } from '../diagnostics/span.ts';
 import { primitive } from '../primitives/registry.ts';
 import type { Attrs, Builder, NodeId, Tensor } from '../primitives/types.ts';
-import { isScalar, sameShape, type Shape, type ValueType } from './shape.ts';
+import { dimForm, evalDim, isScalar, real, sameShape, type Dim, type Shape, type ValueType } from './shape.ts';
 
 /**
  * What a node's value can depend on, ordered: a node depends on the join of its arguments.
@@ -84,6 +84,18 @@ export class Graph implements Builder {
     return id;
   }
 
+  /** A scalar node for a size: a constant, a dim's input node, or their affine combination (`m + n`: add of the two dims). */
+  dim(d: Dim): NodeId {
+    const f = dimForm(d);
+    let acc: NodeId | null = f.c !== 0 || f.terms.size === 0 ? this.constant(f.c) : null;
+    for (const [name, coef] of f.terms) {
+      const x = this.input(name, 'dim', real([]));
+      const term = coef === 1 ? x : this.apply('mul', [this.constant(coef), x]);
+      acc = acc === null ? term : this.apply('add', [acc, term]);
+    }
+    return acc as NodeId;
+  }
+
   broadcastTo(x: NodeId, like: NodeId): NodeId {
     if (sameShape(this.shape(x), this.shape(like))) return x;
     if (!isScalar(this.shape(x))) throw new Error('internal error: broadcastTo from a non-scalar');
@@ -105,8 +117,7 @@ export interface Bindings {
 
 export function concreteShape(shape: Shape, dims: Record<string, number>): number[] {
   return shape.map((d) => {
-    if (typeof d === 'number') return d;
-    const v = Object.hasOwn(dims, d) ? dims[d] : undefined;
+    const v = evalDim(d, dims); // a sum (`m + n`) is evaluated from its dims
     if (v === undefined) throw new Error(`internal error: dim ${d} is not bound`);
     return v;
   });

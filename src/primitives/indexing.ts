@@ -1,4 +1,4 @@
-import { isScalar, real, sameShape, showType, SCALAR, type Dim, type ValueType } from '../ir/shape.ts';
+import { addDims, isScalar, real, sameShape, showType, SCALAR, type Dim, type ValueType } from '../ir/shape.ts';
 import { op } from './build.ts';
 import type { Interval } from './interval.ts';
 import type { Attrs, Builder, NodeId, PrimitiveSpec, ShapeResult } from './types.ts';
@@ -94,6 +94,69 @@ function gather(name: Gather, summary: string): PrimitiveSpec {
   };
 }
 
+/**
+ * `concat_rows` (axis 0) and `concat_cols` (axis 1): `[a; b]` stacks vectors (real[n], real[m] -> real[m + n]) or
+ * matrices by rows (axis 0; the columns must agree), `[A, B]` puts matrices side by side
+ * (axis 1; the rows must agree). The size along the axis is the sum of the parts' sizes, a
+ * Dim sum (src/ir/shape.ts). Scalars in `[a; 1]` arrive as one-entry `literal_vector`s (the
+ * checker plans them so).
+ */
+const concatShape = (axis: 0 | 1) => (args: readonly ValueType[]): ShapeResult => {
+  if (args.length === 0) return { ok: false, code: 'E0203', message: 'concatenation of nothing' };
+  const bad = args.findIndex((a) => a.kind !== 'real' || a.shape.length === 0 || a.shape.length < axis + 1);
+  if (bad >= 0) return { ok: false, code: 'E0203', arg: bad, message: `cannot concatenate ${showType(args[bad])} along axis ${axis + 1}` };
+  const rank = args[0].shape.length;
+  const other = 1 - axis;
+  for (let i = 1; i < args.length; i++) {
+    const a = args[i].shape;
+    if (a.length !== rank) return { ok: false, code: 'E0201', arg: i, message: `cannot concatenate ${showType(args[0])} and ${showType(args[i])}: different ranks` };
+    if (rank === 2 && a[other] !== args[0].shape[other]) {
+      return {
+        ok: false, code: 'E0201', arg: i,
+        message: `cannot concatenate ${showType(args[0])} and ${showType(args[i])} ${axis === 0 ? 'vertically: the numbers of columns differ' : 'side by side: the numbers of rows differ'}`,
+      };
+    }
+  }
+  const size = addDims(...args.map((a) => a.shape[axis]));
+  const shape: Dim[] = [...args[0].shape];
+  shape[axis] = size;
+  return { ok: true, type: real(shape) };
+};
+
+function concat(axis: 0 | 1): PrimitiveSpec {
+  const name = axis === 0 ? 'concat_rows' : 'concat_cols';
+  return {
+    name,
+    surface: 'internal',
+    params: ['a1', '...', 'ak'],
+    summary: axis === 0 ? '[a; b]: vectors end to end, or matrices one above the other' : '[A, B]: matrices side by side',
+    definability: 'semialgebraic',
+    lipschitz: 'globally',
+    shape: concatShape(axis),
+    // Linear in all its arguments together; every entry is an entry of one part.
+    structure: { linear: true },
+    interval: (args) => hull(args),
+    jvp: (g, node, ts) => (ts.every((t) => t === null) ? null : g.apply(name, ts.map((t, i) => t ?? g.broadcastTo(g.constant(0), node.args[i])))),
+    // The transpose: part i of the cotangent, a slice at the part's offset (1-based, both ends).
+    vjp: (g, node, ct) => {
+      const out = g.shape(node.id);
+      let offset: Dim = 0;
+      return node.args.map((a) => {
+        const s = g.shape(a);
+        const len = s[axis];
+        const lo = g.dim(addDims(offset, 1));
+        const hi = g.dim(addDims(offset, len));
+        offset = addDims(offset, len);
+        if (s.length === 1) return g.apply('slice', [ct, lo, hi], { len0: len });
+        const whole = [g.constant(1), g.constant(END)];
+        return axis === 0
+          ? g.apply('slice', [ct, lo, hi, ...whole], { len0: len, len1: out[1] })
+          : g.apply('slice', [ct, ...whole, lo, hi], { len0: out[0], len1: len });
+      });
+    },
+  };
+}
+
 /** The forward attributes of a scatter (its own minus `of`). */
 function forwardAttrs(attrs: Attrs): Attrs {
   const { of: _of, ...rest } = attrs;
@@ -164,6 +227,8 @@ export const indexing: PrimitiveSpec[] = [
     jvp: (g, node, ts) => (ts.every((t) => t === null) ? null : op(g, 'stack_rows', ...ts.map((t, i) => t ?? g.broadcastTo(g.constant(0), node.args[i])))),
     vjp: (g, node, ct) => node.args.map((_, i) => g.apply('slice_row', [ct, at(g, i + 1), at(g, i + 1), at(g, 1), at(g, END)], {})),
   },
+  concat(0),
+  concat(1),
   {
     name: 'fill',
     surface: 'function',

@@ -1,4 +1,4 @@
-import type { Shape, ValueType } from '../ir/shape.ts';
+import type { Dim, Shape, ValueType } from '../ir/shape.ts';
 import type { Interval } from './interval.ts';
 
 /** Definability class (MATH.md section 2), ordered from most to least tame. */
@@ -33,6 +33,11 @@ export interface Builder {
   /** Sum `x` down to the shape of `like` (the transpose of broadcastTo). */
   reduceTo(x: NodeId, like: NodeId): NodeId;
   shape(id: NodeId): Shape;
+  /**
+   * A scalar node whose value is the size `d` (a literal, a dim, or a sum of dims): the
+   * positions of the slices that transpose a concatenation (src/primitives/indexing.ts).
+   */
+  dim(d: Dim): NodeId;
   /**
    * What a node is and what it depends on: the rules of `select` read their condition's
    * structure (a comparison of moving values is a switching surface, MATH.md 5).

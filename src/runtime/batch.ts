@@ -9,6 +9,7 @@
  * between samples), every instance is solved alone in f64.
  */
 import { GPU, type IKernelRunShortcut } from 'gpu.js';
+import { dimValue } from './inputs.ts';
 import type { Tensor } from './kernels.ts';
 import { BatchProducts, type ProductEngine, type ProductMatrix } from './products.ts';
 import type { ModelInstance } from './model.ts';
@@ -207,7 +208,8 @@ function planBatch(instances: readonly BatchInstance[]): { stages: StagePlan[]; 
   };
   const resolveSize = (size: string | number): number | string => {
     if (typeof size === 'number') return size;
-    const all = instances.map((inst) => inst.value(size).data[0]);
+    // A dim's hoisted value, or a sum of dims (`m + n`, concatenation's sizes) evaluated term by term.
+    const all = instances.map((inst) => dimValue(size, (name) => inst.value(name).data[0]) ?? NaN);
     return all.every((v) => v === all[0]) ? all[0] : `dim ${size} differs across the batch`;
   };
 

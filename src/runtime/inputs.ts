@@ -51,6 +51,30 @@ export interface DenseInput {
  */
 export type InputValue = number | readonly number[] | readonly (readonly number[])[] | Float64Array | DenseInput;
 
+/**
+ * The value of a size as the compiler writes it (src/ir/shape.ts `Dim`): a literal, a dim's
+ * name, or a normalized sum of dims (`m + n`, `2*n + 1`, `n - 1`: concatenation's sizes),
+ * each dim read by `lookup`; undefined when a dim it reads is unbound. The runtime depends on
+ * nothing of the compiler, so the (small) reading of the sum is repeated here.
+ */
+export function dimValue(d: string | number, lookup: (name: string) => number | undefined): number | undefined {
+  if (typeof d === 'number') return d;
+  if (!/[\s+*-]/.test(d)) return lookup(d);
+  let v = 0;
+  for (const tok of d.replace(/\s+/g, '').match(/[+-]?[^+-]+/g) ?? []) {
+    const sign = tok.startsWith('-') ? -1 : 1;
+    const body = tok.replace(/^[+-]/, '');
+    const m = /^(\d+)\*(.+)$/.exec(body);
+    if (/^\d+$/.test(body)) v += sign * Number(body);
+    else {
+      const x = lookup(m ? m[2] : body);
+      if (x === undefined) return undefined;
+      v += sign * (m ? Number(m[1]) : 1) * x;
+    }
+  }
+  return v;
+}
+
 const showShape = (s: readonly (string | number)[]) => (s.length === 0 ? 'a scalar' : `[${s.join(', ')}]`);
 
 /**
@@ -109,7 +133,7 @@ export function bindChanges(spec: InputSpec, values: Readonly<Record<string, unk
     const input = spec.inputs.find((i) => i.name === name);
     if (!input) throw unknownInput(spec, name);
     const t = toTensor(name, values[name], input.dims);
-    const expected = input.dims.map((d) => (typeof d === 'number' ? d : Object.hasOwn(dims, d) ? dims[d] : NaN));
+    const expected = input.dims.map((d) => dimValue(d, (k) => (Object.hasOwn(dims, k) ? dims[k] : undefined)) ?? NaN);
     if (t.shape.length !== expected.length || t.shape.some((s, axis) => s !== expected[axis])) {
       throw new InputError(
         `\`${name}\` should have shape ${showShape(expected)} (declared ${showShape(input.dims)}, with the dims of the instance \`with\` was called on), but it has shape ${showShape(t.shape)}`,

@@ -76,12 +76,15 @@ describe('checking: errors with spans', () => {
     expect(e[0].span.start).toMatchObject({ line: 7, column: 14 });
     expect(errors(model('  output o = u[1]')).map((d) => d.code)).toEqual(['E0212']);
   });
-  it('E0213: rows of different lengths; concatenation of arrays is not supported yet', () => {
+  it('E0213: rows of different lengths; matrices mixed with vectors or scalars (concatenation of vectors and of matrices: test/language/concat.test.ts)', () => {
     const e = errors(model('  output o = sum([1, 2; 3])'));
     expect(e.map((d) => d.code)).toEqual(['E0213']);
     // The short row `3` is at column 25.
     expect(e[0].span.start).toMatchObject({ line: 7, column: 25 });
-    expect(errors(model('  output o = sum([y; y])')).map((d) => d.code)).toEqual(['E0213']);
+    // `[y; y]` is now the vertical stack (real[2*n]); a matrix with a vector is still not supported.
+    expect(errors(model('  output o = sum([y; y])'))).toEqual([]);
+    expect(errors(model('  output o = sum([X; y])')).map((d) => d.code)).toEqual(['E0213']);
+    expect(errors(model('  output o = sum([X, 1])')).map((d) => d.code)).toEqual(['E0213']);
   });
   it('types: slices keep the axes given by ranges and `:`, indexes drop theirs', () => {
     const ok = model('  output o = sum(X[:, 2] .* [1, 2]) + sum(X[2, :] .* [1, 2, 3]) + sum(X[1:2, 2:3] * [1, 1]) + sum(y[1:n] .* fill(2, n)) + sum(eye(3) * X[1, :])');

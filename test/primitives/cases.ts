@@ -256,6 +256,15 @@ export const SPECS: Record<string, Spec> = {
   scatter: { cases: [{ args: [real(2), real(4), at(2), at(3)], expected: ([v]) => [0, v.data[0], v.data[1], 0], valuesOnly: true }] },
   literal_vector: { cases: [{ args: [real(), real(), real()], expected: ([a, b, c]) => [a.data[0], b.data[0], c.data[0]] }] },
   stack_rows: { cases: [{ args: [real(3), real(3)], expected: ([a, b]) => [...a.data, ...b.data] }] },
+  // [a; b] end to end (vectors, then matrices one above the other); [A, B] side by side: row i of the result is row i of A then row i of B.
+  concat_rows: { cases: [
+    { args: [real(2), real(3)], expected: ([a, b]) => [...a.data, ...b.data] },
+    { args: [real(2), real(1), real(2)], expected: ([a, b, c]) => [...a.data, ...b.data, ...c.data] },
+    { args: [real(1, 3), real(2, 3)], expected: ([a, b]) => [...a.data, ...b.data] },
+  ] },
+  concat_cols: { cases: [
+    { args: [real(2, 1), real(2, 3)], expected: ([a, b]) => [a.data[0], b.data[0], b.data[1], b.data[2], a.data[1], b.data[3], b.data[4], b.data[5]] },
+  ] },
   fill: { cases: [{ args: [real(), at(2), at(3)], attrs: { len0: 2, len1: 3 }, expected: ([c]) => new Array(6).fill(c.data[0]), valuesOnly: true }] },
   eye: { cases: [{ args: [at(2)], attrs: { len0: 2 }, expected: () => [1, 0, 0, 1], valuesOnly: true }] },
   // Arithmetic.

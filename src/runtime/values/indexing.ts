@@ -85,6 +85,32 @@ export const indexingKernels = {
     });
     return { shape: [rows.length, m], data };
   },
+  /** `[a; b]`: vectors end to end, or matrices (one number of columns) one above the other. */
+  concat_rows: (...parts: Tensor[]): Tensor => {
+    const data = new Float64Array(parts.reduce((k, p) => k + p.data.length, 0));
+    let at = 0;
+    for (const p of parts) {
+      data.set(p.data, at);
+      at += p.data.length;
+    }
+    const shape = [...parts[0].shape];
+    shape[0] = parts.reduce((k, p) => k + p.shape[0], 0);
+    return { shape, data };
+  },
+  /** `[A, B]`: matrices (one number of rows) side by side. */
+  concat_cols: (...parts: Tensor[]): Tensor => {
+    const rows = parts[0].shape[0];
+    const cols = parts.reduce((k, p) => k + p.shape[1], 0);
+    const data = new Float64Array(rows * cols);
+    let c0 = 0;
+    for (const p of parts) {
+      const w = p.shape[1];
+      if (p.shape[0] !== rows) throw new RangeError(`side by side: ${p.shape[0]} rows and ${rows} rows`);
+      for (let i = 0; i < rows; i++) data.set(p.data.subarray(i * w, (i + 1) * w), i * cols + c0);
+      c0 += w;
+    }
+    return { shape: [rows, cols], data };
+  },
   /** fill(c, n) and fill(c, n, m): every entry c. */
   fill: (c: Tensor, ...sizes: Tensor[]): Tensor => {
     const shape = sizes.map((s) => sizeFrom(s, 'a size'));
