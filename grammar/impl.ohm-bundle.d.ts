@@ -30,7 +30,11 @@ export interface ImplActionDict<T> extends BaseActionDict<T> {
   Type_real?: (this: NonterminalNode, arg0: NonterminalNode, arg1: IterationNode, arg2: IterationNode, arg3: IterationNode) => T;
   Type_index?: (this: NonterminalNode, arg0: NonterminalNode, arg1: IterationNode, arg2: IterationNode, arg3: IterationNode) => T;
   Type?: (this: NonterminalNode, arg0: NonterminalNode) => T;
-  DimRef?: (this: NonterminalNode, arg0: NonterminalNode) => T;
+  DimRef?: (this: NonterminalNode, arg0: NonterminalNode, arg1: IterationNode, arg2: IterationNode) => T;
+  DimTerm_scaled?: (this: NonterminalNode, arg0: NonterminalNode, arg1: TerminalNode, arg2: NonterminalNode) => T;
+  DimTerm_name?: (this: NonterminalNode, arg0: NonterminalNode) => T;
+  DimTerm_size?: (this: NonterminalNode, arg0: NonterminalNode) => T;
+  DimTerm?: (this: NonterminalNode, arg0: NonterminalNode) => T;
   Expr?: (this: NonterminalNode, arg0: NonterminalNode) => T;
   IfExpr?: (this: NonterminalNode, arg0: NonterminalNode, arg1: NonterminalNode, arg2: NonterminalNode, arg3: NonterminalNode, arg4: NonterminalNode, arg5: NonterminalNode) => T;
   OrExpr?: (this: NonterminalNode, arg0: NonterminalNode, arg1: IterationNode, arg2: IterationNode) => T;

@@ -101,9 +101,9 @@ function properties(ctx: ModuleContext, gpu: unknown): OptionalKind<PropertyDecl
     { name: 'analysis', isReadonly: true, type: 'CompiledAnalysis', initializer: literal(s.summary) },
     { name: 'kinkSites', isReadonly: true, type: 'readonly KinkSite[]', initializer: literal(sites) },
     {
-      name: 'outputProjectionSites', isReadonly: true, type: 'readonly { primitive: string; at: string; outputs: readonly number[]; used: string; hull: string }[]',
-      initializer: literal(s.outputProjections.map((x) => ({ primitive: x.primitive, at: x.at, outputs: x.outputs, used: x.used, hull: x.hull }))),
-      docs: ['The kinks of projections with faces that only outputs read (no kink-factor site: their gaps are `outputProjectionGaps`), for RunResult.outputKinks.'],
+      name: 'outputNonDiagonalSites', isReadonly: true, type: 'readonly { primitive: string; at: string; outputs: readonly number[]; used: string; hull: string }[]',
+      initializer: literal(s.outputNonDiagonalKinks.map((x) => ({ primitive: x.primitive, at: x.at, outputs: x.outputs, used: x.used, hull: x.hull }))),
+      docs: ['The kinks without a diagonal factor (projections, block_soft_threshold, norm2, norminf, maxof, minof) that only outputs read (no kink-factor site: their gaps are `outputNonDiagonalGaps`), for RunResult.outputKinks.'],
     },
     { name: 'hasMap', isReadonly: true, initializer: String(s.kernels.maps !== null) },
     { name: 'gpu', isReadonly: true, type: 'GpuMapSpec | null', initializer: literal(gpu), docs: ['Kernels of one application of T over a batch: the gpu.js stages for `solveBatch` and their f64 CPU form (`cpu`) for `solveBatchF64` and `batchGradient` (null: no batched path).'] },

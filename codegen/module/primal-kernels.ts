@@ -36,18 +36,18 @@ export function emitPrimalKernels(ctx: ModuleContext): void {
       return `return [${gaps.join(', ')}];`;
     }),
     'Per kink factor and element, the distance to its switching surface (0 at a tie).');
-  const projectionArgs = s.outputProjections.flatMap((x) => x.args);
-  ctx.method('outputProjectionGaps', [['y', 'Float64Array']], 'Float64Array[]',
-    ctx.atSolution(projectionArgs, primalOnly, [unknownViews], (results) => {
+  const nonDiagonalArgs = s.outputNonDiagonalKinks.flatMap((x) => x.args);
+  ctx.method('outputNonDiagonalGaps', [['y', 'Float64Array']], 'Float64Array[]',
+    ctx.atSolution(nonDiagonalArgs, primalOnly, [unknownViews], (results) => {
       let at = 0;
-      const gaps = s.outputProjections.map((x) => {
+      const gaps = s.outputNonDiagonalKinks.map((x) => {
         const own = results.slice(at, at + x.args.length);
         at += x.args.length;
         return `kinkGap(${literal(x.gap)}, [${own.join(', ')}])`;
       });
       return `return [${gaps.join(', ')}];`;
     }),
-    'Per output-only projection with faces (outputProjectionSites) and element, the distance to its switching surfaces (0 at a tie).');
+    'Per output-only kink without a diagonal factor (outputNonDiagonalSites: projections, groups, norms, extremes) and element, the distance to its switching surfaces (0 at a tie).');
   ctx.method('outputs', [['y', 'Float64Array']], 'Float64Array', (() => {
     const { lines, results } = writer.body(m.outputs.map((o) => o.node), unknownEnv);
     if (m.outputs.every((o) => g.shape(o.node).length === 0)) {

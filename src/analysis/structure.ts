@@ -12,7 +12,7 @@ import type { IrModel } from '../ir/model.ts';
 import { factsOf, primitive, REGISTRY } from '../primitives/registry.ts';
 import type { NodeId } from '../primitives/types.ts';
 import type { Operator } from '../runtime/structured.ts';
-import type { AnalysisSummary, GuardFactor, GuardStructure, KernelRoots, ModelStructure, OperatorForm, OutputProjectionStructure, ProjectionStructure, RequireStructure, SiteStructure } from '../structure/types.ts';
+import type { AnalysisSummary, GuardFactor, GuardStructure, KernelRoots, ModelStructure, OperatorForm, OutputNonDiagonalKinkStructure, ProjectionStructure, RequireStructure, SiteStructure } from '../structure/types.ts';
 import type { Certificate, Jacobians } from './certify.ts';
 import type { ClassResult } from './classes.ts';
 import { compositeForm } from './composite.ts';
@@ -255,28 +255,41 @@ function projectionForm(m: IrModel): ProjectionStructure | null {
   return { kind, at: map.span ? `${map.span.start.line}:${map.span.start.column}` : '?', argument: u, tangent, seed, radius };
 }
 
-/** The projections with faces, by the op of their Jacobian's selection kernel (`proj_simplex_jvp` -> proj_simplex). */
-const FACE_SELECTIONS: ReadonlyMap<string, string> = new Map(
+/**
+ * The primitives whose kink has no diagonal factor (projections with faces or a smooth
+ * boundary, block_soft_threshold, norm2, norminf, maxof, minof and their row forms), by the
+ * ops their derivative rules apply to the primitive's own arguments: the selection kernel of
+ * the registry's kink (`proj_simplex_jvp`, `norm2_grad`: its leading arguments are the
+ * primitive's, a trailing one is the tangent), and the derivative in a radius or threshold
+ * (`proj_l1ball_dr`, `proj_l2ball_dr`, `block_soft_threshold_dt`: the internal primitives
+ * named `<name>_d...` with the primitive's parameters), which switches on the same surfaces
+ * (for the l2 ball, 0 inside and u = v / |v| outside): a layer whose only param is the
+ * radius reads only that one. A diagonal kink (a factor) is a kink-factor site instead.
+ */
+const NON_DIAGONAL_KINK_OPS: ReadonlyMap<string, string> = new Map(
   [...REGISTRY.values()].flatMap((p) => {
-    const kind = p.structure.projection;
-    return p.kink && p.kink.factor === null && (kind === 'simplex' || kind === 'l1ball' || kind === 'soc') ? [[p.kink.selection, p.name] as const] : [];
+    if (!p.kink || p.kink.factor !== null) return [];
+    const same = (q: { params: readonly string[] }) => q.params.length === p.params.length && q.params.every((x, i) => x === p.params[i]);
+    const partials = [...REGISTRY.values()].filter((q) => q.surface === 'internal' && q.name.startsWith(`${p.name}_d`) && same(q));
+    return [[p.kink.selection, p.name] as const, ...partials.map((q) => [q.name, p.name] as const)];
   }),
 );
 
 /**
- * The kinks of projections with faces that only outputs read (an explicit layer's
- * `output p = proj_simplex(theta / tau)`, a fixpoint model's `output p = proj_simplex(z)`):
- * the selection nodes of their Jacobians in the outputs' partials, one per projection (its
- * arguments v, r: the selection node's leading arguments, its last is the tangent). One whose
- * arguments also have a selection node that F's derivatives read is F's kink, not the
- * output's, and is left out (as a diagonal site with `inF`).
+ * The kinks without a diagonal factor that only outputs read (an explicit layer's
+ * `output p = proj_simplex(theta / tau)` or `output n = norm2(theta)`, a fixpoint model's
+ * `output p = proj_l2ball(z, r)`): the nodes of their derivatives (NON_DIAGONAL_KINK_OPS) in
+ * the outputs' partials, one site per primitive and arguments (the node's leading arguments).
+ * One whose derivative nodes F's derivatives also read is F's kink, not the output's, and is
+ * left out (as a diagonal site with `inF`). Reading the derivative is what matters: the
+ * gradient an output reports is the kernels' selection there, one element of the hull.
  */
-function outputProjections(g: Graph, ofF: ReadonlySet<NodeId>, outputCones: readonly ReadonlySet<NodeId>[]): OutputProjectionStructure[] {
-  const found = new Map<string, OutputProjectionStructure & { outputs: number[] }>();
+function outputNonDiagonalKinks(g: Graph, ofF: ReadonlySet<NodeId>, outputCones: readonly ReadonlySet<NodeId>[]): OutputNonDiagonalKinkStructure[] {
+  const found = new Map<string, OutputNonDiagonalKinkStructure & { outputs: number[] }>();
   const inF = new Set<string>();
   const keyOf = (id: NodeId): { key: string; name: string; args: NodeId[] } | null => {
     const n = g.node(id);
-    const name = FACE_SELECTIONS.get(n.op);
+    const name = NON_DIAGONAL_KINK_OPS.get(n.op);
     if (name === undefined) return null;
     const args = n.args.slice(0, primitive(name).params.length);
     return { key: `${name}(${args.join(',')})`, name, args };
@@ -326,7 +339,7 @@ export function buildStructure(a: StructureInputs): ModelStructure {
     const k = primitive(n.op).structure.kinkFactor!;
     return { node: f, primitive: k.of, gap: primitive(k.of).kink!.gap, range: k.range, at: n.span ? `${n.span.start.line}:${n.span.start.column}` : '?', inF: ofF.has(f), switch: primitive(k.of).kink!.switch === true, outputs: outputCones.flatMap((c, i) => (c.has(f) ? [i] : [])) };
   });
-  const outputProjectionSites = outputProjections(g, ofF, outputCones);
+  const outputKinkSites = outputNonDiagonalKinks(g, ofF, outputCones);
   const site = identityRowsSite(m, a.jacobians, factors);
   const reduction = site === null ? null : { site, paramRowsVanish: paramRowsVanish(g, a.jacobians, factors[site]) };
   const denseB = m.unknowns.length === 1 && a.jacobians.B.length === 1 ? operatorForm(a.jacobians.B[0], g) : null;
@@ -351,7 +364,7 @@ export function buildStructure(a: StructureInputs): ModelStructure {
     graph: g,
     kernels,
     sites,
-    outputProjections: outputProjectionSites,
+    outputNonDiagonalKinks: outputKinkSites,
     reduction,
     denseB,
     composite,

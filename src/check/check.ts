@@ -1,7 +1,7 @@
 import { diagnostic, type Diagnostic } from '../diagnostics/diagnostic.ts';
 import type { Span } from '../diagnostics/span.ts';
 import {
-  addSize, broadcast, dimForm, isScalar, real, sameShape, sameSize, showShape, showSize, showType, sizeOf, SCALAR,
+  addSize, broadcast, dimForm, dimNames, dimOf, isDimName, isScalar, real, sameShape, sameSize, showShape, showSize, showType, sizeOf, SCALAR,
   type SizePoly, type ValueType,
 } from '../ir/shape.ts';
 import { isIndexParam } from '../primitives/groups.ts';
@@ -220,6 +220,7 @@ class ModelChecker {
         }
       }
     }
+    this.dimsOnlyInSums();
     const all = [...this.symbols.values()];
     const of = (k: SymbolKind) => all.filter((s) => s.kind === k);
     const unknowns = of('unknown');
@@ -358,8 +359,15 @@ class ModelChecker {
         return;
       }
       const len = linAdd(linAdd(hi, lo, -1), linConst(1), 1);
-      const dim = linAsDim(len);
-      if (len.terms.size === 0 && len.c < 1) {
+      // The length as a Dim: a literal, a dim, or an affine sum (`y[2:n]` is real[n - 1],
+      // src/ir/shape.ts). Positions read only integer literals and dims (`lin`), so the
+      // coefficients are integers; the guard keeps E0211 should that ever change.
+      const dim = [...len.terms.values()].every(Number.isInteger) && Number.isInteger(len.c) ? dimOf(len) : null;
+      // Provably empty: with no positive coefficient the length is largest with every dim at
+      // its least value, 1 (dims are bound >= 1, src/runtime/inputs.ts), so below 1 there means
+      // below 1 for every binding (`y[n:1]`). Otherwise an empty range is the kernel's bind-time error.
+      const most = [...len.terms.values()].every((v) => v <= 0) ? len.c + [...len.terms.values()].reduce((a, v) => a + v, 0) : Infinity;
+      if (most < 1) {
         this.error('E0210', item.span, `the range ${showLin(lo)}:${showLin(hi)} is empty`, {
           label: 'its end is before its start',
           help: '`a:b` includes both ends and needs a <= b',
@@ -368,9 +376,9 @@ class ModelChecker {
         return;
       }
       if (dim === null) {
-        this.error('E0211', item.span, `the length of this range is ${showLin(len)}, which is not an integer or a dim`, {
+        this.error('E0211', item.span, `the length of this range is ${showLin(len)}, which is not an integer or dim expression`, {
           label: 'length is b - a + 1',
-          help: 'a range must have a literal length (`y[2:4]`) or the length of a dim (`y[1:n]`, `y[k+1:k+n]`)',
+          help: 'a range\'s ends are integers or dim arithmetic (`y[2:4]`, `y[1:n]`, `y[2:n]`, `y[k+1:k+n]`)',
         });
         ok = false;
         return;
@@ -640,28 +648,80 @@ class ModelChecker {
     this.symbols.set(name, { name, kind, span, decl, order: this.order, type, value, used: false });
   }
 
+  /**
+   * The runtime binds dims from the axes of the inputs that are one dim (src/runtime/inputs.ts
+   * `bindInputs`) and only then checks the axes that are sums against their values: a dim that
+   * appears in the inputs' types only inside sums (`real[n + m]` with no input of size `m`) could
+   * never be bound (solving `n + m = 7` for m is not what a shape check should do), so it is an
+   * error here, at each occurrence. Skipped after syntax recovery (a dropped declaration may
+   * have bound it).
+   */
+  private dimsOnlyInSums(): void {
+    if (this.recoveredNames.size > 0) return;
+    const inputs = this.model.decls.filter((d): d is Extract<Decl, { kind: 'data' | 'param' }> => d.kind === 'data' || d.kind === 'param');
+    const shapeOf = (d: Extract<Decl, { kind: 'data' | 'param' }>) => {
+      const s = this.symbols.get(d.name.name);
+      return s && s.decl === d ? s.type.shape : null;
+    };
+    const bound = new Set<string>();
+    for (const d of inputs) for (const axis of shapeOf(d) ?? []) if (typeof axis === 'string' && isDimName(axis)) bound.add(axis);
+    for (const d of inputs) {
+      const shape = shapeOf(d);
+      if (!shape) continue;
+      d.type.dims.forEach((ref, axis) => {
+        if (ref.kind !== 'sum') return;
+        for (const term of ref.terms) {
+          const s = this.symbols.get(term.name);
+          if (!s || s.kind !== 'dim' || bound.has(term.name) || !dimNames(shape[axis]).includes(term.name)) continue;
+          this.error('E0215', term.span, `dim \`${term.name}\` appears in the inputs' types only inside sums, so no input's shape can fix it`, {
+            label: `inside \`${shape[axis]}\``,
+            notes: ['dims are bound from the input axes that are one dim (`real[m]`); an axis that is a sum is then checked against them'],
+            help: `give an input an axis of size \`${term.name}\` alone (e.g. \`data u: real[${term.name}]\`)`,
+            related: [{ span: s.span, message: 'declared here' }],
+          });
+        }
+      });
+    }
+  }
+
+  /** A name in a type as a dimension: E0105 when it is not a declared dim (the name is kept, so checking goes on). */
+  private dimName(name: string, span: Span): string {
+    const s = this.symbols.get(name);
+    if (s && s.kind === 'dim') {
+      s.used = true;
+      return name;
+    }
+    if (s) {
+      this.error('E0105', span, `\`${name}\` is a ${KIND_TEXT[s.kind]}, not a dimension`, {
+        label: 'not a dimension',
+        related: [{ span: s.span, message: 'declared here' }],
+      });
+    } else if (!this.recoveredNames.has(name)) {
+      const dims = [...this.symbols.values()].filter((x) => x.kind === 'dim').map((x) => x.name);
+      const guess = closest(name, dims);
+      this.error('E0105', span, `dimension \`${name}\` is not declared`, {
+        label: 'undeclared dimension',
+        help: guess ? `did you mean \`${guess}\`?` : `declare it first: \`dim ${name}\``,
+      });
+    }
+    return name;
+  }
+
+  /**
+   * A declared type's shape. A sum (`real[n, n + m]`) becomes its normalized Dim (src/ir/shape.ts
+   * `dimOf`: `m + n`), so it equals the sums concatenation makes (`[y; u]` of real[n], real[m]).
+   */
   private typeOf(t: TypeExpr): ValueType {
-    const shape = t.dims.map((d) => {
+    const shape = t.dims.map((d): Dim => {
       if (d.kind === 'size') return d.value;
-      const s = this.symbols.get(d.name);
-      if (s && s.kind === 'dim') {
-        s.used = true;
-        return d.name;
+      if (d.kind === 'dim') return this.dimName(d.name, d.span);
+      const form: Lin = linConst(d.c);
+      for (const term of d.terms) {
+        const name = this.dimName(term.name, term.span);
+        form.terms.set(name, (form.terms.get(name) ?? 0) + term.coef);
       }
-      if (s) {
-        this.error('E0105', d.span, `\`${d.name}\` is a ${KIND_TEXT[s.kind]}, not a dimension`, {
-          label: 'not a dimension',
-          related: [{ span: s.span, message: 'declared here' }],
-        });
-      } else if (!this.recoveredNames.has(d.name)) {
-        const dims = [...this.symbols.values()].filter((x) => x.kind === 'dim').map((x) => x.name);
-        const guess = closest(d.name, dims);
-        this.error('E0105', d.span, `dimension \`${d.name}\` is not declared`, {
-          label: 'undeclared dimension',
-          help: guess ? `did you mean \`${guess}\`?` : `declare it first: \`dim ${d.name}\``,
-        });
-      }
-      return d.name;
+      for (const [k, v] of form.terms) if (v === 0) form.terms.delete(k);
+      return dimOf(form);
     });
     if (t.base === 'index') {
       if (shape.length !== 1) {

@@ -42,6 +42,7 @@ export const CATALOG = {
   E0212: { title: 'wrong number of indices', severity: 'error', group: 'shapes' },
   E0213: { title: 'entries of a bracket literal do not fit together', severity: 'error', group: 'shapes' },
   E0214: { title: 'axis of a reduction is not 1 or 2', severity: 'error', group: 'shapes' },
+  E0215: { title: 'dim that no input can bind', severity: 'error', group: 'shapes' },
   // structure of the system
   E0301: { title: 'unknown has no defining equation', severity: 'error', group: 'structure' },
   E0302: { title: 'unknown has more than one fixpoint', severity: 'error', group: 'structure' },

@@ -14,8 +14,10 @@ import type { Attrs, Builder, NodeId, PrimitiveSpec, ShapeResult } from './types
 // with hi = -1 (END) for "to the end of the axis" (what `:` lowers to). The four primitives
 // differ only in which axes their result keeps: `index` none, `slice` all, `slice_row` the
 // columns, `slice_col` the rows. Sizes that the arguments' types cannot tell (the length of a
-// range) are static attributes `len0`, `len1` (a literal size or a dim's name): the checker
-// proves that a range's length is one of those, so shapes stay static.
+// range) are static attributes `len0`, `len1`: a Dim (src/ir/shape.ts: a literal size, a dim's
+// name, or a normalized affine sum such as `n - 1` for `y[2:n]`), which the checker computes
+// as hi - lo + 1 from the positions' dim arithmetic, so shapes stay static. The kernels
+// compute the same window from the positions' values and check it against the axis's size.
 //
 // All of them are linear in x, with x's entries as a subset: JVP = the same gather of the
 // tangent; VJP = `scatter` of the cotangent into zeros of x's shape (its transpose), whose own

@@ -59,7 +59,7 @@ export type InputValue = number | readonly number[] | readonly (readonly number[
  */
 export function dimValue(d: string | number, lookup: (name: string) => number | undefined): number | undefined {
   if (typeof d === 'number') return d;
-  if (!/[\s+*-]/.test(d)) return lookup(d);
+  if (!isSum(d)) return lookup(d);
   let v = 0;
   for (const tok of d.replace(/\s+/g, '').match(/[+-]?[^+-]+/g) ?? []) {
     const sign = tok.startsWith('-') ? -1 : 1;
@@ -92,6 +92,10 @@ export function bindInputs(spec: InputSpec, values: Readonly<Record<string, unkn
   const dims: Record<string, number> = Object.create(null);
   const dimSource: Record<string, string> = Object.create(null);
   const tensors: Record<string, Tensor> = Object.create(null);
+  // First the axes that are a literal or one dim (which bind it), then, once every input is
+  // read, the axes that are sums (`real[n, m + n]`): checked against the dims' values. The
+  // checker makes sure every dim of a sum is also some input's whole axis.
+  const sums: { name: string; declared: readonly (string | number)[]; shape: readonly number[]; axis: number }[] = [];
   for (const input of spec.inputs) {
     if (!Object.hasOwn(values, input.name)) throw new InputError(`missing input \`${input.name}\` (${input.role}, shape ${showShape(input.dims)})`);
     const t = toTensor(input.name, values[input.name], input.dims);
@@ -102,6 +106,8 @@ export function bindInputs(spec: InputSpec, values: Readonly<Record<string, unkn
       const actual = t.shape[axis];
       if (typeof d === 'number') {
         if (actual !== d) throw new InputError(`\`${input.name}\` should have shape ${showShape(input.dims)}, but it has shape ${showShape(t.shape)}`);
+      } else if (isSum(d)) {
+        sums.push({ name: input.name, declared: input.dims, shape: t.shape, axis });
       } else if (dims[d] === undefined) {
         dims[d] = actual;
         dimSource[d] = `${input.name} (shape ${showShape(t.shape)})`;
@@ -118,7 +124,32 @@ export function bindInputs(spec: InputSpec, values: Readonly<Record<string, unkn
     if (dims[d] === undefined) throw new InputError(`dim \`${d}\` is not fixed by any input's shape`);
     if (dims[d] === 0) throw new InputError(`dim \`${d}\` is 0 (from ${dimSource[d]})`);
   }
+  for (const { name, declared, shape, axis } of sums) {
+    const d = declared[axis];
+    const lookup = (k: string) => (Object.hasOwn(dims, k) ? dims[k] : undefined);
+    const want = dimValue(d, lookup);
+    if (want === undefined) throw new InputError(`\`${name}\`: the size \`${d}\` of axis ${axis + 1} reads a dim that no input's shape fixes`);
+    if (shape[axis] !== want) {
+      const from = dimNamesOf(d).map((k) => `\`${k}\` = ${dims[k]} from ${dimSource[k]}`).join(', ');
+      const expected = declared.map((x) => dimValue(x, lookup) ?? x);
+      throw new InputError(
+        `\`${name}\` should have shape ${showShape(expected)} (declared ${showShape(declared)}, with ${from}), but it has shape ${showShape(shape)}: axis ${axis + 1} is ${shape[axis]}, not ${d} = ${want}`,
+      );
+    }
+  }
   return { dims, tensors };
+}
+
+/** Is a declared size a sum of dims (`m + n`, `n - 1`, `2*n`), not one dim's name? */
+function isSum(d: string): boolean {
+  return /[\s+*-]/.test(d);
+}
+
+/** The dim names a size reads, in the order written (`2*n + m` reads n, m). */
+function dimNamesOf(d: string | number): string[] {
+  if (typeof d === 'number') return [];
+  if (!isSum(d)) return [d];
+  return (d.replace(/\s+/g, '').match(/[+-]?[^+-]+/g) ?? []).map((tok) => tok.replace(/^[+-]/, '').replace(/^\d+\*/, '')).filter((b) => !/^\d+$/.test(b));
 }
 
 /**

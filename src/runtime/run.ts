@@ -290,42 +290,47 @@ export interface OutputKink {
   ties: number;
   /**
    * The value the gradient used for the first tied elements (at most 8), in the site's range.
-   * Empty for a projection with faces (see `face`): its Jacobian has no diagonal factor.
+   * Empty for a kink without a diagonal factor (see `face`).
    */
   used: number[];
-  /** The site's range; [0, 1] for a projection with faces: the weights of the hull's pieces. */
+  /** The site's range; [0, 1] for a kink without a diagonal factor: the weights of the hull's pieces. */
   range: readonly [number, number];
   /**
-   * Only for a projection with faces (proj_simplex, proj_l1ball, proj_soc), whose conservative
-   * Jacobian at a tie is a hull of matrices (face projections, the cone's pieces), not an
-   * interval per element: which piece the gradient used and what the hull is, in the
-   * registry's words. `ties` counts the entries its gap puts at 0 (`|v_i - tau|` for the
-   * simplex: an entry on the threshold; the cone's and the l1 ball's boundary gaps are shared
-   * by every entry).
+   * Only for a kink without a diagonal factor: the projections with faces (proj_simplex,
+   * proj_l1ball, proj_soc), proj_l2ball, proj_psd, block_soft_threshold, and norm2, norminf,
+   * maxof, minof (and their row forms), whose conservative Jacobian or gradient at a tie is a
+   * hull (face projections, the pieces either side of a sphere, Daleckii-Krein operators, the
+   * unit ball, the tied entries' unit vectors), not an interval per element: which piece the
+   * gradient used and what the hull is, in the registry's words. `ties` counts the entries
+   * its gap puts at 0: per entry for the simplex (`|v_i - tau|`) and per group entry for
+   * block_soft_threshold; the boundary gaps of the cone, the balls and proj_psd's smallest
+   * |eigenvalue| are shared by every entry of the value (n for proj_l2ball of an n-vector,
+   * n^2 for an n x n proj_psd); one for norm2, norminf, maxof and minof, one per row for the
+   * row forms.
    */
   face?: { used: string; hull: string };
 }
 
-/** The output-only projections with faces of a generated module (codegen/module/class.ts); absent on hand-written models. */
-interface OutputProjections {
-  outputProjectionSites?: readonly { primitive: string; at: string; outputs: readonly number[]; used: string; hull: string }[];
-  outputProjectionGaps?(y: Float64Array): Float64Array[];
+/** The output-only kinks without a diagonal factor of a generated module (codegen/module/class.ts); absent on hand-written models. */
+interface OutputNonDiagonalKinks {
+  outputNonDiagonalSites?: readonly { primitive: string; at: string; outputs: readonly number[]; used: string; hull: string }[];
+  outputNonDiagonalGaps?(y: Float64Array): Float64Array[];
 }
 
 /** The output-only kink sites tied at y, per output (see RunResult.outputKinks); null when none. */
 function outputKinks(model: ModelInstance, y: Float64Array, residual: number): Record<string, OutputKink[]> | null {
   const sites = model.kinkSites;
-  const projections = (model as ModelInstance & OutputProjections).outputProjectionSites ?? [];
+  const projections = (model as ModelInstance & OutputNonDiagonalKinks).outputNonDiagonalSites ?? [];
   const diagonal = sites.some((s) => s.inF === false && s.outputs && s.outputs.length > 0);
   if (!diagonal && projections.length === 0) return null;
   // The run-time certificate's tie tolerance (certificate.ts): ||F|| and y's scale.
   const tol = Math.max(1e-9, 100 * (Number.isFinite(residual) ? residual : Infinity)) * (1 + y.reduce((m, v) => Math.max(m, Math.abs(v)), 0));
   const out: Record<string, OutputKink[]> = Object.create(null);
-  // Projections with faces: a tie is an entry whose gap (its distance from a switching surface
-  // of the projection, computed from the projection's argument) is within the tolerance; a
-  // NaN gap cannot be excluded from being one.
+  // Kinks without a diagonal factor (projections, groups, norms, extremes): a tie is an entry
+  // whose gap (its distance from a switching surface, computed from the primitive's arguments)
+  // is within the tolerance; a NaN gap cannot be excluded from being one.
   if (projections.length > 0) {
-    const pgaps = (model as ModelInstance & OutputProjections).outputProjectionGaps!(y);
+    const pgaps = (model as ModelInstance & OutputNonDiagonalKinks).outputNonDiagonalGaps!(y);
     projections.forEach((s, i) => {
       let ties = 0;
       for (const g of pgaps[i]) if (!(Math.abs(g) > tol)) ties++;

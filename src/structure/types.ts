@@ -67,24 +67,27 @@ export interface SiteStructure {
 }
 
 /**
- * A kink of a projection with faces (proj_simplex, proj_l1ball, proj_soc) that only outputs
- * read: its Jacobian is a selection kernel (`proj_simplex_jvp`), not a diagonal factor, so it
- * is no kink-factor site; its ties are found from its gap kernel at the projection's own
- * arguments (`|v_i - tau|` per entry for the simplex). Reported in RunResult.outputKinks; a
- * projection F reads is the certificate's (src/runtime/projection-certificate.ts), not here.
+ * A kink without a diagonal factor that only outputs read: the projections with faces
+ * (proj_simplex, proj_l1ball, proj_soc), the smooth-boundary projections (proj_l2ball,
+ * proj_psd), block_soft_threshold, and the norms and extremes (norm2, norminf, maxof, minof
+ * and their row forms). Its Jacobian is a selection kernel (`proj_simplex_jvp`, `norm2_grad`),
+ * not a diagonal factor, so it is no kink-factor site; its ties are found from its gap kernel
+ * at the primitive's own arguments (`|v_i - tau|` per entry for the simplex, `|v|_2` for
+ * norm2). Reported in RunResult.outputKinks; such a kink F reads is the certificate's
+ * (src/runtime/projection-certificate.ts and the general test), not here.
  */
-export interface OutputProjectionStructure {
-  /** The projection: `proj_simplex`, `proj_l1ball` or `proj_soc`. */
+export interface OutputNonDiagonalKinkStructure {
+  /** The primitive (`proj_simplex`, `norm2`, `block_soft_threshold`...). */
   primitive: string;
   /** Its kink gap in the runtime's table. */
   gap: string;
-  /** The projection's arguments (v, and r for the l1 ball): the gap's arguments. */
+  /** The primitive's arguments (v, and r for a ball; v, t, g for groups): the gap's arguments. */
   args: readonly NodeId[];
   /** `line:column` of the construct, or `?`. */
   at: string;
   /** The outputs (by index) whose explicit partials read it. */
   outputs: readonly number[];
-  /** The registry's words: which piece the kernels select at a tie, and the hull there. */
+  /** The registry's words: which piece (or gradient) the kernels select at a tie, and the hull there. */
   used: string;
   hull: string;
 }
@@ -181,8 +184,8 @@ export interface ModelStructure {
   graph: Graph;
   kernels: KernelRoots;
   sites: readonly SiteStructure[];
-  /** Output-only kinks of projections with faces, for RunResult.outputKinks. */
-  outputProjections: readonly OutputProjectionStructure[];
+  /** Output-only kinks without a diagonal factor (projections, groups, norms, extremes), for RunResult.outputKinks. */
+  outputNonDiagonalKinks: readonly OutputNonDiagonalKinkStructure[];
   /** B = I - (scalars) D M with one diagonal kink site D: rows where D is 0 are identity rows. */
   reduction: { site: number; paramRowsVanish: boolean } | null;
   /** B over numbered leaves, when every part of it has an operator form. */

@@ -38,8 +38,16 @@ export type IndexItem =
   | { kind: 'range'; lo: Expr; hi: Expr; span: Span }
   | { kind: 'all'; span: Span };
 
-/** A dimension in a type: a declared size symbol or a literal size. */
-export type DimRef = { kind: 'dim'; name: string; span: Span } | { kind: 'size'; value: number; span: Span };
+/**
+ * A dimension in a type: a declared size symbol, a literal size, or an affine sum of them
+ * (`n + m`, `n + 1`, `2 * n`, `n - 1`): `c + sum coef * name`, one term per occurrence as
+ * written (the checker resolves the names and normalizes the sum, src/ir/shape.ts `Dim`).
+ * A sum without names is a `size`; a lone name is a `dim`.
+ */
+export type DimRef =
+  | { kind: 'dim'; name: string; span: Span }
+  | { kind: 'size'; value: number; span: Span }
+  | { kind: 'sum'; c: number; terms: { name: string; coef: number; span: Span }[]; span: Span };
 
 export interface TypeExpr {
   /** `real[...]`, or `index[p]`: group labels (positive integer ids), data only. */

@@ -352,9 +352,20 @@ semantics.addOperation('ast', {
     const list = dims.children.length ? dims.children[0].asIteration().children.map((d) => d.ast()) : [];
     return { base: 'index', dims: list, span: spanOf(this) } satisfies TypeExpr;
   },
-  DimRef(d) {
-    if (d.ctorName === 'intLit') return { kind: 'size', value: Number(d.sourceString), span: spanOf(this) } satisfies DimRef;
-    return { kind: 'dim', name: d.sourceString, span: spanOf(this) } satisfies DimRef;
+  DimRef(first, ops, rests) {
+    // Terms as written, signed: a lone name is a `dim`, names cancelling are left to the checker.
+    const items = [first, ...rests.children].map((t, i) => ({ t, sign: i === 0 || ops.children[i - 1].sourceString === '+' ? 1 : -1 }));
+    let c = 0;
+    const terms: { name: string; coef: number; span: Span }[] = [];
+    for (const { t, sign } of items) {
+      const term = t.children[0];
+      if (term.ctorName === 'DimTerm_size') c += sign * Number(term.sourceString);
+      else if (term.ctorName === 'DimTerm_name') terms.push({ name: term.sourceString, coef: sign, span: spanOf(term.children[0]) });
+      else terms.push({ name: term.children[2].sourceString, coef: sign * Number(term.children[0].sourceString), span: spanOf(term) });
+    }
+    if (terms.length === 0) return { kind: 'size', value: c, span: spanOf(this) } satisfies DimRef;
+    if (terms.length === 1 && terms[0].coef === 1 && c === 0) return { kind: 'dim', name: terms[0].name, span: spanOf(this) } satisfies DimRef;
+    return { kind: 'sum', c, terms, span: spanOf(this) } satisfies DimRef;
   },
   Expr(e) {
     return e.ast();

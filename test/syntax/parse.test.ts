@@ -259,7 +259,7 @@ describe('spans of every node on a multi-line input', () => {
     expect(pa.type).toMatchObject({ base: 'real', dims: [] });
     expect(at(pa.type.span)).toBe('4:12-4:16');
     expect(at(pX.type.span)).toBe('5:12-5:22');
-    expect(pX.type.dims.map((d) => `${d.kind}:${d.kind === 'dim' ? d.name : d.value} @ ${at(d.span)}`)).toEqual(['dim:n @ 5:17-5:18', 'size:2 @ 5:20-5:21']);
+    expect(pX.type.dims.map((d) => `${d.kind}:${d.kind === 'dim' ? d.name : d.kind === 'size' ? d.value : 'sum'} @ ${at(d.span)}`)).toEqual(['dim:n @ 5:17-5:18', 'size:2 @ 5:20-5:21']);
     expect(at(unk.name.span)).toBe('10:11-10:12');
     expect(at(unk.type.span)).toBe('10:14-10:18');
   });
