@@ -70,3 +70,17 @@ describe('group lasso demo', () => {
     await expectChartsRender(r.charts);
   }, 60_000);
 });
+
+describe('group Lasso grouped by family (issue 15: mean, standard error, worst)', () => {
+  it('3 groups of 10 columns; the hypergradient descent reaches its grid best within 0.1%', async () => {
+    const o = await runGroupLasso({ grouping: 'family' });
+    expect(o.data.groups).toEqual(['mean', 'standard error', 'worst']);
+    // Column j is family floor(j / 10) + 1: the CSV's means, then errors, then worst values.
+    expect(o.data.g.slice(0, 3)).toEqual([1, 1, 1]);
+    expect(o.data.g[10]).toBe(2);
+    expect(o.data.g[29]).toBe(3);
+    expect(o.data.features[10]).toMatch(/error|se/i);
+    expect(o.best.val).toBeLessThanOrEqual(o.gridBest.val * 1.001);
+    expect(o.verdicts.violated).toBe(0);
+  });
+});
