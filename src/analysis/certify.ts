@@ -7,7 +7,7 @@ import { factsOf } from '../primitives/registry.ts';
 import type { NodeId } from '../primitives/types.ts';
 import type { Bounds, Interval } from './bounds.ts';
 import { quadraticSign } from './continuity.ts';
-import { monotoneProx } from './monotone-prox.ts';
+import { mapOfEquation, monotoneProx } from './monotone-prox.ts';
 import { strictlyNonzero, strictText } from './strict-interval.ts';
 import { findCounterexample, type Counterexample } from './counterexample.ts';
 import { kinkFactorsOf, kinkFree, showLinOp, toLinOp, type LinOp, type Namer } from './linop.ts';
@@ -169,7 +169,8 @@ export function certify(model: IrModel, jac: Jacobians, bounds: Bounds, namer: N
   // 5.3 for a prox-gradient map: T_y = a J (I - K), K positive (semi)definite by construction
   // (tried after a contraction that certifies, before a guard).
   const monotoneProxCertificate = (): Certificate | null => {
-    const reason = jac.Ty && !scalarUnknown ? monotoneProx(jac.Ty, g, bounds, (op) => showLinOp(op, namer)) : null;
+    const Ty = jac.Ty ?? mapOfEquation(jac.B[0]);
+    const reason = Ty && !scalarUnknown ? monotoneProx(Ty, g, bounds, (op) => showLinOp(op, namer)) : null;
     return reason ? { ...base, verdict: 'certified', test: 'monotone', reason } : null;
   };
   // 5.2: contraction of the fixed-point map through composed norm bounds.

@@ -31,7 +31,10 @@ type Definiteness = 'pd' | 'psd' | null;
 export function monotoneProx(Ty: LinOp, g: Graph, bounds: Bounds, show: (op: LinOp) => string): string | null {
   let aMax = 1;
   let aStrict = false;
-  let sawJ = false;
+  // J: any number of diagonal factors in [0, 1] (a product of diagonals in [0, 1] is one:
+  // `max(min(u, 1), -1)`), or one projection's Jacobian, never both (D P is not symmetric).
+  let sawDiag = false;
+  let sawBlock = false;
   let o = Ty;
   for (;;) {
     if (o.kind === 'scale') {
@@ -50,22 +53,24 @@ export function monotoneProx(Ty: LinOp, g: Graph, bounds: Bounds, show: (op: Lin
         aStrict ||= hi.open || hi.v < 1;
       }
       o = o.of;
-    } else if (o.kind === 'diag' && !sawJ) {
+    } else if (o.kind === 'diag' && !sawBlock) {
       if (!nonnegative(g, o.factor, bounds)) return null;
       const hi = upperBound(g, o.factor, bounds);
       if (!(hi.v <= 1 && (hi.exact || hi.v < 1 - 1e-12))) return null;
-      sawJ = true;
+      sawDiag = true;
       o = o.of;
-    } else if (o.kind === 'block' && !sawJ && factsOf(o.primitive).projection !== undefined) {
-      sawJ = true;
+    } else if (o.kind === 'block' && !sawDiag && !sawBlock && factsOf(o.primitive).projection !== undefined) {
+      sawBlock = true;
       o = o.of;
     } else break;
   }
   // No prox at all is J = I, which satisfies 0 <= J <= I: a damped gradient step.
-  if (o.kind !== 'sum') return null;
-  // o = I - K: one identity with sign +, every other term subtracted.
-  const identity = o.terms.filter((t) => t.op.kind === 'identity' && t.sign === 1);
-  const rest = o.terms.filter((t) => !(t.op.kind === 'identity' && t.sign === 1));
+  // o = I - K, read from its terms with the products distributed over the sums, so that the
+  // spelling does not matter (`b - s (X'(X b - t) + mu b)`, `b + s (X'(t - X b) - mu b)`):
+  // one identity with sign +, every other term subtracted.
+  const terms = expand(o);
+  const identity = terms.filter((t) => t.op.kind === 'identity' && t.sign === 1);
+  const rest = terms.filter((t) => !(t.op.kind === 'identity' && t.sign === 1));
   if (identity.length !== 1 || rest.length === 0 || rest.some((t) => t.sign !== -1)) return null;
   const K: LinOp = rest.length === 1 ? rest[0].op : { kind: 'sum', terms: rest.map((t) => ({ sign: 1, op: t.op })) };
   const definite = definiteness(K, g, bounds);
@@ -74,6 +79,37 @@ export function monotoneProx(Ty: LinOp, g: Graph, bounds: Bounds, show: (op: Lin
   const ok = aMax <= 1 && (definite === 'pd' || (definite === 'psd' && aStrict));
   if (!ok) return null;
   return `T_y = a J (I - K) with J symmetric, 0 <= J <= I (the prox's Jacobian), a in [0, ${aMax}] and K = ${show(K)} positive ${definite === 'pd' ? 'definite' : 'semidefinite'} by construction: every B = I - T_y is invertible (the strongly monotone prox-gradient map)`;
+}
+
+/**
+ * The signed terms of a linear operator with every product (scaling, diagonal, matrix product)
+ * distributed over the sums below it: M (A - B) is M A - M B. Each term is a chain of factors
+ * ending in the identity (or an operator the reader left opaque).
+ */
+function expand(op: LinOp, sign: 1 | -1 = 1): { sign: 1 | -1; op: LinOp }[] {
+  switch (op.kind) {
+    case 'sum':
+      return op.terms.flatMap((t) => expand(t.op, (sign * t.sign) as 1 | -1));
+    case 'scale':
+    case 'diag':
+    case 'matmul':
+    case 'rmatmul':
+    case 'block':
+      return expand(op.of, sign).map((t) => ({ sign: t.sign, op: { ...op, of: t.op } }));
+    default:
+      return [{ sign, op }];
+  }
+}
+
+/**
+ * T_y of an equation whose B reads I - T (`solve y - P(u(y)) = 0`, the fixpoint written as an
+ * equation): T, else null.
+ */
+export function mapOfEquation(B: LinOp): LinOp | null {
+  if (B.kind !== 'sum' || B.terms.length !== 2) return null;
+  const id = B.terms.find((t) => t.op.kind === 'identity' && t.sign === 1);
+  const other = B.terms.find((t) => t !== id);
+  return id && other && other.sign === -1 ? other.op : null;
 }
 
 /** An upper bound on 1 / f over the set, when f >= 1: (0, 1], strict when f > 1 throughout. */

@@ -126,3 +126,33 @@ describe('prox-gradient maps with K positive definite by construction', () => {
     expect(verdictOf(data).verdict).not.toBe('certified');
   });
 });
+
+describe('the same maps spelled otherwise (structure, not the sample\'s spelling)', () => {
+  const head = (req: string) => `model E {\n  dim n, p\n  data X: real[n, p]\n  data t: real[n]\n  param lam: real\n  param mu: real\n  ${req}\n  let s = 1 / (opnorm(X)^2 + mu)\n  unknown b: real[p]\n`;
+  const spellings: Record<string, string> = {
+    expanded: `  fixpoint b = soft_threshold(b - s * X' * X * b + s * X' * t - s * mu * b, s * lam)\n}\n`,
+    'sign-flipped': `  fixpoint b = soft_threshold(b + s * (X' * (t - X * b) - mu * b), s * lam)\n}\n`,
+    'through lets': `  let G = X' * X\n  let r = X' * t\n  let u = b - s * (G * b - r + mu * b)\n  fixpoint b = soft_threshold(u, s * lam)\n}\n`,
+    'as an equation': `  solve b - soft_threshold(b - s * (X' * (X * b - t) + mu * b), s * lam) = 0\n}\n`,
+    'box by max(min)': `  fixpoint b = max(min(b - s * (X' * (X * b - t) + mu * b), 1), -1)\n}\n`,
+  };
+
+  it.each(Object.entries(spellings))('%s: certified under mu > 0, not under mu >= 0', (_name, body) => {
+    expect(verdictOf(head('require mu > 0') + body).verdict).toBe('certified');
+    expect(verdictOf(head('require mu >= 0') + body).verdict).not.toBe('certified');
+  });
+
+  it('brute force on the rank-deficient X: every sampled B invertible for the sign-flipped, equation and max(min) spellings', async () => {
+    for (const name of ['sign-flipped', 'as an equation', 'box by max(min)']) {
+      const { inst, y } = await solveAt(head('require mu > 0') + spellings[name], { X, t, lam: 0.3, mu: 0.05 });
+      const ranges = inst.kinkFactors(y).map(() => [0, 1] as const);
+      for (const B of sampledBs(inst, y, ranges, 40)) expect(smallestSingularValue(B), name).toBeGreaterThan(1e-6);
+    }
+  });
+
+  it('a projection after a diagonal factor (D P is not symmetric) is not read as a prox', () => {
+    const text = `model D {\n  dim k\n  data A: real[k, k]\n  param q: real[k]\n  param mu: real\n  require mu > 0\n  unknown y: real[k]\n  fixpoint y = relu(proj_simplex(y - 0.1 * (A' * (A * y) + mu * y + q)))\n}\n`;
+    const c = verdictOf(text);
+    expect(c.test === 'monotone' && c.reason.includes('prox-gradient')).toBe(false);
+  });
+});
