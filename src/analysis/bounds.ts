@@ -114,7 +114,7 @@ export class Bounds {
     if (n.op === 'mul' && n.args[0] === n.args[1]) return powInterval(iv[0], 2);
     // t .* (1 - t) (sigmoid' = s (1 - s)): a concave quadratic of one t, at most 1/4 (at t = 1/2),
     // where independent factors would give [0, 1] for t in [0, 1].
-    const t = n.op === 'mul' ? oneMinusPair(this.model, n.args[0], n.args[1]) : null;
+    const t = p.structure.linearForm === 'product' ? oneMinusPair(this.model, n.args[0], n.args[1]) : null;
     if (t !== null) {
       const [lo, hi] = this.interval(t);
       const f = (x: number) => x * (1 - x);
@@ -130,7 +130,7 @@ export function oneMinusPair(model: IrModel, a: NodeId, b: NodeId): NodeId | nul
   const g = model.graph;
   for (const [t, u] of [[a, b], [b, a]]) {
     const n = g.node(u);
-    if (n.op === 'sub' && n.args[1] === t && constant(model, n.args[0]) === 1) return t;
+    if (n.op !== 'input' && n.op !== 'const' && factsOf(n.op).linearForm === 'difference' && n.args[1] === t && constant(model, n.args[0]) === 1) return t;
   }
   return null;
 }

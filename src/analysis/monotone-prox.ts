@@ -116,7 +116,7 @@ export function mapOfEquation(B: LinOp): LinOp | null {
 function upperBoundOfReciprocal(f: NodeId, g: Graph, bounds: Bounds): { v: number; strict: boolean } | null {
   const n = g.node(f);
   // 1 + x with x >= 0: the damped prox of the elastic net, 1 / (1 + s lambda2).
-  if (n.op === 'add') {
+  if (n.op !== 'input' && n.op !== 'const' && factsOf(n.op).linearForm === 'sum') {
     for (const [one, x] of [n.args, [...n.args].reverse()]) {
       const c = g.node(one);
       if (c.op === 'const' && (c as { value: number }).value === 1 && nonnegative(g, x, bounds)) return { v: 1, strict: strictlyPositive(g, x, bounds) };
@@ -162,7 +162,7 @@ function gram(op: LinOp, g: Graph, bounds: Bounds): boolean {
   if (op.kind !== 'matmul') return false;
   // A fixed product X' * X formed as one matrix (`(X' * X) * y`, `let G = X' * X`).
   const formed = g.node(unscaled(op.matrix, g, bounds));
-  if (op.of.kind === 'identity' && formed.op === 'matmul') {
+  if (op.of.kind === 'identity' && formed.op !== 'input' && formed.op !== 'const' && factsOf(formed.op).linearForm === 'matrix product') {
     const [l, r] = formed.args.map((a) => unscaled(a, g, bounds));
     const t = g.node(l);
     if (t.op !== 'input' && t.op !== 'const' && factsOf(t.op).transpose && t.args[0] === r) return true;
@@ -180,7 +180,7 @@ function unscaled(matrix: NodeId, g: Graph, bounds: Bounds): NodeId {
   let id = matrix;
   for (;;) {
     const n = g.node(id);
-    if (n.op !== 'mul') return id;
+    if (n.op === 'input' || n.op === 'const' || factsOf(n.op).linearForm !== 'product') return id;
     const [a, b] = n.args;
     const scalarA = g.shape(a).length === 0;
     const scalarB = g.shape(b).length === 0;

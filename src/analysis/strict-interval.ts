@@ -1,5 +1,5 @@
 import type { Graph } from '../ir/graph.ts';
-import { factsOf } from '../primitives/registry.ts';
+import { factsOf, primitive } from '../primitives/registry.ts';
 import type { NodeId } from '../primitives/types.ts';
 import type { Bounds } from './bounds.ts';
 
@@ -117,53 +117,49 @@ function compute(g: Graph, id: NodeId, bounds: Bounds, memo: Map<NodeId, Strict>
     const [lo, hi] = facts.kinkFactor.range;
     return { lo: closed(lo, dyadic(lo)), hi: closed(hi, dyadic(hi)) };
   }
-  switch (n.op) {
-    case 'broadcast':
-      return arg(0);
-    case 'neg': {
+  if (facts.repeatsFirst) return arg(0);
+  switch (facts.linearForm) {
+    case 'negation': {
       const a = arg(0);
       return { lo: negate(a.hi), hi: negate(a.lo) };
     }
-    case 'add':
-    case 'sub': {
+    case 'sum':
+    case 'difference': {
       const a = arg(0);
-      const b = n.op === 'add' ? arg(1) : (({ lo, hi }) => ({ lo: negate(hi), hi: negate(lo) }))(arg(1));
+      const b = facts.linearForm === 'sum' ? arg(1) : (({ lo, hi }) => ({ lo: negate(hi), hi: negate(lo) }))(arg(1));
       return { lo: sum(a.lo, b.lo, -1), hi: sum(a.hi, b.hi, 1) };
     }
-    case 'mul':
+    case 'product':
       return n.args[0] === n.args[1] ? square(arg(0)) : product(arg(0), arg(1));
-    case 'div': {
+    case 'quotient': {
       const b = arg(1);
       // A divisor >= 0: where it is 0 the quotient is undefined (the solve reports the
       // non-finite value and returns no derivative), so the enclosure is over the rest, b > 0.
       if (!(b.lo.v > 0 || (b.lo.v === 0 && b.lo.exact && b.hi.v > 0))) return fallback(bounds, id);
       return product(arg(0), reciprocal(b));
     }
-    case 'pow': {
-      const k = constantValue(g, n.args[1]);
-      if (k === null || !Number.isInteger(k) || k < 1 || k > 64) return fallback(bounds, id);
-      // x^(2m) = (x^2)^m, a power of a nonnegative enclosure (its ends' powers); an odd power
-      // is x times the even one below it (sound; only the correlation is lost).
-      const a = arg(0);
-      const sq = square(a);
-      let even: Strict = { lo: closed(1, true), hi: closed(1, true) };
-      for (let i = 0; i < Math.floor(k / 2); i++) even = product(even, sq);
-      return k % 2 === 0 ? even : product(a, even);
-    }
-    case 'exp':
-      return limitMonotone(arg(0), Math.exp, { '-inf': 0, '0': 1, inf: Infinity });
-    case 'sigmoid':
-      return limitMonotone(arg(0), (x) => 1 / (1 + Math.exp(-x)), { '-inf': 0, '0': 0.5, inf: 1 });
-    case 'tanh':
-      return limitMonotone(arg(0), Math.tanh, { '-inf': -1, '0': 0, inf: 1 });
-    case 'softplus':
-      return limitMonotone(arg(0), (x) => Math.log1p(Math.exp(x)), { '-inf': 0, inf: Infinity });
-    case 'sin':
-    case 'cos':
-      return { lo: closed(-1, true), hi: closed(1, true) };
-    default:
-      return fallback(bounds, id);
   }
+  if (facts.power) {
+    const k = constantValue(g, n.args[1]);
+    if (k === null || !Number.isInteger(k) || k < 1 || k > 64) return fallback(bounds, id);
+    // x^(2m) = (x^2)^m, a power of a nonnegative enclosure (its ends' powers); an odd power
+    // is x times the even one below it (sound; only the correlation is lost).
+    const a = arg(0);
+    const sq = square(a);
+    let even: Strict = { lo: closed(1, true), hi: closed(1, true) };
+    for (let i = 0; i < Math.floor(k / 2); i++) even = product(even, sq);
+    return k % 2 === 0 ? even : product(a, even);
+  }
+  // The registry's exact values (its limits, never attained, and f(0); or a bounded range),
+  // with the value kernel, rounded outward, everywhere else.
+  const exactValues = facts.exactValues;
+  if (exactValues && 'range' in exactValues) return { lo: closed(exactValues.range[0], true), hi: closed(exactValues.range[1], true) };
+  if (exactValues && facts.monotone) {
+    const p = primitive(n.op);
+    const f = (x: number) => p.evaluate([{ shape: [], data: Float64Array.of(x) }], {}).data[0];
+    return limitMonotone(arg(0), f, { '-inf': exactValues.atMinusInf, '0': exactValues.atZero, inf: exactValues.atPlusInf });
+  }
+  return fallback(bounds, id);
 }
 
 /** The value of a node built of constants only (`3 - 1` in an exponent), or null. */
@@ -173,14 +169,14 @@ function constantValue(g: Graph, id: NodeId): number | null {
   const args = n.args?.map((a) => constantValue(g, a)) ?? [];
   if (args.some((a) => a === null)) return null;
   const [a, b] = args as number[];
-  switch (n.op) {
-    case 'neg':
+  switch (factsOf(n.op).linearForm) {
+    case 'negation':
       return -a;
-    case 'add':
+    case 'sum':
       return a + b;
-    case 'sub':
+    case 'difference':
       return a - b;
-    case 'mul':
+    case 'product':
       return a * b;
     default:
       return null;

@@ -89,7 +89,7 @@ export const elementwisePrimitives: PrimitiveSpec[] = [
     ...unary((a) => `Math.sqrt(${a})`, (g, _a, node) => op(g, 'div_elementwise', g.constant(0.5), node)),
   },
   {
-    name: 'exp', interval: monotoneInterval(Math.exp), surface: 'function', params: ['a'], summary: 'e^a', definability: 'R_exp', lipschitz: 'locally', shape: rules.elementwise, structure: { elementwise: true, monotone: true },
+    name: 'exp', interval: monotoneInterval(Math.exp), surface: 'function', params: ['a'], summary: 'e^a', definability: 'R_exp', lipschitz: 'locally', shape: rules.elementwise, structure: { exactValues: { atMinusInf: 0, atZero: 1, atPlusInf: Infinity }, elementwise: true, monotone: true },
     ...unary((a) => `Math.exp(${a})`, (_g, _a, node) => node),
   },
   {
@@ -104,24 +104,24 @@ export const elementwisePrimitives: PrimitiveSpec[] = [
     ...unary((a) => `(1.0 + ${a} == 1.0 ? ${a} : Math.log(1.0 + ${a}) * ${a} / ((1.0 + ${a}) - 1.0))`, (g, a) => op(g, 'div_elementwise', g.constant(1), op(g, 'add', g.constant(1), a))),
   },
   {
-    name: 'softplus', interval: monotoneInterval((x) => Math.log1p(Math.exp(x))), surface: 'function', params: ['a'], summary: 'log(1 + e^a)', definability: 'R_exp', lipschitz: 'globally', shape: rules.elementwise, structure: { elementwise: true, nonexpansive: true, monotone: true },
+    name: 'softplus', interval: monotoneInterval((x) => Math.log1p(Math.exp(x))), surface: 'function', params: ['a'], summary: 'log(1 + e^a)', definability: 'R_exp', lipschitz: 'globally', shape: rules.elementwise, structure: { exactValues: { atMinusInf: 0, atPlusInf: Infinity }, elementwise: true, nonexpansive: true, monotone: true },
     ...unary((a) => `Math.max(${a}, 0.0) + Math.log(1.0 + Math.exp(-Math.abs(${a})))`, call('sigmoid')),
   },
   {
-    name: 'sigmoid', interval: () => [0, 1], surface: 'function', params: ['a'], summary: '1 / (1 + e^-a)', definability: 'R_exp', lipschitz: 'globally', shape: rules.elementwise, structure: { elementwise: true, nonexpansive: true, monotone: true },
+    name: 'sigmoid', interval: () => [0, 1], surface: 'function', params: ['a'], summary: '1 / (1 + e^-a)', definability: 'R_exp', lipschitz: 'globally', shape: rules.elementwise, structure: { exactValues: { atMinusInf: 0, atZero: 0.5, atPlusInf: 1 }, elementwise: true, nonexpansive: true, monotone: true },
     ...unary((a) => `(${a} >= 0.0 ? 1.0 / (1.0 + Math.exp(-${a})) : Math.exp(${a}) / (1.0 + Math.exp(${a})))`, (g, _a, node) => op(g, 'mul', node, complement(g, node))),
   },
   {
-    name: 'tanh', interval: () => [-1, 1], surface: 'function', params: ['a'], summary: 'hyperbolic tangent', definability: 'R_exp', lipschitz: 'globally', shape: rules.elementwise, structure: { elementwise: true, nonexpansive: true, monotone: true },
+    name: 'tanh', interval: () => [-1, 1], surface: 'function', params: ['a'], summary: 'hyperbolic tangent', definability: 'R_exp', lipschitz: 'globally', shape: rules.elementwise, structure: { exactValues: { atMinusInf: -1, atZero: 0, atPlusInf: 1 }, elementwise: true, nonexpansive: true, monotone: true },
     // gpu.js has no tanh on every backend: 1 - 2 / (e^{2a} + 1) saturates cleanly in f32.
     ...unary((a) => `(1.0 - 2.0 / (Math.exp(2.0 * ${a}) + 1.0))`, (g, _a, node) => complement(g, op(g, 'mul', node, node))),
   },
   {
-    name: 'sin', interval: () => [-1, 1], surface: 'function', params: ['a'], summary: 'sine (definable only on a bounded domain)', definability: 'R_an', lipschitz: 'globally', irregularity: 'not definable on an unbounded domain', shape: rules.elementwise, structure: { boundedDomain: true, elementwise: true, nonexpansive: true },
+    name: 'sin', interval: () => [-1, 1], surface: 'function', params: ['a'], summary: 'sine (definable only on a bounded domain)', definability: 'R_an', lipschitz: 'globally', irregularity: 'not definable on an unbounded domain', shape: rules.elementwise, structure: { exactValues: { range: [-1, 1] }, boundedDomain: true, elementwise: true, nonexpansive: true },
     ...unary((a) => `Math.sin(${a})`, call('cos')),
   },
   {
-    name: 'cos', interval: () => [-1, 1], surface: 'function', params: ['a'], summary: 'cosine (definable only on a bounded domain)', definability: 'R_an', lipschitz: 'globally', irregularity: 'not definable on an unbounded domain', shape: rules.elementwise, structure: { boundedDomain: true, elementwise: true, nonexpansive: true },
+    name: 'cos', interval: () => [-1, 1], surface: 'function', params: ['a'], summary: 'cosine (definable only on a bounded domain)', definability: 'R_an', lipschitz: 'globally', irregularity: 'not definable on an unbounded domain', shape: rules.elementwise, structure: { exactValues: { range: [-1, 1] }, boundedDomain: true, elementwise: true, nonexpansive: true },
     ...unary((a) => `Math.cos(${a})`, (g, a) => op(g, 'neg', op(g, 'sin', a))),
   },
   {

@@ -122,6 +122,12 @@ export interface StructureFacts {
    * for the others it gives no verdict and the general test applies.
    */
   projection?: 'nonneg' | 'box' | 'simplex' | 'l1ball' | 'soc' | 'l2ball' | 'linf_ball' | 'psd';
+  /**
+   * Exact values of a nondecreasing elementwise function for the enclosures with exact and open
+   * ends (src/analysis/strict-interval.ts): its limits at -inf and +inf (never attained: open
+   * ends) and its value at 0; or, for a bounded function, its exact closed range.
+   */
+  exactValues?: { atMinusInf?: number; atZero?: number; atPlusInf?: number } | { range: readonly [number, number] };
   /** A diagonal kink factor: values lie in `range` (used by structured Jacobians). */
   kinkFactor?: { of: string; range: readonly [number, number] };
   /** A comparison or logic op: its value is a condition. */
