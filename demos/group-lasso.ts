@@ -13,15 +13,15 @@ import { compileModel } from '../src/compile-model.ts';
 import type { RunResult } from '../src/runtime/run.ts';
 import { permutation, readCsv, standardize } from './data.ts';
 import type { Demo, DemoChart, DemoContext, DemoResult, DemoTable } from './demo.ts';
-import { descend, loss, type Step } from './lasso.ts';
+import { descend, loss, SPLIT, type Step } from './lasso.ts';
 
 const file = (rel: string): string => fileURLToPath(new URL(rel, import.meta.url));
 const VEGA = 'https://vega.github.io/schema/vega-lite/v6.json';
 
 /** Forward tolerance of every solve (||F||_inf). */
 export const TOL = 1e-12;
-/** 569 rows: 250 train, 100 validation, the other 219 a held-out test split; the permutation seed is the Lasso demo's. */
-export const SPLIT = { train: 250, val: 100, seed: 2020 } as const;
+/** 569 rows: 250 train, 100 validation, the other 219 a held-out test split, by the Lasso demo's split and permutation seed. */
+export { SPLIT };
 
 export interface GroupLassoData {
   /** The 30 column names of the CSV. */

@@ -14,6 +14,7 @@ import { addDims, dimForm, dimOf, evalDim, sameSize, sizeOf } from '../../src/ir
 import { dimValue } from '../../src/runtime/inputs.ts';
 import { ImplicitDerivatives } from '../../src/runtime/derivatives.ts';
 import type { ModelInstance, RunResult } from '../../src/runtime/index.ts';
+import { expectRel, fd } from '../helpers/finite-differences.ts';
 
 type Instance = ModelInstance & { solve(o?: object): RunResult };
 type Ctor = new (x: object) => Instance;
@@ -142,22 +143,7 @@ describe('values through generated code', () => {
   });
 });
 
-/** Central differences of `f` at `p`, one entry per coordinate. */
-function fd(f: (p: number[]) => number[], p: number[], h = 1e-6): number[][] {
-  return p.map((_, i) => {
-    const up = [...p];
-    const dn = [...p];
-    up[i] += h;
-    dn[i] -= h;
-    const a = f(up);
-    const b = f(dn);
-    return a.map((v, j) => (v - b[j]) / (2 * h));
-  });
-}
 
-function expectRel(actual: number, expected: number, rel: number, what: string): void {
-  expect(Math.abs(actual - expected), `${what}: ${actual} vs ${expected}`).toBeLessThanOrEqual(rel * Math.max(1, Math.abs(expected)));
-}
 
 const matvec = (M: number[][], x: number[]) => M.map((row) => row.reduce((s, v, j) => s + v * x[j], 0));
 

@@ -15,6 +15,7 @@ import { showType } from '../../src/ir/shape.ts';
 import { ImplicitDerivatives } from '../../src/runtime/derivatives.ts';
 import { InputError } from '../../src/runtime/inputs.ts';
 import type { ModelInstance, RunResult } from '../../src/runtime/index.ts';
+import { expectRel, fd } from '../helpers/finite-differences.ts';
 
 type Instance = ModelInstance & { solve(o?: object): RunResult; with(changes: object): Instance };
 type Ctor = new (x: object) => Instance;
@@ -30,22 +31,7 @@ function where(text: string, needle: string, k = 0): { line: number; column: num
   return { line: before.length, column: before[before.length - 1].length + 1 };
 }
 
-/** Central differences of `f` at `p`: column i is d f / d p_i. */
-function fd(f: (p: number[]) => number[], p: number[], h = 1e-6): number[][] {
-  return p.map((_, i) => {
-    const up = [...p];
-    const dn = [...p];
-    up[i] += h;
-    dn[i] -= h;
-    const a = f(up);
-    const b = f(dn);
-    return a.map((v, j) => (v - b[j]) / (2 * h));
-  });
-}
 
-function expectRel(actual: number, expected: number, rel: number, what: string): void {
-  expect(Math.abs(actual - expected), `${what}: ${actual} vs ${expected}`).toBeLessThanOrEqual(rel * Math.max(1, Math.abs(expected)));
-}
 
 const LAYER = `model Layer {
   dim n, m

@@ -10,6 +10,7 @@ import { AUTO_BATCHED_FROM } from '../../src/runtime/batch-gradient.ts';
 import { BatchTransposedB, batchGradientAt, solveAdjointBatch, solveBatchF64, type BatchInstance, type ModelInstance } from '../../src/runtime/index.ts';
 import { generatedClass } from '../helpers/generated.ts';
 import { mulberry32 } from '../helpers/rng.ts';
+import { maxRel } from '../helpers/finite-differences.ts';
 
 const rng = mulberry32(23);
 const vec = (n: number, s = 1) => Float64Array.from({ length: n }, () => s * (2 * rng() - 1));
@@ -83,15 +84,6 @@ function solveDense(M: number[][], b: Float64Array): Float64Array {
 }
 
 const forms = (insts: readonly ModelInstance[], ys: readonly Float64Array[]) => insts.map((inst, b) => inst.bOperator!(ys[b], inst.kinkFactors(ys[b])));
-const maxRel = (a: ArrayLike<number>, b: ArrayLike<number>) => {
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < a.length; i++) {
-    num = Math.max(num, Math.abs(a[i] - b[i]));
-    den = Math.max(den, Math.abs(b[i]));
-  }
-  return num / den;
-};
 
 describe('BatchTransposedB', () => {
   it('B_b^T w_b for the whole batch equals each sample\'s vjpY (DEQ: B^T w = w - W^T D w)', async () => {

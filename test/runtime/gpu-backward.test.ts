@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { BatchTransposedB, GpuTransposedB, batchGradientAt, solveAdjointGpu, solveBatchF64, type BatchInstance } from '../../src/runtime/index.ts';
 import { generatedClass } from '../helpers/generated.ts';
 import { mulberry32 } from '../helpers/rng.ts';
+import { maxRel } from '../helpers/finite-differences.ts';
 
 const rng = mulberry32(31);
 const vec = (n: number, s = 1) => Float64Array.from({ length: n }, () => s * (2 * rng() - 1));
@@ -24,15 +25,6 @@ async function deq(h: number, B: number) {
   return { insts, solved, forms, n: insts[0].n };
 }
 
-const maxRel = (a: ArrayLike<number>, b: ArrayLike<number>) => {
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < a.length; i++) {
-    num = Math.max(num, Math.abs(a[i] - b[i]));
-    den = Math.max(den, Math.abs(b[i]));
-  }
-  return num / den;
-};
 
 describe('GpuTransposedB', () => {
   it('its f32 products match the f64 ones to f32 accuracy', async () => {
