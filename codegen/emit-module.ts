@@ -73,7 +73,7 @@ export function emitModule(analyzed: { readonly structure: ModelStructure }, sou
       moduleSpecifier: RUNTIME_IMPORT,
       isTypeOnly: true,
       namedImports: [
-        'BatchInstance', 'CompiledAnalysis', 'CompositeProblem', 'ProjectionFixpoint', ...([...m.data, ...m.params].some((v) => v.shape.length >= 2) ? ['DenseInput'] : []),
+        'BatchInstance', 'CompiledAnalysis', 'CompositeProblem', 'ConeProgramHook', 'ProjectionFixpoint', ...([...m.data, ...m.params].some((v) => v.shape.length >= 2) ? ['DenseInput'] : []),
         'GpuMapSpec', 'InputSpec', 'KinkSite', 'Matrix', 'Operator', 'RunOptions', 'RunResult', 'Tensor', 'VariableLayout',
       ],
     },

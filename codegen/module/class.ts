@@ -93,6 +93,8 @@ function properties(ctx: ModuleContext, gpu: unknown): OptionalKind<PropertyDecl
         // Group labels (`index[p]`) are checked at bind time (src/runtime/inputs.ts).
         return { ...v, dims: [...decl.shape], ...(isLabels(m.graph.node(decl.node).type) ? { index: true } : {}) };
       }),
+    // Cones: their lengths bind or check a declared dim at bind time (src/runtime/inputs.ts).
+    ...(m.cones.length ? { cones: m.cones.map((k) => ({ name: k.name, ...(k.declared !== null ? { declared: k.declared } : {}), blocks: k.blocks })) } : {}),
   };
   const sites = s.sites.map((x) => ({ primitive: x.primitive, range: x.range, at: x.at, inF: x.inF, ...(x.switch ? { switch: true } : {}), outputs: x.outputs }));
   return [

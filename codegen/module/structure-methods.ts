@@ -28,7 +28,10 @@ export function compositeLazy(ctx: ModuleContext, inputsOf: (id: NodeId) => stri
 /** The hoisted nodes these methods read: the constructor defines them (lazily). */
 export function structureRoots(ctx: ModuleContext): NodeId[] {
   const { s } = ctx;
-  return [...(s.denseB?.leaves ?? []), ...guardNodes(ctx), ...(s.composite ? compositeNodes(s.composite) : []), ...(s.projection?.radius != null ? [s.projection.radius] : [])];
+  return [
+    ...(s.denseB?.leaves ?? []), ...guardNodes(ctx), ...(s.composite ? compositeNodes(s.composite) : []), ...(s.projection?.radius != null ? [s.projection.radius] : []),
+    ...(s.cone ? [s.cone.cone, ...s.cone.matrices.map((x) => x.matrix)] : []),
+  ];
 }
 
 export function guardNodes(ctx: ModuleContext): NodeId[] {
@@ -71,6 +74,7 @@ export function emitStructureMethods(ctx: ModuleContext): void {
       : ['void y, factors;', 'return null;'],
     B ? 'B as an operator over its leaves at y (identity, scalings, diagonal factors, matrix products), for batched products with B and B^T.' : 'No operator form for this B: null.');
   emitComposite(ctx);
+  emitCone(ctx);
   emitProjection(ctx);
   emitGuard(ctx);
   ctx.methods.push({
@@ -163,6 +167,37 @@ function emitComposite(ctx: ModuleContext): void {
   ], [
     'The fixpoint is y = P(M y + c) / kappa with P a row-wise prox (the analysis read it from the algebra of the map):',
     'proximal gradient on min 1/2 y\'Hy - c\'y + g(y), which a structured solver takes (src/runtime/composite.ts); null when kappa <= 0 on these inputs.',
+  ].join('\n'));
+}
+
+/**
+ * `coneProgram()`: the cone program the model's equations state (src/analysis/cone-form.ts),
+ * its matrices and the cone's code as the instance's values, for the cone solver and the
+ * cone's run-time certificate (src/runtime/cone-program.ts); null for any other model.
+ */
+function emitCone(ctx: ModuleContext): void {
+  const f = ctx.s.cone;
+  if (!f) {
+    ctx.method('coneProgram', [], 'ConeProgramHook | null', ['return null;'], 'The equations are not a cone program in Minty form: null.');
+    return;
+  }
+  const read = (id: NodeId) => ctx.writer.read(id);
+  ctx.method('coneProgram', [], 'ConeProgramHook | null', [
+    'const c = this.c;',
+    'return {',
+    `  cone: ${read(f.cone)},`,
+    `  coneName: ${literal(f.coneName)},`,
+    `  primitive: ${literal(f.primitive)},`,
+    `  at: ${literal(f.at)},`,
+    `  x: ${f.x},`,
+    `  v: ${f.v},`,
+    `  primal: ${JSON.stringify(f.primal)},`,
+    `  dual: ${JSON.stringify(f.dual)},`,
+    `  matrices: [${f.matrices.map((x) => `{ coef: ${x.coef}, matrix: ${read(x.matrix)}, transposed: ${x.transposed} }`).join(', ')}],`,
+    '};',
+  ], [
+    `The equations state the cone program min c'x s.t. A x + s = b, s in ${f.coneName} in Minty form (s = proj_cone(v), y = s - v):`,
+    'A as its matrices, the cone\'s code and where x, v and the two equations lie; b and c are F at 0 (src/runtime/cone-program.ts).',
   ].join('\n'));
 }
 

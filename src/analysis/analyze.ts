@@ -13,7 +13,8 @@ import { Namer, showLinOp } from './linop.ts';
 import { boundValue, normBound } from './norm-bound.ts';
 import { buildStructure } from './structure.ts';
 import { switchContinuity, switchNodes } from './continuity.ts';
-import type { Coefficient, ModelStructure } from '../structure/types.ts';
+import type { Coefficient, ConeForm, ModelStructure } from '../structure/types.ts';
+import { coneForm } from './cone-form.ts';
 
 /** One kink site of F: a nonsmooth primitive applied to something that moves. */
 export interface KinkSite {
@@ -56,22 +57,47 @@ export function analyze(checked: CheckedModel, sourceText: string): Analysis {
   const identity = model.unknowns.length > 1 ? (v: string) => `I_${v}` : () => 'I';
   const B = jac.B.map((b) => showLinOp(b, namer, identity)).join('; ');
   const A = jac.A.map((a) => showLinOp(a, namer, (v) => `d${v}`)).join('; ');
-  const certificate = atMostRuntimeAtSwitches(
+  // A cone program (src/analysis/cone-form.ts) is read before the certificate: its verdict is the cone's test.
+  const cone = coneForm(model);
+  const compiled = atMostRuntimeAtSwitches(
     classes.lipschitz === 'discontinuous'
       ? { verdict: 'unverified' as const, test: 'none' as const, guard: null, guardBound: null, rowwise: false, counterexample: null, reason: 'F is discontinuous: the implicit function theorem does not apply' }
       : certify(model, jac, bounds, namer),
     kinks,
     model,
   );
+  const certificate = cone ? coneVerdict(compiled, cone) : compiled;
   const nonexpansiveMap = jac.Ty !== null && ((b) => b !== null && (boundValue(b) ?? Infinity) <= 1)(normBound(jac.Ty, model.graph, bounds, namer));
   const diagnostics = [...classes.diagnostics, ...certificationDiagnostics(model, certificate, kinks, nonexpansiveMap)];
   const nonDiagonalKinks = kinks.some((k) => primitive(k.primitive).kink?.factor === null);
-  const structure = buildStructure({ model, jacobians: jac, certificate, classes, B, A, nonDiagonalKinks });
+  const structure = buildStructure({ model, jacobians: jac, certificate, classes, B, A, nonDiagonalKinks, cone });
   return { model, classes, kinks, pieces: pieceCount(kinks), jacobians: jac, B, A, certificate, diagnostics, structure, solver: solverText(structure, namer) };
+}
+
+/**
+ * A cone program in Minty form (src/analysis/cone-form.ts): whether B is invertible at a
+ * solution is the program's strict complementarity and nondegeneracy there, a property of the
+ * data (A reads a matrix input), decided at run time by the cone's test (cone-program.ts).
+ * A compile-time proof (certified) or refutation stands; anything else is that test.
+ */
+function coneVerdict(c: Certificate, cone: ConeForm): Certificate {
+  if (c.verdict === 'certified' || c.verdict === 'violated') return c;
+  return {
+    ...c,
+    verdict: 'runtime',
+    test: 'cone complementarity',
+    guard: null,
+    guardBound: null,
+    reason: `the equations are the KKT conditions of a cone program over \`${cone.coneName}\` in Minty form (s = proj_cone(v), y = s - v): B = [[A, D], [0, A'(D - I)]], D in the conservative Jacobian of the projection; at a solution without ties (strict complementarity) B is one matrix, invertible exactly when the program is nondegenerate there, which the run-time certificate checks; a solution with ties is never certified`,
+  };
 }
 
 /** The forward solver in words: the composite problem the analysis read, or the generic methods. */
 function solverText(s: ModelStructure, namer: Namer): string {
+  if (s.cone) {
+    const a = s.cone.matrices.map((x) => `${x.coef === 1 ? '' : x.coef === -1 ? '-' : `${x.coef} `}${namer.atom(x.matrix)}${x.transposed ? "'" : ''}`).join(' + ').replace(/\+ -/g, '- ');
+    return `Douglas-Rachford (SCS without homogenization, Anderson-accelerated) on min c'x s.t. A x + s = b, s in ${s.cone.coneName}, A = ${a}, b and c the equations' constant parts; the factorization of I + A'A is kept across iterations and instances`;
+  }
   const f = s.composite;
   if (!f) return s.kernels.maps ? 'Anderson acceleration of T, then semismooth Newton on F' : 'semismooth Newton on F';
   /** A coefficient as text, its constant terms folded: null when it is 0. */

@@ -3,7 +3,7 @@ import type { Graph } from '../ir/graph.ts';
 import type { IrModel } from '../ir/model.ts';
 import { isScalar, sameShape } from '../ir/shape.ts';
 import { ANY, invInterval, mulInterval } from '../primitives/interval.ts';
-import { factsOf } from '../primitives/registry.ts';
+import { factsOf, primitive } from '../primitives/registry.ts';
 import type { NodeId } from '../primitives/types.ts';
 import type { Bounds, Interval } from './bounds.ts';
 import { quadraticSign } from './continuity.ts';
@@ -24,6 +24,7 @@ export type CertificationTest =
   | 'interval determinant'
   | 'small gain'
   | 'selected B'
+  | 'cone complementarity'
   | 'none';
 
 export interface Certificate {
@@ -241,6 +242,22 @@ export function certify(model: IrModel, jac: Jacobians, bounds: Bounds, namer: N
   };
 }
 
+/** Whether the tangent reads a node whose primitive jumps (a Jacobian product of a non-diagonal kink, a selected gradient). */
+function readsJump(g: IrModel['graph'], root: NodeId): boolean {
+  const seen = new Set<NodeId>();
+  const stack = [root];
+  while (stack.length) {
+    const id = stack.pop()!;
+    if (seen.has(id)) continue;
+    seen.add(id);
+    const n = g.node(id);
+    if (n.op === 'input' || n.op === 'const') continue;
+    if (primitive(n.op).lipschitz === 'discontinuous' && n.dep === 'unknown') return true;
+    stack.push(...n.args);
+  }
+  return false;
+}
+
 /**
  * F smooth in the unknowns (no kink factor and no switch in B): at each solution the
  * conservative Jacobian is the one matrix dF/dy (MATH.md 3: the conservative Jacobian of a C^1
@@ -252,6 +269,9 @@ function smoothRuntime(model: IrModel, jac: Jacobians): { verdict: 'runtime'; te
   if (jac.bTangents.some((t) => t === null)) return null;
   const memo = new Map<NodeId, NodeId[]>();
   if (jac.bTangents.some((t) => kinkFactorsOf(g, t!, memo).length > 0)) return null;
+  // A kink without a diagonal factor (a projection's Jacobian product, a norm's gradient: a
+  // primitive whose value jumps) in B is a kink too: F is not smooth there.
+  if (jac.bTangents.some((t) => readsJump(g, t!))) return null;
   return {
     verdict: 'runtime',
     test: 'selected B',

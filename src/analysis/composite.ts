@@ -31,10 +31,10 @@ import type { Coefficient, CompositeForm } from '../structure/types.ts';
 import { toLinOp, type LinOp } from './linop.ts';
 
 /** One factor of a monomial, applied right to left to the unknown. */
-type Factor = { kind: 'matrix'; node: NodeId; transposed: boolean } | { kind: 'diag'; node: NodeId };
+export type Factor = { kind: 'matrix'; node: NodeId; transposed: boolean } | { kind: 'diag'; node: NodeId };
 
 /** sign * prod(scalars) * factors[0] * factors[1] * ... (applied to y on the right). */
-interface Monomial {
+export interface Monomial {
   sign: 1 | -1;
   scalars: { node: NodeId; inverse: boolean }[];
   factors: Factor[];
@@ -43,7 +43,7 @@ interface Monomial {
 /** More monomials than this is not a form worth recognizing (and bounds the expansion). */
 const MAX_MONOMIALS = 32;
 
-class TooLarge extends Error {}
+export class TooLarge extends Error {}
 
 function product(left: Monomial[], right: Monomial[]): Monomial[] {
   if (left.length * right.length > MAX_MONOMIALS) throw new TooLarge();
@@ -63,7 +63,7 @@ const ONE: Monomial[] = [{ sign: 1, scalars: [], factors: [] }];
  * scalars, transposes, sums, negations and products of fixed matrices; any other matrix is
  * one factor.
  */
-function expandMatrix(g: Graph, id: NodeId): Monomial[] {
+export function expandMatrix(g: Graph, id: NodeId): Monomial[] {
   const n = g.node(id);
   const shape = g.shape(id);
   const leaf: Monomial[] = [{ sign: 1, scalars: [], factors: [{ kind: 'matrix', node: id, transposed: false }] }];

@@ -12,7 +12,7 @@ import type { IrModel } from '../ir/model.ts';
 import { factsOf, primitive, REGISTRY } from '../primitives/registry.ts';
 import type { NodeId } from '../primitives/types.ts';
 import type { Operator } from '../runtime/structured.ts';
-import type { AnalysisSummary, GuardFactor, GuardStructure, KernelRoots, ModelStructure, OperatorForm, OutputNonDiagonalKinkStructure, ProjectionStructure, RequireStructure, SiteStructure } from '../structure/types.ts';
+import type { AnalysisSummary, ConeForm, GuardFactor, GuardStructure, KernelRoots, ModelStructure, OperatorForm, OutputNonDiagonalKinkStructure, ProjectionStructure, RequireStructure, SiteStructure } from '../structure/types.ts';
 import type { Certificate, Jacobians } from './certify.ts';
 import type { ClassResult } from './classes.ts';
 import { compositeForm } from './composite.ts';
@@ -324,6 +324,8 @@ export interface StructureInputs {
   A: string;
   /** Some kink of F is not a diagonal kink-factor site (projections onto a simplex or a cone, norms). */
   nonDiagonalKinks: boolean;
+  /** The cone program the equations state (src/analysis/cone-form.ts), read before the certificate. */
+  cone: ConeForm | null;
 }
 
 /** The structure of one analyzed model, frozen. */
@@ -368,6 +370,7 @@ export function buildStructure(a: StructureInputs): ModelStructure {
     reduction,
     denseB,
     composite,
+    cone: a.cone,
     projection,
     guard,
     requires: requireStructures(m),

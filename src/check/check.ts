@@ -1,15 +1,16 @@
 import { diagnostic, type Diagnostic } from '../diagnostics/diagnostic.ts';
 import type { Span } from '../diagnostics/span.ts';
 import {
-  addSize, broadcast, dimForm, dimNames, dimOf, isDimName, isScalar, real, sameShape, sameSize, showShape, showSize, showType, sizeOf, SCALAR,
+  addDims, addSize, broadcast, dimForm, dimNames, dimOf, isDimName, isScalar, real, sameShape, sameSize, showShape, showSize, showType, sizeOf, SCALAR,
   type SizePoly, type ValueType,
 } from '../ir/shape.ts';
+import { isConeParam } from '../primitives/cones.ts';
 import { isIndexParam } from '../primitives/groups.ts';
 import { END, gatherFor } from '../primitives/indexing.ts';
 import { AXIS_REDUCTIONS, rowwiseReduction } from '../primitives/reductions.ts';
 import { binaryPrimitive, callable, callableNames, primitive, unaryPrimitive } from '../primitives/registry.ts';
 import type { Attrs, ShapeResult } from '../primitives/types.ts';
-import type { Decl, Equation, Expr, Ident, Model, Program, TypeExpr } from '../syntax/ast.ts';
+import type { ConeBlockRef, Decl, DimRef, Equation, Expr, Ident, Model, Program, TypeExpr } from '../syntax/ast.ts';
 import type { Dim } from '../ir/shape.ts';
 import { modelNameDiagnostics } from './js-names.ts';
 import { closest } from './suggest.ts';
@@ -36,7 +37,24 @@ export interface CheckedModel {
    * expressions, constant positions, or nested plans) and its static attributes.
    */
   plans: Map<Expr, Plan>;
+  /** The declared cones (`cone K = ...`), by name: their blocks and length (src/ir/lower.ts builds their code). */
+  cones: Map<string, ConeInfo>;
 }
+
+/** A checked `cone` declaration: its blocks in order, each a kind and a size (a psd block's is the matrix order). */
+export interface ConeInfo {
+  name: string;
+  /** The cone's length as a Dim: the declared `[t]`, or the sum of the blocks' lengths. */
+  size: Dim;
+  /** The declared length (`cone K[t] = ...`), null when it is the blocks' sum. */
+  declared: Dim | null;
+  blocks: { kind: ConeBlockKind; size: Dim }[];
+  span: Span;
+}
+
+/** The kinds of cone block, in the order of their codes (src/runtime/values/cones.ts). */
+export const CONE_BLOCK_KINDS = ['zero', 'nonneg', 'soc', 'psd'] as const;
+export type ConeBlockKind = (typeof CONE_BLOCK_KINDS)[number];
 
 /** A primitive application decided by the checker (indexing, literals, constructors). */
 export interface Plan {
@@ -98,6 +116,7 @@ const KIND_TEXT: Record<SymbolKind, string> = {
   let: 'let binding',
   unknown: 'unknown',
   output: 'output',
+  cone: 'cone',
 };
 
 /** E0108: a model defined a second time at `name`, first at `first` (in this file or, for `build`, another). */
@@ -163,6 +182,9 @@ class ModelChecker {
         case 'param':
           if (decl.kind === 'param' && decl.type.base === 'index') this.indexOnlyData(decl.type, 'a `param`');
           this.declare(decl.name.name, decl.name.span, decl.kind, decl, this.typeOf(decl.type));
+          break;
+        case 'cone':
+          this.cone(decl);
           break;
         case 'let': {
           const t = this.expr(decl.value);
@@ -240,7 +262,69 @@ class ModelChecker {
       equations,
       requires,
       plans: this.plans,
+      cones: this.cones,
     };
+  }
+
+  /** The declared cones (CheckedModel.cones). */
+  private readonly cones = new Map<string, ConeInfo>();
+
+  /**
+   * `cone K[t] = zero[p] * nonneg[q] * soc[r] * psd[k]`: each block a known kind and a size
+   * (a dim expression: the block's length, or a psd block's matrix order k, whose length is
+   * k(k+1)/2). The cone's length is `t` when declared, else the sum of the blocks' lengths,
+   * which a psd block makes non-affine: then `[t]` is required (E0216). The runtime binds `t`
+   * from the blocks when no input does, and checks it when one does (src/runtime/inputs.ts).
+   */
+  private cone(decl: Extract<Decl, { kind: 'cone' }>): void {
+    const blocks: ConeInfo['blocks'] = [];
+    let ok = true;
+    for (const b of decl.blocks) {
+      const kind = this.coneBlockKind(b);
+      const size = this.dimRef(b.size);
+      if (kind === null) ok = false;
+      else blocks.push({ kind, size });
+    }
+    const declared = decl.size ? this.dimRef(decl.size) : null;
+    const psd = blocks.find((b) => b.kind === 'psd');
+    let size: Dim | null = declared;
+    if (size === null && psd) {
+      this.error('E0216', decl.name.span, `cone \`${decl.name.name}\` has a psd block, so its length is not a sum of dims: name it`, {
+        label: 'length not given',
+        notes: ['a psd[k] block holds the k(k+1)/2 entries of a symmetric matrix in svec form'],
+        help: `write \`cone ${decl.name.name}[t] = ...\` with \`dim t\` declared; t is bound from the blocks at run time`,
+      });
+      ok = false;
+    } else if (size === null) size = addDims(...blocks.map((b) => b.size));
+    const type: ValueType = { kind: 'cone', shape: [size ?? 0] };
+    this.declare(decl.name.name, decl.name.span, 'cone', decl, type);
+    if (ok && size !== null) this.cones.set(decl.name.name, { name: decl.name.name, size, declared, blocks, span: decl.span });
+  }
+
+  private coneBlockKind(b: ConeBlockRef): ConeBlockKind | null {
+    const k = (CONE_BLOCK_KINDS as readonly string[]).includes(b.kind.name) ? (b.kind.name as ConeBlockKind) : null;
+    if (k === null) {
+      const guess = closest(b.kind.name, [...CONE_BLOCK_KINDS]);
+      this.error('E0110', b.kind.span, `\`${b.kind.name}\` is not a kind of cone`, {
+        label: 'unknown cone kind',
+        notes: ['a cone is a product of `zero[p]` (the point 0: equalities), `nonneg[q]` (inequalities), `soc[r]` (a second-order cone, t first) and `psd[k]` (k x k PSD matrices in svec form)'],
+        help: guess ? `did you mean \`${guess}\`?` : undefined,
+      });
+    }
+    return k;
+  }
+
+  /** A size written in a declaration, as a normalized Dim (names must be declared dims). */
+  private dimRef(d: DimRef): Dim {
+    if (d.kind === 'size') return d.value;
+    if (d.kind === 'dim') return this.dimName(d.name, d.span);
+    const form: Lin = linConst(d.c);
+    for (const term of d.terms) {
+      const name = this.dimName(term.name, term.span);
+      form.terms.set(name, (form.terms.get(name) ?? 0) + term.coef);
+    }
+    for (const [k, v] of form.terms) if (v === 0) form.terms.delete(k);
+    return dimOf(form);
   }
 
   /** How indexes, bracket literals and constructors lower (CheckedModel.plans). */
@@ -712,17 +796,7 @@ class ModelChecker {
    * `dimOf`: `m + n`), so it equals the sums concatenation makes (`[y; u]` of real[n], real[m]).
    */
   private typeOf(t: TypeExpr): ValueType {
-    const shape = t.dims.map((d): Dim => {
-      if (d.kind === 'size') return d.value;
-      if (d.kind === 'dim') return this.dimName(d.name, d.span);
-      const form: Lin = linConst(d.c);
-      for (const term of d.terms) {
-        const name = this.dimName(term.name, term.span);
-        form.terms.set(name, (form.terms.get(name) ?? 0) + term.coef);
-      }
-      for (const [k, v] of form.terms) if (v === 0) form.terms.delete(k);
-      return dimOf(form);
-    });
+    const shape = t.dims.map((d) => this.dimRef(d));
     if (t.base === 'index') {
       if (shape.length !== 1) {
         this.error('E0203', t.span, `group labels are a vector, one label per entry: \`index[p]\`, not ${shape.length === 0 ? '`index`' : `\`index[${shape.join(', ')}]\``}`, { label: 'not a vector of labels' });
@@ -745,6 +819,7 @@ class ModelChecker {
    * it must be an `index` input by name; everywhere else `expr` (which refuses `index` names).
    */
   private callArg(callee: string, i: number, a: Expr): ValueType | null {
+    if (isConeParam(callee, i)) return this.coneArg(callee, a);
     if (!isIndexParam(callee, i)) return this.expr(a);
     const s = a.kind === 'name' ? this.symbols.get(a.name) : undefined;
     if (s && s.type.kind === 'index') {
@@ -757,6 +832,30 @@ class ModelChecker {
       this.error('E0206', a.span, `\`${callee}\` takes group labels here: a \`data\` input of type \`index[...]\`, by name`, {
         label: `this is ${showType(t)}`,
         help: 'declare the labels as `data g: index[p]` and pass `g`',
+      });
+    }
+    return null;
+  }
+
+  /** The cone argument of a cone primitive: a declared cone, by name. */
+  private coneArg(callee: string, a: Expr): ValueType | null {
+    const s = a.kind === 'name' ? this.symbols.get(a.name) : undefined;
+    if (s && s.type.kind === 'cone') {
+      s.used = true;
+      // A cone whose declaration has an error is already reported: no shape to compare with.
+      if (!this.cones.has(s.name)) return null;
+      this.types.set(a, s.type);
+      return s.type;
+    }
+    if (a.kind === 'name' && !s) {
+      this.undeclared(a.name, a.span);
+      return null;
+    }
+    const t = this.expr(a);
+    if (t) {
+      this.error('E0206', a.span, `\`${callee}\` takes a cone here: one declared with \`cone\`, by name`, {
+        label: `this is ${showType(t)}`,
+        help: 'declare it as `cone K = nonneg[q] * soc[r]` and pass `K`',
       });
     }
     return null;
@@ -865,6 +964,14 @@ class ModelChecker {
           return null;
         }
         s.used = true;
+        if (s.type.kind === 'cone') {
+          this.error('E0206', e.span, `\`${e.name}\` is a cone, not a value to compute with`, {
+            label: 'cone used as a value',
+            related: [{ span: s.span, message: 'declared here' }],
+            help: `pass it to a cone primitive, e.g. \`proj_cone(v, ${e.name})\``,
+          });
+          return null;
+        }
         if (s.type.kind === 'index') {
           this.error('E0206', e.span, `\`${e.name}\` holds group labels (${showType(s.type)}), not numbers to compute with`, {
             label: 'group labels used as a value',
@@ -986,6 +1093,7 @@ function declaredNames(d: Decl) {
   switch (d.kind) {
     case 'dim':
       return d.names;
+    case 'cone':
     case 'data':
     case 'param':
     case 'let':

@@ -2,7 +2,7 @@ import type { Span } from '../diagnostics/span.ts';
 import type { ValueType } from '../ir/shape.ts';
 import type { Decl, Expr } from '../syntax/ast.ts';
 
-export type SymbolKind = 'dim' | 'data' | 'param' | 'let' | 'unknown' | 'output';
+export type SymbolKind = 'dim' | 'data' | 'param' | 'let' | 'unknown' | 'output' | 'cone';
 
 /** A declared name of a model, with its type once checked. */
 export interface ModelSymbol {

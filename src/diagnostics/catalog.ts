@@ -26,6 +26,7 @@ export const CATALOG = {
   E0107: { title: 'fixpoint target is not an unknown', severity: 'error', group: 'names' },
   E0108: { title: 'duplicate model', severity: 'error', group: 'names' },
   E0109: { title: 'model name cannot name a TypeScript class', severity: 'error', group: 'names' },
+  E0110: { title: 'unknown kind of cone block', severity: 'error', group: 'names' },
   W0110: { title: 'unused declaration', severity: 'warning', group: 'names' },
   // shapes and types
   E0201: { title: 'shape mismatch', severity: 'error', group: 'shapes' },
@@ -43,6 +44,7 @@ export const CATALOG = {
   E0213: { title: 'entries of a bracket literal do not fit together', severity: 'error', group: 'shapes' },
   E0214: { title: 'axis of a reduction is not 1 or 2', severity: 'error', group: 'shapes' },
   E0215: { title: 'dim that no input can bind', severity: 'error', group: 'shapes' },
+  E0216: { title: 'cone with a psd block needs its length named', severity: 'error', group: 'shapes' },
   // structure of the system
   E0301: { title: 'unknown has no defining equation', severity: 'error', group: 'structure' },
   E0302: { title: 'unknown has more than one fixpoint', severity: 'error', group: 'structure' },

@@ -1,4 +1,4 @@
-import type { CheckedModel, Plan } from '../check/check.ts';
+import { CONE_BLOCK_KINDS, type CheckedModel, type Plan } from '../check/check.ts';
 import type { Span } from '../diagnostics/span.ts';
 import { binaryPrimitive, SELECT, TRANSPOSE, unaryPrimitive } from '../primitives/registry.ts';
 import type { NodeId } from '../primitives/types.ts';
@@ -223,6 +223,7 @@ export function lower(checked: CheckedModel, sourceText: string): IrModel {
   const residual: ResidualBlock[] = [];
   const outputs: IrModel['outputs'] = [];
   const requires: IrModel['requires'] = [];
+  const cones: IrModel['cones'] = [];
 
   // Declaration order: a let sees exactly what was declared before it.
   for (const decl of checked.model.decls) {
@@ -234,6 +235,17 @@ export function lower(checked: CheckedModel, sourceText: string): IrModel {
       case 'param':
         (decl.kind === 'data' ? data : params).push(variable(checked.symbols.get(decl.name.name)!, decl.kind));
         break;
+      case 'cone': {
+        // The cone's code: [code, size] per block (codes: CONE_BLOCK_KINDS' order; sizes from the
+        // dims' values), what the cone primitives' kernels read (src/runtime/values/cones.ts).
+        const info = checked.cones.get(decl.name.name)!;
+        graph.currentSpan = decl.span;
+        const code = graph.apply('literal_vector', info.blocks.flatMap((b) => [graph.constant(CONE_BLOCK_KINDS.indexOf(b.kind)), graph.dim(b.size)]));
+        graph.currentSpan = null;
+        names.set(decl.name.name, code);
+        cones.push({ ...info, node: code });
+        break;
+      }
       case 'let': {
         const node = expr(decl.value);
         names.set(decl.name.name, node);
@@ -283,7 +295,7 @@ export function lower(checked: CheckedModel, sourceText: string): IrModel {
     return span ? sourceText.slice(span.start.offset, span.end.offset).replace(/\s+/g, ' ') : null;
   };
   return {
-    name: checked.model.name.name, span: checked.model.span, graph, dims, data, params, unknowns, lets, residual, outputs, requires,
+    name: checked.model.name.name, span: checked.model.span, graph, dims, data, params, unknowns, lets, residual, outputs, requires, cones,
     primalCount, textOf,
   };
 }

@@ -25,6 +25,15 @@ export interface IrRequire {
   text: string;
 }
 
+export interface IrCone {
+  name: string;
+  size: Shape[number];
+  declared: Shape[number] | null;
+  blocks: { kind: 'zero' | 'nonneg' | 'soc' | 'psd'; size: Shape[number] }[];
+  node: NodeId;
+  span: Span;
+}
+
 /** A lowered model: one graph holding F, the fixed-point maps, the outputs and the guards. */
 export interface IrModel {
   name: string;
@@ -39,6 +48,11 @@ export interface IrModel {
   residual: ResidualBlock[];
   outputs: { name: string; node: NodeId; span: Span }[];
   requires: IrRequire[];
+  /**
+   * The declared cones: blocks (kind, size: a dim expression, a psd block's matrix order), the
+   * length (declared or the blocks' sum) and the node of their code vector (src/ir/lower.ts).
+   */
+  cones: IrCone[];
   /** Nodes below this id come from the source; later ones were made by passes (AD). */
   primalCount: number;
   /**

@@ -83,12 +83,13 @@ export function evalDim(d: Dim, dims: Readonly<Record<string, number>>): number 
 export type Shape = readonly Dim[];
 
 /**
- * The type of an expression: a real array, a condition (bool) array, or group labels
+ * The type of an expression: a real array, a condition (bool) array, group labels
  * (`index[p]`: positive integer ids, data only; only the group primitives read them,
- * src/primitives/groups.ts).
+ * src/primitives/groups.ts), or a cone (`cone K = ...`, shape [its length]: only the cone
+ * primitives read it, src/primitives/cones.ts; the checker's type only, the IR holds its code).
  */
 export interface ValueType {
-  kind: 'real' | 'bool' | 'index';
+  kind: 'real' | 'bool' | 'index' | 'cone';
   shape: Shape;
 }
 
@@ -117,6 +118,7 @@ export function showShape(s: Shape): string {
 
 export function showType(t: ValueType): string {
   if (t.kind === 'index') return t.shape.length === 0 ? 'index' : `index[${t.shape.join(', ')}]`;
+  if (t.kind === 'cone') return `a cone of length ${t.shape[0]}`;
   return t.kind === 'bool' ? (t.shape.length === 0 ? 'condition' : `condition[${t.shape.join(', ')}]`) : showShape(t.shape);
 }
 

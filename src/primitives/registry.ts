@@ -3,6 +3,7 @@ import { gapKernel, valueKernel } from '../runtime/values/table.ts';
 import type { BinaryOp, UnaryOp } from '../syntax/ast.ts';
 import { arithmetic } from './arithmetic.ts';
 import { elementwisePrimitives } from './elementwise.ts';
+import { cones } from './cones.ts';
 import { groups } from './groups.ts';
 import { indexing } from './indexing.ts';
 import { internal } from './internal.ts';
@@ -29,7 +30,7 @@ function withKernels({ kink, ...rules }: PrimitiveSpec): Primitive {
 
 /** Every primitive, by name. Adding a primitive means adding a record to one family file (and its kernel to the runtime's table). */
 export const REGISTRY: ReadonlyMap<string, Primitive> = new Map(
-  [...arithmetic, ...logic, ...elementwisePrimitives, ...reductions, ...projections, ...groups, ...indexing, ...internal].map((spec) => [spec.name, withKernels(spec)]),
+  [...arithmetic, ...logic, ...elementwisePrimitives, ...reductions, ...projections, ...cones, ...groups, ...indexing, ...internal].map((spec) => [spec.name, withKernels(spec)]),
 );
 
 export function primitive(name: string): Primitive {

@@ -121,7 +121,7 @@ export interface StructureFacts {
    * certificate of faces (src/runtime/projection-certificate.ts) knows simplex, l1ball and soc;
    * for the others it gives no verdict and the general test applies.
    */
-  projection?: 'nonneg' | 'box' | 'simplex' | 'l1ball' | 'soc' | 'l2ball' | 'linf_ball' | 'psd';
+  projection?: 'nonneg' | 'box' | 'simplex' | 'l1ball' | 'soc' | 'l2ball' | 'linf_ball' | 'psd' | 'cone' | 'dual_cone';
   /**
    * Exact values of a nondecreasing elementwise function for the enclosures with exact and open
    * ends (src/analysis/strict-interval.ts): its limits at -inf and +inf (never attained: open

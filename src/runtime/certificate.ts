@@ -30,6 +30,7 @@ import type { LuResult } from './lu.ts';
 import { matNorm1, normInf, type Matrix } from './matrix.ts';
 import type { ModelInstance } from './model.ts';
 import { certifyProjectionFixpoint } from './projection-certificate.ts';
+import { certifyCone, coneProblem, type ConeProblem } from './cone-program.ts';
 import { assembleB, complementRows, couplingRC, DENSE_LIMIT, reducedRows } from './implicit-system.ts';
 import type { DenseSelection } from './implicit-system.ts';
 import { isFiniteVector, requireFiniteVector, requireLimit, requireModel, requireOptions } from './validate.ts';
@@ -50,6 +51,12 @@ export interface TiedKink {
   range: [number, number];
   /** A switch of `if` only: |then - else| at the element, the jump of F across the switch. */
   jump?: number;
+  /**
+   * A cone program's tie (cone-program.ts), named by constraint: `nonneg row 4: v = 3e-12`,
+   * `soc block 2 (rows 7-10): on the cone's boundary`, `psd block 1 (...): eigenvalue 2 of 3 is 1e-13`.
+   * Its `site` is -1 (the cone is not a kink-factor site) and `element` the row in v.
+   */
+  constraint?: string;
 }
 
 /** Where the condition fails (or, for a passing vertex test, nothing). */
@@ -213,6 +220,9 @@ export function certifySelection(model: ModelInstance, y: Float64Array, residual
     };
     return { certificate, selected: null };
   }
+  // A cone program (src/analysis/cone-form.ts): its ties are the cone's, named by constraint.
+  const cone = coneProblem(model);
+  if (cone) return coneSelection(model, cone, y, residual, limit);
   if (analysis.verdict === 'guarded') {
     const quick = guardCertificate(model, y, t);
     if (quick) return { certificate: quick, selected: null };
@@ -336,6 +346,24 @@ export function certifySelection(model: ModelInstance, y: Float64Array, residual
     });
   }
   return done({ verdict: 'unverified', test: failedGuard ? 'contraction guard' : 'none', detail: failedGuard + noLocalTest(t, ties, selected !== null, order, limit, compiled), point: named });
+}
+
+/** The cone program's certificate (cone-program.ts) as the runtime's, its B and LU kept for the derivatives. */
+function coneSelection(model: ModelInstance, cone: ConeProblem, y: Float64Array, residual: number, limit: number): CertifiedSelection {
+  const c = certifyCone(model, cone, y, tieTolerance(y, residual), limit);
+  const ties: TiedKink[] = c.ties.map((k) => ({ site: -1, primitive: cone.primitive, at: cone.at, element: k.row, gap: k.gap, range: [0, 1], constraint: k.what }));
+  return {
+    certificate: {
+      verdict: c.verdict,
+      test: c.test,
+      ties: ties.length,
+      detail: c.detail,
+      condition: c.condition,
+      errorBound: c.errorBound,
+      ...(ties.length ? { point: { ties, vertices: c.vertices } } : {}),
+    },
+    selected: c.selected ? { rows: null, B: c.selected.B, lu: c.selected.lu } : null,
+  };
 }
 
 /**
@@ -501,6 +529,6 @@ function vertices(
 }
 
 function describe(ties: TiedKink[]): string {
-  const shown = ties.slice(0, 4).map((k) => `${k.primitive}[${k.element}] at ${k.at}`);
+  const shown = ties.slice(0, 4).map((k) => k.constraint ?? `${k.primitive}[${k.element}] at ${k.at}`);
   return ties.length > 4 ? `${shown.join(', ')}, ...` : shown.join(', ');
 }

@@ -71,6 +71,9 @@ export type { CompositeProblem, GramTerm, MatrixTerm, Penalty } from './composit
 export { bound, spread, sumDiagonals } from './composite.ts';
 export { CompositeSolver, type CompositeRunResult } from './composite-cd.ts';
 export { certifyProjectionFixpoint, type ProjectionFixpoint } from './projection-certificate.ts';
+export { certifyCone, coneProblem, solveConeModel, type ConeCertificate, type ConeProblem, type ConeProgramHook } from './cone-program.ts';
+export { factorCone, solveCone, type ConeCallbacks, type ConeFactorization, type ConeSolveOptions, type ConeSolveResult } from './cone-solver.ts';
+export { coneJacobian, coneTies, decodeCone, encodeCone, projectCone, projectDualCone, smat, svec, type ConeSpec, type ConeTie } from './values/cones.ts';
 export { applyOperator, assembleStructured } from './structured.ts';
 export { assembleB, assembleByColumns, DENSE_LIMIT, ImplicitSystem, reducedRows } from './implicit-system.ts';
 

@@ -8,6 +8,13 @@ export interface InputSpec {
   dims: readonly string[];
   /** `index: true`: group labels (`data g: index[p]`), positive integers checked at bind time. */
   inputs: readonly { name: string; role: 'data' | 'param'; dims: readonly (string | number)[]; index?: boolean }[];
+  /**
+   * The declared cones (`cone K[t] = nonneg[q] * psd[k]`): blocks with their sizes (a psd
+   * block's is the matrix order k, its length k(k+1)/2) and the declared length `t` (absent:
+   * the blocks' sum). A declared length that no input binds is bound from the blocks; one an
+   * input binds must agree with them.
+   */
+  cones?: readonly { name: string; declared?: string | number; blocks: readonly { kind: 'zero' | 'nonneg' | 'soc' | 'psd'; size: string | number }[] }[];
 }
 
 /** Bad input from the user: a message naming what is wrong, never a NaN passed on. */
@@ -120,6 +127,7 @@ export function bindInputs(spec: InputSpec, values: Readonly<Record<string, unkn
     if (input.index) checkLabels(input.name, t);
     tensors[input.name] = immutable(t); // a snapshot, never written
   }
+  for (const cone of spec.cones ?? []) bindCone(cone, dims, dimSource);
   for (const d of spec.dims) {
     if (dims[d] === undefined) throw new InputError(`dim \`${d}\` is not fixed by any input's shape`);
     if (dims[d] === 0) throw new InputError(`dim \`${d}\` is 0 (from ${dimSource[d]})`);
@@ -138,6 +146,32 @@ export function bindInputs(spec: InputSpec, values: Readonly<Record<string, unkn
     }
   }
   return { dims, tensors };
+}
+
+/**
+ * A cone's length from its blocks' sizes (the dims bound from the inputs); its declared length
+ * bound from it when no input binds that dim, or checked against it.
+ */
+function bindCone(cone: NonNullable<InputSpec['cones']>[number], dims: Record<string, number>, dimSource: Record<string, string>): void {
+  const lookup = (k: string) => (Object.hasOwn(dims, k) ? dims[k] : undefined);
+  let length = 0;
+  const parts: string[] = [];
+  for (const b of cone.blocks) {
+    const n = dimValue(b.size, lookup);
+    if (n === undefined) throw new InputError(`cone \`${cone.name}\`: the size \`${b.size}\` of its ${b.kind} block reads a dim that no input's shape fixes`);
+    if (!Number.isInteger(n) || n < 0 || (b.kind === 'soc' && n < 1)) throw new InputError(`cone \`${cone.name}\`: its ${b.kind} block has size ${b.size} = ${n}, not ${b.kind === 'soc' ? 'a positive integer' : 'an integer >= 0'}`);
+    length += b.kind === 'psd' ? (n * (n + 1)) / 2 : n;
+    parts.push(`${b.kind}[${b.size === n ? n : `${b.size} = ${n}`}]`);
+  }
+  const d = cone.declared;
+  if (d === undefined) return;
+  const have = dimValue(d, lookup);
+  if (have === undefined && typeof d === 'string' && !isSum(d)) {
+    dims[d] = length;
+    dimSource[d] = `cone ${cone.name} (${parts.join(' * ')})`;
+  } else if (have !== length) {
+    throw new InputError(`cone \`${cone.name}\` is declared of length ${d}${have === undefined ? '' : ` = ${have}`}, but its blocks ${parts.join(' * ')} hold ${length} entries`);
+  }
 }
 
 /** Is a declared size a sum of dims (`m + n`, `n - 1`, `2*n`), not one dim's name? */

@@ -7,6 +7,7 @@
  */
 
 import type { CompositeProblem } from './composite.ts';
+import type { ConeProgramHook } from './cone-program.ts';
 import type { ProjectionFixpoint } from './projection-certificate.ts';
 import type { Matrix } from './matrix.ts';
 import type { Operator } from './structured.ts';
@@ -111,6 +112,13 @@ export interface ModelInstance {
    * otherwise.
    */
   compositeProblem?(): CompositeProblem | null;
+  /**
+   * When the analysis read the equations as a cone program in Minty form
+   * (src/analysis/cone-form.ts): its matrices, cone and layout on these inputs (the runtime
+   * solves it by Douglas-Rachford and certifies it from the cone's ties, cone-program.ts);
+   * null or absent otherwise.
+   */
+  coneProgram?(): ConeProgramHook | null;
   /**
    * B = dF/dy at y as an operator over its leaves (src/runtime/structured.ts), the leaves'
    * values computed at y with these kink factors; null, or absent, when the analysis read no

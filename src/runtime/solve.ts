@@ -31,8 +31,13 @@ export type SolveMethod = 'auto' | 'fixed-point' | 'anderson' | 'newton';
 export const SOLVE_METHODS: readonly SolveMethod[] = ['auto', 'fixed-point', 'anderson', 'newton'];
 const SOLVE_OPTIONS: readonly (keyof SolveInstanceOptions)[] = ['method', 'tol', 'maxIter', 'y0', 'denseNewtonLimit', 'timeLimitMs'];
 /** The method that produced the returned solution. */
-export type UsedMethod = 'fixed-point' | 'anderson' | 'newton' | 'anderson+newton' | 'coordinate-descent+newton';
-export type InstanceStatus = 'converged' | 'max-iterations' | 'diverged' | 'non-finite' | 'singular' | 'line-search-failed';
+export type UsedMethod = 'fixed-point' | 'anderson' | 'newton' | 'anderson+newton' | 'coordinate-descent+newton' | 'douglas-rachford';
+/**
+ * `infeasible` and `unbounded`: a cone program (src/runtime/cone-program.ts) whose
+ * Douglas-Rachford iterates diverge along a certificate of primal infeasibility or of
+ * unboundedness: the model has no solution.
+ */
+export type InstanceStatus = 'converged' | 'max-iterations' | 'diverged' | 'non-finite' | 'singular' | 'line-search-failed' | 'infeasible' | 'unbounded';
 
 export interface SolveInstanceOptions {
   method?: SolveMethod;
@@ -175,6 +180,7 @@ export function solveInstance(model: ModelInstance, options: SolveInstanceOption
   const maxIter = options.maxIter ?? Infinity;
   const structured = structuredSolve(model, y0, { tol, maxIter, deadline, denseLimit, newton: problem });
   if (structured.solution) return finish(structured.solution.y, 'converged', structured.iterations, structured.solution.method, structured.solution.residual);
+  if (structured.failure) return finish(structured.failure.y, structured.failure.status, structured.iterations, structured.failure.method, structured.failure.residual);
 
   // The generic path: globalized semismooth Newton with the map as its fallback, from y0,
   // with what is left of the budget.

@@ -9,6 +9,7 @@
 import type { ModelInstance } from './model.ts';
 import { semismoothNewton, type NewtonProblem } from './newton.ts';
 import { CompositeSolver } from './composite-cd.ts';
+import { coneProblem, solveConeModel, type ConeProblem } from './cone-program.ts';
 import { normInf } from './matrix.ts';
 import { isFiniteVector } from './validate.ts';
 
@@ -28,6 +29,12 @@ export interface StructuredSolveOptions {
 export interface StructuredSolveResult {
   /** The converged point, or null: no structured solver applies, or it fell short. */
   solution: StructuredSolution | null;
+  /**
+   * A structured solver proved there is no solution (a cone program's certificate of
+   * infeasibility or unboundedness): the status to report, with its last point; the generic
+   * path is not run.
+   */
+  failure?: { y: Float64Array; status: 'infeasible' | 'unbounded'; residual: number; method: 'douglas-rachford' };
   /** Sweeps and Newton steps spent, converged or not. */
   iterations: number;
 }
@@ -37,7 +44,24 @@ export interface StructuredSolution {
   /** Converged: ||F(y)||_inf <= tol at y. */
   residual: number;
   iterations: number;
-  method: 'coordinate-descent+newton';
+  method: 'coordinate-descent+newton' | 'douglas-rachford';
+}
+
+/**
+ * A cone program: Douglas-Rachford on the program (cone-program.ts), judged by the model's F;
+ * infeasibility and unboundedness are reported, not passed to the generic path (which could
+ * only run out of iterations). A run that falls short of the tolerance returns no solution,
+ * and the caller's generic path runs from y0 with what is left of the budget.
+ */
+function coneSolve(model: ModelInstance, cone: ConeProblem, y0: Float64Array, options: StructuredSolveOptions): StructuredSolveResult {
+  const r = solveConeModel(model, cone, y0, { tol: options.tol, maxIter: Number.isFinite(options.maxIter) ? options.maxIter : 200_000, deadline: options.deadline });
+  if (r.status === 'infeasible' || r.status === 'unbounded') {
+    return { solution: null, iterations: r.iterations, failure: { y: r.y, status: r.status, residual: r.residual, method: 'douglas-rachford' } };
+  }
+  if (r.residual <= options.tol && isFiniteVector(r.y)) {
+    return { solution: { y: r.y, residual: r.residual, iterations: r.iterations, method: 'douglas-rachford' }, iterations: r.iterations };
+  }
+  return { solution: null, iterations: r.iterations };
 }
 
 /** Largest support for which the closed-form polish is tried. */
@@ -70,6 +94,8 @@ function compositeSolver(model: ModelInstance, y0: Float64Array): { solver: Comp
  */
 export function structuredSolve(model: ModelInstance, y0: Float64Array, options: StructuredSolveOptions): StructuredSolveResult {
   const { tol, denseLimit, maxIter, deadline } = options;
+  const cone = coneProblem(model);
+  if (cone) return coneSolve(model, cone, y0, options);
   const cd = compositeSolver(model, y0);
   if (!cd) return { solution: null, iterations: 0 };
   // Tighter and tighter: coordinate descent only has to find the active set, which Newton

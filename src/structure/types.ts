@@ -128,6 +128,26 @@ export interface CompositeForm {
     | { kind: 'none' };
 }
 
+/**
+ * A cone program in the Minty form of its KKT conditions (src/analysis/cone-form.ts): unknowns
+ * x (index `x`) and v (index `v`), s = proj_cone(v, K) with K's code at `cone`, and the
+ * equations alpha (A x + s - b) = 0 (block `primal.block`, alpha = `primal.scale`) and
+ * beta (A'(s - v) + c) = 0 (block `dual.block`), A = sum coef * matrix (or its transpose).
+ */
+export interface ConeForm {
+  x: number;
+  v: number;
+  cone: NodeId;
+  coneName: string;
+  /** The projection's primitive (named by the IR, so that the runtime need not name it). */
+  primitive: string;
+  /** `line:column` of the projection. */
+  at: string;
+  matrices: readonly { coef: number; matrix: NodeId; transposed: boolean }[];
+  primal: { block: number; scale: number };
+  dual: { block: number; scale: number };
+}
+
 /** One factor of a guard's bound: a number, |s| (or 1/|s|) of a scalar, a matrix's norm, or an operator's. */
 export type GuardFactor =
   | { kind: 'number'; value: number }
@@ -191,6 +211,8 @@ export interface ModelStructure {
   /** B over numbered leaves, when every part of it has an operator form. */
   denseB: OperatorForm | null;
   composite: CompositeForm | null;
+  /** The cone program the model's two equations state (src/analysis/cone-form.ts), or null. */
+  cone: ConeForm | null;
   projection: ProjectionStructure | null;
   guard: GuardStructure | null;
   /** The `require` clauses in declaration order. */

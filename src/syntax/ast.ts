@@ -56,6 +56,13 @@ export interface TypeExpr {
   span: Span;
 }
 
+/** One block of a `cone` declaration as written: `nonneg[q]` (kind `nonneg`, size `q`). */
+export interface ConeBlockRef {
+  kind: Ident;
+  size: DimRef;
+  span: Span;
+}
+
 export interface Equation {
   lhs: Expr;
   rhs: Expr;
@@ -65,6 +72,7 @@ export interface Equation {
 export type Decl =
   | { kind: 'dim'; names: Ident[]; span: Span }
   | { kind: 'data' | 'param'; name: Ident; type: TypeExpr; span: Span }
+  | { kind: 'cone'; name: Ident; size: DimRef | null; blocks: ConeBlockRef[]; span: Span }
   | { kind: 'let'; name: Ident; value: Expr; span: Span }
   | { kind: 'unknown'; name: Ident; type: TypeExpr; init: Expr | null; span: Span }
   | { kind: 'fixpoint'; name: Ident; value: Expr; span: Span }

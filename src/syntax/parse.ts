@@ -1,7 +1,7 @@
 import type * as ohm from 'ohm-js';
 import { diagnostic, type Diagnostic } from '../diagnostics/diagnostic.ts';
 import { SourceFile, type Span } from '../diagnostics/span.ts';
-import type { BinaryOp, Decl, DimRef, Equation, Expr, Ident, IndexItem, Model, Program, TypeExpr, UnaryOp } from './ast.ts';
+import type { BinaryOp, ConeBlockRef, Decl, DimRef, Equation, Expr, Ident, IndexItem, Model, Program, TypeExpr, UnaryOp } from './ast.ts';
 import { grammar } from './grammar.ts';
 import { MAX_NESTING, nestingDiagnostics } from './nesting.ts';
 
@@ -16,7 +16,7 @@ export interface ParseResult {
   recoveredNames: Set<string>;
 }
 
-const DECL_KEYWORD = /\b(model|dim|data|param|let|unknown|fixpoint|solve|output|require)\b/g;
+const DECL_KEYWORD = /\b(model|dim|data|param|cone(?=\s+[A-Za-z_]\w*\s*[=[])|let|unknown|fixpoint|solve|output|require)\b/g;
 const MAX_RECOVERIES = 25;
 
 /** Parse one file; report every syntax error that recovery can reach, not only the first. */
@@ -90,9 +90,9 @@ function recoveryRegion(text: string, pos: number): [number, number] | null {
   }
   if (start < 0 || startWord === 'model') return null;
   DECL_KEYWORD.lastIndex = 0;
-  const after = /\b(model|dim|data|param|let|unknown|fixpoint|solve|output|require)\b|\}\s*$/m;
+  const after = /\b(model|dim|data|param|cone(?=\s+[A-Za-z_]\w*\s*[=[])|let|unknown|fixpoint|solve|output|require)\b|\}\s*$/m;
   // Failing right at a declaration keyword means the declaration before it is incomplete.
-  const atKeyword = /^(dim|data|param|let|unknown|fixpoint|solve|output|require)\b/.test(text.slice(pos)) && start < pos;
+  const atKeyword = /^(dim|data|param|cone(?=\s+[A-Za-z_]\w*\s*[=[])|let|unknown|fixpoint|solve|output|require)\b/.test(text.slice(pos)) && start < pos;
   const rest = text.slice(pos + 1);
   const next = after.exec(rest);
   let end = atKeyword ? pos : next ? pos + 1 + next.index : text.length;
@@ -311,6 +311,19 @@ semantics.addOperation('ast', {
   },
   InputDecl(kw, name, _colon, type) {
     return { kind: kw.sourceString as 'data' | 'param', name: ident(name), type: type.ast(), span: spanOf(this) } satisfies Decl;
+  },
+  ConeDecl(_kw, name, _open, size, _close, _eq, blocks) {
+    const sizes = size.children;
+    return {
+      kind: 'cone',
+      name: ident(name),
+      size: sizes.length ? (sizes[0].ast() as DimRef) : null,
+      blocks: blocks.asIteration().children.map((b) => b.ast() as ConeBlockRef),
+      span: spanOf(this),
+    } satisfies Decl;
+  },
+  ConeBlock(kind, _open, size, _close) {
+    return { kind: ident(kind), size: size.ast(), span: spanOf(this) } satisfies ConeBlockRef;
   },
   LetDecl(_kw, name, _eq, value) {
     return { kind: 'let', name: ident(name), value: value.ast(), span: spanOf(this) } satisfies Decl;

@@ -2,6 +2,7 @@ import { expect } from 'vitest';
 import type { Attrs, Tensor } from '../../src/primitives/types.ts';
 import { centralDifference, expectClose, inner, num, run, tensor, vec, type Kind } from './harness.ts';
 import { uniform, type Rng } from './rng.ts';
+import { CONE_SPECS } from './cones-cases.ts';
 import { GROUP_SPECS } from './groups-cases.ts';
 import { PROJECTION_SPECS_2 } from './projections-2-cases.ts';
 
@@ -44,6 +45,8 @@ export interface DiagonalTie {
  */
 export interface FaceTie {
   args: Tensor[];
+  /** Argument kinds (default all `real`): a `fixed` argument gets no direction. */
+  kinds?: Kind[];
   tied: number[];
   nearby?: Tensor[][];
   usedFace?: number;
@@ -527,6 +530,7 @@ export const SPECS: Record<string, Spec> = {
   // The l2 ball, the l-infinity ball and the PSD cone (and their internal primitives).
   ...PROJECTION_SPECS_2,
   ...GROUP_SPECS,
+  ...CONE_SPECS,
 };
 
 /** Draws concrete arguments for a case. */

@@ -6,7 +6,8 @@ import type { NodeId, Tensor } from '../../src/primitives/types.ts';
 
 // Evaluating a primitive and its derivative rules through the IR, as the compiler does.
 
-export type Kind = 'real' | 'bool';
+/** `fixed`: a real argument held fixed, never given a tangent (a cone's code, fixed by the dims). */
+export type Kind = 'real' | 'bool' | 'fixed';
 
 export function tensor(shape: number[], values: number[]): Tensor {
   return { shape, data: Float64Array.from(values) };
@@ -22,7 +23,7 @@ export function run(name: string, args: readonly Tensor[]): Tensor {
 /** `name` applied to inputs x0..xk bound to `args`, in a fresh graph. */
 export function applied(name: string, kinds: readonly Kind[], args: readonly Tensor[]) {
   const g = new Graph();
-  const xs = args.map((a, i) => g.input(`x${i}`, 'param', { kind: kinds[i], shape: a.shape }));
+  const xs = args.map((a, i) => g.input(`x${i}`, kinds[i] === 'fixed' ? 'data' : 'param', { kind: kinds[i] === 'fixed' ? 'real' : kinds[i], shape: a.shape }));
   const node = g.apply(name, xs);
   const inputs: Record<string, Tensor> = Object.fromEntries(args.map((a, i) => [`x${i}`, a]));
   const seed = (label: string, value: Tensor) => {

@@ -78,10 +78,11 @@ describe('non-diagonal kinks at a tie', () => {
     const k = REGISTRY.get(name)!.kink!;
     expectGaps(k.kinkGap(tie.args), tie.tied);
     for (const point of tie.nearby ?? []) expect(Math.min(...k.kinkGap(point))).toBeGreaterThan(0);
-    const ks = tie.args.map(() => 'real' as const);
+    const ks = tie.kinds ?? tie.args.map(() => 'real' as const);
     const rng = mulberry32(seedOf(name, 1000 + index));
     for (let draw = 0; draw < 8; draw++) {
-      const dirs = tie.args.map((a) => randomTensor(rng, a.shape));
+      // A fixed argument (a cone's code) is not moved: a zero direction.
+      const dirs = tie.args.map((a, i) => (ks[i] === 'real' ? randomTensor(rng, a.shape) : { shape: a.shape, data: new Float64Array(a.data.length) }));
       const faceValues = (tie.nearby ?? []).map((point) => centralDifference(name, point, dirs, 1e-8));
       const used = jvpAt(name, ks, tie.args, dirs).value!.data;
       const right = oneSidedDifference(name, tie.args, dirs, 1e-8);

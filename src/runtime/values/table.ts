@@ -1,4 +1,5 @@
 import type { Tensor } from '../tensor.ts';
+import { projCone, projConeGap, projConeJvp, projDualCone, projDualConeJvp } from './cone-kernels.ts';
 import { elementwiseGaps, elementwiseKernels } from './elementwise.ts';
 import { blockSoftThreshold, blockSoftThresholdDt, blockSoftThresholdGap, blockSoftThresholdJvp } from './groups.ts';
 import { indexingKernels } from './indexing.ts';
@@ -73,6 +74,10 @@ const kernels: Record<string, ValueKernel> = {
   proj_linf_ball_d: projLinfBallD,
   proj_psd: projPsd,
   proj_psd_jvp: projPsdJvp,
+  proj_cone: projCone,
+  proj_cone_jvp: projConeJvp,
+  proj_dual_cone: projDualCone,
+  proj_dual_cone_jvp: projDualConeJvp,
   block_soft_threshold: blockSoftThreshold,
   block_soft_threshold_jvp: blockSoftThresholdJvp,
   block_soft_threshold_dt: blockSoftThresholdDt,
@@ -90,6 +95,8 @@ const gaps: Record<string, GapKernel> = {
   proj_l2ball: (v, r) => l2BallGap(v, r.data[0]),
   proj_linf_ball: linfBallGap,
   proj_psd: psdGap,
+  proj_cone: projConeGap,
+  proj_dual_cone: projConeGap,
   block_soft_threshold: blockSoftThresholdGap,
   norm2: norm2Gap,
   norminf: norminfGap,
