@@ -27,7 +27,7 @@
  * model's own F; the certificate reads the cone's ties at v.
  */
 import { jvp } from '../ir/ad.ts';
-import type { Graph } from '../ir/graph.ts';
+import { evaluate, type Graph } from '../ir/graph.ts';
 import type { IrModel } from '../ir/model.ts';
 import { factsOf } from '../primitives/registry.ts';
 import type { NodeId } from '../primitives/types.ts';
@@ -44,10 +44,26 @@ interface Term {
 
 const MAX_TERMS = 64;
 
-/** The value of a constant scalar node, or null when the node is not a constant. */
+/** Whether a node reads an input (a declared input, a dim or a tangent seed), however deep. */
+function readsInput(g: Graph, id: NodeId, seen = new Set<NodeId>()): boolean {
+  if (seen.has(id)) return false;
+  seen.add(id);
+  const n = g.node(id);
+  return n.op === 'input' || n.args.some((a) => readsInput(g, a, seen));
+}
+
+/**
+ * The value of a scalar computed from literals alone, or null. The surface writes `-3 * u` as
+ * neg(3) times u and `(1 / 2) * u` as a quotient of literals: a coefficient is its value, not
+ * its spelling, so any literal-only scalar is evaluated (the reference interpreter, the
+ * registry's value rules); a non-finite value is no coefficient.
+ */
 function constantValue(g: Graph, id: NodeId): number | null {
   const n = g.node(id);
-  return n.op === 'const' && 'value' in n ? n.value : null;
+  if (n.op === 'const' && 'value' in n) return n.value;
+  if (n.dep !== 'const' || g.shape(id).length !== 0 || readsInput(g, id)) return null;
+  const v = evaluate(g, [id], { dims: {}, inputs: {} })[0].data[0];
+  return Number.isFinite(v) ? v : null;
 }
 
 /** Monomials (of a fixed matrix) with constant scalars only, as coefficient and matrices; null otherwise. */
@@ -57,10 +73,12 @@ function constantMonomials(g: Graph, ms: readonly Monomial[]): { coef: number; m
     let coef: number = m.sign;
     for (const s of m.scalars) {
       const v = constantValue(g, s.node);
-      if (v === null || v === 0) return null;
+      if (v === null || (v === 0 && s.inverse)) return null;
       coef *= s.inverse ? 1 / v : v;
     }
     if (m.factors.some((f) => f.kind !== 'matrix')) return null;
+    // A monomial times 0 is no term (`0 * A`); a division by 0 above is no form at all.
+    if (coef === 0) continue;
     out.push({ coef, matrices: m.factors.map((f) => ({ node: f.node, transposed: (f as { transposed: boolean }).transposed })) });
   }
   return out;
@@ -86,7 +104,9 @@ function terms(g: Graph, op: LinOp, projection: NodeId): Term[] | null {
       }
       case 'scale': {
         const v = constantValue(g, o.factor);
-        if (v === null || v === 0) return null;
+        if (v === null || (v === 0 && o.inverse)) return null;
+        // `0 * x` is the zero operator: no terms.
+        if (v === 0) return [];
         const of = walk(o.of);
         return of && of.map((t) => ({ ...t, coef: t.coef * (o.inverse ? 1 / v : v) }));
       }

@@ -147,21 +147,22 @@ function residualInf(model: ModelInstance, y: Float64Array): number {
 
 /**
  * Solves the model's cone program from y0 (a warm start when it is not 0) until the model's own
- * ||F||_inf <= tol: Douglas-Rachford to relative tolerances 1e-9, 1e-11, 1e-13 in turn, each
- * run warm-started from the last (the factorization is reused throughout).
+ * ||F||_inf <= tol: Douglas-Rachford to the relative tolerances of `schedule` in turn (default
+ * 1e-9, 1e-11, 1e-13), each run warm-started from the last (the factorization is reused
+ * throughout).
  */
 export function solveConeModel(
   model: ModelInstance,
   problem: ConeProblem,
   y0: Float64Array,
-  options: { tol: number; maxIter: number; deadline: number },
+  options: { tol: number; maxIter: number; deadline: number; schedule?: readonly number[] },
 ): ConeSolveSummary {
   const { n, m, xAt, vAt } = problem;
   const start = y0.some((v) => v !== 0) ? { x: y0.slice(xAt, xAt + n), v: y0.slice(vAt, vAt + m) } : undefined;
   let warm: { x?: Float64Array; v?: Float64Array } | undefined = start;
   let iterations = 0;
   let best: ConeSolveSummary | null = null;
-  for (const rel of [1e-9, 1e-11, 1e-13]) {
+  for (const rel of options.schedule ?? [1e-9, 1e-11, 1e-13]) {
     const left = options.maxIter - iterations;
     if (left <= 0 || performance.now() > options.deadline) break;
     const r = solveCone(problem.A, problem.b, problem.c, problem.callbacks, {

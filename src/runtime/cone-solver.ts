@@ -163,8 +163,7 @@ class Factor implements ConeFactorization {
   constructor(
     readonly rows: number,
     readonly cols: number,
-    /** The A it was made from, and that A's fingerprint then (see {@link fingerprint}). */
-    readonly source: Float64Array,
+    /** The fingerprint of the A it was made from (see {@link fingerprint}). */
     readonly print: number,
     /** The settings it was made with (Settings.key). */
     readonly key: string,
@@ -172,31 +171,37 @@ class Factor implements ConeFactorization {
     readonly scaled: Float64Array,
     readonly D: Float64Array,
     readonly E: Float64Array,
-    /** Upper Cholesky factor R (row-major, upper triangle) of I + the Gram matrix of the short side. */
+    /** Upper Cholesky factor R (row-major, upper triangle) of rhoX rhoY I + the Gram matrix of the short side. */
     readonly R: Float64Array,
     /** m < n: the m x m form. */
     readonly wide: boolean,
     /** The DR metric diag(rhoX I, rhoY I) (see {@link ConeFactorOptions}). */
     readonly rhoX: number,
     readonly rhoY: number,
-  ) {}
-
-  get matrix(): Matrix {
-    return { rows: this.rows, cols: this.cols, data: this.scaled };
+  ) {
+    this.matrix = { rows, cols, data: scaled };
   }
+
+  /** D A E as a Matrix. */
+  readonly matrix: Matrix;
 }
 
 /**
  * Per-A cache of factorizations, keyed on the identity of A's data array (held weakly). An
  * entry is used only when A's dimensions, the block structure and a fingerprint of A's
  * entries (a 32-bit hash of every word of the array, one pass: about the cost of one
- * matrix-vector product, against the O(k^3) factorization it saves) match; a mutated A
+ * matrix-vector product, against the O(k^3) factorization it saves) match, and the settings
+ * (uniform blocks, equilibration passes, rhoX, rhoY) are the same; a mutated A
  * thus gets a fresh factorization (up to a 2^-32 hash collision), and one entry per array is
  * kept (the newest).
  */
 const cache = new WeakMap<Float64Array, Factor>();
 
-/** FNV-1a-style hash over the 32-bit words of the entries: any change of any bit changes it, but for collisions. */
+/**
+ * FNV-1a hash over the 32-bit words of the entries. Each step is a bijection of the state for
+ * a given word, so a change confined to one word always changes the hash; several changes
+ * can collide, with chance about 2^-32.
+ */
 function fingerprint(data: Float64Array): number {
   const words = new Uint32Array(data.buffer, data.byteOffset, data.length * 2);
   let h = 0x811c9dc5;
@@ -206,9 +211,9 @@ function fingerprint(data: Float64Array): number {
 
 /**
  * Equilibration and factorization of A for {@link solveCone}: Ruiz scaling D A E (block rows
- * sharing a factor), then the Cholesky factor of I + (D A E)'(D A E), or of I + (D A E)(D A E)'
- * when A is wide. Pass the result as `options.factorization` to solves with the same A (and
- * the same cone blocks), or rely on solveCone's cache.
+ * sharing a factor), then the Cholesky factor of rhoX rhoY I + (D A E)'(D A E), or of
+ * rhoX rhoY I + (D A E)(D A E)' when A is wide. Pass the result as `options.factorization`
+ * to solves with the same A, cone blocks and settings, or rely on solveCone's cache.
  */
 export function factorCone(A: Matrix, options: ConeFactorOptions = {}): ConeFactorization {
   return buildFactor(A, settingsOf(options), fingerprint(A.data));
@@ -293,7 +298,7 @@ function buildFactor(A: Matrix, settings: Settings, print: number): Factor {
   const G = gram(scaled, m, n);
   for (let i = 0; i < k; i++) G[i * k + i] += rhoX * rhoY;
   if (choleskyInPlace(G, k) === null) throw new SolverError('non-finite-input', 'cone solver: rhoX rhoY I + A\'A is not positive definite to working precision');
-  return new Factor(m, n, data, print, settings.key, scaled, D, E, G, wide, rhoX, rhoY);
+  return new Factor(m, n, print, settings.key, scaled, D, E, G, wide, rhoX, rhoY);
 }
 
 /** One Ruiz step's factor, kept within [1e-4, 1e4] as SCS does (a zero-ish row or column is not blown up). */

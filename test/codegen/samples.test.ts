@@ -45,7 +45,57 @@ const samples: { file: string; inputs: (rng: Rng) => Inputs }[] = [
     file: 'samples/box_qp.impl',
     inputs: (rng) => ({ Q: spd(rng, 5), lo: Array(5).fill(-0.5), hi: Array(5).fill(0.5), target: vec(rng, 5).map((v) => v / 4), q: vec(rng, 5) }),
   },
+  { file: 'samples/lp_layer.impl', inputs: (rng) => lpInputs(rng, 9, 4) },
+  { file: 'samples/portfolio_socp.impl', inputs: (rng) => portfolioInputs(rng, 4) },
+  { file: 'samples/maxcut_sdp.impl', inputs: (rng) => maxcutInputs(rng, 4) },
 ];
+
+/**
+ * An LP min c'x s.t. A x <= b with a known nondegenerate vertex: n active rows (b_i = a_i'x*),
+ * the others slack by at least 0.5, and c = -A_active' y with y >= 0.5 (strict complementarity).
+ */
+function lpInputs(rng: Rng, m: number, n: number): Inputs {
+  const A = mat(rng, m, n);
+  const x = vec(rng, n);
+  const b = A.map((row, i) => row.reduce((s, a, j) => s + a * x[j], 0) + (i < n ? 0 : 0.5 + rng()));
+  const y = Array.from({ length: m }, (_, i) => (i < n ? 0.5 + rng() : 0));
+  const c = Array.from({ length: n }, (_, j) => -A.reduce((s, row, i) => s + row[j] * y[i], 0));
+  return { A, b, c, x_obs: vec(rng, n) };
+}
+
+/** Returns and a covariance factor, the risk budget halfway between the equal-weight portfolio's risk and the best asset's (so that it binds). */
+function portfolioInputs(rng: Rng, n: number): Inputs {
+  for (;;) {
+    const L = mat(rng, n, n).map((row, i) => row.map((v, j) => 0.05 * v + (i === j ? 0.2 : 0)));
+    const mu = vec(rng, n).map((v) => 0.08 + 0.03 * v);
+    const risk = (w: number[]) => Math.hypot(...transpose(L).map((col) => col.reduce((s, a, i) => s + a * w[i], 0)));
+    const best = mu.indexOf(Math.max(...mu));
+    const rBest = risk(mu.map((_, i) => (i === best ? 1 : 0)));
+    const rEqual = risk(mu.map(() => 1 / n));
+    if (rEqual < rBest) return { L, mu, sigma: (rEqual + rBest) / 2 };
+  }
+}
+
+/** A complete graph on k vertices with weights in [0.5, 2]: M (svec of each edge's Laplacian) and E (the diagonal of svec). */
+function maxcutInputs(rng: Rng, k: number): Inputs {
+  const t = (k * (k + 1)) / 2;
+  const at = (i: number, j: number) => {
+    // svec index of (i, j), i >= j: columns of the lower triangle in order.
+    let idx = 0;
+    for (let col = 0; col < j; col++) idx += k - col;
+    return idx + (i - j);
+  };
+  const edges: [number, number][] = [];
+  for (let j = 0; j < k; j++) for (let i = j + 1; i < k; i++) edges.push([i, j]);
+  const M = Array.from({ length: t }, () => Array(edges.length).fill(0));
+  edges.forEach(([i, j], e) => {
+    M[at(i, i)][e] = 1;
+    M[at(j, j)][e] = 1;
+    M[at(i, j)][e] = -Math.SQRT2;
+  });
+  const E = Array.from({ length: k }, (_, i) => Array.from({ length: t }, (_, idx) => (idx === at(i, i) ? 1 : 0)));
+  return { weights: edges.map(() => 0.5 + 1.5 * rng()), M, E };
+}
 
 interface Result {
   status: string;
@@ -158,6 +208,10 @@ describe("A's rows vanish where the reduction site's factor does, when the analy
     'samples/elastic_net.impl': false, // the lambda2 term is divided, not multiplied, by D's companion
     'samples/simplex_qp.impl': false, // no reduction site
     'samples/box_qp.impl': true,
+    // Cone programs: no diagonal kink site (the cone's kinks are the projection's own).
+    'samples/lp_layer.impl': false,
+    'samples/portfolio_socp.impl': false,
+    'samples/maxcut_sdp.impl': false,
   };
   for (const sample of samples) {
     it(sample.file, async () => {
