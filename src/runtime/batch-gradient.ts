@@ -126,7 +126,7 @@ function prepareSample(inst: ModelInstance, solved: { y: Float64Array; status: s
 function addSampleGradient(inst: ModelInstance, outcome: SampleOutcome, cert: CertifiedSelection, output: number, sum: Float64Array, options: { checked: boolean; w?: Float64Array }): SampleOutcome {
   try {
     if (options.w) addGradientWithAdjoint(inst, outcome.y, inst.kinkFactors(outcome.y), output, options.w, sum, { checked: options.checked });
-    else new ImplicitDerivatives(inst, outcome.y, { prefactored: cert.selected ?? undefined }).addOutputGradient(output, sum, { checked: options.checked });
+    else new ImplicitDerivatives(inst, outcome.y, { prefactored: cert.selected ?? undefined, ...(cert.structured ? { structured: cert.structured } : {}) }).addOutputGradient(output, sum, { checked: options.checked });
     return outcome;
   } catch (err) {
     if (!(err instanceof SolverError)) throw err;

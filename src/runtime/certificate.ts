@@ -32,7 +32,7 @@ import type { ModelInstance } from './model.ts';
 import { certifyProjectionFixpoint } from './projection-certificate.ts';
 import { certifyCone, coneProblem, type ConeProblem } from './cone-program.ts';
 import { assembleB, complementRows, couplingRC, DENSE_LIMIT, reducedRows } from './implicit-system.ts';
-import type { DenseSelection } from './implicit-system.ts';
+import type { DenseSelection, StructuredSolver } from './implicit-system.ts';
 import { isFiniteVector, requireFiniteVector, requireLimit, requireModel, requireOptions } from './validate.ts';
 
 /** Most ties the vertex test enumerates (2^12 = 4096 factorizations). */
@@ -110,6 +110,8 @@ export interface CertifiedSelection {
   certificate: RuntimeCertificate;
   /** The selected B[rows, rows] and its LU; null when not formed or singular. */
   selected: DenseSelection | null;
+  /** Solves with the selected B by its structure (a cone program's reduced system), when the certificate made one. */
+  structured?: StructuredSolver;
 }
 
 function finiteOrNull(v: number): number | null {
@@ -363,6 +365,7 @@ function coneSelection(model: ModelInstance, cone: ConeProblem, y: Float64Array,
       ...(ties.length ? { point: { ties, vertices: c.vertices } } : {}),
     },
     selected: c.selected ? { rows: null, B: c.selected.B, lu: c.selected.lu } : null,
+    ...(c.structured ? { structured: c.structured } : {}),
   };
 }
 

@@ -31,6 +31,7 @@ import { normInf, type Matrix } from './matrix.ts';
 import type { ModelInstance } from './model.ts';
 import { solveCone, type ConeCallbacks, type ConeSolveResult } from './cone-solver.ts';
 import type { Tensor } from './tensor.ts';
+import { reducedConeSystem, splitRows, type ReducedConeSystem } from './cone-reduced.ts';
 import { coneGap, coneJacobian, coneTies, decodeCone, projectCone, projectConeJvpAt, projectDualCone, type ConeSpec, type ConeTie } from './values/cones.ts';
 
 /** What a generated module says of its cone program (codegen: `coneProgram()`). */
@@ -242,6 +243,8 @@ export interface ConeCertificate {
   ties: ConeTie[];
   /** The selected B and its LU (null when singular or not formed), for the derivatives to reuse. */
   selected: { B: Matrix; lu: LuResult } | null;
+  /** Without ties: B's solves through its reduced system (cone-reduced.ts), for the derivatives. */
+  structured?: ReducedConeSystem;
   condition: number | null;
   errorBound: number | null;
   /** The offending choices at the ties (one singular vertex, or two with opposite det signs). */
@@ -265,16 +268,44 @@ export function certifyCone(model: ModelInstance, problem: ConeProblem, y: Float
   const v = y.slice(vAt, vAt + m);
   const ties = coneTies(K, v, tieTol);
   const where = `cone \`${problem.name}\` (${problem.primitive} at ${problem.at})`;
+  const D = coneJacobian(K, v);
+  const F = new Float64Array(order);
+  model.residual(y, F);
+  if (ties.length === 0) {
+    // The conservative Jacobian is the single B: solved through its reduced system
+    // (cone-reduced.ts), invertible exactly when that is.
+    const split = splitRows(problem, D);
+    const reducedOrder = split.M.length === 0 ? problem.n : problem.n + split.Z.length + split.M.length;
+    if (reducedOrder > limit) {
+      return {
+        verdict: 'unverified', test: 'cone complementarity', ties, selected: null, condition: null, errorBound: null, vertices: [],
+        detail: `no ties at the solution, but the reduced B has order ${reducedOrder}, above the dense limit ${limit}, so its invertibility is not checked`,
+      };
+    }
+    const reduced = reducedConeSystem(problem, D, order);
+    const what = reduced.form === 'diagonal' ? `the ${problem.n} x ${problem.n} matrix of the tight constraints' rows of A` : `the reduced B (order ${reduced.order} of ${order})`;
+    if (reduced.singular || reduced.condition === null || reduced.condition > 1e14) {
+      return {
+        verdict: reduced.singular ? 'violated' : 'unverified', test: 'cone complementarity', ties, selected: null, condition: reduced.condition, errorBound: null, vertices: [],
+        detail: `strict complementarity holds at every block of ${where}, so the conservative Jacobian is the single B, but ${reduced.singular ? `it is singular (${what} is${reduced.form === 'diagonal' && split.Z.length !== problem.n ? ` ${split.Z.length} x ${problem.n}, not square` : ' singular'})` : `it is ill-conditioned (${what} has condition about ${fmt(reduced.condition ?? Infinity)})`}: the program is degenerate at the solution (its primal or dual solution is not unique)`,
+      };
+    }
+    // First-order distance to the exact solution: the Newton correction B^{-1} F.
+    let e1 = 0;
+    for (const d of reduced.solve(F)) e1 += Math.abs(d);
+    return {
+      verdict: 'certified', test: 'cone complementarity', ties, selected: null, structured: reduced, condition: reduced.condition, errorBound: Number.isFinite(e1) ? e1 : null, vertices: [],
+      detail: `no ties at the solution: strict complementarity holds at every block of ${where} (the nearest switching surface is ${fmt(coneGap(K, v))} away, beyond the tie tolerance ${fmt(tieTol)}), so Pi_K is differentiable at v and the conservative Jacobian is the single B = [[A, D], [0, A'(D - I)]]; it is invertible (through ${what}, condition about ${fmt(reduced.condition)}): primal and dual solutions are unique and nondegenerate`,
+    };
+  }
   if (order > limit) {
     return {
       verdict: 'unverified', test: 'cone complementarity', ties, selected: null, condition: null, errorBound: null, vertices: [],
-      detail: `${ties.length ? `${ties.length} ties at the solution (${describe(ties)}); ` : ''}B has order ${order}, above the dense limit ${limit}, so it was not formed and its invertibility is not checked`,
+      detail: `${ties.length} ties at the solution (${describe(ties)}), and B has order ${order}, above the dense limit ${limit}: its pieces are not enumerated, and a program with ties is never certified`,
     };
   }
-  const B = coneB(problem, coneJacobian(K, v), order);
+  const B = coneB(problem, D, order);
   const lu = luFactor(B);
-  const F = new Float64Array(order);
-  model.residual(y, F);
   let condition: number | null = null;
   let errorBound: number | null = null;
   const selected = lu.singular ? null : { B, lu };
@@ -285,18 +316,6 @@ export function certifyCone(model: ModelInstance, problem: ConeProblem, y: Float
     for (const f of F) f1 += Math.abs(f);
     const e = inverseNorm1Estimate(lu) * f1;
     errorBound = Number.isFinite(e) ? e : null;
-  }
-  if (ties.length === 0) {
-    if (lu.singular || (condition !== null && condition > 1e14) || condition === null) {
-      return {
-        verdict: lu.singular ? 'violated' : 'unverified', test: 'cone complementarity', ties, selected, condition, errorBound, vertices: [],
-        detail: `strict complementarity holds at every block of ${where}, so the conservative Jacobian is the single B, but it is ${lu.singular ? 'singular' : `ill-conditioned (condition about ${fmt(condition ?? Infinity)})`}: the program is degenerate at the solution (its primal or dual solution is not unique)`,
-      };
-    }
-    return {
-      verdict: 'certified', test: 'cone complementarity', ties, selected, condition, errorBound, vertices: [],
-      detail: `no ties at the solution: strict complementarity holds at every block of ${where} (the nearest switching surface is ${fmt(coneGap(K, v))} away, beyond the tie tolerance ${fmt(tieTol)}), so Pi_K is differentiable at v and the conservative Jacobian is the single B = [[A, D], [0, A'(D - I)]]; it is invertible (condition about ${fmt(condition)}): primal and dual solutions are unique and nondegenerate`,
-    };
   }
   const named = `${ties.length} tie${ties.length === 1 ? '' : 's'} at the solution (${describe(ties)}): strict complementarity fails in ${where}`;
   if (ties.length > MAX_CONE_TIES) {

@@ -132,6 +132,19 @@ export interface ImplicitSystemOptions {
    * nonzero factor are harmless: they are identity rows inside the block.
    */
   prefactored?: DenseSelection;
+  /**
+   * Solves with B by its structure, without forming it (a cone program's reduced system,
+   * cone-reduced.ts): preferred over everything else when given.
+   */
+  structured?: StructuredSolver;
+}
+
+/** Solves with B (and B^T) at one solution, by whatever means its structure allows. */
+export interface StructuredSolver {
+  /** Order of what it factored, for reports. */
+  readonly order: number;
+  solve(r: Float64Array): Float64Array;
+  solveTranspose(g: Float64Array): Float64Array;
 }
 
 /** A dense, factored B[rows, rows] (rows null: all of B). */
@@ -153,7 +166,7 @@ export class ImplicitSystem {
   readonly rows: Int32Array | null;
   /** Order of the system actually factored or iterated on. */
   readonly reducedSize: number;
-  readonly method: 'dense-lu' | 'gmres';
+  readonly method: 'dense-lu' | 'gmres' | 'structured';
   /** The dense (reduced) B, with method 'dense-lu'. */
   readonly B: Matrix | null;
   readonly lu: LuResult | null;
@@ -165,16 +178,23 @@ export class ImplicitSystem {
     readonly factors: readonly Float64Array[],
     private readonly options: ImplicitSystemOptions = {},
   ) {
-    requireOptions('ImplicitSystem', options, ['denseLimit', 'gmresTol', 'gmresMaxIter', 'prefactored']);
+    requireOptions('ImplicitSystem', options, ['denseLimit', 'gmresTol', 'gmresMaxIter', 'prefactored', 'structured']);
     if (options.denseLimit !== undefined) requireLimit('ImplicitSystem: denseLimit', options.denseLimit);
     if (options.gmresTol !== undefined) requireTolerance('ImplicitSystem: gmresTol', options.gmresTol);
     if (options.gmresMaxIter !== undefined) requireInteger('ImplicitSystem: gmresMaxIter', options.gmresMaxIter, 1);
     this.n = model.n;
     const limit = options.denseLimit ?? DENSE_LIMIT;
     const pre = options.prefactored;
-    const rows = pre ? pre.rows : reducedRows(model, factors);
+    const rows = options.structured ? null : pre ? pre.rows : reducedRows(model, factors);
     const k = rows ? rows.length : model.n;
-    if (pre) {
+    if (options.structured) {
+      this.rows = null;
+      this.comp = null;
+      this.reducedSize = options.structured.order;
+      this.method = 'structured';
+      this.B = null;
+      this.lu = null;
+    } else if (pre) {
       if (pre.B.rows !== k || pre.lu.n !== k) {
         throw new SolverError('dimension-mismatch', `ImplicitSystem: prefactored B has order ${pre.B.rows}, rows select ${k}`);
       }
@@ -211,6 +231,7 @@ export class ImplicitSystem {
 
   /** z with B z = r. */
   solve(r: Float64Array): Float64Array {
+    if (this.method === 'structured') return this.options.structured!.solve(r);
     if (this.method === 'gmres') {
       return this.iterate((v, out) => this.model.jvpY(this.y, this.factors, v, out), r, 'B');
     }
@@ -235,6 +256,7 @@ export class ImplicitSystem {
    * the model's matrices (X^T X D w for the Lasso, W^T D w for a DEQ).
    */
   solveTranspose(g: Float64Array, options: { keptRowsOnly?: boolean } = {}): Float64Array {
+    if (this.method === 'structured') return this.options.structured!.solveTranspose(g);
     if (this.method === 'gmres') {
       return this.iterate((v, out) => this.model.vjpY(this.y, this.factors, v, out), g, 'B^T');
     }

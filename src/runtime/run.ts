@@ -248,7 +248,7 @@ export function runModel(model: ModelInstance, options: RunOptions = {}): RunRes
   }
 
   // The certificate's factorization of the selected B serves every derivative solve.
-  const derivativeOptions: DerivativeOptions = { denseLimit, prefactored: certified?.selected ?? undefined };
+  const derivativeOptions: DerivativeOptions = { denseLimit, prefactored: certified?.selected ?? undefined, ...(certified?.structured ? { structured: certified.structured } : {}) };
   const derivatives = attachDerivatives(model, y, derivativeOptions, wantJacobian);
   if ('failure' in derivatives) {
     const { failure, paths } = derivatives;

@@ -10,6 +10,7 @@ import type { ModelInstance } from './model.ts';
 import { semismoothNewton, type NewtonProblem } from './newton.ts';
 import { CompositeSolver } from './composite-cd.ts';
 import { coneB, coneProblem, solveConeModel, type ConeProblem } from './cone-program.ts';
+import { reducedConeSystem } from './cone-reduced.ts';
 import { luFactor, luSolve } from './lu.ts';
 import { coneJacobian } from './values/cones.ts';
 import { normInf } from './matrix.ts';
@@ -89,7 +90,8 @@ const POLISH_ORDER = 2000;
 
 /**
  * At most 4 semismooth Newton steps y <- y - B^{-1} F(y), with B = [[A, D], [0, A'(D - I)]]
- * (cone-program.ts coneB, D the cone's selected Jacobian at v), each kept only when it lowers
+ * (D the cone's selected Jacobian at v; solved through its reduced system, cone-reduced.ts,
+ * or B itself when that is singular), each kept only when it lowers
  * ||F||_inf: near a solution without ties D is locally constant and one step lands on it (F is
  * affine on the piece).
  */
@@ -102,9 +104,16 @@ function conePolish(model: ModelInstance, cone: ConeProblem, y0: Float64Array, r
     steps++;
     model.residual(y, F);
     const v = y.subarray(cone.vAt, cone.vAt + cone.m);
-    const lu = luFactor(coneB(cone, coneJacobian(cone.K, v), model.n));
-    if (lu.singular) break;
-    const d = luSolve(lu, F);
+    const D = coneJacobian(cone.K, v);
+    // Through the reduced system (cone-reduced.ts: an LU of order n for an LP), else B itself.
+    const reduced = reducedConeSystem(cone, D, model.n);
+    let d: Float64Array;
+    if (!reduced.singular) d = reduced.solve(F);
+    else {
+      const lu = luFactor(coneB(cone, D, model.n));
+      if (lu.singular) break;
+      d = luSolve(lu, F);
+    }
     const next = Float64Array.from(y, (yi, i) => yi - d[i]);
     const r = residualInf(model, next);
     if (!(r < residual)) break;
