@@ -78,10 +78,28 @@ export interface ConeProblem {
 
 const problems = new WeakMap<ModelInstance, ConeProblem | null>();
 
+/**
+ * Assembled A's, keyed on the first term's array: an instance derived by `with` shares its
+ * matrices' arrays with its base when they do not depend on what changed, and then gets the
+ * same assembled array, which the factorization cache (cone-solver.ts) keys on.
+ */
+const assembled = new WeakMap<Float64Array, { terms: readonly { coef: number; data: Float64Array; transposed: boolean }[]; A: Matrix }>();
+
 /** A = sum coef M (M or M'): the tensor itself when it is one untransposed term with coef 1 (no copy: the factorization cache keys on it). */
 function assembleA(hook: ConeProgramHook, m: number, n: number): Matrix {
   const [first] = hook.matrices;
   if (hook.matrices.length === 1 && first.coef === 1 && !first.transposed) return { rows: m, cols: n, data: first.matrix.data };
+  const terms = hook.matrices.map((t) => ({ coef: t.coef, data: t.matrix.data, transposed: t.transposed }));
+  const hit = assembled.get(first.matrix.data);
+  if (hit && hit.A.rows === m && hit.A.cols === n && hit.terms.length === terms.length && hit.terms.every((t, i) => t.coef === terms[i].coef && t.data === terms[i].data && t.transposed === terms[i].transposed)) {
+    return hit.A;
+  }
+  const A = { rows: m, cols: n, data: sumOfTerms(hook, m, n) };
+  assembled.set(first.matrix.data, { terms, A });
+  return A;
+}
+
+function sumOfTerms(hook: ConeProgramHook, m: number, n: number): Float64Array {
   const data = new Float64Array(m * n);
   for (const { coef, matrix, transposed } of hook.matrices) {
     const M = matrix.data;
@@ -91,7 +109,7 @@ function assembleA(hook: ConeProgramHook, m: number, n: number): Matrix {
       for (let k = 0; k < m * n; k++) data[k] += coef * M[k];
     }
   }
-  return { rows: m, cols: n, data };
+  return data;
 }
 
 /** The cone program of a model instance, or null when the model is not one (memoized per instance). */
@@ -285,9 +303,18 @@ export function certifyCone(model: ModelInstance, problem: ConeProblem, y: Float
     const reduced = reducedConeSystem(problem, D, order);
     const what = reduced.form === 'diagonal' ? `the ${problem.n} x ${problem.n} matrix of the tight constraints' rows of A` : `the reduced B (order ${reduced.order} of ${order})`;
     if (reduced.singular || reduced.condition === null || reduced.condition > 1e14) {
+      const tight = split.Z.length;
+      const why =
+        reduced.form === 'diagonal' && tight < problem.n
+          ? `only ${tight} constraint row${tight === 1 ? ' is' : 's are'} tight for ${problem.n} unknowns: the primal solution is not unique (optimal points fill a face)`
+          : reduced.form === 'diagonal' && tight > problem.n
+            ? `${tight} constraint rows are tight for ${problem.n} unknowns: the dual solution is not unique`
+            : reduced.singular
+              ? `${what} is singular: the primal or dual solution is not unique`
+              : `${what} has condition about ${fmt(reduced.condition ?? Infinity)}: the program is nearly degenerate`;
       return {
         verdict: reduced.singular ? 'violated' : 'unverified', test: 'cone complementarity', ties, selected: null, condition: reduced.condition, errorBound: null, vertices: [],
-        detail: `strict complementarity holds at every block of ${where}, so the conservative Jacobian is the single B, but ${reduced.singular ? `it is singular (${what} is${reduced.form === 'diagonal' && split.Z.length !== problem.n ? ` ${split.Z.length} x ${problem.n}, not square` : ' singular'})` : `it is ill-conditioned (${what} has condition about ${fmt(reduced.condition ?? Infinity)})`}: the program is degenerate at the solution (its primal or dual solution is not unique)`,
+        detail: `strict complementarity holds at every block of ${where}, so the conservative Jacobian is the single B, but it is ${reduced.singular ? 'singular' : 'ill-conditioned'}: ${why}`,
       };
     }
     // First-order distance to the exact solution: the Newton correction B^{-1} F.
