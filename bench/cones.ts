@@ -11,12 +11,14 @@
 // implc: the model below (samples/lp_layer.impl with b a parameter, any cone, and the output
 // w'x), compiled once per cone. Cold: per repeat a fresh instance (A copied into it, so the
 // solver's factorization of I + A'A, cached per A array, is computed again) and
-// runModel(instance, { jacobian: false }), which solves (Douglas-Rachford), certifies (B of
-// order n + m and its LU) and returns gradients.loss.{c, b} from that LU; the solve alone is
-// timed as solveInstance on another fresh instance, and the derivative column is the
-// difference of the medians (certificate + adjoint solve + the result's tables). Warm: what
+// runModel(instance, { jacobian: false }), which solves (Douglas-Rachford, then a semismooth
+// Newton polish on the face), certifies (B = dF/d(x, v) of order n + m, through its reduced
+// system) and returns gradients.loss.{c, b} from that factorization. Its phases are timed
+// apart on another fresh instance: solveInstance, then what runModel does after the solve
+// (certifySelection and the output gradients from its factorization, as run.ts). Warm: what
 // training does, same A and a new c each repeat (instance.with({ c }), the factorization
-// shared), solved from the previous solution (runModel's y0), derivatives included.
+// shared; c = -A'y with y* moved within its face, so that the program stays bounded),
+// solved from the previous solution (runModel's y0), derivatives included.
 //
 // cvxopt: solve_ms is conelp alone (median over the repeats, after one untimed call that fixes
 // the tightest tolerance it converges at, 1e-10 at best), diff_ms the KKT differentiation alone
@@ -30,10 +32,13 @@ import { pathToFileURL } from 'node:url';
 import { Command } from 'commander';
 import { compileModel } from '../src/compile-model.ts';
 import type { ModelClass } from '../codegen/build.ts';
-import { runModel, solveInstance, type ModelInstance, type RunResult } from '../src/runtime/index.ts';
-import { gaussian, lpProgram, randomProgram, type Cone, type ConeProgram } from '../test/helpers/cone-programs.ts';
+import { certifySelection, ImplicitDerivatives, runModel, solveInstance, type ModelInstance, type RunResult } from '../src/runtime/index.ts';
+import { blockRanges, gaussian, lpProgram, randomProgram, type Cone, type ConeProgram } from '../test/helpers/cone-programs.ts';
 import { mulberry32 } from '../test/helpers/rng.ts';
 import { pythonWith, runPeer, writeMatrix } from './peers.ts';
+
+/** Above this m n a program runs once untimed no more, and by default once timed (bench/cones.ts's budget of minutes). */
+export const LARGE = 250_000;
 
 /** The issue's LP sizes, m x n: m = n and m = 2n, m and n from 50 to 1000. */
 export const DEFAULT_SIZES = '50x50,100x100,200x200,500x500,1000x1000,100x50,200x100,400x200,1000x500';
@@ -90,12 +95,15 @@ export interface ConeRow {
   n: number;
   repeats: number;
   solveMs: number;
+  /** certifySelection and the output gradients from its factorization, as runModel does after the solve. */
+  derivativeMs: number;
+  /** runModel(instance, { jacobian: false }) on a fresh instance. */
   totalMs: number;
   warmMs: number;
   iterations: number;
   warmIterations: number;
   certificate: string;
-  /** max |x - x*| (the known solution). */
+  /** max |x - x*| (the known solution), over the cold run and the warm ones (whose new c keeps x*). */
   errX: number;
   peer: PeerResult | null;
   /** max |x - x_cvxopt|, and the gradients' max differences relative to the largest entry of either. */
@@ -109,6 +117,29 @@ const maxAbs = (a: ArrayLike<number>) => Array.from(a).reduce((t, v) => Math.max
 const maxDiff = (a: ArrayLike<number>, b: ArrayLike<number>) => Array.from(a).reduce((t, v, i) => Math.max(t, Math.abs(v - b[i])), 0);
 /** Largest difference relative to the larger vector's largest entry (an LP's grad_c is 0 up to rounding: then absolute). */
 const relDiff = (a: ArrayLike<number>, b: ArrayLike<number>) => maxDiff(a, b) / Math.max(1, maxAbs(a), maxAbs(b));
+
+/**
+ * A new cost c = -A'y with y = y* moved within K* and on y*'s face: nonneg entries scaled by
+ * factors in [0.95, 1.05], second-order and PSD blocks each by one such factor. A c moved
+ * freely need not keep the program bounded: at m = n every row is active, y = -A'^{-1} c, and
+ * a small y_i turns negative under a relative 1e-3 change of c (the LP is then unbounded, as
+ * implc reports). This c keeps (x*, s*) optimal, with the dual solution y.
+ */
+function movedCost(P: ConeProgram, rng: () => number): Float64Array {
+  const y = P.y.slice();
+  const factor = () => 1 + 0.05 * (2 * rng() - 1);
+  for (const { kind, start, length } of blockRanges(P.cone)) {
+    if (kind === 'zero' || kind === 'nonneg') {
+      for (let i = start; i < start + length; i++) y[i] *= factor();
+    } else {
+      const f = factor();
+      for (let i = start; i < start + length; i++) y[i] *= f;
+    }
+  }
+  const c = new Float64Array(P.cols);
+  for (let i = 0; i < P.rows; i++) for (let j = 0; j < P.cols; j++) c[j] -= P.A[i * P.cols + j] * y[i];
+  return c;
+}
 
 /** The unknowns of a run, flat in the model's order (a warm start for the next). */
 function flatSolution(model: ModelInstance, r: RunResult): Float64Array {
@@ -127,19 +158,34 @@ export function compareCone(Layer: ModelClass, name: string, P: ConeProgram, rep
   const check = (r: { status: string }, what: string) => {
     if (r.status !== 'converged') throw new Error(`implc ${what} on ${name}: ${r.status}`);
   };
-  // One untimed run of each kind: V8 compiles the solver's code in tiers on the first calls.
-  check(solveInstance(fresh()), 'solve');
-  check(runModel(fresh(), { jacobian: false }), 'run');
+  // Untimed runs first: V8 compiles the solver's code in tiers over many calls, so a small
+  // program warms up for a second of runs; a large one (seconds per run, its inner loops
+  // compiled within the run) is timed from its first run.
+  if (m * n <= LARGE) {
+    const start = performance.now();
+    do check(runModel(fresh(), { jacobian: false }), 'run');
+    while (performance.now() - start < 1000);
+    check(solveInstance(fresh()), 'solve');
+  }
   const solveMs: number[] = [];
+  const derivativeMs: number[] = [];
   const totalMs: number[] = [];
   let iterations = 0;
   let last: RunResult | null = null;
   for (let k = 0; k < repeats; k++) {
+    // The phases of runModel apart, on one fresh instance: the solve, then what runModel does
+    // after it (run.ts): the certificate, and the output gradients from its factorization.
+    const inst = fresh();
     let t0 = performance.now();
-    const s = solveInstance(fresh());
+    const s = solveInstance(inst);
     solveMs.push(performance.now() - t0);
     check(s, 'solve');
     iterations = s.iterations;
+    t0 = performance.now();
+    const certified = certifySelection(inst, s.y, s.residual);
+    new ImplicitDerivatives(inst, s.y, { prefactored: certified.selected ?? undefined, ...(certified.structured ? { structured: certified.structured } : {}) }).outputGradients();
+    derivativeMs.push(performance.now() - t0);
+    // The whole: runModel on another fresh instance (solution, certificate, gradients tables).
     t0 = performance.now();
     last = runModel(fresh(), { jacobian: false });
     totalMs.push(performance.now() - t0);
@@ -149,22 +195,22 @@ export function compareCone(Layer: ModelClass, name: string, P: ConeProgram, rep
   const x = r.solution.x as number[];
   const grad = r.gradients?.loss as { c: number[]; b: number[] } | undefined;
 
-  // Warm: the same A, c moved by a relative 1e-3 each repeat (the active set of an LP, and the
-  // faces of the curved blocks, stay as they are), each solved from the previous solution.
-  const base = fresh();
+  // Warm: the same A and a new c each repeat, solved from the previous solution.
+  const base = new Layer(inputs);
   let y0 = flatSolution(base, r);
   const rng = mulberry32(7 + m + n);
-  const scale = maxAbs(P.c);
   const warmMs: number[] = [];
   let warmIterations = 0;
+  let warmErrX = 0;
   for (let k = 0; k < repeats + 1; k++) {
-    const c = P.c.map((v) => v + 1e-3 * scale * gaussian(rng));
-    const inst = base.with({ c }) as ModelInstance;
+    const c = movedCost(P, rng);
+    const inst = base.with({ c });
     const t0 = performance.now();
     const rw = runModel(inst, { jacobian: false, y0 });
     const t = performance.now() - t0;
     check(rw, 'warm run');
     if (!rw.gradients) throw new Error(`implc warm run on ${name}: no gradients (${rw.certificate.verdict})`);
+    warmErrX = Math.max(warmErrX, maxDiff(rw.solution.x as number[], P.x));
     // The first warm call is the first `with` instance: untimed, like the cold warm-up.
     if (k > 0) warmMs.push(t);
     warmIterations = rw.iterations;
@@ -188,12 +234,13 @@ export function compareCone(Layer: ModelClass, name: string, P: ConeProgram, rep
     n,
     repeats,
     solveMs: median(solveMs),
+    derivativeMs: median(derivativeMs),
     totalMs: median(totalMs),
     warmMs: median(warmMs),
     iterations,
     warmIterations,
     certificate: r.certificate.verdict,
-    errX: maxDiff(x, P.x),
+    errX: Math.max(maxDiff(x, P.x), warmErrX),
     peer,
     errPeerX: peer ? maxDiff(x, peer.x) : null,
     errGradC: peer?.grad_c && grad ? relDiff(grad.c, peer.grad_c) : null,
@@ -205,7 +252,7 @@ const fmt = (t: number): string => (t < 10 ? t.toPrecision(2) : t.toFixed(0));
 const exp = (v: number | null): string => (v === null ? '-' : v.toExponential(1));
 
 export const TABLE_HEADER = [
-  '| program | m | n | implc solve ms | implc derivative ms | implc total ms | implc warm ms (`with`, new c) | cvxopt solve ms | cvxopt diff ms | cvxopt total ms | ratio cvxopt / implc | ratio cvxopt / implc warm | DR iterations (cold; warm) | conelp iterations (tol) | cvxopt polish ms | max \\|x - x_cvxopt\\| | max \\|x - x*\\| | grad_c diff | grad_b diff | certificate |',
+  '| program | m | n | implc solve ms | implc derivative ms | implc runModel ms | implc warm ms (`with`, new c) | cvxopt solve ms | cvxopt diff ms | cvxopt total ms | ratio cvxopt / implc | ratio cvxopt / implc warm | DR iterations (cold; warm) | conelp iterations (tol) | cvxopt polish ms | max \\|x - x_cvxopt\\| | max \\|x - x*\\| | grad_c diff | grad_b diff | certificate |',
   '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
 ];
 
@@ -213,7 +260,7 @@ export function coneTableRow(r: ConeRow): string {
   const p = r.peer;
   const peerTotal = p && p.diff_ms !== undefined ? p.solve_ms + p.diff_ms : null;
   return (
-    `| ${r.name} | ${r.m} | ${r.n} | ${fmt(r.solveMs)} | ${fmt(Math.max(0, r.totalMs - r.solveMs))} | ${fmt(r.totalMs)} | ${fmt(r.warmMs)} | ` +
+    `| ${r.name} | ${r.m} | ${r.n} | ${fmt(r.solveMs)} | ${fmt(r.derivativeMs)} | ${fmt(r.totalMs)} | ${fmt(r.warmMs)} | ` +
     `${p ? fmt(p.solve_ms) : 'skipped'} | ${p?.diff_ms !== undefined ? fmt(p.diff_ms) : p ? 'singular' : '-'} | ${peerTotal !== null ? fmt(peerTotal) : '-'} | ` +
     `${peerTotal !== null ? (peerTotal / r.totalMs).toPrecision(2) : '-'} | ${peerTotal !== null ? (peerTotal / r.warmMs).toPrecision(2) : '-'} | ` +
     `${r.iterations}; ${r.warmIterations} | ${p ? `${p.iterations} (${p.tol.toExponential(0)})` : '-'} | ${p ? fmt(p.polish_ms) : '-'} | ` +
@@ -267,7 +314,7 @@ if (import.meta.url === pathToFileURL(process.argv[1]).href) {
   const program = new Command()
     .name('bench/cones.ts')
     .option('--sizes <list>', 'LP sizes, m x n, comma separated', DEFAULT_SIZES)
-    .option('--repeats <n>', 'timed repeats per program (default 5 up to m n = 1e5, 3 above)')
+    .option('--repeats <n>', 'timed repeats per program (default 5 up to m n = 1e5, 3 up to 2.5e5, 1 above)')
     .option('--extra <list>', `curved programs: ${Object.keys(EXTRA_PROGRAMS).join(',')} or none`, Object.keys(EXTRA_PROGRAMS).join(','))
     .parse(process.argv);
   const opts = program.opts<{ sizes: string; repeats?: string; extra: string }>();
@@ -281,13 +328,13 @@ if (import.meta.url === pathToFileURL(process.argv[1]).href) {
     (s) => console.error(s),
     parseSizes(opts.sizes),
     opts.extra === 'none' ? [] : opts.extra.split(','),
-    (m, n) => repeats ?? (m * n <= 1e5 ? 5 : 3),
+    (m, n) => repeats ?? (m * n <= 1e5 ? 5 : m * n <= LARGE ? 3 : 1),
   );
   console.log(lines.join('\n'));
   console.log(
     `\nload at end ${load()}; ${((performance.now() - started) / 1000).toFixed(0)} s in all. Times are medians over the repeats. implc solves to ||F||_inf <= 1e-10 (runModel's default); ` +
-      'derivative = median(runModel) - median(solveInstance): certificate (B of order n + m, its LU) and the adjoint solve for gradients.loss.{c, b}. ' +
-      'Warm: instance.with({ c }) with c moved by 1e-3 relative, from the previous solution, derivatives included. cvxopt total = solve_ms + diff_ms (polish apart). ' +
+      'implc solve: solveInstance; derivative: what runModel does next (certifySelection, then the output gradients from its factorization), on the same fresh instance; runModel: the whole call on another fresh instance (the ratios use it). ' +
+      'Warm: instance.with({ c }), c = -A\'y with y* scaled within its face by factors in [0.95, 1.05] (x* stays optimal), from the previous solution, derivatives included. cvxopt total = solve_ms + diff_ms (polish apart). ' +
       'Gradient diffs: max |implc - cvxopt| over max(1, the larger entry) of grad w\'x in c and b.',
   );
 }

@@ -38,6 +38,11 @@ export const DEMOS: readonly DemoEntry[] = [
     about: 'group Lasso on breast cancer: lambda tuned by the implicit hypergradient against a grid',
     load: async () => (await import('./group-lasso.ts')).demo,
   },
+  {
+    name: 'cone-layers',
+    about: 'cone programs as layers: an LP learns costs from plans, a SOCP frontier, an SDP max-cut bound',
+    load: async () => (await import('./cone-layers.ts')).coneLayersDemo,
+  },
 ];
 
 export const DEMO_NAMES: readonly string[] = DEMOS.map((d) => d.name);

@@ -11,12 +11,14 @@
  *     beta  (A'y + c)     = 0      (dual feasibility, n rows)
  *
  * in the unknowns x (n) and v (m). A model is this form when it has exactly those two
- * unknowns and two equations, v enters only through s = proj_cone(v, K) and v itself, and the
+ * unknowns and two equations, v enters only through s = proj_cone(v, K) and v itself, F is
+ * built from x, s and v by linear operations only (so it is affine in them, `affineIn`), and the
  * equations' tangents, read as linear operators (src/analysis/linop.ts) in dx, ds (the
  * projection's Jacobian applied to dv) and dv, expand into fixed matrices with constant
  * coefficients that match the pattern above: one equation reads [alpha A, alpha I, 0] and the
  * other [0, beta A', -beta A'] for the same A (a sum of fixed matrices or their transposes,
- * each with a constant coefficient). Signs, scales, sides of `=`, lets, the order of the
+ * each with a constant coefficient: a scalar of literals alone, `-3` or `1 / 4`, by its value;
+ * a term times 0 vanishes). Signs, scales, sides of `=`, lets, the order of the
  * equations and unknowns, `A * x + s = b` or `b - A * x - s = 0`, `A' * (s - v)` or
  * `A' * s - A' * v`: all read the same. b and c are the equations' constant parts, which the
  * runtime evaluates as F(0) (proj_cone(0) = 0): b = -F_primal(0) / alpha, c = F_dual(0) / beta.
@@ -183,6 +185,30 @@ function dualPattern(ts: readonly Term[], A: ConeForm['matrices']): number | nul
   return beta;
 }
 
+/**
+ * Whether F is affine in (x, s, v) by construction: from each residual down to the unknowns,
+ * every node that moves with them is x, v, the projection (s), or linear in its moving
+ * arguments (the registry's `linear`; a `bilinear` product or a quotient moving in one
+ * argument only, the numerator). The tangents' pattern alone does not say so: a term whose
+ * tangent is 0 where it exists (`if x > 0 then 1 else 0`, constant branches) adds nothing to
+ * the pattern yet moves F, and the runtime reads b and c as F(0).
+ */
+function affineIn(g: Graph, roots: readonly NodeId[], leaves: ReadonlySet<NodeId>): boolean {
+  const seen = new Set<NodeId>();
+  const moves = (id: NodeId) => g.node(id).dep === 'unknown';
+  const visit = (id: NodeId): boolean => {
+    if (leaves.has(id) || !moves(id) || seen.has(id)) return true;
+    seen.add(id);
+    const n = g.node(id);
+    if (n.op === 'input' || n.op === 'const') return false;
+    const f = factsOf(n.op);
+    const moving = n.args.filter(moves);
+    const linear = f.linear === true || (f.bilinear === true && moving.length === 1) || (f.linearForm === 'quotient' && moving.length === 1 && moving[0] === n.args[0]);
+    return linear && moving.every(visit);
+  };
+  return roots.every(visit);
+}
+
 /** The cone-program form of the model, or null (see the file's comment). */
 export function coneForm(model: IrModel): ConeForm | null {
   if (model.cones.length === 0 || model.unknowns.length !== 2 || model.residual.length !== 2) return null;
@@ -207,6 +233,7 @@ export function coneForm(model: IrModel): ConeForm | null {
   const xIndex = 1 - vIndex;
   const x = model.unknowns[xIndex];
   const v = model.unknowns[vIndex];
+  if (!affineIn(g, model.residual.map((r) => r.node), new Set([x.node, v.node, p]))) return null;
   const dx = g.input(`d${x.name}`, 'seed', { kind: 'real', shape: x.shape });
   const dv = g.input(`d${v.name}`, 'seed', { kind: 'real', shape: v.shape });
   const seeds = new Map([[x.node, dx], [v.node, dv]]);

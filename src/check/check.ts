@@ -286,7 +286,23 @@ class ModelChecker {
       else blocks.push({ kind, size });
     }
     const declared = decl.size ? this.dimRef(decl.size) : null;
-    const psd = blocks.find((b) => b.kind === 'psd');
+    // A block's length: its size, or k(k+1)/2 for a psd block of literal order k; null for a
+    // psd block whose order is a dim (its length is not a sum of dims).
+    const lengthOf = (b: ConeInfo['blocks'][number]): Dim | null => (b.kind !== 'psd' ? b.size : typeof b.size === 'number' ? (b.size * (b.size + 1)) / 2 : null);
+    const lengths = blocks.map(lengthOf);
+    const psd = lengths.some((l) => l === null);
+    const sum = psd ? null : addDims(...(lengths as Dim[]));
+    if (declared !== null && sum !== null) {
+      // Both affine: a difference that is a nonzero constant holds for every binding of the dims.
+      const diff = dimForm(addDims(declared, dimOf({ c: -dimForm(sum).c, terms: new Map([...dimForm(sum).terms].map(([k, v]) => [k, -v])) })));
+      if (diff.terms.size === 0 && diff.c !== 0) {
+        this.error('E0201', decl.size!.span, `cone \`${decl.name.name}\` is declared of length ${declared}, but its blocks hold ${sum} entries`, {
+          label: `the blocks hold ${sum}`,
+          help: `drop the declared length (the blocks' sum, ${sum}, is the length), or fix the blocks`,
+        });
+        ok = false;
+      }
+    }
     let size: Dim | null = declared;
     if (size === null && psd) {
       this.error('E0216', decl.name.span, `cone \`${decl.name.name}\` has a psd block, so its length is not a sum of dims: name it`, {
@@ -295,7 +311,7 @@ class ModelChecker {
         help: `write \`cone ${decl.name.name}[t] = ...\` with \`dim t\` declared; t is bound from the blocks at run time`,
       });
       ok = false;
-    } else if (size === null) size = addDims(...blocks.map((b) => b.size));
+    } else if (size === null) size = sum;
     const type: ValueType = { kind: 'cone', shape: [size ?? 0] };
     this.declare(decl.name.name, decl.name.span, 'cone', decl, type);
     if (ok && size !== null) this.cones.set(decl.name.name, { name: decl.name.name, size, declared, blocks, span: decl.span });

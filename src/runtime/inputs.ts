@@ -166,11 +166,26 @@ function bindCone(cone: NonNullable<InputSpec['cones']>[number], dims: Record<st
   const d = cone.declared;
   if (d === undefined) return;
   const have = dimValue(d, lookup);
-  if (have === undefined && typeof d === 'string' && !isSum(d)) {
-    dims[d] = length;
-    dimSource[d] = `cone ${cone.name} (${parts.join(' * ')})`;
-  } else if (have !== length) {
-    throw new InputError(`cone \`${cone.name}\` is declared of length ${d}${have === undefined ? '' : ` = ${have}`}, but its blocks ${parts.join(' * ')} hold ${length} entries`);
+  const source = `cone ${cone.name} (${parts.join(' * ')})`;
+  if (have === undefined && typeof d === 'string') {
+    // One dim of the declared length no input binds (`t` in `cone K[k + t]`): bound so that the
+    // length is the blocks' (an integer >= 1, else an error below).
+    const unbound = dimNamesOf(d).filter((k) => lookup(k) === undefined);
+    if (unbound.length === 1) {
+      const name = unbound[0];
+      const at0 = dimValue(d, (k) => (k === name ? 0 : lookup(k)))!;
+      const at1 = dimValue(d, (k) => (k === name ? 1 : lookup(k)))!;
+      const value = (length - at0) / (at1 - at0);
+      if (Number.isInteger(value) && value >= 1) {
+        dims[name] = value;
+        dimSource[name] = source;
+        return;
+      }
+    }
+  }
+  if (have !== length) {
+    const shown = have === undefined ? '' : typeof d === 'number' ? '' : ` = ${have}`;
+    throw new InputError(`cone \`${cone.name}\` is declared of length ${d}${shown}, but its blocks ${parts.join(' * ')} hold ${length} entries`);
   }
 }
 

@@ -10,7 +10,7 @@ import type { ModelInstance } from './model.ts';
 import { semismoothNewton, type NewtonProblem } from './newton.ts';
 import { CompositeSolver } from './composite-cd.ts';
 import { coneB, coneProblem, solveConeModel, type ConeProblem } from './cone-program.ts';
-import { reducedConeSystem } from './cone-reduced.ts';
+import { reducedConeSystem, splitRows } from './cone-reduced.ts';
 import { luFactor, luSolve } from './lu.ts';
 import { coneJacobian } from './values/cones.ts';
 import { normInf } from './matrix.ts';
@@ -59,12 +59,14 @@ export interface StructuredSolution {
 function coneSolve(model: ModelInstance, cone: ConeProblem, y0: Float64Array, options: StructuredSolveOptions): StructuredSolveResult {
   const maxIter = Number.isFinite(options.maxIter) ? options.maxIter : 200_000;
   // Douglas-Rachford finds the faces (the active set) long before it resolves the last digits,
-  // which a semismooth Newton step on the face then does at once (F is affine there): first a
-  // loose run and a polish, then, when that falls short, the tight runs and a polish again.
+  // which a semismooth Newton step on the face then does at once (F is affine there): rounds
+  // of Douglas-Rachford, each longer and tighter, each followed by a polish. A nearly
+  // degenerate program (a multiplier of 1e-6 against costs of 1) crawls in Douglas-Rachford
+  // and is finished by the polish of an early round.
   let iterations = 0;
   let start = y0;
-  for (const schedule of [[1e-6], [1e-9, 1e-11, 1e-13]]) {
-    const r = solveConeModel(model, cone, start, { tol: options.tol, maxIter: maxIter - iterations, deadline: options.deadline, schedule });
+  for (const [schedule, cap] of [[[1e-6], 1000], [[1e-9], 10_000], [[1e-11, 1e-13], 50_000]] as [number[], number][]) {
+    const r = solveConeModel(model, cone, start, { tol: options.tol, maxIter: Math.min(cap, maxIter - iterations), deadline: options.deadline, schedule });
     iterations += r.iterations;
     if (r.status === 'infeasible' || r.status === 'unbounded') {
       return { solution: null, iterations, failure: { y: r.y, status: r.status, residual: r.residual, method: 'douglas-rachford' } };
@@ -100,27 +102,89 @@ function conePolish(model: ModelInstance, cone: ConeProblem, y0: Float64Array, r
   let residual = residual0;
   let steps = 0;
   const F = new Float64Array(model.n);
-  while (steps < 4 && !(residual <= tol)) {
+  while (steps < 6 && !(residual <= tol)) {
     steps++;
     model.residual(y, F);
     const v = y.subarray(cone.vAt, cone.vAt + cone.m);
     const D = coneJacobian(cone.K, v);
-    // Through the reduced system (cone-reduced.ts: an LU of order n for an LP), else B itself.
-    const reduced = reducedConeSystem(cone, D, model.n);
-    let d: Float64Array;
-    if (!reduced.singular) d = reduced.solve(F);
-    else {
-      const lu = luFactor(coneB(cone, D, model.n));
-      if (lu.singular) break;
-      d = luSolve(lu, F);
+    // The selected piece, then (a nearly degenerate LP, where the iterate has not yet told a
+    // tight row with a tiny multiplier from a slack one) the piece with the orthant rows
+    // nearest to switching switched, so that n rows are tight: the best step that lowers ||F||.
+    let best: { y: Float64Array; r: number } | null = null;
+    const completed = completedPieces(cone, D, v);
+    for (const [piece, Fp] of [[D, F], ...completed.map((c) => [c.D, pieceResidual(cone, F, c.shift)])] as [Float64Array, Float64Array][]) {
+      const d = newtonStep(cone, piece, Fp, model.n);
+      if (d === null) continue;
+      const next = Float64Array.from(y, (yi, i) => yi - d[i]);
+      const r = residualInf(model, next);
+      if (r < residual && (best === null || r < best.r)) best = { y: next, r };
     }
-    const next = Float64Array.from(y, (yi, i) => yi - d[i]);
-    const r = residualInf(model, next);
-    if (!(r < residual)) break;
-    y = next;
-    residual = r;
+    if (best === null) break;
+    y = best.y;
+    residual = best.r;
   }
   return { y, residual, steps };
+}
+
+/** B^{-1} F at the piece D: through the reduced system (cone-reduced.ts: an LU of order n for an LP), else B itself; null when singular. */
+function newtonStep(cone: ConeProblem, D: Float64Array, F: Float64Array, order: number): Float64Array | null {
+  const reduced = reducedConeSystem(cone, D, order);
+  if (!reduced.singular) return reduced.solve(F);
+  const lu = luFactor(coneB(cone, D, order));
+  return lu.singular ? null : luSolve(lu, F);
+}
+
+/**
+ * F of the affine piece a completed D names, at y: on an orthant row the piece's slack is
+ * D_ii v_i, not max(v_i, 0), so s moves by `shift` there, which the primal rows see times alpha
+ * and the dual rows A'(s - v) times beta A'. Newton's step on the piece then lands on the
+ * piece's own solution, which F itself judges.
+ */
+function pieceResidual(cone: ConeProblem, F: Float64Array, shift: Float64Array): Float64Array {
+  const { A, n, m, alpha, beta, primalAt, dualAt } = cone;
+  const out = F.slice();
+  for (let i = 0; i < m; i++) {
+    if (shift[i] === 0) continue;
+    out[primalAt + i] += alpha * shift[i];
+    for (let j = 0; j < n; j++) out[dualAt + j] += beta * A.data[i * n + j] * shift[i];
+  }
+  return out;
+}
+
+/** How many single flips the polish tries when one orthant row is missing (or one too many). */
+const FLIP_CANDIDATES = 4;
+
+/**
+ * When every block is slack or tight (no curved face) and the tight rows are not n: pieces
+ * with orthant rows nearest to their switch flipped until n rows are tight (slack rows with the
+ * smallest v_i made tight, or tight rows with the smallest |v_i| made slack), each with the
+ * shift of s the flip makes (the piece's slack D_ii v_i minus max(v_i, 0)). One row short (or
+ * over): the FLIP_CANDIDATES nearest rows, one piece each (the nearest is not always the
+ * vertex: a polish that took it would cycle between two neighbours); more: the nearest rows
+ * together. None otherwise.
+ */
+function completedPieces(cone: ConeProblem, D: Float64Array, v: Float64Array): { D: Float64Array; shift: Float64Array }[] {
+  const { P, Z, M } = splitRows(cone, D);
+  if (M.length > 0 || Z.length === cone.n) return [];
+  const m = cone.m;
+  const orthant = new Set<number>();
+  for (const b of cone.K.blocks) if (b.kind === 'nonneg') for (let i = b.offset; i < b.offset + b.size; i++) orthant.add(i);
+  const piece = (rows: readonly number[], to: 0 | 1) => {
+    const out = D.slice();
+    const shift = new Float64Array(m);
+    for (const i of rows) {
+      out[i * m + i] = to;
+      shift[i] = to * v[i] - Math.max(v[i], 0);
+    }
+    return { D: out, shift };
+  };
+  const flips = (rows: Int32Array, count: number, to: 0 | 1) => {
+    const candidates = Array.from(rows).filter((i) => orthant.has(i)).sort((a, b) => Math.abs(v[a]) - Math.abs(v[b]));
+    if (candidates.length < count) return [];
+    if (count === 1) return candidates.slice(0, FLIP_CANDIDATES).map((i) => piece([i], to));
+    return [piece(candidates.slice(0, count), to)];
+  };
+  return Z.length < cone.n ? flips(P, cone.n - Z.length, 0) : flips(Z, Z.length - cone.n, 1);
 }
 
 /** Largest support for which the closed-form polish is tried. */

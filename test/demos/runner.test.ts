@@ -24,10 +24,10 @@ function implc(args: string[]): Promise<{ code: number | null; stdout: string; s
   });
 }
 
-const NAMES = ['lasso', 'deq', 'qp', 'pathological', 'group-lasso'];
+const NAMES = ['lasso', 'deq', 'qp', 'pathological', 'group-lasso', 'cone-layers'];
 
 describe('implc demo', () => {
-  it('--list lists the five demos, one a line', async () => {
+  it('--list lists the six demos, one a line', async () => {
     const r = await implc(['demo', '--list']);
     expect(r.code).toBe(0);
     expect(r.stderr).toBe('');
@@ -61,7 +61,7 @@ describe('implc demo', () => {
 });
 
 describe('the demo registry', () => {
-  it('has the five demos in the order npm start runs them', () => {
+  it('has the six demos in the order npm start runs them', () => {
     expect(DEMO_NAMES).toEqual(NAMES);
     expect(DEMOS.map((d) => d.name)).toEqual(NAMES);
     expect(findDemo('deq')?.name).toBe('deq');
