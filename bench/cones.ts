@@ -40,6 +40,9 @@ import { pythonWith, runPeer, writeMatrix } from './peers.ts';
 /** Above this m n a program runs once untimed no more, and by default once timed (bench/cones.ts's budget of minutes). */
 export const LARGE = 250_000;
 
+/** Repeats stop once a program's timed runs have taken this long (at least one is timed): a slow solve is timed once. */
+export const REPEAT_BUDGET_MS = 5000;
+
 /** The issue's LP sizes, m x n: m = n and m = 2n, m and n from 50 to 1000. */
 export const DEFAULT_SIZES = '50x50,100x100,200x200,500x500,1000x1000,100x50,200x100,400x200,1000x500';
 
@@ -93,6 +96,7 @@ export interface ConeRow {
   name: string;
   m: number;
   n: number;
+  /** Timed repeats made (fewer than asked once REPEAT_BUDGET_MS is spent). */
   repeats: number;
   solveMs: number;
   /** certifySelection and the output gradients from its factorization, as runModel does after the solve. */
@@ -100,6 +104,7 @@ export interface ConeRow {
   /** runModel(instance, { jacobian: false }) on a fresh instance. */
   totalMs: number;
   warmMs: number;
+  warmRepeats: number;
   iterations: number;
   warmIterations: number;
   certificate: string;
@@ -159,20 +164,20 @@ export function compareCone(Layer: ModelClass, name: string, P: ConeProgram, rep
     if (r.status !== 'converged') throw new Error(`implc ${what} on ${name}: ${r.status}`);
   };
   // Untimed runs first: V8 compiles the solver's code in tiers over many calls, so a small
-  // program warms up for a second of runs; a large one (seconds per run, its inner loops
-  // compiled within the run) is timed from its first run.
+  // program warms up for a second of runs; a large one (its inner loops compiled within the
+  // run) is timed from its first run, and one that takes seconds is timed once (the budget).
   if (m * n <= LARGE) {
     const start = performance.now();
     do check(runModel(fresh(), { jacobian: false }), 'run');
     while (performance.now() - start < 1000);
-    check(solveInstance(fresh()), 'solve');
   }
   const solveMs: number[] = [];
   const derivativeMs: number[] = [];
   const totalMs: number[] = [];
   let iterations = 0;
   let last: RunResult | null = null;
-  for (let k = 0; k < repeats; k++) {
+  const timed = performance.now();
+  for (let k = 0; k < repeats && (k === 0 || performance.now() - timed < REPEAT_BUDGET_MS); k++) {
     // The phases of runModel apart, on one fresh instance: the solve, then what runModel does
     // after it (run.ts): the certificate, and the output gradients from its factorization.
     const inst = fresh();
@@ -202,7 +207,8 @@ export function compareCone(Layer: ModelClass, name: string, P: ConeProgram, rep
   const warmMs: number[] = [];
   let warmIterations = 0;
   let warmErrX = 0;
-  for (let k = 0; k < repeats + 1; k++) {
+  const warmStart = performance.now();
+  for (let k = 0; k < repeats + 1 && (k < 2 || performance.now() - warmStart < REPEAT_BUDGET_MS); k++) {
     const c = movedCost(P, rng);
     const inst = base.with({ c });
     const t0 = performance.now();
@@ -232,11 +238,12 @@ export function compareCone(Layer: ModelClass, name: string, P: ConeProgram, rep
     name,
     m,
     n,
-    repeats,
+    repeats: solveMs.length,
     solveMs: median(solveMs),
     derivativeMs: median(derivativeMs),
     totalMs: median(totalMs),
     warmMs: median(warmMs),
+    warmRepeats: warmMs.length,
     iterations,
     warmIterations,
     certificate: r.certificate.verdict,
@@ -252,15 +259,15 @@ const fmt = (t: number): string => (t < 10 ? t.toPrecision(2) : t.toFixed(0));
 const exp = (v: number | null): string => (v === null ? '-' : v.toExponential(1));
 
 export const TABLE_HEADER = [
-  '| program | m | n | implc solve ms | implc derivative ms | implc runModel ms | implc warm ms (`with`, new c) | cvxopt solve ms | cvxopt diff ms | cvxopt total ms | ratio cvxopt / implc | ratio cvxopt / implc warm | DR iterations (cold; warm) | conelp iterations (tol) | cvxopt polish ms | max \\|x - x_cvxopt\\| | max \\|x - x*\\| | grad_c diff | grad_b diff | certificate |',
-  '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
+  '| program | m | n | repeats (implc; warm) | implc solve ms | implc derivative ms | implc runModel ms | implc warm ms (`with`, new c) | cvxopt solve ms | cvxopt diff ms | cvxopt total ms | ratio cvxopt / implc | ratio cvxopt / implc warm | DR iterations (cold; warm) | conelp iterations (tol) | cvxopt polish ms | max \\|x - x_cvxopt\\| | max \\|x - x*\\| | grad_c diff | grad_b diff | certificate |',
+  '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
 ];
 
 export function coneTableRow(r: ConeRow): string {
   const p = r.peer;
   const peerTotal = p && p.diff_ms !== undefined ? p.solve_ms + p.diff_ms : null;
   return (
-    `| ${r.name} | ${r.m} | ${r.n} | ${fmt(r.solveMs)} | ${fmt(r.derivativeMs)} | ${fmt(r.totalMs)} | ${fmt(r.warmMs)} | ` +
+    `| ${r.name} | ${r.m} | ${r.n} | ${r.repeats}; ${r.warmRepeats} | ${fmt(r.solveMs)} | ${fmt(r.derivativeMs)} | ${fmt(r.totalMs)} | ${fmt(r.warmMs)} | ` +
     `${p ? fmt(p.solve_ms) : 'skipped'} | ${p?.diff_ms !== undefined ? fmt(p.diff_ms) : p ? 'singular' : '-'} | ${peerTotal !== null ? fmt(peerTotal) : '-'} | ` +
     `${peerTotal !== null ? (peerTotal / r.totalMs).toPrecision(2) : '-'} | ${peerTotal !== null ? (peerTotal / r.warmMs).toPrecision(2) : '-'} | ` +
     `${r.iterations}; ${r.warmIterations} | ${p ? `${p.iterations} (${p.tol.toExponential(0)})` : '-'} | ${p ? fmt(p.polish_ms) : '-'} | ` +
@@ -332,7 +339,7 @@ if (import.meta.url === pathToFileURL(process.argv[1]).href) {
   );
   console.log(lines.join('\n'));
   console.log(
-    `\nload at end ${load()}; ${((performance.now() - started) / 1000).toFixed(0)} s in all. Times are medians over the repeats. implc solves to ||F||_inf <= 1e-10 (runModel's default); ` +
+    `\nload at end ${load()}; ${((performance.now() - started) / 1000).toFixed(0)} s in all. Times are medians over the repeats (timed repeats stop after ${REPEAT_BUDGET_MS / 1000} s per program; cvxopt's as asked). implc solves to ||F||_inf <= 1e-10 (runModel's default); ` +
       'implc solve: solveInstance; derivative: what runModel does next (certifySelection, then the output gradients from its factorization), on the same fresh instance; runModel: the whole call on another fresh instance (the ratios use it). ' +
       'Warm: instance.with({ c }), c = -A\'y with y* scaled within its face by factors in [0.95, 1.05] (x* stays optimal), from the previous solution, derivatives included. cvxopt total = solve_ms + diff_ms (polish apart). ' +
       'Gradient diffs: max |implc - cvxopt| over max(1, the larger entry) of grad w\'x in c and b.',
