@@ -37,7 +37,7 @@ import { blockRanges, gaussian, lpProgram, randomProgram, type Cone, type ConePr
 import { mulberry32 } from '../test/helpers/rng.ts';
 import { pythonWith, runPeer, writeMatrix } from './peers.ts';
 
-/** Above this m n a program runs once untimed no more, and by default once timed (bench/cones.ts's budget of minutes). */
+/** A program with m n above this is timed from its first run (no untimed warm-up) and, by default, once: the bench's budget is minutes. */
 export const LARGE = 250_000;
 
 /** Repeats stop once a program's timed runs have taken this long (at least one is timed): a slow solve is timed once. */

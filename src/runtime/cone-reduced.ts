@@ -78,6 +78,13 @@ export interface ReducedConeSystem {
   solveTranspose(g: Float64Array): Float64Array;
 }
 
+/**
+ * The LU of A_Z for the last tight rows, per A's array (held weakly). A program's A is never
+ * written (an instance's values are snapshots of its inputs), so the array and the rows name
+ * the matrix.
+ */
+const tightFactors = new WeakMap<Float64Array, { key: string; lu: LuResult; condition: number | null }>();
+
 /** The reduced system of B at D (see the file's comment). `order` is the model's n (= n + m). */
 export function reducedConeSystem(problem: ConeProblem, D: Float64Array, order: number): ReducedConeSystem {
   const { A, n, m, alpha, beta, xAt, vAt, primalAt, dualAt } = problem;
@@ -92,12 +99,20 @@ export function reducedConeSystem(problem: ConeProblem, D: Float64Array, order: 
     return singularSystem(split, n + zc);
   }
   if (diagonal) {
+    // The same tight rows give the same A_Z: its LU is kept per A (the polish's last step and
+    // the certificate at the point it lands on share it, and so do the instances of a `with`
+    // path that keep A and the active set: training on c).
+    const key = `${n}:${Z.join(',')}`;
+    const hit = tightFactors.get(a);
+    if (hit && hit.key === key) return build(split, n, 'diagonal', hit.condition, hit.lu);
     const AZ = new Float64Array(n * n);
     for (let r = 0; r < zc; r++) AZ.set(a.subarray(Z[r] * n, Z[r] * n + n), r * n);
     const lu = luFactor({ rows: n, cols: n, data: AZ });
     if (lu.singular) return singularSystem(split, n);
     const cond = conditionEstimate1({ rows: n, cols: n, data: AZ }, lu);
-    return build(split, n, 'diagonal', Number.isFinite(cond) ? cond : null, lu);
+    const condition = Number.isFinite(cond) ? cond : null;
+    tightFactors.set(a, { key, lu, condition });
+    return build(split, n, 'diagonal', condition, lu);
   }
   const k = n + zc + mc;
   const R = new Float64Array(k * k);
@@ -110,13 +125,28 @@ export function reducedConeSystem(problem: ConeProblem, D: Float64Array, order: 
     for (let j = 0; j < n; j++) R[row + j] = alpha * a[i * n + j];
     for (let c = 0; c < mc; c++) R[row + n + zc + c] = alpha * D[i * m + M[c]];
   }
-  // Dual rows: -beta A_Z' (dv_Z) and beta A_M'(D_MM - I) (dv_M).
+  // Dual rows: -beta A_Z' (dv_Z) and beta A_M'(D_MM - I) (dv_M). D_MM is block diagonal (one
+  // block per curved cone block, whose rows are consecutive in M): each column of D_MM is
+  // summed over its own block's rows only.
+  const blockStart = new Int32Array(mc);
+  const blockEnd = new Int32Array(mc);
+  for (let c = 0; c < mc; ) {
+    const block = problem.K.blocks.find((b) => M[c] >= b.offset && M[c] < b.offset + b.size)!;
+    let e = c;
+    while (e < mc && M[e] < block.offset + block.size) e++;
+    for (let t = c; t < e; t++) {
+      blockStart[t] = c;
+      blockEnd[t] = e;
+    }
+    c = e;
+  }
   for (let j = 0; j < n; j++) {
     const row = (zc + mc + j) * k;
     for (let c = 0; c < zc; c++) R[row + n + c] = -beta * a[Z[c] * n + j];
     for (let c = 0; c < mc; c++) {
       let s = -a[M[c] * n + j];
-      for (let r = 0; r < mc; r++) s += a[M[r] * n + j] * D[M[r] * m + M[c]];
+      const col = M[c];
+      for (let r = blockStart[c]; r < blockEnd[c]; r++) s += a[M[r] * n + j] * D[M[r] * m + col];
       R[row + n + zc + c] = beta * s;
     }
   }

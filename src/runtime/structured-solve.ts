@@ -63,46 +63,80 @@ function coneSolve(model: ModelInstance, cone: ConeProblem, y0: Float64Array, op
   // of Douglas-Rachford, each longer and tighter, each followed by a polish. A nearly
   // degenerate program (a multiplier of 1e-6 against costs of 1) crawls in Douglas-Rachford
   // and is finished by the polish of an early round.
+  // Early rounds are short and their polish light (one or two steps, only where the tight rows
+  // can make B invertible, no dense fallback): on a well-posed program Douglas-Rachford has the
+  // faces after tens of iterations. A warm start (training along a `with` path: y0 is the last
+  // solution) is polished before any iteration: with the same faces one step lands.
   let iterations = 0;
+  const polish = (y: Float64Array, residual: number, full: boolean) => {
+    if (residual <= options.tol || !isFiniteVector(y) || model.n > POLISH_ORDER) return { y, residual };
+    const p = conePolish(model, cone, y, residual, options.tol, full ? FULL_POLISH : LIGHT_POLISH);
+    iterations += p.steps;
+    return p;
+  };
+  const solved = (y: Float64Array, residual: number): StructuredSolveResult => ({ solution: { y, residual, iterations, method: 'douglas-rachford' }, iterations });
+  if (y0.some((v) => v !== 0) && isFiniteVector(y0)) {
+    const w = polish(y0, residualInf(model, y0), false);
+    if (w.residual <= options.tol) return solved(w.y, w.residual);
+  }
   let start = y0;
-  for (const [schedule, cap] of [[[1e-6], 1000], [[1e-9], 10_000], [[1e-11, 1e-13], 50_000]] as [number[], number][]) {
+  for (const [schedule, cap, full] of CONE_ROUNDS) {
+    if (iterations >= maxIter || performance.now() > options.deadline) break;
     const r = solveConeModel(model, cone, start, { tol: options.tol, maxIter: Math.min(cap, maxIter - iterations), deadline: options.deadline, schedule });
     iterations += r.iterations;
     if (r.status === 'infeasible' || r.status === 'unbounded') {
       return { solution: null, iterations, failure: { y: r.y, status: r.status, residual: r.residual, method: 'douglas-rachford' } };
     }
-    let { y, residual } = r;
-    if (!(residual <= options.tol) && isFiniteVector(y) && model.n <= POLISH_ORDER) {
-      const polished = conePolish(model, cone, y, residual, options.tol);
-      y = polished.y;
-      residual = polished.residual;
-      iterations += polished.steps;
-    }
-    if (residual <= options.tol && isFiniteVector(y)) {
-      return { solution: { y, residual, iterations, method: 'douglas-rachford' }, iterations };
-    }
-    if (!isFiniteVector(y) || iterations >= maxIter || performance.now() > options.deadline) break;
+    const { y, residual } = polish(r.y, r.residual, full);
+    if (residual <= options.tol && isFiniteVector(y)) return solved(y, residual);
+    if (!isFiniteVector(y)) break;
     start = y;
   }
   return { solution: null, iterations };
 }
 
+/**
+ * Rounds of Douglas-Rachford: relative tolerances, an iteration cap, and whether the polish
+ * after it is the full one (more steps, switched orthant rows, B itself when the reduced
+ * system is singular) or the light one.
+ */
+const CONE_ROUNDS: readonly (readonly [readonly number[], number, boolean])[] = [
+  [[1e-3], 25, false],
+  [[1e-4], 50, false],
+  [[1e-5], 100, false],
+  [[1e-6], 250, false],
+  [[1e-6], 1000, true],
+  [[1e-9], 10_000, true],
+  [[1e-11, 1e-13], 50_000, true],
+];
+
+interface PolishOptions {
+  steps: number;
+  /** Try the pieces with the nearest orthant rows switched (completedPieces). */
+  complete: boolean;
+  /** Fall back to an LU of B itself (order n + m) when the reduced system is singular. */
+  dense: boolean;
+}
+
+const LIGHT_POLISH: PolishOptions = { steps: 2, complete: false, dense: false };
+const FULL_POLISH: PolishOptions = { steps: 6, complete: true, dense: true };
+
 /** Largest order n + m of the dense B a polish step factors (the certificate's dense limit). */
 const POLISH_ORDER = 2000;
 
 /**
- * At most 4 semismooth Newton steps y <- y - B^{-1} F(y), with B = [[A, D], [0, A'(D - I)]]
+ * A few semismooth Newton steps y <- y - B^{-1} F(y), with B = [[A, D], [0, A'(D - I)]]
  * (D the cone's selected Jacobian at v; solved through its reduced system, cone-reduced.ts,
  * or B itself when that is singular), each kept only when it lowers
  * ||F||_inf: near a solution without ties D is locally constant and one step lands on it (F is
  * affine on the piece).
  */
-function conePolish(model: ModelInstance, cone: ConeProblem, y0: Float64Array, residual0: number, tol: number): { y: Float64Array; residual: number; steps: number } {
+function conePolish(model: ModelInstance, cone: ConeProblem, y0: Float64Array, residual0: number, tol: number, how: PolishOptions): { y: Float64Array; residual: number; steps: number } {
   let y = y0;
   let residual = residual0;
   let steps = 0;
   const F = new Float64Array(model.n);
-  while (steps < 6 && !(residual <= tol)) {
+  while (steps < how.steps && !(residual <= tol)) {
     steps++;
     model.residual(y, F);
     const v = y.subarray(cone.vAt, cone.vAt + cone.m);
@@ -111,9 +145,9 @@ function conePolish(model: ModelInstance, cone: ConeProblem, y0: Float64Array, r
     // tight row with a tiny multiplier from a slack one) the piece with the orthant rows
     // nearest to switching switched, so that n rows are tight: the best step that lowers ||F||.
     let best: { y: Float64Array; r: number } | null = null;
-    const completed = completedPieces(cone, D, v);
+    const completed = how.complete ? completedPieces(cone, D, v) : [];
     for (const [piece, Fp] of [[D, F], ...completed.map((c) => [c.D, pieceResidual(cone, F, c.shift)])] as [Float64Array, Float64Array][]) {
-      const d = newtonStep(cone, piece, Fp, model.n);
+      const d = newtonStep(cone, piece, Fp, model.n, how.dense);
       if (d === null) continue;
       const next = Float64Array.from(y, (yi, i) => yi - d[i]);
       const r = residualInf(model, next);
@@ -127,9 +161,10 @@ function conePolish(model: ModelInstance, cone: ConeProblem, y0: Float64Array, r
 }
 
 /** B^{-1} F at the piece D: through the reduced system (cone-reduced.ts: an LU of order n for an LP), else B itself; null when singular. */
-function newtonStep(cone: ConeProblem, D: Float64Array, F: Float64Array, order: number): Float64Array | null {
+function newtonStep(cone: ConeProblem, D: Float64Array, F: Float64Array, order: number, dense: boolean): Float64Array | null {
   const reduced = reducedConeSystem(cone, D, order);
   if (!reduced.singular) return reduced.solve(F);
+  if (!dense) return null;
   const lu = luFactor(coneB(cone, D, order));
   return lu.singular ? null : luSolve(lu, F);
 }
