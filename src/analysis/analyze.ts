@@ -96,7 +96,7 @@ function coneVerdict(c: Certificate, cone: ConeForm): Certificate {
 function solverText(s: ModelStructure, namer: Namer): string {
   if (s.cone) {
     const a = s.cone.matrices.map((x) => `${x.coef === 1 ? '' : x.coef === -1 ? '-' : `${x.coef} `}${namer.atom(x.matrix)}${x.transposed ? "'" : ''}`).join(' + ').replace(/\+ -/g, '- ');
-    return `Douglas-Rachford (SCS without homogenization, Anderson-accelerated) on min c'x s.t. A x + s = b, s in ${s.cone.coneName}, A = ${a}, b and c the equations' constant parts; the factorization of I + A'A is kept across iterations and instances`;
+    return `Douglas-Rachford (SCS without homogenization, Anderson-accelerated) on min c'x s.t. A x + s = b, s in ${s.cone.coneName}, A = ${a}, b and c the equations' constant parts; the factorization of rho I + A'A is kept across iterations and instances; semismooth Newton polishes on the faces it finds`;
   }
   const f = s.composite;
   if (!f) return s.kernels.maps ? 'Anderson acceleration of T, then semismooth Newton on F' : 'semismooth Newton on F';

@@ -25,7 +25,7 @@
  *
  * Every solution of the model is a KKT point of the program and conversely, so the runtime may
  * solve the program by any method (src/runtime/cone-program.ts: Douglas-Rachford with the
- * factorization of I + A'A kept across iterations and instances) and judge the point by the
+ * factorization of rho I + A'A kept across iterations and instances) and judge the point by the
  * model's own F; the certificate reads the cone's ties at v.
  */
 import { jvp } from '../ir/ad.ts';

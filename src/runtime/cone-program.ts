@@ -6,7 +6,7 @@
  *
  * (the Minty parametrization of the KKT conditions of min c'x s.t. A x + s = b, s in K: y = s - v
  * is the dual variable, in K*, and s'y = 0 for every v) is solved here by Douglas-Rachford
- * (cone-solver.ts: the factorization of I + A'A kept across iterations and instances, Anderson
+ * (cone-solver.ts: the factorization of rho I + A'A kept across iterations and instances, Anderson
  * acceleration, warm starts) and certified from the cone's ties at v:
  *
  * - B = dF/d(x, v) = [[alpha A, alpha D], [0, beta A'(D - I)]] (rows in F's block order, columns
