@@ -31,7 +31,7 @@ import { normInf, type Matrix } from './matrix.ts';
 import type { ModelInstance } from './model.ts';
 import { solveCone, type ConeCallbacks, type ConeSolveResult } from './cone-solver.ts';
 import type { Tensor } from './tensor.ts';
-import { reducedConeSystem, splitRows, type ReducedConeSystem } from './cone-reduced.ts';
+import { reducedConeSystem, reducedOrder, splitRows, type ReducedConeSystem } from './cone-reduced.ts';
 import { coneGap, coneJacobian, coneTies, decodeCone, projectCone, projectConeJvpAt, projectDualCone, type ConeSpec, type ConeTie } from './values/cones.ts';
 
 /** What a generated module says of its cone program (codegen: `coneProgram()`). */
@@ -293,11 +293,11 @@ export function certifyCone(model: ModelInstance, problem: ConeProblem, y: Float
     // The conservative Jacobian is the single B: solved through its reduced system
     // (cone-reduced.ts), invertible exactly when that is.
     const split = splitRows(problem, D);
-    const reducedOrder = split.M.length === 0 ? problem.n : problem.n + split.Z.length + split.M.length;
-    if (reducedOrder > limit) {
+    const size = reducedOrder(problem, split);
+    if (size > limit) {
       return {
         verdict: 'unverified', test: 'cone complementarity', ties, selected: null, condition: null, errorBound: null, vertices: [],
-        detail: `no ties at the solution, but the reduced B has order ${reducedOrder}, above the dense limit ${limit}, so its invertibility is not checked`,
+        detail: `no ties at the solution, but the reduced B has order ${size}, above the dense limit ${limit}, so its invertibility is not checked`,
       };
     }
     const reduced = reducedConeSystem(problem, D, order);

@@ -70,6 +70,8 @@ export interface ReducedConeSystem {
   /** 'diagonal': R = diag(alpha A_Z, -beta A_Z'), one LU of A_Z; 'coupled': an LU of R. */
   form: 'diagonal' | 'coupled';
   singular: boolean;
+  /** Not formed: its order is above the caller's limit (then `singular` is true too, and says nothing of B). */
+  tooLarge?: boolean;
   /** 1-norm condition estimate of what was factored (A_Z or R); null when singular. */
   condition: number | null;
   /** z with B z = r (r in F's row order, z in the unknowns' order). */
@@ -85,8 +87,16 @@ export interface ReducedConeSystem {
  */
 const tightFactors = new WeakMap<Float64Array, { key: string; lu: LuResult; condition: number | null }>();
 
-/** The reduced system of B at D (see the file's comment). `order` is the model's n (= n + m). */
-export function reducedConeSystem(problem: ConeProblem, D: Float64Array, order: number): ReducedConeSystem {
+/** The order of the matrix reducedConeSystem would factor for this split: n (block diagonal) or n + |Z| + |M|. */
+export function reducedOrder(problem: ConeProblem, split: ConeRowSplit): number {
+  return split.M.length === 0 ? problem.n : problem.n + split.Z.length + split.M.length;
+}
+
+/**
+ * The reduced system of B at D (see the file's comment). `order` is the model's n (= n + m);
+ * a reduced system of order above `maxOrder` is not formed (reported singular, `tooLarge`).
+ */
+export function reducedConeSystem(problem: ConeProblem, D: Float64Array, order: number, maxOrder = Infinity): ReducedConeSystem {
   const { A, n, m, alpha, beta, xAt, vAt, primalAt, dualAt } = problem;
   const a = A.data;
   const split = splitRows(problem, D);
@@ -94,6 +104,7 @@ export function reducedConeSystem(problem: ConeProblem, D: Float64Array, order: 
   const zc = Z.length;
   const mc = M.length;
   const diagonal = mc === 0;
+  if (reducedOrder(problem, split) > maxOrder) return { ...singularSystem(split, reducedOrder(problem, split)), tooLarge: true };
   if (diagonal && zc !== n) {
     // R = diag(alpha A_Z, -beta A_Z') with A_Z of |Z| x n: singular unless square.
     return singularSystem(split, n + zc);

@@ -69,7 +69,7 @@ function coneSolve(model: ModelInstance, cone: ConeProblem, y0: Float64Array, op
   // solution) is polished before any iteration: with the same faces one step lands.
   let iterations = 0;
   const polish = (y: Float64Array, residual: number, full: boolean) => {
-    if (residual <= options.tol || !isFiniteVector(y) || model.n > POLISH_ORDER) return { y, residual };
+    if (residual <= options.tol || !isFiniteVector(y)) return { y, residual };
     const p = conePolish(model, cone, y, residual, options.tol, full ? FULL_POLISH : LIGHT_POLISH);
     iterations += p.steps;
     return p;
@@ -121,7 +121,7 @@ interface PolishOptions {
 const LIGHT_POLISH: PolishOptions = { steps: 2, complete: false, dense: false };
 const FULL_POLISH: PolishOptions = { steps: 6, complete: true, dense: true };
 
-/** Largest order n + m of the dense B a polish step factors (the certificate's dense limit). */
+/** Largest order of what a polish step factors: the reduced system, or B itself (the certificate's dense limit). */
 const POLISH_ORDER = 2000;
 
 /**
@@ -162,9 +162,9 @@ function conePolish(model: ModelInstance, cone: ConeProblem, y0: Float64Array, r
 
 /** B^{-1} F at the piece D: through the reduced system (cone-reduced.ts: an LU of order n for an LP), else B itself; null when singular. */
 function newtonStep(cone: ConeProblem, D: Float64Array, F: Float64Array, order: number, dense: boolean): Float64Array | null {
-  const reduced = reducedConeSystem(cone, D, order);
+  const reduced = reducedConeSystem(cone, D, order, POLISH_ORDER);
   if (!reduced.singular) return reduced.solve(F);
-  if (!dense) return null;
+  if (!dense || order > POLISH_ORDER) return null;
   const lu = luFactor(coneB(cone, D, order));
   return lu.singular ? null : luSolve(lu, F);
 }
