@@ -12,11 +12,14 @@
  * - B = dF/d(x, v) = [[alpha A, alpha D], [0, beta A'(D - I)]] (rows in F's block order, columns
  *   in the unknowns' order), D in the conservative Jacobian of Pi_K at v.
  * - No tie (strict complementarity at every block: no nonneg entry with s_i = y_i = 0, no
- *   second-order block with both s and y on the boundary's origin side, no PSD block with a zero
- *   eigenvalue of v): Pi_K is differentiable at v, D is one matrix, and the conservative
- *   Jacobian of F is the single B. B invertible (LU, condition estimated) certifies: `cone
- *   complementarity`. Invertibility of that B is the nondegeneracy of the program at the
- *   solution (unique primal and dual solutions, Alizadeh, Haeberly and Overton 1997).
+ *   second-order block whose v lies on the boundary of the cone or of its polar, which is s on
+ *   the cone's boundary with y = 0, or s = 0 with y on the boundary, or both 0; no PSD block
+ *   with a zero eigenvalue of v): Pi_K is differentiable at v, D is one matrix, and the
+ *   conservative Jacobian of F is the single B. B invertible certifies (`cone
+ *   complementarity`), decided on its reduced system (cone-reduced.ts: an LU of order n for an
+ *   LP) with its condition estimated. Invertibility of that B is the nondegeneracy of the
+ *   program at the solution (unique primal and dual solutions, Alizadeh, Haeberly and Overton
+ *   1997).
  * - Ties (strict complementarity fails): never certified. Each tie's pieces (coneTies) span the
  *   hull; a singular vertex, or two vertices whose det B have opposite signs (the segment
  *   between them lies in the hull, det is continuous on it) is `violated`, with the ties named
