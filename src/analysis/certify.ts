@@ -68,7 +68,8 @@ export function jacobians(model: IrModel): Jacobians {
   }
   const residual = model.residual.map((r) => r.node);
   const bTangents = jvp(g, residual, seedOf);
-  const B = bTangents.map((t, i) => (t === null ? zeroOp(residual[i]) : toLinOp(g, t, seeds)));
+  // An equation that reads no unknown stays opaque in B (its verdict is the general tests'), and prints as `[d F_i]`.
+  const B = bTangents.map((t, i) => (t === null ? ({ kind: 'opaque', node: residual[i] } as LinOp) : toLinOp(g, t, seeds)));
   let Ty: LinOp | null = null;
   if (model.residual.length === 1 && model.residual[0].fixpoint && model.unknowns.length === 1) {
     const [t] = jvp(g, [model.residual[0].fixpoint.map], seedOf);
@@ -94,12 +95,13 @@ export function jacobians(model: IrModel): Jacobians {
     paramSeedOf.set(p.node, s);
   }
   const aTangents = jvp(g, residual, paramSeedOf);
-  const A = aTangents.map((t, i) => (t === null ? zeroOp(residual[i]) : toLinOp(g, t, paramSeeds)));
+  const A = aTangents.map((t) => (t === null ? zeroOp() : toLinOp(g, t, paramSeeds)));
   return { seeds, bTangents, B, Ty, TyBlocks, A, paramSeeds };
 }
 
-function zeroOp(node: NodeId): LinOp {
-  return { kind: 'opaque', node };
+/** The zero operator (an equation that does not read the params): printed `0`, read as no term. */
+function zeroOp(): LinOp {
+  return { kind: 'sum', terms: [] };
 }
 
 /**
