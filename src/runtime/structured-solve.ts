@@ -63,9 +63,10 @@ function coneSolve(model: ModelInstance, cone: ConeProblem, y0: Float64Array, op
   // of Douglas-Rachford, each longer and tighter, each followed by a polish. A nearly
   // degenerate program (a multiplier of 1e-6 against costs of 1) crawls in Douglas-Rachford
   // and is finished by the polish of an early round.
-  // Early rounds are short and their polish light (one or two steps, only where the tight rows
-  // can make B invertible, no dense fallback): on a well-posed program Douglas-Rachford has the
-  // faces after tens of iterations. A warm start (training along a `with` path: y0 is the last
+  // Early rounds are short and their polish light (two steps at most: the selected piece and,
+  // when an LP's tight rows are too few or too many, the pieces with the nearest orthant rows
+  // switched; never B itself): on a well-posed program Douglas-Rachford has the faces, or all
+  // but a row or two, after tens of iterations. A warm start (training along a `with` path: y0 is the last
   // solution) is polished before any iteration: with the same faces one step lands.
   let iterations = 0;
   const polish = (y: Float64Array, residual: number, full: boolean) => {
@@ -111,6 +112,7 @@ const CONE_ROUNDS: readonly (readonly [readonly number[], number, boolean])[] = 
 ];
 
 interface PolishOptions {
+  /** Newton steps at most. */
   steps: number;
   /** Try the pieces with the nearest orthant rows switched (completedPieces). */
   complete: boolean;
@@ -118,7 +120,7 @@ interface PolishOptions {
   dense: boolean;
 }
 
-const LIGHT_POLISH: PolishOptions = { steps: 2, complete: false, dense: false };
+const LIGHT_POLISH: PolishOptions = { steps: 2, complete: true, dense: false };
 const FULL_POLISH: PolishOptions = { steps: 6, complete: true, dense: true };
 
 /** Largest order of what a polish step factors: the reduced system, or B itself (the certificate's dense limit). */
