@@ -1,11 +1,12 @@
-import { readFileSync } from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { runCheck } from './check.ts';
-import { runExplain } from './explain.ts';
-import { EXIT, PROCESS_IO, type CliIo } from './output.ts';
+import { packageVersion } from '../version.ts';
+import { EXIT, PROCESS_IO, usageError, type CliIo } from './output.ts';
 import type { SolveOptions } from './solve.ts';
 
-const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+// Every command imports what it needs in its action: `implc --version` and `--help` load
+// commander and output.ts only, not the parser (ohm-js), the analysis or the code generator
+// (ts-morph, and TypeScript under it).
+
 
 /** The largest `--max-iter`: a bound on what one command can be asked to spend. */
 export const MAX_ITER_LIMIT = 1_000_000;
@@ -22,7 +23,7 @@ export function buildProgram(io: CliIo, exit: (code: number) => void): Command {
     .configureOutput({ writeOut: (s) => void io.stdout.write(s), writeErr: (s) => void io.stderr.write(s) })
     .exitOverride()
     .description('Compiler for implicitly defined nonsmooth models, with certified derivatives')
-    .version(pkg.version, '-V, --version')
+    .version(packageVersion(), '-V, --version')
     .showHelpAfterError();
 
   program
@@ -31,7 +32,8 @@ export function buildProgram(io: CliIo, exit: (code: number) => void): Command {
     .argument('<files...>', '.impl model files')
     .addOption(formatOption())
     .option('--deny-warnings', 'exit 1 when there are warnings', false)
-    .action((files: string[], opts: { format: 'text' | 'json'; denyWarnings: boolean }) => {
+    .action(async (files: string[], opts: { format: 'text' | 'json'; denyWarnings: boolean }) => {
+      const { runCheck } = await import('./check.ts');
       exit(runCheck(files, opts, io));
     });
 
@@ -42,6 +44,7 @@ export function buildProgram(io: CliIo, exit: (code: number) => void): Command {
     .option('--model <name>', 'only this model of the file')
     .addOption(new Option('--format <format>', 'output format').choices(['text', 'json', 'tex']).default('text'))
     .action(async (files: string[], opts: { format: 'text' | 'json' | 'tex'; model?: string }) => {
+      const { runExplain } = await import('./explain.ts');
       exit(await runExplain(files, opts, io));
     });
 
@@ -76,6 +79,7 @@ export function buildProgram(io: CliIo, exit: (code: number) => void): Command {
     .addOption(new Option('--max-iter <n>', `iteration limit, an integer from 1 to ${MAX_ITER_LIMIT}`).argParser(iterationLimit))
     .addOption(new Option('--time-limit <seconds>', 'wall-clock limit of the forward solve, a positive number of seconds (then status max-iterations)').argParser(positiveNumber))
     .addOption(new Option('--format <format>', 'output format').choices(['json']).default('json'))
+    .addOption(new Option('--cache-dir <dir>', 'folder of the generated modules (default: $IMPLC_CACHE_DIR, else the OS cache folder)').argParser(nonEmptyPath))
     .addHelpText(
       'after',
       '\nPrints one JSON object (LANGUAGE.md "Command line"); numbers that JSON cannot hold are the\n' +
@@ -102,8 +106,28 @@ export function buildProgram(io: CliIo, exit: (code: number) => void): Command {
     )
     .action(async (name: string | undefined, opts: { list: boolean; report: string | false }) => {
       // The demos load codegen, runtimes and the chart renderer: only this command pays.
-      const { runDemoCommand } = await import('./demo.ts');
-      exit(await runDemoCommand(name, opts, io));
+      let demo: typeof import('./demo.ts');
+      try {
+        demo = await import('./demo.ts');
+      } catch (e) {
+        // The package does not ship the demos (they read the repository's samples/ and data).
+        if ((e as NodeJS.ErrnoException).code !== 'ERR_MODULE_NOT_FOUND' || !String((e as Error).message).includes('demo')) throw e;
+        usageError('the demos run in a clone of the repository (npm ci, then npm start or implc demo NAME); this installed package does not include them', io.stderr);
+        exit(EXIT.usage);
+        return;
+      }
+      exit(await demo.runDemoCommand(name, opts, io));
+    });
+
+  program
+    .command('lsp')
+    .description('run the language server over stdio')
+    // Clients that name their transport pass --stdio; stdio is the only one.
+    .option('--stdio', 'speak the protocol on stdin and stdout (the default and only transport)')
+    .action(async () => {
+      // vscode-languageserver and the analysis load only here.
+      const { startServer } = await import('../lsp/server.ts');
+      startServer();
     });
 
   return program;

@@ -18,6 +18,8 @@ export interface SolveOptions {
   maxIter?: number;
   /** Seconds. */
   timeLimit?: number;
+  /** The module cache folder (codegen/cache.ts `cacheFolder`); default $IMPLC_CACHE_DIR, else the OS cache folder. */
+  cacheDir?: string;
 }
 
 /**
@@ -82,7 +84,7 @@ export async function runSolve(file: string, options: SolveOptions, io: CliIo = 
   try {
     // A module generated from this very text by this very compiler is loaded as it is: the
     // code generator (ts-morph, and the TypeScript compiler under it) is loaded only to make one.
-    const path = cachePath(name, sourceKey(file, text, name));
+    const path = cachePath(name, sourceKey(file, text, name), options.cacheDir);
     if (!existsSync(path)) {
       const { emitModule } = await import('../../codegen/emit-module.ts');
       storeModule(path, emitModule(analysis, file).text);

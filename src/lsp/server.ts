@@ -11,6 +11,7 @@ import {
   type Connection, type Diagnostic as LspDiagnostic, type InitializeResult,
 } from 'vscode-languageserver/node.js';
 import { MAX_MODEL_BYTES } from '../cli/files.ts';
+import { packageVersion } from '../version.ts';
 import { toLspDiagnostic } from './convert.ts';
 import { ModelDocument } from './document.ts';
 import { completion, definition, documentSymbols, hover, quickFixes } from './features.ts';
@@ -25,7 +26,7 @@ export interface ServerOptions {
 }
 
 /** The server's name and version, as `initialize` answers. */
-export const SERVER_INFO = { name: 'implc', version: '0.1.0' } as const;
+export const SERVER_INFO = { name: 'implc', version: packageVersion() } as const;
 
 /**
  * Serve the protocol on `connection` (its handlers registered here; the caller calls
