@@ -1105,6 +1105,9 @@ class ModelChecker {
 /** Calls whose sizes are dims (their shapes depend on which dim): checked by the checker, not by a shape rule alone. */
 const CONSTRUCTORS = new Set(['zeros', 'ones', 'fill', 'eye']);
 
+/** The constructors without a registry record of their own (`fill` and `eye` are primitives): names the editor must know besides the registry's. */
+export const CONSTRUCTORS_WITHOUT_RECORD: readonly string[] = Object.freeze([...CONSTRUCTORS].filter((name) => !callable(name)));
+
 function declaredNames(d: Decl) {
   switch (d.kind) {
     case 'dim':

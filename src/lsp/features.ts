@@ -10,7 +10,7 @@ import {
 } from 'vscode-languageserver/node.js';
 import type { Analysis } from '../analysis/analyze.ts';
 import { explainJson } from '../analysis/explain.ts';
-import type { CheckedModel } from '../check/check.ts';
+import { CONSTRUCTORS_WITHOUT_RECORD, type CheckedModel } from '../check/check.ts';
 import type { SymbolKind } from '../check/symbols.ts';
 import type { Span } from '../diagnostics/span.ts';
 import { showType } from '../ir/shape.ts';
@@ -63,13 +63,13 @@ export function primitiveDoc(p: Primitive): string {
 }
 
 /**
- * The two constructors the checker knows by name without a registry record (src/check/check.ts
- * CONSTRUCTORS; `fill` and `eye` are primitives): their forms as README "The language" gives them.
+ * The constructors the checker knows by name without a registry record (src/check/check.ts
+ * CONSTRUCTORS_WITHOUT_RECORD: `zeros` and `ones`), with their forms as README "The language"
+ * gives them.
  */
-const CONSTRUCTORS: ReadonlyMap<string, { forms: string; doc: string }> = new Map([
-  ['zeros', { forms: 'zeros(n)\nzeros(n, m)', doc: 'a vector or matrix of zeros; sizes are integer literals or dims' }],
-  ['ones', { forms: 'ones(n)\nones(n, m)', doc: 'a vector or matrix of ones; sizes are integer literals or dims' }],
-]);
+const CONSTRUCTORS: ReadonlyMap<string, { forms: string; doc: string }> = new Map(
+  CONSTRUCTORS_WITHOUT_RECORD.map((name) => [name, { forms: `${name}(n)\n${name}(n, m)`, doc: `a vector or matrix of ${name}; sizes are integer literals or dims` }]),
+);
 
 function checkedModel(md: ModelDocument, model: Model): CheckedModel | undefined {
   return md.front().models.find((m) => m.model === model);

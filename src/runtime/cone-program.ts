@@ -30,12 +30,13 @@
  *   trusted either).
  */
 import { conditionEstimate1, determinantSign, inverseNorm1Estimate, luFactor, type LuResult } from './lu.ts';
-import { normInf, type Matrix } from './matrix.ts';
+import type { Matrix } from './matrix.ts';
 import type { ModelInstance } from './model.ts';
 import { solveCone, type ConeCallbacks, type ConeSolveResult } from './cone-solver.ts';
 import type { Tensor } from './tensor.ts';
+import { residualInf } from './residual.ts';
 import { reducedConeSystem, reducedOrder, splitRows, type ReducedConeSystem } from './cone-reduced.ts';
-import { coneGap, coneJacobian, coneTies, decodeCone, projectCone, projectConeJvpAt, projectDualCone, type ConeSpec, type ConeTie } from './values/cones.ts';
+import { coneGap, coneJacobian, coneTies, decodeCone, projectCone, projectDualCone, type ConeSpec, type ConeTie } from './values/cones.ts';
 
 /** What a generated module says of its cone program (codegen: `coneProgram()`). */
 export interface ConeProgramHook {
@@ -160,12 +161,6 @@ export interface ConeSolveSummary {
   last: ConeSolveResult;
 }
 
-function residualInf(model: ModelInstance, y: Float64Array): number {
-  const F = new Float64Array(model.n);
-  model.residual(y, F);
-  const r = normInf(F);
-  return Number.isFinite(r) ? r : Infinity;
-}
 
 /**
  * Solves the model's cone program from y0 (a warm start when it is not 0) until the model's own
@@ -235,23 +230,6 @@ export function coneB(problem: ConeProblem, D: Float64Array, order: number): Mat
     for (let l = 0; l < m; l++) B[row + vAt + l] = beta * (AtD[j * m + l] - a[l * n + j]);
   }
   return { rows: order, cols: order, data: B };
-}
-
-/** D at v with an explicit piece at each tie (projectConeJvpAt on unit vectors), dense m x m. */
-function coneJacobianAt(K: ConeSpec, v: Float64Array, ties: readonly ConeTie[], choice: readonly number[]): Float64Array {
-  const m = K.size;
-  const D = new Float64Array(m * m);
-  const e = new Float64Array(m);
-  const col = new Float64Array(m);
-  for (const block of K.blocks) {
-    for (let j = block.offset; j < block.offset + block.size; j++) {
-      e[j] = 1;
-      projectConeJvpAt(K, v, ties, choice, e, col);
-      e[j] = 0;
-      for (let i = block.offset; i < block.offset + block.size; i++) D[i * m + j] = col[i];
-    }
-  }
-  return D;
 }
 
 /** Most ties whose vertices are enumerated (as certificate.ts MAX_TIES). */
@@ -356,7 +334,7 @@ export function certifyCone(model: ModelInstance, problem: ConeProblem, y: Float
   const choice = counts.map(() => 0);
   let firstSign: { sign: number; choice: number[] } | null = null;
   for (;;) {
-    const D = coneJacobianAt(K, v, ties, choice);
+    const D = coneJacobian(K, v, { ties, choice });
     const Bv = coneB(problem, D, order);
     const luv = luFactor(Bv);
     const sign = luv.singular ? 0 : determinantSign(luv);

@@ -24,6 +24,7 @@ import type { NewtonResult } from './status.ts';
 import { assembleB, complementRows, couplingRC, ImplicitSystem, reducedRows } from './implicit-system.ts';
 import { SolverError } from './status.ts';
 import { structuredSolve } from './structured-solve.ts';
+import { residualInf } from './residual.ts';
 import { isFiniteVector, requireChoice, requireFiniteVector, requireInRange, requireInteger, requireLimit, requireModel, requireOptions, requireStart, requireTolerance } from './validate.ts';
 
 export type SolveMethod = 'auto' | 'fixed-point' | 'anderson' | 'newton';
@@ -73,12 +74,6 @@ export interface SolveInstanceResult {
 
 const ANDERSON_MEMORY = 5;
 
-function residualInf(model: ModelInstance, y: Float64Array): number {
-  const F = new Float64Array(model.n);
-  model.residual(y, F);
-  const r = normInf(F);
-  return Number.isFinite(r) ? r : Infinity;
-}
 
 /** Semismooth Newton on F with B from the model's kernels: dense LU for small n, GMRES beyond. */
 /** Largest active set for which a reduced Newton step is assembled (see newtonProblem). */

@@ -13,8 +13,8 @@ import { coneB, coneProblem, solveConeModel, type ConeProblem } from './cone-pro
 import { reducedConeSystem, splitRows } from './cone-reduced.ts';
 import { luFactor, luSolve } from './lu.ts';
 import { coneJacobian } from './values/cones.ts';
-import { normInf } from './matrix.ts';
 import { isFiniteVector } from './validate.ts';
+import { residualInf } from './residual.ts';
 
 export interface StructuredSolveOptions {
   /** Convergence when ||F(y)||_inf <= tol. */
@@ -227,12 +227,6 @@ function completedPieces(cone: ConeProblem, D: Float64Array, v: Float64Array): {
 /** Largest support for which the closed-form polish is tried. */
 const POLISH_LIMIT = 100;
 
-function residualInf(model: ModelInstance, y: Float64Array): number {
-  const F = new Float64Array(model.n);
-  model.residual(y, F);
-  const r = normInf(F);
-  return Number.isFinite(r) ? r : Infinity;
-}
 
 /**
  * The composite problem the analysis recognized, with its solver, or null (no such form, or

@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { KEYWORDS } from '../../src/lsp/features.ts';
 import { callableNames } from '../../src/primitives/registry.ts';
+import { CONSTRUCTORS_WITHOUT_RECORD } from '../../src/check/check.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const EXTENSION = join(ROOT, 'editors/vscode');
@@ -105,7 +106,7 @@ function scopeOf(line: string, word: string, nth = 0): string | null {
 }
 
 /** The user-callable primitives and the two constructors the checker knows by name (src/check/check.ts). */
-const FUNCTIONS = [...callableNames(), 'zeros', 'ones'];
+const FUNCTIONS = [...callableNames(), ...CONSTRUCTORS_WITHOUT_RECORD];
 
 describe('the TextMate grammar for .impl', () => {
   it('is JSON with the scope the extension names', () => {

@@ -491,7 +491,11 @@ describe('ties and pieces', () => {
     const counts = ties.map((t) => t.pieces);
     const choice = counts.map(() => 0);
     for (;;) {
-      expectProjectionLike(pieceMatrix(K, v, ties, choice), K.size, `choice ${choice}`);
+      const J = pieceMatrix(K, v, ties, choice);
+      expectProjectionLike(J, K.size, `choice ${choice}`);
+      // The dense form the certificate's vertex test assembles: the same pieces (up to the symmetrizing average).
+      const dense = coneJacobian(K, v, { ties, choice });
+      expect(Math.max(...Array.from(dense, (x, k) => Math.abs(x - J[k])))).toBeLessThan(1e-14);
       let i = 0;
       while (i < choice.length && ++choice[i] === counts[i]) choice[i++] = 0;
       if (i === choice.length) break;

@@ -448,6 +448,11 @@ export function projectConeJvpAt(
   out: Float64Array,
 ): void {
   checkLengths(K, 'projectConeJvpAt', { v, t, out });
+  applyPieces(K, piecesAt(K, v, ties, choice), t, out);
+}
+
+/** The pieces of every block at v with the given choice at each tie (see projectConeJvpAt). */
+function piecesAt(K: ConeSpec, v: Float64Array, ties: readonly ConeTie[], choice: readonly number[]): BlockPiece[] {
   if (choice.length !== ties.length) throw new Error(`projectConeJvpAt: ${ties.length} ties but ${choice.length} choices`);
   const pieces = selectedPieces(K, v);
   /** Per PSD block: tied eigenvalue index -> choice. */
@@ -501,7 +506,7 @@ export function projectConeJvpAt(
     for (const [i, ci] of tied) for (const [j, cj] of tied) G[i * k + j] = ci * cj;
     pieces[b] = { kind: 'psd', Q, G };
   }
-  applyPieces(K, pieces, t, out);
+  return pieces;
 }
 
 /**
@@ -536,14 +541,15 @@ export function coneGap(K: ConeSpec, v: Float64Array): number {
 
 /**
  * The selected Jacobian of Pi_K at v as a dense size x size row-major matrix: block diagonal,
- * each block the piece of {@link projectConeJvp} applied to unit vectors, made exactly
- * symmetric by averaging with its transpose (the pieces are symmetric; this removes rounding).
+ * each block the piece of {@link projectConeJvp} (with `at`, of {@link projectConeJvpAt}: the
+ * chosen piece at each tie) applied to unit vectors, made exactly symmetric by averaging with
+ * its transpose (the pieces are symmetric; this removes rounding).
  */
-export function coneJacobian(K: ConeSpec, v: Float64Array): Float64Array {
+export function coneJacobian(K: ConeSpec, v: Float64Array, at?: { ties: readonly ConeTie[]; choice: readonly number[] }): Float64Array {
   checkLengths(K, 'coneJacobian', { v });
   const N = K.size;
   const J = new Float64Array(N * N);
-  const pieces = selectedPieces(K, v);
+  const pieces = at ? piecesAt(K, v, at.ties, at.choice) : selectedPieces(K, v);
   const e = new Float64Array(N);
   const col = new Float64Array(N);
   K.blocks.forEach((block, b) => {
