@@ -104,38 +104,59 @@ export function smat(v: ArrayLike<number>, k: number): number[][] {
   return X;
 }
 
-/** Eigenvalues of a symmetric matrix, ascending (cyclic Jacobi rotations; for small k). */
-export function symEigenvalues(X: number[][]): number[] {
-  const k = X.length;
-  const a = X.map((row) => [...row]);
+/** Eigenvalues and eigenvectors (columns of V, row-major) of the symmetric X by cyclic Jacobi. */
+export function jacobiEigen(X: Float64Array, d: number): { values: Float64Array; V: Float64Array } {
+  const a = new Float64Array(X);
+  const V = new Float64Array(d * d);
+  for (let i = 0; i < d; i++) V[i * d + i] = 1;
   for (let sweep = 0; sweep < 100; sweep++) {
     let off = 0;
-    for (let p = 0; p < k; p++) for (let q = p + 1; q < k; q++) off += a[p][q] ** 2;
-    if (off < 1e-30) break;
-    for (let p = 0; p < k; p++) {
-      for (let q = p + 1; q < k; q++) {
-        if (a[p][q] === 0) continue;
-        // The rotation that zeroes a[p][q]: tan(2 theta) = 2 a_pq / (a_qq - a_pp).
-        const theta = (a[q][q] - a[p][p]) / (2 * a[p][q]);
+    let total = 0;
+    for (let i = 0; i < d; i++) {
+      for (let j = 0; j < d; j++) {
+        total += a[i * d + j] ** 2;
+        if (i !== j) off += a[i * d + j] ** 2;
+      }
+    }
+    if (off <= 1e-30 * total || off === 0) break;
+    for (let p = 0; p < d; p++) {
+      for (let q = p + 1; q < d; q++) {
+        const apq = a[p * d + q];
+        if (apq === 0) continue;
+        const theta = (a[q * d + q] - a[p * d + p]) / (2 * apq);
         const t = Math.sign(theta || 1) / (Math.abs(theta) + Math.sqrt(theta * theta + 1));
         const cs = 1 / Math.sqrt(t * t + 1);
         const sn = t * cs;
-        for (let r = 0; r < k; r++) {
-          const arp = a[r][p];
-          const arq = a[r][q];
-          a[r][p] = cs * arp - sn * arq;
-          a[r][q] = sn * arp + cs * arq;
+        for (let k = 0; k < d; k++) {
+          const akp = a[k * d + p];
+          const akq = a[k * d + q];
+          a[k * d + p] = cs * akp - sn * akq;
+          a[k * d + q] = sn * akp + cs * akq;
         }
-        for (let r = 0; r < k; r++) {
-          const apr = a[p][r];
-          const aqr = a[q][r];
-          a[p][r] = cs * apr - sn * aqr;
-          a[q][r] = sn * apr + cs * aqr;
+        for (let k = 0; k < d; k++) {
+          const apk = a[p * d + k];
+          const aqk = a[q * d + k];
+          a[p * d + k] = cs * apk - sn * aqk;
+          a[q * d + k] = sn * apk + cs * aqk;
+        }
+        for (let k = 0; k < d; k++) {
+          const vkp = V[k * d + p];
+          const vkq = V[k * d + q];
+          V[k * d + p] = cs * vkp - sn * vkq;
+          V[k * d + q] = sn * vkp + cs * vkq;
         }
       }
     }
   }
-  return a.map((row, i) => row[i]).sort((u, v) => u - v);
+  const values = new Float64Array(d);
+  for (let i = 0; i < d; i++) values[i] = a[i * d + i];
+  return { values, V };
+}
+
+/** Eigenvalues of a symmetric matrix, ascending (jacobiEigen; for small k). */
+export function symEigenvalues(X: number[][]): number[] {
+  const k = X.length;
+  return Array.from(jacobiEigen(Float64Array.from(X.flat()), k).values).sort((u, v) => u - v);
 }
 
 /**

@@ -13,6 +13,7 @@
  *   rank p), so that for a generic A both the primal and the dual solution are nondegenerate
  *   and therefore unique (Alizadeh, Haeberly & Overton 1997).
  */
+import { gaussian, jacobiEigen } from '../helpers/cone-programs.ts';
 import type { Matrix } from '../../src/runtime/index.ts';
 import type { ConeCallbacks } from '../../src/runtime/cone-solver.ts';
 import { mulberry32, type Rng } from './rng.ts';
@@ -23,11 +24,6 @@ export function blockLength(b: BlockSpec): number {
   return b.kind === 's' ? (b.dim * (b.dim + 1)) / 2 : b.size;
 }
 
-export function gaussian(rng: Rng): number {
-  const u = 1 - rng();
-  const v = rng();
-  return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
-}
 
 function projectSoc(v: Float64Array, out: Float64Array, o: number, d: number): void {
   const t = v[o];
@@ -69,54 +65,6 @@ export function svecInto(X: Float64Array, d: number, out: Float64Array, o: numbe
   }
 }
 
-/** Eigenvalues and eigenvectors (columns of V, row-major) of the symmetric X by cyclic Jacobi. */
-export function jacobiEigen(X: Float64Array, d: number): { values: Float64Array; V: Float64Array } {
-  const a = new Float64Array(X);
-  const V = new Float64Array(d * d);
-  for (let i = 0; i < d; i++) V[i * d + i] = 1;
-  for (let sweep = 0; sweep < 100; sweep++) {
-    let off = 0;
-    let total = 0;
-    for (let i = 0; i < d; i++) {
-      for (let j = 0; j < d; j++) {
-        total += a[i * d + j] ** 2;
-        if (i !== j) off += a[i * d + j] ** 2;
-      }
-    }
-    if (off <= 1e-30 * total || off === 0) break;
-    for (let p = 0; p < d; p++) {
-      for (let q = p + 1; q < d; q++) {
-        const apq = a[p * d + q];
-        if (apq === 0) continue;
-        const theta = (a[q * d + q] - a[p * d + p]) / (2 * apq);
-        const t = Math.sign(theta || 1) / (Math.abs(theta) + Math.sqrt(theta * theta + 1));
-        const cs = 1 / Math.sqrt(t * t + 1);
-        const sn = t * cs;
-        for (let k = 0; k < d; k++) {
-          const akp = a[k * d + p];
-          const akq = a[k * d + q];
-          a[k * d + p] = cs * akp - sn * akq;
-          a[k * d + q] = sn * akp + cs * akq;
-        }
-        for (let k = 0; k < d; k++) {
-          const apk = a[p * d + k];
-          const aqk = a[q * d + k];
-          a[p * d + k] = cs * apk - sn * aqk;
-          a[q * d + k] = sn * apk + cs * aqk;
-        }
-        for (let k = 0; k < d; k++) {
-          const vkp = V[k * d + p];
-          const vkq = V[k * d + q];
-          V[k * d + p] = cs * vkp - sn * vkq;
-          V[k * d + q] = sn * vkp + cs * vkq;
-        }
-      }
-    }
-  }
-  const values = new Float64Array(d);
-  for (let i = 0; i < d; i++) values[i] = a[i * d + i];
-  return { values, V };
-}
 
 function projectPsd(v: Float64Array, out: Float64Array, o: number, d: number): void {
   const { values, V } = jacobiEigen(smat(v, o, d), d);

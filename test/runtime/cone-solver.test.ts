@@ -8,7 +8,8 @@ import { describe, expect, it } from 'vitest';
 
 import { factorCone, solveCone, type ConeSolveResult } from '../../src/runtime/cone-solver.ts';
 import type { Matrix } from '../../src/runtime/index.ts';
-import { coneOf, gaussian, knownLp, knownProgram, projectBlocks, type BlockSpec, type KnownProgram } from './cone-solver-programs.ts';
+import { gaussian } from '../helpers/cone-programs.ts';
+import { coneOf, knownLp, knownProgram, projectBlocks, type BlockSpec, type KnownProgram } from './cone-solver-programs.ts';
 import { mulberry32 } from './rng.ts';
 
 /** max |a - b| / max(1, max |b|). */
